@@ -1,0 +1,109 @@
+"""GPU fragmentation as defined by the FGD paper (ATC'23), measured against typical tasks.
+
+For node n and typical task m, f_n(m) is the free GPU milli of n that m cannot use: all of
+it when m is CPU-only, excluded by m's GPU-type constraint, or does not fit (CPU, or fewer
+than k GPUs with enough free); otherwise the free milli of the GPUs whose free amount is
+below m's per-GPU milli. Node fragmentation F_n = sum_m p_m f_n(m).
+
+Arithmetic is exact: p_m = count_m / total, and we keep the integer numerator
+``sum_m count_m f_n(m)``; divide by :attr:`Fragmentation.scale` to get milli-GPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from schedlab.cluster.shapes import BoolArray, allowed_mask
+from schedlab.trace.tables import IntArray, Tasks
+
+
+@dataclass(frozen=True, eq=False)
+class TypicalTasks:
+    """The target workload: the most frequent task keys covering ``coverage`` of all tasks."""
+
+    cpu: IntArray
+    gpu_milli: IntArray
+    num_gpu: IntArray
+    gpu_spec: tuple[str, ...]
+    count: IntArray
+    covered: float
+
+    def __len__(self) -> int:
+        return len(self.cpu)
+
+    @classmethod
+    def from_tasks(cls, tasks: Tasks, coverage: float = 0.95) -> TypicalTasks:
+        """Key tasks by (CPU, per-GPU milli, GPU count, GPU spec); keep the most frequent.
+
+        Keys are ordered by count, descending, ties by the key descending; keys are kept until
+        their cumulative count reaches ``coverage`` of all tasks.
+        """
+        frame = pd.DataFrame(
+            {
+                "cpu": tasks.cpu_milli,
+                "milli": tasks.gpu_milli,
+                "k": tasks.num_gpu,
+                "spec": tasks.gpu_spec.astype(str),
+            }
+        )
+        counts = frame.value_counts().rename("n").reset_index()
+        counts = counts.sort_values(
+            ["n", "cpu", "milli", "k", "spec"], ascending=False, kind="stable"
+        )
+        cum = counts["n"].cumsum().to_numpy()
+        keep = int(np.searchsorted(cum, coverage * len(tasks) - 1e-9)) + 1
+        kept = counts.iloc[:keep]
+        return cls(
+            cpu=kept["cpu"].to_numpy(np.int64),
+            gpu_milli=kept["milli"].to_numpy(np.int64),
+            num_gpu=kept["k"].to_numpy(np.int64),
+            gpu_spec=tuple(kept["spec"]),
+            count=kept["n"].to_numpy(np.int64),
+            covered=float(cum[keep - 1]) / len(tasks),
+        )
+
+
+class Fragmentation:
+    """Vectorised node fragmentation for one cluster's GPU models and a typical workload."""
+
+    def __init__(self, typical: TypicalTasks, models: tuple[str, ...]) -> None:
+        self.typical = typical
+        self.scale = int(typical.count.sum())
+        gpu_task = typical.num_gpu > 0
+        self._cpu = typical.cpu
+        self._k = np.where(gpu_task, typical.num_gpu, 0)
+        self._gpu_task = gpu_task
+        self._count = typical.count
+        # Distinct per-GPU thresholds, so GPU comparisons are done once per threshold.
+        self._thresholds, self._tindex = np.unique(
+            np.where(gpu_task, typical.gpu_milli, 1), return_inverse=True
+        )
+        masks = [allowed_mask(spec, models) for spec in typical.gpu_spec]
+        allowed: BoolArray = np.ones((len(typical), max(len(models), 1)), dtype=bool)
+        for t, mask in enumerate(masks):
+            if mask is not None:
+                allowed[t, : len(models)] = mask
+        self._allowed_by_model = np.ascontiguousarray(allowed.T)  # models x T
+
+    def node_frag(self, cpu_left: IntArray, gpu_free: IntArray, model: IntArray) -> IntArray:
+        """Integer fragmentation numerators of nodes in the given states (rows).
+
+        ``cpu_left`` (d,), ``gpu_free`` (d, G) with 0 for absent GPUs, ``model`` (d,) ids.
+        """
+        total = gpu_free.sum(axis=1)
+        ge = gpu_free[:, :, None] >= self._thresholds[None, None, :]
+        count = ge.sum(axis=1)
+        below = total[:, None] - (gpu_free[:, :, None] * ge).sum(axis=1)
+        ti = self._tindex
+        fits = (
+            self._gpu_task[None, :]
+            & (cpu_left[:, None] >= self._cpu[None, :])
+            & (count[:, ti] >= self._k[None, :])
+            & self._allowed_by_model[model]
+        )
+        frag = np.where(fits, below[:, ti], total[:, None])
+        result: IntArray = frag @ self._count
+        return result

@@ -1,0 +1,101 @@
+"""Task shapes: the distinct resource requests of a workload.
+
+Task shapes repeat (the default openb trace has 151 in 8152 tasks), so schedulers cache
+per-shape work. A :class:`Shape` is bound to one cluster: its GPU-type constraint is held as
+a mask over that cluster's GPU models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from schedlab.trace.tables import GPU_MILLI, IntArray, Tasks
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class Shape:
+    """One distinct request: CPU (milli), memory (MiB), GPU count and per-GPU milli.
+
+    ``allowed`` masks the cluster's GPU models a GPU task may use (``None``: any model).
+    """
+
+    id: int
+    cpu: int
+    mem: int
+    num_gpu: int
+    gpu_milli: int
+    gpu_spec: str
+    allowed: BoolArray | None
+
+    @property
+    def is_cpu_only(self) -> bool:
+        return self.num_gpu == 0
+
+    @property
+    def is_sharing(self) -> bool:
+        """One GPU, a fraction of it."""
+        return self.num_gpu == 1 and self.gpu_milli < GPU_MILLI
+
+    @property
+    def total_gpu_milli(self) -> int:
+        return self.num_gpu * self.gpu_milli
+
+    @property
+    def task_class(self) -> int:
+        """-1 for CPU-only, 0 for a sharing task, k for a task of k whole GPUs."""
+        if self.is_cpu_only:
+            return -1
+        return 0 if self.is_sharing else self.num_gpu
+
+
+def allowed_mask(spec: str, models: tuple[str, ...]) -> BoolArray | None:
+    """Mask over ``models`` of those a ``|``-separated constraint lists; None if unconstrained."""
+    names = {m for m in spec.split("|") if m}
+    if not names:
+        return None
+    return np.array([m in names for m in models], dtype=bool)
+
+
+@dataclass(frozen=True, eq=False)
+class ShapeTable:
+    """The shapes of a task list and, for each task, the id of its shape."""
+
+    shapes: tuple[Shape, ...]
+    of_task: IntArray
+
+    def __len__(self) -> int:
+        return len(self.shapes)
+
+    @classmethod
+    def build(cls, tasks: Tasks, models: tuple[str, ...]) -> ShapeTable:
+        """Intern the shapes of ``tasks``; ids follow first appearance."""
+        frame = pd.DataFrame(
+            {
+                "cpu": tasks.cpu_milli,
+                "mem": tasks.memory_mib,
+                "k": tasks.num_gpu,
+                "m": tasks.gpu_milli,
+                "spec": tasks.gpu_spec.astype(str),
+            }
+        )
+        ids = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy(np.int64)
+        first = np.unique(ids, return_index=True)[1] if len(ids) else np.zeros(0, np.int64)
+        shapes = tuple(
+            Shape(
+                id=i,
+                cpu=int(tasks.cpu_milli[j]),
+                mem=int(tasks.memory_mib[j]),
+                num_gpu=int(tasks.num_gpu[j]),
+                gpu_milli=int(tasks.gpu_milli[j]),
+                gpu_spec=str(tasks.gpu_spec[j]),
+                allowed=allowed_mask(str(tasks.gpu_spec[j]), models),
+            )
+            for i, j in enumerate(first)
+        )
+        return cls(shapes=shapes, of_task=ids)

@@ -1,0 +1,106 @@
+"""Mutable cluster state held in numpy arrays: what each node has left.
+
+Tasks are placed and released through :meth:`ClusterState.place` and
+:meth:`ClusterState.release`; every change bumps the node's entry in :attr:`version`, so
+callers can cache per-node work and recompute only nodes that changed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from schedlab.cluster.shapes import BoolArray, Shape
+from schedlab.trace.tables import GPU_MILLI, IntArray, Nodes
+
+
+class CapacityError(RuntimeError):
+    """A placement that does not fit, or a release of resources that were not held."""
+
+
+class ClusterState:
+    """Free CPU, memory and per-GPU milli of every node, plus the task classes on it.
+
+    Arrays (row = node): ``cpu_left``, ``mem_left``, ``gpu_free`` (N x G, 0 for GPUs a node
+    does not have), ``class_count`` (N x (G+1): column 0 counts sharing tasks, column k
+    tasks of k whole GPUs), ``model`` (id into :attr:`models`), ``version``.
+    """
+
+    def __init__(self, nodes: Nodes) -> None:
+        self.nodes = nodes
+        models, model = np.unique(nodes.model.astype(str), return_inverse=True)
+        self.models: tuple[str, ...] = tuple(str(m) for m in models)
+        self.model: IntArray = model.astype(np.int64)
+        self.num_gpu: IntArray = nodes.num_gpu.copy()
+        self.width = max(1, int(nodes.num_gpu.max(initial=0)))
+        self.cpu_capacity = int(nodes.cpu_milli.sum())
+        self.gpu_capacity = int(nodes.num_gpu.sum()) * GPU_MILLI
+        self.cpu_left: IntArray = nodes.cpu_milli.copy()
+        self.mem_left: IntArray = nodes.memory_mib.copy()
+        has = np.arange(self.width)[None, :] < nodes.num_gpu[:, None]
+        self.gpu_free: IntArray = np.where(has, GPU_MILLI, 0).astype(np.int64)
+        self.class_count: IntArray = np.zeros((len(nodes), self.width + 1), dtype=np.int64)
+        self.version: IntArray = np.zeros(len(nodes), dtype=np.int64)
+        self.allocated_gpu_milli = 0
+
+    def __len__(self) -> int:
+        return len(self.cpu_left)
+
+    @property
+    def free_gpu_milli(self) -> int:
+        return self.gpu_capacity - self.allocated_gpu_milli
+
+    def feasible(self, shape: Shape, nodes: IntArray) -> BoolArray:
+        """Which of ``nodes`` can host ``shape`` now (the hard filter shared by all policies)."""
+        ok: BoolArray = (self.cpu_left[nodes] >= shape.cpu) & (self.mem_left[nodes] >= shape.mem)
+        if shape.is_cpu_only:
+            return ok
+        if shape.allowed is not None:
+            ok &= shape.allowed[self.model[nodes]]
+        fit = (self.gpu_free[nodes] >= shape.gpu_milli).sum(axis=1) >= shape.num_gpu
+        return ok & fit
+
+    def whole_gpus(self, node: int, count: int) -> IntArray:
+        """The ``count`` lowest-indexed completely free GPUs of ``node``."""
+        return np.flatnonzero(self.gpu_free[node] == GPU_MILLI)[:count]
+
+    def gpus_for(self, node: int, shape: Shape, share_gpu: int) -> IntArray:
+        """GPUs ``shape`` takes on ``node``: ``share_gpu`` for a sharing task, else the rule."""
+        if shape.is_cpu_only:
+            return np.zeros(0, dtype=np.int64)
+        if shape.is_sharing:
+            return np.array([share_gpu], dtype=np.int64)
+        return self.whole_gpus(node, shape.num_gpu)
+
+    def place(self, node: int, shape: Shape, gpus: npt.ArrayLike) -> None:
+        """Take ``shape``'s resources on ``node``, ``shape.gpu_milli`` from each of ``gpus``."""
+        idx = np.asarray(gpus, dtype=np.int64)
+        fits = (
+            self.cpu_left[node] >= shape.cpu
+            and self.mem_left[node] >= shape.mem
+            and len(idx) == shape.num_gpu
+            and (shape.is_cpu_only or shape.allowed is None or bool(shape.allowed[self.model[node]]))
+            and bool((self.gpu_free[node, idx] >= shape.gpu_milli).all())
+            and (len(idx) < 2 or len(np.unique(idx)) == len(idx))
+        )
+        if not fits:
+            raise CapacityError(f"shape {shape.id} does not fit node {node} on GPUs {idx}")
+        self._apply(node, shape, idx, -1)
+
+    def release(self, node: int, shape: Shape, gpus: npt.ArrayLike) -> None:
+        """Give back what :meth:`place` took."""
+        idx = np.asarray(gpus, dtype=np.int64)
+        if (self.gpu_free[node, idx] + shape.gpu_milli > GPU_MILLI).any() or (
+            shape.task_class >= 0 and self.class_count[node, shape.task_class] == 0
+        ):
+            raise CapacityError(f"node {node} does not hold shape {shape.id} on GPUs {idx}")
+        self._apply(node, shape, idx, +1)
+
+    def _apply(self, node: int, shape: Shape, gpus: IntArray, sign: int) -> None:
+        self.cpu_left[node] += sign * shape.cpu
+        self.mem_left[node] += sign * shape.mem
+        if len(gpus):
+            self.gpu_free[node, gpus] += sign * shape.gpu_milli
+            self.class_count[node, shape.task_class] -= sign
+            self.allocated_gpu_milli -= sign * shape.total_gpu_milli
+        self.version[node] += 1

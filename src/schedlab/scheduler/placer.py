@@ -1,0 +1,104 @@
+"""The placement framework: filter, score (cached), break ties, commit.
+
+For each task shape the placer keeps, per node, the feasibility and score computed at the
+node's last seen :attr:`~schedlab.cluster.ClusterState.version`. A step recomputes only the
+nodes that changed since the shape was last placed, so a step costs O(changed nodes) policy
+work plus a few O(N) numpy passes. Placing and releasing both go through the placer's
+cluster state, so caches stay valid as tasks come and go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from schedlab.cluster.shapes import BoolArray, Shape
+from schedlab.cluster.state import ClusterState
+from schedlab.policies.base import PlacementPolicy
+from schedlab.trace.tables import IntArray
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a task went: the node and the GPUs it holds (empty for CPU-only tasks)."""
+
+    node: int
+    gpus: tuple[int, ...]
+
+    @property
+    def gpu_mask(self) -> int:
+        return sum(1 << g for g in self.gpus)
+
+
+class _ShapeCache:
+    __slots__ = ("seen", "feasible", "score", "gpu")
+
+    def __init__(self, n: int) -> None:
+        self.seen: IntArray = np.full(n, -1, dtype=np.int64)
+        self.feasible: BoolArray = np.zeros(n, dtype=bool)
+        self.score: IntArray = np.zeros(n, dtype=np.int64)
+        self.gpu: IntArray = np.full(n, -1, dtype=np.int64)
+
+
+class Placer:
+    """Places tasks on a :class:`ClusterState` with one :class:`PlacementPolicy`.
+
+    ``node_order`` is the tie order: a permutation of node indices, earliest wins among the
+    nodes with the top score.
+    """
+
+    def __init__(self, cluster: ClusterState, policy: PlacementPolicy, node_order: IntArray) -> None:
+        n = len(cluster)
+        if sorted(node_order.tolist()) != list(range(n)):
+            raise ValueError("node_order must be a permutation of the node indices")
+        self.cluster = cluster
+        self.policy = policy
+        rank = np.empty(n, dtype=np.int64)
+        rank[node_order] = np.arange(n)
+        self._tie = (n - 1) - rank  # larger is earlier in the order
+        self._n = n
+        self._caches: dict[int, _ShapeCache] = {}
+
+    def _refresh(self, shape: Shape) -> _ShapeCache:
+        cache = self._caches.get(shape.id)
+        if cache is None:
+            cache = self._caches[shape.id] = _ShapeCache(self._n)
+        version = self.cluster.version
+        dirty = np.flatnonzero(cache.seen != version)
+        if len(dirty):
+            cache.seen[dirty] = version[dirty]
+            ok = self.cluster.feasible(shape, dirty)
+            cache.feasible[dirty] = ok
+            if self.policy.node_local:
+                fit = dirty[ok]
+                if len(fit):
+                    cache.score[fit], cache.gpu[fit] = self.policy.score(self.cluster, shape, fit)
+        return cache
+
+    def select(self, shape: Shape) -> Placement | None:
+        """Choose a node and GPUs for ``shape`` without placing it; None when nothing fits."""
+        cache = self._refresh(shape)
+        nodes = np.flatnonzero(cache.feasible)
+        if not len(nodes):
+            return None
+        if self.policy.node_local:
+            scores, gpus = cache.score[nodes], cache.gpu[nodes]
+        else:
+            scores, gpus = self.policy.score(self.cluster, shape, nodes)
+        key = self.policy.normalize(scores) * self._n + self._tie[nodes]
+        best = int(key.argmax())
+        node = int(nodes[best])
+        chosen = self.cluster.gpus_for(node, shape, int(gpus[best]))
+        return Placement(node, tuple(int(g) for g in chosen))
+
+    def place(self, shape: Shape) -> Placement | None:
+        """Select and commit a placement for ``shape``; None (and no change) when nothing fits."""
+        placement = self.select(shape)
+        if placement is not None:
+            self.cluster.place(placement.node, shape, placement.gpus)
+        return placement
+
+    def release(self, shape: Shape, placement: Placement) -> None:
+        """Free what a task of ``shape`` holds at ``placement``."""
+        self.cluster.release(placement.node, shape, placement.gpus)
