@@ -116,9 +116,9 @@ def run_fill(
     tasks: Tasks,
     nodes: Nodes,
     config: FillConfig,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FillResult:
-    """Run one fill experiment. ``progress(n)`` is called with the tasks done since last call."""
+    """Run one fill experiment; ``progress(done, total)`` is called every 1000 tasks and at the end."""
     start = time.perf_counter()
     cluster = ClusterState(nodes)
     typical = TypicalTasks.from_tasks(tasks, config.coverage)
@@ -158,9 +158,9 @@ def run_fill(
         allocated[i] = cluster.allocated_gpu_milli
         frag_num[i] = frag_total
         if progress is not None and (i + 1) % 1000 == 0:
-            progress(1000)
-    if progress is not None and n % 1000:
-        progress(n % 1000)
+            progress(i + 1, n)
+    if progress is not None:
+        progress(n, n)
 
     capacity = cluster.gpu_capacity
     arrived = np.cumsum(tasks.total_gpu_milli[order])

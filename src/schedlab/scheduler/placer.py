@@ -58,12 +58,12 @@ class Placer:
         rank[node_order] = np.arange(n)
         self._tie = (n - 1) - rank  # larger is earlier in the order
         self._n = n
-        self._caches: dict[int, _ShapeCache] = {}
+        self._caches: dict[Shape, _ShapeCache] = {}
 
     def _refresh(self, shape: Shape) -> _ShapeCache:
-        cache = self._caches.get(shape.id)
+        cache = self._caches.get(shape)
         if cache is None:
-            cache = self._caches[shape.id] = _ShapeCache(self._n)
+            cache = self._caches[shape] = _ShapeCache(self._n)
         version = self.cluster.version
         dirty = np.flatnonzero(cache.seen != version)
         if len(dirty):

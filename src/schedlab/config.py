@@ -1,0 +1,39 @@
+"""Parsing of user-facing option values shared by the CLI and config files."""
+
+from __future__ import annotations
+
+from schedlab.errors import ConfigError
+from schedlab.policies import policy_names
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Parse ``42``, ``42,43`` or ``42-51`` (and mixes like ``1,5-7``) into a list of seeds."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if "-" in part[1:]:
+                cut = part.index("-", 1)
+                low, high = int(part[:cut]), int(part[cut + 1 :])
+                if high < low:
+                    raise ConfigError(f"bad seed range {part!r}: end is before start")
+                seeds.extend(range(low, high + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise ConfigError(f"bad seed list {text!r}: expected e.g. 42, 42,43 or 42-51") from None
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seed list {text!r} repeats a seed")
+    return seeds
+
+
+def parse_policies(text: str) -> list[str]:
+    """Parse a comma list of placement-policy names, checking each is registered."""
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    if not names:
+        raise ConfigError("no placement policy given")
+    known = policy_names()
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"unknown placement policy {name!r} (known: {', '.join(known)})")
+    return names
