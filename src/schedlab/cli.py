@@ -11,7 +11,14 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from schedlab import __version__
@@ -109,10 +116,7 @@ def fill(
         bar = progress.add_task("fill", total=len(configs))
         for i, config in enumerate(configs):
             progress.update(bar, description=f"{config.policy} seed {config.seed}")
-            step: Callable[[int, int], None] = lambda done, total, i=i: progress.update(  # noqa: E731
-                bar, completed=i + done / max(total, 1)
-            )
-            results.append(run_fill(tasks, node_table, config, step))
+            results.append(run_fill(tasks, node_table, config, _advance(progress, bar, i)))
     if as_json:
         click.echo(json.dumps({"runs": [r.summary() for r in results]}))
     else:
@@ -133,16 +137,25 @@ def fill(
             log.info("wrote %s", path)
 
 
+def _advance(progress: Progress, bar: TaskID, runs_done: int) -> Callable[[int, int], None]:
+    """A run's progress callback: moves the bar within the run's slot."""
+
+    def update(done: int, total: int) -> None:
+        progress.update(bar, completed=runs_done + done / max(total, 1))
+
+    return update
+
+
 def _print_table(results: list[FillResult], n_seeds: int) -> None:
     frame = mean_table(results)
     table = Table(title=f"Fill experiment, mean over {n_seeds} seed(s); x = arrived GPU load, % of capacity")
-    table.add_column("policy")
+    table.add_column("policy", no_wrap=True)
     for column in frame.columns:
         what, x = column.split("@")
         table.add_column(f"{'alloc' if what == 'alloc' else 'frag amt'} %\nx={x}", justify="right")
     for policy, row in frame.iterrows():
         table.add_row(str(policy), *(f"{v:.2f}" for v in row))
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 120).print(table)
     wall = sum(r.wall_s for r in results)
     tasks = sum(r.tasks for r in results)
     click.echo(f"{len(results)} runs, {tasks} tasks in {wall:.1f} s ({tasks / wall:,.0f} tasks/s)")

@@ -56,7 +56,10 @@ def test_typical_tasks_of_default_trace(shared_data: object) -> None:
     tasks = load_tasks(default_pods_path())
     tt = TypicalTasks.from_tasks(tasks)
     # The method document: 91 distinct keys, the top 35 kept (95.26%).
-    keys = {(c, m, k, s) for c, m, k, s in zip(tasks.cpu_milli, tasks.gpu_milli, tasks.num_gpu, tasks.gpu_spec)}
+    keys = {
+        (c, m, k, s)
+        for c, m, k, s in zip(tasks.cpu_milli, tasks.gpu_milli, tasks.num_gpu, tasks.gpu_spec, strict=True)
+    }
     assert len(keys) == 91
     assert len(tt) == 35
     assert round(tt.covered * 100, 2) == 95.26
@@ -66,7 +69,9 @@ def test_typical_tasks_of_default_trace(shared_data: object) -> None:
 def test_typical_ties_break_by_key_descending() -> None:
     from schedlab.trace import Tasks
 
-    tasks = Tasks.build([(1000, 1, 1, 500, ""), (2000, 1, 1, 500, ""), (2000, 1, 0, 0, ""), (3000, 1, 0, 0, "")])
+    tasks = Tasks.build(
+        [(1000, 1, 1, 500, ""), (2000, 1, 1, 500, ""), (2000, 1, 0, 0, ""), (3000, 1, 0, 0, "")]
+    )
     tt = TypicalTasks.from_tasks(tasks, coverage=0.5)
     # All counts are 1; keys (cpu, milli, k, spec) descending: (3000,0,0), (2000,500,1), ...
     assert tt.cpu.tolist() == [3000, 2000]

@@ -22,7 +22,9 @@ REQUESTS = [
     (4000, 4000, 2, 1000, "V100|A10"),
     (16000, 1000, 4, 1000, ""),
 ]
-TYPICAL = typical([(1000, 0, 0, "", 2), (2000, 250, 1, "", 3), (4000, 500, 1, "T4", 1), (8000, 1000, 1, "", 2)])
+TYPICAL = typical(
+    [(1000, 0, 0, "", 2), (2000, 250, 1, "", 3), (4000, 500, 1, "T4", 1), (8000, 1000, 1, "", 2)]
+)
 
 
 def cluster() -> ClusterState:
@@ -45,7 +47,9 @@ def cluster() -> ClusterState:
     ops=st.lists(st.tuples(st.integers(0, len(REQUESTS) - 1), st.booleans()), min_size=1, max_size=60),
     order=st.permutations(list(range(5))),
 )
-def test_cached_choice_equals_fresh_choice(policy: str, ops: list[tuple[int, bool]], order: list[int]) -> None:
+def test_cached_choice_equals_fresh_choice(
+    policy: str, ops: list[tuple[int, bool]], order: list[int]
+) -> None:
     state = cluster()
     cached = placer(state, policy, order, TYPICAL)
     shapes = [shape(state, *r) for r in REQUESTS]

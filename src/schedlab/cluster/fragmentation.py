@@ -50,9 +50,7 @@ class TypicalTasks:
             }
         )
         counts = frame.value_counts().rename("n").reset_index()
-        counts = counts.sort_values(
-            ["n", "cpu", "milli", "k", "spec"], ascending=False, kind="stable"
-        )
+        counts = counts.sort_values(["n", "cpu", "milli", "k", "spec"], ascending=False, kind="stable")
         cum = counts["n"].cumsum().to_numpy()
         keep = int(np.searchsorted(cum, coverage * len(tasks) - 1e-9)) + 1
         kept = counts.iloc[:keep]

@@ -84,7 +84,7 @@ class ShapeTable:
                 "spec": tasks.gpu_spec.astype(str),
             }
         )
-        ids = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy(np.int64)
+        ids: IntArray = np.asarray(frame.groupby(list(frame.columns), sort=False).ngroup(), dtype=np.int64)
         first = np.unique(ids, return_index=True)[1] if len(ids) else np.zeros(0, np.int64)
         shapes = tuple(
             Shape(

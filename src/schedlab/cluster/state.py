@@ -57,7 +57,7 @@ class ClusterState:
             return ok
         if shape.allowed is not None:
             ok &= shape.allowed[self.model[nodes]]
-        fit = (self.gpu_free[nodes] >= shape.gpu_milli).sum(axis=1) >= shape.num_gpu
+        fit: BoolArray = (self.gpu_free[nodes] >= shape.gpu_milli).sum(axis=1) >= shape.num_gpu
         return ok & fit
 
     def whole_gpus(self, node: int, count: int) -> IntArray:

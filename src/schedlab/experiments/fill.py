@@ -39,14 +39,15 @@ def tuned_order(gpu_milli: IntArray, capacity: int, ratio: float, rng: np.random
 
     Below target, copies drawn uniformly with replacement are appended until the first draw
     that would exceed the target (that copy is dropped). Above target, tasks at uniformly
-    random positions are removed until the total is at or below it.
+    random positions are removed until the total is at or below it. A workload that requests
+    no GPU at all is offered as it is.
     """
     n = len(gpu_milli)
     order = rng.permutation(n)
     target = ratio * capacity
     total = int(gpu_milli.sum())
-    if n == 0:
-        return order
+    if n == 0 or not gpu_milli.any():
+        return order  # nothing to tune: no task requests GPU
     if total > target:
         drop = rng.permutation(n)
         left = total - np.cumsum(gpu_milli[order[drop]])
@@ -151,7 +152,9 @@ def run_fill(
             node[i] = j
             gpu_mask[i] = placement.gpu_mask
             new = int(
-                frag.node_frag(cluster.cpu_left[j : j + 1], cluster.gpu_free[j : j + 1], cluster.model[j : j + 1])[0]
+                frag.node_frag(
+                    cluster.cpu_left[j : j + 1], cluster.gpu_free[j : j + 1], cluster.model[j : j + 1]
+                )[0]
             )
             frag_total += new - int(node_frag[j])
             node_frag[j] = new

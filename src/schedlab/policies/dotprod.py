@@ -22,8 +22,8 @@ class DotProduct(PlacementPolicy):
 
     def score(self, cluster: ClusterState, shape: Shape, nodes: IntArray) -> tuple[IntArray, IntArray]:
         free = cluster.gpu_free[nodes]
-        dot = (cluster.cpu_left[nodes] / 128000) * (shape.cpu / 128000) + (
-            free.sum(axis=1) / 8000
-        ) * (shape.total_gpu_milli / 8000)
+        dot = (cluster.cpu_left[nodes] / 128000) * (shape.cpu / 128000) + (free.sum(axis=1) / 8000) * (
+            shape.total_gpu_milli / 8000
+        )
         scores = np.trunc(100 * (1 - dot / 2)).astype(np.int64)
         return scores, best_fit_gpu(free, shape.gpu_milli)

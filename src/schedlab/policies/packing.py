@@ -33,5 +33,7 @@ class GpuPacking(PlacementPolicy):
         chosen = fitting[:, : shape.num_gpu]
         j = (chosen == GPU_MILLI).sum(axis=1)
         used = np.maximum(100 - (chosen * 100 // GPU_MILLI).sum(axis=1) // 10, 50)
-        scores = np.where(all_free, np.maximum(33 - count, count), np.where(j > 0, np.maximum(50 - j, 33), used))
+        scores = np.where(
+            all_free, np.maximum(33 - count, count), np.where(j > 0, np.maximum(50 - j, 33), used)
+        )
         return scores.astype(np.int64), gpu

@@ -32,7 +32,10 @@ def mean_table(results: Sequence[FillResult], xs: Sequence[int] = TABLE_X) -> pd
     frame = curves_frame(results)
     frame = frame[frame["x"].isin(xs)]
     mean = frame.groupby(["policy", "x"], sort=False)[["alloc_pct", "frag_amount_pct"]].mean()
-    wide = mean.unstack("x")
-    wide.columns = [f"{'alloc' if c == 'alloc_pct' else 'frag'}@{x}" for c, x in wide.columns]
     order = list(dict.fromkeys(r.config.policy for r in results))
-    return wide.loc[order]
+    columns = {
+        f"{label}@{x}": mean[column].xs(x, level="x").reindex(order)
+        for column, label in (("alloc_pct", "alloc"), ("frag_amount_pct", "frag"))
+        for x in xs
+    }
+    return pd.DataFrame(columns)

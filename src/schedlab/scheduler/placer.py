@@ -32,7 +32,7 @@ class Placement:
 
 
 class _ShapeCache:
-    __slots__ = ("seen", "feasible", "score", "gpu")
+    __slots__ = ("feasible", "gpu", "score", "seen")
 
     def __init__(self, n: int) -> None:
         self.seen: IntArray = np.full(n, -1, dtype=np.int64)

@@ -149,9 +149,7 @@ def load_tasks(path: str | Path) -> Tasks:
     for bad, col, why in checks:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise TraceError(
-                path, i + 2, col, f"{why} (num_gpu={num_gpu[i]}, gpu_milli={milli[i]})"
-            )
+            raise TraceError(path, i + 2, col, f"{why} (num_gpu={num_gpu[i]}, gpu_milli={milli[i]})")
     return Tasks(
         name=_strings(frame, "name"),
         cpu_milli=effective_cpu(cpu),
@@ -183,6 +181,9 @@ def check_gpu_specs(tasks: Tasks, nodes: Nodes) -> list[str]:
     for model, i in unknown.items():
         log.warning(
             "%s:%d: field 'gpu_spec': GPU model '%s' is on no node of %s",
-            tasks.source, i + 2, model, nodes.source,
+            tasks.source,
+            i + 2,
+            model,
+            nodes.source,
         )
     return list(unknown)

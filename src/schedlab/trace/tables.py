@@ -64,9 +64,7 @@ class Nodes:
 
     def repeat(self, copies: int) -> Nodes:
         """This node list ``copies`` times over, names suffixed ``#i`` (scale experiments)."""
-        names = np.array(
-            [f"{n}#{i}" for i in range(copies) for n in self.name], dtype=object
-        )
+        names = np.array([f"{n}#{i}" for i in range(copies) for n in self.name], dtype=object)
         return Nodes(
             name=names,
             cpu_milli=np.tile(self.cpu_milli, copies),
