@@ -28,13 +28,14 @@ def main() -> None:
     print(f"load: {time.perf_counter() - start:.2f} s ({len(tasks)} tasks, {len(nodes)} nodes)")
     print(f"{'policy':<11} {'tasks/run':>9} {'mean s':>7} {'max s':>7} {'tasks/s':>9}")
     for policy in args.policy.split(","):
-        walls, count = [], 0
+        walls, counts = [], []
         for seed in seeds:
             result = run_fill(tasks, nodes, FillConfig(policy, seed))
             walls.append(result.wall_s)
-            count = result.tasks
+            counts.append(result.tasks)
         mean = sum(walls) / len(walls)
-        print(f"{policy:<11} {count:>9} {mean:>7.2f} {max(walls):>7.2f} {count / mean:>9,.0f}")
+        rate = sum(counts) / sum(walls)
+        print(f"{policy:<11} {sum(counts) / len(counts):>9.0f} {mean:>7.2f} {max(walls):>7.2f} {rate:>9,.0f}")
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak_mib:.0f} MiB")
 

@@ -25,6 +25,7 @@ from schedlab import __version__
 from schedlab.config import parse_policies, parse_seeds
 from schedlab.errors import SchedlabError
 from schedlab.experiments.fill import PAPER_POLICIES, FillConfig, FillResult, run_fill
+from schedlab.plugins import load_plugin
 from schedlab.report import curves_frame, mean_table, plot_curves, write_fill
 from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes, load_tasks
 
@@ -47,13 +48,22 @@ def _progress(enabled: bool) -> Progress:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="schedlab")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
-def cli(verbose: bool) -> None:
+@click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="FILE.py|MODULE",
+    help="Import user code first (e.g. a file defining a @register-ed policy). Repeatable.",
+)
+def cli(verbose: bool, plugins: tuple[str, ...]) -> None:
     """schedlab: trace-driven scheduling experiments on shared, heterogeneous GPU clusters."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(levelname)s: %(message)s",
         stream=sys.stderr,
     )
+    for plugin in plugins:
+        load_plugin(plugin)
 
 
 @cli.command()

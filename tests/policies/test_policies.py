@@ -1,6 +1,6 @@
 """Every policy on the hand-built cluster of ``conftest.three_nodes``: exact node and GPUs.
 
-Expected scores were worked out by hand from the formulas in docs/policies.md; they are
+Expected scores were worked out by hand from the formulas in docs/method.md; they are
 given in the comments (n0, n1, n2).
 """
 

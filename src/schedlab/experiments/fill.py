@@ -1,6 +1,6 @@
 """The fill experiment of the FGD paper: offer typical tasks one by one, nothing departs.
 
-See ``docs/fill.md`` for the method. One run = one policy x one seed; :func:`run_fill`
+See ``docs/method.md`` for the method. One run = one policy x one seed; :func:`run_fill`
 returns a :class:`FillResult` holding the per-task record and the three curves.
 """
 

@@ -1,0 +1,38 @@
+"""The README's worked example: a user policy in its own file, used from the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from schedlab.cli import cli
+from schedlab.plugins import load_plugin
+from tests.conftest import placer, shape, three_nodes
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "worstfit.py"
+
+
+def test_worstfit_example_chooses_the_emptiest_node() -> None:
+    load_plugin(str(EXAMPLE))
+    cluster = three_nodes()
+    # Free GPU after a 300-milli task: n0 3100-300, n1 2000-300, n2 7000-300 -> scores 35, 21, 83.
+    chosen = placer(cluster, "worstfit").select(shape(cluster, 1000, 1000, 1, 300))
+    assert chosen is not None and chosen.node == 2 and chosen.gpus == (1,)
+
+
+def test_plugin_policy_from_the_cli() -> None:
+    args = ["--plugin", str(EXAMPLE), "fill", "--policy", "worstfit", "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.stdout)["runs"][0]
+    assert run["policy"] == "worstfit" and run["placed"] > 7000
+
+
+def test_broken_plugin_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("raise RuntimeError('boom')\n")
+    result = CliRunner().invoke(cli, ["--plugin", str(bad), "fill"])
+    assert result.exit_code != 0
+    assert "failed to load: RuntimeError: boom" in str(result.exception)
