@@ -107,7 +107,7 @@ def test_capacity_never_exceeded_and_runs_repeat_exactly(
     has = np.arange(8)[None, :] < nodes.num_gpu[:, None]
     assert (gpu <= np.where(has, 1000, 0)).all()
     assert (rec["allocated_milli"].diff().fillna(0) >= 0).all()
-    assert int(rec["allocated_milli"].iloc[-1]) == int(gpu.sum())
+    assert int(rec["allocated_milli"].to_numpy().max(initial=0)) == int(gpu.sum())  # empty: tuned away
 
 
 def test_default_trace_run_is_deterministic_and_complete() -> None:
