@@ -37,3 +37,14 @@ def parse_policies(text: str) -> list[str]:
         if name not in known:
             raise ConfigError(f"unknown placement policy {name!r} (known: {', '.join(known)})")
     return names
+
+
+def parse_ratios(text: str) -> tuple[float, ...]:
+    """Parse a comma list of positive tune ratios, e.g. ``1.3`` or ``1.0,1.3``."""
+    try:
+        ratios = tuple(float(r) for r in text.split(",") if r.strip())
+    except ValueError:
+        raise ConfigError(f"bad tune ratio list {text!r}: expected e.g. 1.3 or 1.0,1.3") from None
+    if not ratios or any(r <= 0 for r in ratios):
+        raise ConfigError(f"bad tune ratio list {text!r}: ratios must be positive")
+    return ratios
