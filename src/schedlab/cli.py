@@ -34,6 +34,7 @@ from schedlab.experiments.store import ResultStore
 from schedlab.experiments.sweep import SweepMatrix, expand
 from schedlab.plugins import load_plugin
 from schedlab.report import curves_frame, mean_table, plot_curves, write_fill
+from schedlab.report.paper import write_report
 from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes, load_tasks
 
 log = logging.getLogger("schedlab")
@@ -256,6 +257,15 @@ def sweep(
         f"{outcome.total} runs in the matrix: {outcome.skipped} already done, {outcome.ran} run now; "
         f"summary: {outcome.summary}"
     )
+
+
+@cli.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def report(out_dir: Path) -> None:
+    """Write the paper's figures (PNG) and report.md with the tables behind them from the
+    results store OUT_DIR of a sweep; summary.csv is recomputed from the stored runs."""
+    for path in write_report(out_dir):
+        log.info("wrote %s", path)
 
 
 def _advance(progress: Progress, bar: TaskID, runs_done: int) -> Callable[[int, int], None]:

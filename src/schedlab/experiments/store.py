@@ -62,13 +62,14 @@ class ResultStore:
         return final
 
     def load(self) -> pd.DataFrame:
-        """Every stored run, sorted by workload (natural order), policy, seed, tune ratio, x."""
+        """Every stored run, sorted by workload (default first, then natural order), policy, seed,
+        tune ratio and x."""
         files = sorted(self.runs_dir.glob("*.parquet")) if self.runs_dir.is_dir() else []
         if not files:
             raise ConfigError(f"no finished runs in {self.runs_dir}")
         runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
         policies = list(PAPER_POLICIES) + sorted(set(runs["policy"]) - set(PAPER_POLICIES))
-        runs["_w"] = runs["workload"].map(natural_key)
+        runs["_w"] = runs["workload"].map(lambda w: (w != "default", natural_key(w)))
         runs["_p"] = runs["policy"].map(policies.index)
         runs = runs.sort_values(["_w", "_p", "seed", "tune_ratio", "x"], kind="stable")
         return runs.drop(columns=["_w", "_p"]).reset_index(drop=True)

@@ -10,6 +10,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+
+def policy_colors(policies: list[str]) -> dict[str, str]:
+    """A fixed colour per policy: the paper's six always get the same ones."""
+    palette = [f"C{i}" for i in range(10)]
+    colors = {p: palette[i] for i, p in enumerate(PAPER_POLICIES)}
+    extra = [p for p in policies if p not in colors]
+    for i, policy in enumerate(extra):
+        colors[policy] = palette[(len(PAPER_POLICIES) + i) % len(palette)]
+    return colors
+
+
 PANELS = (
     ("alloc_pct", "GPU allocation (% of capacity)"),
     ("frag_amount_pct", "Fragment amount (% of capacity)"),
@@ -26,13 +37,14 @@ def plot_curves(curves: pd.DataFrame, path: Path, title: str = "") -> Path:
     fig, axes = plt.subplots(1, len(PANELS), figsize=(5.2 * len(PANELS), 4.2), constrained_layout=True)
     grouped = curves.groupby(["policy", "x"], sort=False)
     policies = list(dict.fromkeys(curves["policy"]))
+    colors = policy_colors(policies)
     for ax, (column, label) in zip(axes, PANELS, strict=True):
         stats = grouped[column].agg(["mean", "std"]).fillna({"std": 0.0})
         for policy in policies:
             s = stats.loc[policy]
-            line = ax.plot(s.index, s["mean"], label=policy, linewidth=1.6)[0]
+            ax.plot(s.index, s["mean"], label=policy, linewidth=1.6, color=colors[policy])
             ax.fill_between(
-                s.index, s["mean"] - s["std"], s["mean"] + s["std"], color=line.get_color(), alpha=0.2
+                s.index, s["mean"] - s["std"], s["mean"] + s["std"], color=colors[policy], alpha=0.2
             )
         ax.set_xlabel("Arrived GPU workload (% of capacity)")
         ax.set_ylabel(label)
