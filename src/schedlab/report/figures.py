@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from schedlab.experiments.fill import PAPER_POLICIES
+
 
 def policy_colors(policies: list[str]) -> dict[str, str]:
     """A fixed colour per policy: the paper's six always get the same ones."""
