@@ -36,6 +36,7 @@ from schedlab.plugins import load_plugin
 from schedlab.report import curves_frame, mean_table, plot_curves, write_fill
 from schedlab.report.paper import write_report
 from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes, load_tasks
+from schedlab.trace.fetch import DATASETS, fetch
 
 log = logging.getLogger("schedlab")
 stderr = Console(stderr=True)
@@ -266,6 +267,30 @@ def report(out_dir: Path) -> None:
     results store OUT_DIR of a sweep; summary.csv is recomputed from the stored runs."""
     for path in write_report(out_dir):
         log.info("wrote %s", path)
+
+
+@cli.group()
+def data() -> None:
+    """Public trace data."""
+
+
+@data.command("fetch")
+@click.argument("dataset", type=click.Choice(sorted(DATASETS)))
+@click.option(
+    "--dest", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for the files."
+)
+@click.option("--base-url", help="Download from this URL prefix instead (a mirror, or a local server).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True)
+def data_fetch(dataset: str, dest: Path, base_url: str | None, timeout: float) -> None:
+    """Download DATASET's files into DEST, each verified against the SHA-256 checksum
+    shipped with schedlab; files already present and valid are skipped."""
+    with _progress(True) as progress:
+        bar = progress.add_task(f"fetch {dataset}", total=len(DATASETS[dataset].files))
+        status = fetch(dataset, dest, base_url, timeout, lambda file, state: progress.advance(bar))
+    counts = {s: list(status.values()).count(s) for s in ("downloaded", "present")}
+    click.echo(
+        f"{dataset}: {counts['downloaded']} downloaded, {counts['present']} already present, in {dest}"
+    )
 
 
 def _advance(progress: Progress, bar: TaskID, runs_done: int) -> Callable[[int, int], None]:

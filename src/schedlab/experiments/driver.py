@@ -42,6 +42,7 @@ def run_sweep(
     done = store.done()
     todo = [s for s in unique if s.run_id not in done]
     store.root.mkdir(parents=True, exist_ok=True)
+    store.clean_partial()
     write_json(store.root / "sweep.json", dict(config))
     log.info(
         "%d runs in the matrix, %d already done, %d to run", len(unique), len(unique) - len(todo), len(todo)

@@ -61,6 +61,13 @@ class ResultStore:
         os.replace(tmp, final)
         return final
 
+    def clean_partial(self) -> int:
+        """Remove temporary files left by a killed sweep; return how many."""
+        partial = list(self.runs_dir.glob(".*.tmp")) if self.runs_dir.is_dir() else []
+        for path in partial:
+            path.unlink()
+        return len(partial)
+
     def load(self) -> pd.DataFrame:
         """Every stored run, sorted by workload (default first, then natural order), policy, seed,
         tune ratio and x."""

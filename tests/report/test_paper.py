@@ -1,0 +1,57 @@
+"""schedlab report: every figure is written and report.md's numbers equal summary.csv."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from schedlab.cli import cli
+from schedlab.experiments.backends import LocalBackend
+from schedlab.experiments.driver import run_sweep
+from schedlab.experiments.store import ResultStore
+from schedlab.experiments.sweep import expand
+from tests.experiments.test_sweep import matrix, small_data
+
+
+def test_report_figures_and_tables(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_sweep(expand(matrix(small_data(tmp_path / "data"))), ResultStore(out), LocalBackend(1), {})
+    result = CliRunner().invoke(cli, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    figures = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert figures == ["curves_cpu050.png", "curves_default.png", "family_cpu.png"]
+    for name in figures:
+        assert (out / "figures" / name).stat().st_size > 10_000
+    summary = pd.read_csv(out / "summary.csv")
+    text = (out / "report.md").read_text()
+
+    # "| default | 81.23 ± 0.45 | ..." rows of the allocation tables: mean ± std at x = 100.
+    at100 = summary[summary["x"] == 100].set_index(["workload", "policy"])
+    policies = ["random", "bestfit", "fgd"]
+    rows = re.findall(r"^\| (default|cpu050) \| (.+) \|$", text, flags=re.M)
+    assert len(rows) == 4  # the overall table and the cpu family's table, 2 workloads each
+    for workload, cells in rows:
+        for policy, cell in zip(policies, cells.split(" | "), strict=True):
+            mean, std = (float(v) for v in cell.split(" ± "))
+            assert mean == round(at100.loc[(workload, policy), "alloc_mean"], 2)
+            assert std == round(at100.loc[(workload, policy), "alloc_std"], 2)
+
+    # Per-workload tables: policy rows with alloc @80/90/100/130, frag amount @90, frag ratio @80.
+    for workload in ("default", "cpu050"):
+        section = text.split(f"## Workload {workload}")[1].split("## ")[0]
+        for policy in policies:
+            cells = re.search(rf"^\| {policy} \| (.+) \|$", section, flags=re.M)
+            assert cells is not None
+            s = summary[(summary["workload"] == workload) & (summary["policy"] == policy)].set_index("x")
+            expected = [s.loc[x, "alloc_mean"] for x in (80, 90, 100, 130)]
+            expected += [s.loc[90, "frag_amount_mean"], s.loc[80, "frag_ratio_mean"]]
+            assert [float(v) for v in cells.group(1).split(" | ")] == [round(v, 2) for v in expected]
+
+
+def test_report_on_empty_store_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["report", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "no finished runs" in str(result.exception)
