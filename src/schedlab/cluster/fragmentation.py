@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from schedlab.cluster.shapes import BoolArray, allowed_mask
-from schedlab.trace.tables import IntArray, Tasks
+from schedlab.cluster.shapes import allowed_mask
+from schedlab.trace.tables import BoolArray, IntArray, Tasks
 
 
 @dataclass(frozen=True, eq=False)

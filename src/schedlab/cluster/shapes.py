@@ -10,12 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from schedlab.trace.tables import GPU_MILLI, IntArray, Tasks
-
-BoolArray = npt.NDArray[np.bool_]
+from schedlab.trace.tables import GPU_MILLI, BoolArray, IntArray, Tasks
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from schedlab.cluster.shapes import BoolArray, Shape
-from schedlab.trace.tables import GPU_MILLI, IntArray, Nodes
+from schedlab.cluster.shapes import Shape
+from schedlab.trace.tables import GPU_MILLI, BoolArray, IntArray, Nodes
 
 
 class CapacityError(RuntimeError):

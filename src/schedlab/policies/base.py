@@ -12,16 +12,15 @@ and decorate the class with :func:`register`; it is then available by name every
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import numpy as np
 
 from schedlab.cluster.fragmentation import Fragmentation
 from schedlab.cluster.shapes import Shape
 from schedlab.cluster.state import ClusterState
-from schedlab.errors import ConfigError
+from schedlab.registry import Registry
 from schedlab.trace.tables import IntArray
 
 
@@ -39,11 +38,13 @@ class PlacementPolicy(ABC):
     Subclasses set :attr:`name` and implement :meth:`score`. Set :attr:`node_local` to
     False when a node's score depends on anything but that node's state and the shape
     (or on randomness): the scheduler then scores every feasible node at every step
-    instead of caching scores of nodes that did not change.
+    instead of caching scores of nodes that did not change. Scores must stay within
+    +/- 2**40 (the scheduler packs them with the tie order into one int64).
     """
 
     name: ClassVar[str]
     node_local: ClassVar[bool] = True
+    rescales: ClassVar[bool] = False
 
     def __init__(self, context: PolicyContext) -> None:
         self.context = context
@@ -57,35 +58,33 @@ class PlacementPolicy(ABC):
         """
 
     def normalize(self, scores: IntArray) -> IntArray:
-        """Rescale the scores of all feasible nodes at one step (default: unchanged)."""
+        """Rescale the scores of all feasible nodes at one step (default: unchanged).
+
+        A policy that overrides this sets :attr:`rescales` and implements
+        :meth:`order_preserved`.
+        """
         return scores
 
+    def order_preserved(self, low: int, high: int) -> bool:
+        """Whether :meth:`normalize` keeps distinct scores distinct and in order when the
+        feasible nodes' scores span ``low..high``; the scheduler may then pick the best raw
+        score directly (a shortcut, not a change of result)."""
+        return True
 
-P = TypeVar("P", bound=type[PlacementPolicy])
-_REGISTRY: dict[str, type[PlacementPolicy]] = {}
 
-
-def register(cls: P) -> P:
-    """Class decorator: make a policy available by its :attr:`~PlacementPolicy.name`."""
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise ValueError(f"a placement policy named {cls.name!r} is already registered")
-    _REGISTRY[cls.name] = cls
-    return cls
+PLACEMENT_POLICIES: Registry[type[PlacementPolicy]] = Registry("placement policy")
+#: Class decorator: make a policy available by its :attr:`~PlacementPolicy.name`.
+register = PLACEMENT_POLICIES.register
 
 
 def policy_names() -> list[str]:
     """Names of all registered placement policies, in registration order."""
-    return list(_REGISTRY)
+    return PLACEMENT_POLICIES.names()
 
 
 def make_policy(name: str, context: PolicyContext) -> PlacementPolicy:
     """Instantiate the policy registered as ``name``."""
-    try:
-        factory: Callable[[PolicyContext], PlacementPolicy] = _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(_REGISTRY)
-        raise ConfigError(f"unknown placement policy {name!r} (known: {known})") from None
-    return factory(context)
+    return PLACEMENT_POLICIES.get(name)(context)
 
 
 def best_fit_gpu(free: IntArray, milli: int) -> IntArray:

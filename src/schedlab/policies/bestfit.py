@@ -20,6 +20,7 @@ class BestFit(PlacementPolicy):
     """``bestfit``: tightest node first."""
 
     name = "bestfit"
+    rescales = True
 
     def score(self, cluster: ClusterState, shape: Shape, nodes: IntArray) -> tuple[IntArray, IntArray]:
         free = cluster.gpu_free[nodes]
@@ -34,3 +35,7 @@ class BestFit(PlacementPolicy):
         if high == low:
             return np.zeros_like(scores)
         return (scores - low) * 100 // (high - low)
+
+    def order_preserved(self, low: int, high: int) -> bool:
+        # floor((s - low) * 100 / (high - low)) is strictly increasing in s iff the span is <= 100.
+        return high - low <= 100

@@ -19,7 +19,7 @@ class RandomFit(PlacementPolicy):
 
     def score(self, cluster: ClusterState, shape: Shape, nodes: IntArray) -> tuple[IntArray, IntArray]:
         rng = self.context.rng
-        scores = rng.integers(0, 2**62, size=len(nodes), dtype=np.int64)
+        scores = rng.integers(0, 2**40, size=len(nodes), dtype=np.int64)
         free = cluster.gpu_free[nodes]
         keys = np.where(free >= shape.gpu_milli, rng.random(free.shape), -1.0)
         return scores, keys.argmax(axis=1).astype(np.int64)

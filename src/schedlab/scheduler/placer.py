@@ -1,10 +1,11 @@
 """The placement framework: filter, score (cached), break ties, commit.
 
-For each task shape the placer keeps, per node, the feasibility and score computed at the
-node's last seen :attr:`~schedlab.cluster.ClusterState.version`. A step recomputes only the
-nodes that changed since the shape was last placed, so a step costs O(changed nodes) policy
-work plus a few O(N) numpy passes. Placing and releasing both go through the placer's
-cluster state, so caches stay valid as tasks come and go.
+For each task shape the placer keeps, per node, a selection key computed at the node's last
+seen :attr:`~schedlab.cluster.ClusterState.version`: ``score * N + tie`` for a feasible node
+(``tie`` is larger for nodes earlier in the node order), the minimum int64 otherwise. A step
+recomputes only the nodes that changed since the shape was last placed, then takes one
+argmax. Placing and releasing both go through the placer's cluster state, so caches stay
+valid as tasks come and go.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from schedlab.cluster.shapes import BoolArray, Shape
+from schedlab.cluster.shapes import Shape
 from schedlab.cluster.state import ClusterState
 from schedlab.policies.base import PlacementPolicy
 from schedlab.trace.tables import IntArray
+
+NONE = np.iinfo(np.int64).min
+HIGH = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
@@ -32,12 +36,12 @@ class Placement:
 
 
 class _ShapeCache:
-    __slots__ = ("feasible", "gpu", "score", "seen")
+    __slots__ = ("gpu", "key", "low", "seen")
 
     def __init__(self, n: int) -> None:
         self.seen: IntArray = np.full(n, -1, dtype=np.int64)
-        self.feasible: BoolArray = np.zeros(n, dtype=bool)
-        self.score: IntArray = np.zeros(n, dtype=np.int64)
+        self.key: IntArray = np.full(n, NONE, dtype=np.int64)
+        self.low: IntArray = np.full(n, HIGH, dtype=np.int64)  # raw score, for rescaling policies
         self.gpu: IntArray = np.full(n, -1, dtype=np.int64)
 
 
@@ -69,27 +73,42 @@ class Placer:
         if len(dirty):
             cache.seen[dirty] = version[dirty]
             ok = self.cluster.feasible(shape, dirty)
-            cache.feasible[dirty] = ok
-            if self.policy.node_local:
-                fit = dirty[ok]
-                if len(fit):
-                    cache.score[fit], cache.gpu[fit] = self.policy.score(self.cluster, shape, fit)
+            cache.key[dirty] = NONE
+            fit = dirty[ok]
+            if not len(fit):
+                return cache
+            if not self.policy.node_local:
+                cache.key[fit] = 0  # feasible; scored at selection time
+                return cache
+            scores, gpus = self.policy.score(self.cluster, shape, fit)
+            cache.key[fit] = scores * self._n + self._tie[fit]
+            cache.gpu[fit] = gpus
+            if self.policy.rescales:
+                cache.low[dirty] = HIGH
+                cache.low[fit] = scores
         return cache
 
     def select(self, shape: Shape) -> Placement | None:
         """Choose a node and GPUs for ``shape`` without placing it; None when nothing fits."""
         cache = self._refresh(shape)
-        nodes = np.flatnonzero(cache.feasible)
-        if not len(nodes):
+        best = int(cache.key.argmax())
+        top = int(cache.key[best])
+        if top == NONE:
             return None
-        if self.policy.node_local:
-            scores, gpus = cache.score[nodes], cache.gpu[nodes]
-        else:
+        if not self.policy.node_local:
+            nodes = np.flatnonzero(cache.key != NONE)
             scores, gpus = self.policy.score(self.cluster, shape, nodes)
-        key = self.policy.normalize(scores) * self._n + self._tie[nodes]
-        best = int(key.argmax())
-        node = int(nodes[best])
-        chosen = self.cluster.gpus_for(node, shape, int(gpus[best]))
+            i = int((self.policy.normalize(scores) * self._n + self._tie[nodes]).argmax())
+            node, gpu = int(nodes[i]), int(gpus[i])
+        elif self.policy.rescales and not self.policy.order_preserved(int(cache.low.min()), top // self._n):
+            nodes = np.flatnonzero(cache.key != NONE)
+            scores = (cache.key[nodes] - self._tie[nodes]) // self._n
+            i = int((self.policy.normalize(scores) * self._n + self._tie[nodes]).argmax())
+            node = int(nodes[i])
+            gpu = int(cache.gpu[node])
+        else:
+            node, gpu = best, int(cache.gpu[best])
+        chosen = self.cluster.gpus_for(node, shape, gpu)
         return Placement(node, tuple(int(g) for g in chosen))
 
     def place(self, shape: Shape) -> Placement | None:

@@ -24,7 +24,7 @@ POD_TIMES = ("creation_time", "deletion_time", "scheduled_time")
 POD_OPTIONAL = ("gpu_spec", "qos", "pod_phase", *POD_TIMES)
 
 
-def _read(path: Path, required: Sequence[str]) -> pd.DataFrame:
+def read_csv(path: Path, required: Sequence[str]) -> pd.DataFrame:
     """Read a CSV as strings, checking that it parses and has the required columns."""
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
@@ -51,7 +51,7 @@ def _parser_line(message: str) -> int:
     return 0
 
 
-def _integers(
+def read_integers(
     path: Path,
     frame: pd.DataFrame,
     col: str,
@@ -79,7 +79,7 @@ def _integers(
     return out.astype(np.int64)
 
 
-def _times(path: Path, frame: pd.DataFrame, col: str) -> np.ndarray:
+def read_times(path: Path, frame: pd.DataFrame, col: str) -> np.ndarray:
     """Parse an optional column of times in seconds; empty cells become NaN."""
     if col not in frame.columns:
         return np.full(len(frame), np.nan)
@@ -95,7 +95,7 @@ def _times(path: Path, frame: pd.DataFrame, col: str) -> np.ndarray:
     return values
 
 
-def _strings(frame: pd.DataFrame, col: str) -> np.ndarray:
+def read_strings(frame: pd.DataFrame, col: str) -> np.ndarray:
     if col not in frame.columns:
         return np.full(len(frame), "", dtype=object)
     return frame[col].str.strip().to_numpy(dtype=object)
@@ -104,7 +104,7 @@ def _strings(frame: pd.DataFrame, col: str) -> np.ndarray:
 def load_nodes(path: str | Path) -> Nodes:
     """Load an openb node list (columns ``sn, cpu_milli, memory_mib, gpu, model``)."""
     path = Path(path)
-    frame = _read(path, NODE_COLUMNS)
+    frame = read_csv(path, NODE_COLUMNS)
     names = frame["sn"].str.strip()
     if (names == "").any():
         raise TraceError(path, int(np.flatnonzero(names == "")[0]) + 2, "sn", "missing node name")
@@ -117,26 +117,16 @@ def load_nodes(path: str | Path) -> Nodes:
         )
     return Nodes(
         name=names.to_numpy(dtype=object),
-        cpu_milli=_integers(path, frame, "cpu_milli"),
-        memory_mib=_integers(path, frame, "memory_mib"),
-        num_gpu=_integers(path, frame, "gpu"),
-        model=_strings(frame, "model"),
+        cpu_milli=read_integers(path, frame, "cpu_milli"),
+        memory_mib=read_integers(path, frame, "memory_mib"),
+        num_gpu=read_integers(path, frame, "gpu"),
+        model=read_strings(frame, "model"),
         source=str(path),
     )
 
 
-def load_tasks(path: str | Path) -> Tasks:
-    """Load an openb pod list (required ``name, cpu_milli, memory_mib, num_gpu, gpu_milli``).
-
-    Optional columns: ``gpu_spec, qos, pod_phase, creation_time, deletion_time,
-    scheduled_time``. A CPU request of 0 counts as 100 milli-cores.
-    """
-    path = Path(path)
-    frame = _read(path, POD_REQUIRED)
-    cpu = _integers(path, frame, "cpu_milli")
-    mem = _integers(path, frame, "memory_mib")
-    num_gpu = _integers(path, frame, "num_gpu")
-    milli = _integers(path, frame, "gpu_milli", high=GPU_MILLI)
+def check_gpu_request(path: Path, num_gpu: np.ndarray, milli: np.ndarray) -> None:
+    """GPU count and per-GPU milli must describe a CPU-only, sharing or whole-GPU task."""
     checks = (
         (
             (num_gpu > 1) & (milli < GPU_MILLI),
@@ -150,18 +140,33 @@ def load_tasks(path: str | Path) -> Tasks:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise TraceError(path, i + 2, col, f"{why} (num_gpu={num_gpu[i]}, gpu_milli={milli[i]})")
+
+
+def load_tasks(path: str | Path) -> Tasks:
+    """Load an openb pod list (required ``name, cpu_milli, memory_mib, num_gpu, gpu_milli``).
+
+    Optional columns: ``gpu_spec, qos, pod_phase, creation_time, deletion_time,
+    scheduled_time``. A CPU request of 0 counts as 100 milli-cores.
+    """
+    path = Path(path)
+    frame = read_csv(path, POD_REQUIRED)
+    cpu = read_integers(path, frame, "cpu_milli")
+    mem = read_integers(path, frame, "memory_mib")
+    num_gpu = read_integers(path, frame, "num_gpu")
+    milli = read_integers(path, frame, "gpu_milli", high=GPU_MILLI)
+    check_gpu_request(path, num_gpu, milli)
     return Tasks(
-        name=_strings(frame, "name"),
+        name=read_strings(frame, "name"),
         cpu_milli=effective_cpu(cpu),
         memory_mib=mem,
         num_gpu=num_gpu,
         gpu_milli=milli,
-        gpu_spec=_strings(frame, "gpu_spec"),
-        qos=_strings(frame, "qos"),
-        pod_phase=_strings(frame, "pod_phase"),
-        creation_time=_times(path, frame, "creation_time"),
-        deletion_time=_times(path, frame, "deletion_time"),
-        scheduled_time=_times(path, frame, "scheduled_time"),
+        gpu_spec=read_strings(frame, "gpu_spec"),
+        qos=read_strings(frame, "qos"),
+        pod_phase=read_strings(frame, "pod_phase"),
+        creation_time=read_times(path, frame, "creation_time"),
+        deletion_time=read_times(path, frame, "deletion_time"),
+        scheduled_time=read_times(path, frame, "scheduled_time"),
         source=str(path),
     )
 

@@ -14,6 +14,7 @@ import numpy.typing as npt
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 StrArray = npt.NDArray[np.object_]
+BoolArray = npt.NDArray[np.bool_]
 
 #: A CPU request of 0 counts as this many milli-cores (Kubernetes' default request).
 DEFAULT_CPU_MILLI = 100

@@ -1,0 +1,16 @@
+"""Latency statistics: mean and percentiles."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from schedlab.trace.tables import FloatArray
+
+
+def latency_stats(values: FloatArray) -> dict[str, float | None]:
+    """Mean, p50, p95 and p99 of ``values`` (None when empty)."""
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return {"mean": None, "p50": None, "p95": None, "p99": None}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {"mean": float(values.mean()), "p50": float(p50), "p95": float(p95), "p99": float(p99)}

@@ -1,0 +1,160 @@
+"""Workloads with time: each task has an arrival time and a run time (on a speed-1 GPU).
+
+Sources: an openb pod list on its own timeline (:func:`from_openb`), a generic job CSV
+(:func:`load_jobs`), or a synthetic workload (:mod:`schedlab.workload.synth`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from schedlab.errors import TraceError
+from schedlab.trace.openb import check_gpu_request, read_csv, read_integers, read_strings, read_times
+from schedlab.trace.tables import GPU_MILLI, FloatArray, StrArray, Tasks, effective_cpu
+
+log = logging.getLogger(__name__)
+
+JOB_COLUMNS = ("id", "submit_time", "duration", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
+JOB_OPTIONAL = ("gpu_spec", "qos", "user")
+#: QoS values of latency-sensitive tasks; every other value is best-effort.
+LS_QOS = frozenset({"LS", "Guaranteed"})
+
+
+@dataclass(frozen=True, eq=False)
+class TimedWorkload:
+    """Tasks with ``arrival`` and ``duration`` (seconds), sorted by arrival, and a ``user`` each.
+
+    ``excluded`` counts source rows left out, by reason.
+    """
+
+    tasks: Tasks
+    arrival: FloatArray
+    duration: FloatArray
+    user: StrArray
+    source: str
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.arrival)
+
+    @property
+    def is_ls(self) -> np.ndarray:
+        """True for latency-sensitive tasks (QoS LS or Guaranteed)."""
+        return np.isin(self.tasks.qos.astype(str), list(LS_QOS))
+
+    def head(self, n: int) -> TimedWorkload:
+        idx = np.arange(min(n, len(self)))
+        return TimedWorkload(
+            self.tasks.take(idx),
+            self.arrival[idx],
+            self.duration[idx],
+            self.user[idx],
+            self.source,
+            self.excluded,
+        )
+
+
+def _sorted(
+    tasks: Tasks,
+    arrival: FloatArray,
+    duration: FloatArray,
+    user: StrArray,
+    source: str,
+    excluded: dict[str, int],
+) -> TimedWorkload:
+    order = np.argsort(arrival, kind="stable")
+    return TimedWorkload(tasks.take(order), arrival[order], duration[order], user[order], source, excluded)
+
+
+def from_openb(tasks: Tasks) -> TimedWorkload:
+    """An openb pod list on its own timeline: arrival = ``creation_time``, run time =
+    ``deletion_time - scheduled_time``.
+
+    Rows without ``scheduled_time`` never ran in the trace (Pending at its end): their run
+    time is unknown, so they are left out and counted in ``excluded["never_ran"]``.
+    """
+    if np.isnan(tasks.creation_time).all():
+        raise TraceError(
+            tasks.source,
+            1,
+            "creation_time",
+            "this pod list has no timeline (use `schedlab synth` to make one)",
+        )
+    missing_arrival = np.isnan(tasks.creation_time)
+    never_ran = np.isnan(tasks.scheduled_time) | np.isnan(tasks.deletion_time)
+    duration = tasks.deletion_time - tasks.scheduled_time
+    bad = ~never_ran & ~missing_arrival & (duration < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise TraceError(tasks.source, i + 2, "deletion_time", "is before scheduled_time")
+    keep = ~never_ran & ~missing_arrival
+    excluded = {}
+    if never_ran.any():
+        excluded["never_ran"] = int(never_ran.sum())
+    if (missing_arrival & ~never_ran).any():
+        excluded["no_creation_time"] = int((missing_arrival & ~never_ran).sum())
+    for reason, count in excluded.items():
+        log.info("%s: left out %d task(s): %s", tasks.source, count, reason.replace("_", " "))
+    idx = np.flatnonzero(keep)
+    users = np.full(len(idx), "", dtype=object)
+    return _sorted(tasks.take(idx), tasks.creation_time[idx], duration[idx], users, tasks.source, excluded)
+
+
+def load_jobs(path: str | Path) -> TimedWorkload:
+    """Load a generic job CSV.
+
+    Required columns: ``id, submit_time, duration`` (seconds), ``cpu_milli, memory_mib,
+    num_gpu, gpu_milli``; optional: ``gpu_spec`` (models separated by ``|``), ``qos`` (LS or
+    Guaranteed = latency-sensitive, anything else best-effort), ``user``.
+    """
+    path = Path(path)
+    frame = read_csv(path, JOB_COLUMNS)
+    submit = read_times(path, frame, "submit_time")
+    duration = read_times(path, frame, "duration")
+    for col, values in (("submit_time", submit), ("duration", duration)):
+        if np.isnan(values).any():
+            raise TraceError(path, int(np.flatnonzero(np.isnan(values))[0]) + 2, col, "missing value")
+    num_gpu = read_integers(path, frame, "num_gpu")
+    milli = read_integers(path, frame, "gpu_milli", high=GPU_MILLI)
+    check_gpu_request(path, num_gpu, milli)
+    n = len(frame)
+    nan = np.full(n, np.nan)
+    tasks = Tasks(
+        name=read_strings(frame, "id"),
+        cpu_milli=effective_cpu(read_integers(path, frame, "cpu_milli")),
+        memory_mib=read_integers(path, frame, "memory_mib"),
+        num_gpu=num_gpu,
+        gpu_milli=milli,
+        gpu_spec=read_strings(frame, "gpu_spec"),
+        qos=read_strings(frame, "qos"),
+        pod_phase=np.full(n, "", dtype=object),
+        creation_time=submit,
+        deletion_time=nan,
+        scheduled_time=nan.copy(),
+        source=str(path),
+    )
+    return _sorted(tasks, submit, duration, read_strings(frame, "user"), str(path), {})
+
+
+def write_jobs(workload: TimedWorkload, path: Path) -> None:
+    """Write a workload as a generic job CSV (readable by :func:`load_jobs`)."""
+    t = workload.tasks
+    pd.DataFrame(
+        {
+            "id": t.name,
+            "submit_time": workload.arrival,
+            "duration": workload.duration,
+            "cpu_milli": t.cpu_milli,
+            "memory_mib": t.memory_mib,
+            "num_gpu": t.num_gpu,
+            "gpu_milli": t.gpu_milli,
+            "gpu_spec": t.gpu_spec,
+            "qos": t.qos,
+            "user": workload.user,
+        }
+    ).to_csv(path, index=False, float_format="%.6f")
