@@ -6,7 +6,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,18 +26,26 @@ from rich.progress import (
 from rich.table import Table
 
 from schedlab import __version__
+from schedlab.cluster.speeds import SpeedTable
 from schedlab.config import parse_policies, parse_ratios, parse_seeds
 from schedlab.errors import ConfigError, SchedlabError
 from schedlab.experiments.backends import Backend, LocalBackend, RayBackend
 from schedlab.experiments.driver import run_sweep
 from schedlab.experiments.fill import PAPER_POLICIES, FillConfig, FillResult, run_fill
+from schedlab.experiments.replay import ReplayConfig
+from schedlab.experiments.replay import replay as run_replay
 from schedlab.experiments.store import ResultStore
 from schedlab.experiments.sweep import SweepMatrix, expand
 from schedlab.plugins import load_plugin
+from schedlab.queueing import QUEUE_POLICIES, VICTIM_POLICIES
 from schedlab.report import curves_frame, mean_table, plot_curves, write_fill
+from schedlab.report.files import write_json
 from schedlab.report.paper import write_report
+from schedlab.report.timeline import plot_timeline
 from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes, load_tasks
 from schedlab.trace.fetch import DATASETS, fetch
+from schedlab.workload import TimedWorkload, from_openb, load_jobs, write_jobs
+from schedlab.workload.synth import DURATIONS_HELP, gpu_load, synthesize
 
 log = logging.getLogger("schedlab")
 stderr = Console(stderr=True)
@@ -291,6 +300,200 @@ def data_fetch(dataset: str, dest: Path, base_url: str | None, timeout: float) -
     click.echo(
         f"{dataset}: {counts['downloaded']} downloaded, {counts['present']} already present, in {dest}"
     )
+
+
+def _timed_workload(pods: Path | None, jobs: Path | None) -> TimedWorkload:
+    if pods and jobs:
+        raise ConfigError("give --pods or --jobs, not both")
+    if jobs:
+        return load_jobs(jobs)
+    return from_openb(load_tasks(pods or default_pods_path()))
+
+
+PODS_HELP = "openb pod list, replayed on its own timeline. Default: the embedded openb default trace."
+JOBS_HELP = (
+    "Generic job CSV: id, submit_time, duration, cpu_milli, memory_mib, num_gpu, gpu_milli"
+    " [, gpu_spec, qos, user]."
+)
+NODES_HELP = "Node list (openb CSV). Default: the embedded openb GPU node list."
+
+
+@cli.command()
+@click.option("--pods", type=click.Path(dir_okay=False, path_type=Path), help=PODS_HELP)
+@click.option("--jobs", type=click.Path(dir_okay=False, path_type=Path), help=JOBS_HELP)
+@click.option("--nodes", type=click.Path(dir_okay=False, path_type=Path), help=NODES_HELP)
+@click.option("--policy", default="fgd", show_default=True, help="Placement policy.")
+@click.option("--queue", default="fifo", show_default=True, help="Queue policy: fifo, sjf, sjf-est, qos.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Head-of-line blocking: the first waiting task blocks the others (default: start any that fits).",
+)
+@click.option("--preempt", is_flag=True, help="Latency-sensitive tasks may evict best-effort tasks.")
+@click.option("--victim", default="least-lost", show_default=True, help="Victim policy for --preempt.")
+@click.option(
+    "--speeds",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV of speed factors: model,speed[,task_class]. Default: every GPU at speed 1.",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the node tie order.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write tasks.parquet, attempts.parquet, series.parquet, summary.json and timeline.png here.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON document.")
+def replay(
+    pods: Path | None,
+    jobs: Path | None,
+    nodes: Path | None,
+    policy: str,
+    queue: str,
+    strict: bool,
+    preempt: bool,
+    victim: str,
+    speeds: Path | None,
+    seed: int,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """Event-driven simulation with a clock: tasks arrive, wait in a queue when they do not
+    fit, run for their duration (scaled by the GPU's speed) and leave.
+
+    Reports job completion time (JCT) and queueing delay (mean, p50, p95, p99) overall and
+    per QoS class (LS = LS or Guaranteed, BE = the rest), preemptions and lost GPU-seconds.
+    """
+    parse_policies(policy)
+    workload = _timed_workload(pods, jobs)
+    node_table = load_nodes(nodes or default_nodes_path())
+    check_gpu_specs(workload.tasks, node_table)
+    speed_table = SpeedTable.load(speeds) if speeds else None
+    config = ReplayConfig(
+        policy=policy, queue=queue, backfill=not strict, preempt=preempt, victim=victim, seed=seed
+    )
+    QUEUE_POLICIES.get(queue)
+    VICTIM_POLICIES.get(victim)
+    with stderr.status(f"replaying {len(workload)} tasks", spinner="dots") if not as_json else _nothing():
+        result = run_replay(workload, node_table, config, speed_table)
+    summary = result.summary
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        result.tasks.to_parquet(out / "tasks.parquet", index=False)
+        result.attempts.to_parquet(out / "attempts.parquet", index=False)
+        result.series.to_parquet(out / "series.parquet", index=False)
+        doc = summary | {
+            "inputs": {
+                "pods": str(pods) if pods else None,
+                "jobs": str(jobs) if jobs else None,
+                "nodes": str(nodes or default_nodes_path()),
+                "speeds": str(speeds) if speeds else None,
+            }
+        }
+        write_json(out / "summary.json", doc)
+        plot_timeline(
+            result.series,
+            result.frag_series,
+            node_table.gpu_capacity_milli,
+            out / "timeline.png",
+            title=f"{workload.source}: {policy}, {queue}{', preempt' if preempt else ''}",
+        )
+        log.info("wrote %s", out)
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    _print_replay(summary)
+
+
+def _print_replay(s: dict[str, Any]) -> None:
+    def fmt(value: Any) -> str:
+        return "-" if value is None else f"{value:,.1f}"
+
+    table = Table(title=f"replay: {s['completed']} of {s['tasks']} tasks completed; times in seconds")
+    table.add_column("class", no_wrap=True)
+    for col in (
+        "tasks",
+        "JCT mean",
+        "JCT p50",
+        "JCT p95",
+        "JCT p99",
+        "wait mean",
+        "wait p50",
+        "wait p95",
+        "wait p99",
+    ):
+        table.add_column(col, justify="right")
+    for label, part in (("all", s), ("LS", s["ls"]), ("BE", s["be"])):
+        stats = [part[f"{m}_{p}"] for m in ("jct", "wait") for p in ("mean", "p50", "p95", "p99")]
+        table.add_row(label, str(part["completed"]), *(fmt(v) for v in stats))
+    Console(width=None if sys.stdout.isatty() else 120).print(table)
+    excluded = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s["excluded"].items()) or "none"
+    click.echo(
+        f"unfinished {s['unfinished']}, rejected {s['rejected']}, left out of the trace: {excluded}; "
+        f"preemptions {s['preemptions']} ({s['lost_gpu_s']:,.0f} GPU-s lost); "
+        f"makespan {s['makespan']:,.0f} s; "
+        f"{s['events']} events in {s['wall_s']:.2f} s"
+    )
+
+
+@cli.command()
+@click.option(
+    "--pods",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Trace to draw tasks from (openb pod list). Default: embedded.",
+)
+@click.option(
+    "--jobs", type=click.Path(dir_okay=False, path_type=Path), help="Or a generic job CSV to draw from."
+)
+@click.option("--nodes", type=click.Path(dir_okay=False, path_type=Path), help=NODES_HELP)
+@click.option("--tasks", "count", type=click.IntRange(min=1), required=True, help="Number of tasks.")
+@click.option(
+    "--load",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.8,
+    show_default=True,
+    help="Offered GPU load as a fraction of the cluster's GPU capacity.",
+)
+@click.option("--durations", default="trace", show_default=True, help=f"Run times: {DURATIONS_HELP}.")
+@click.option(
+    "--copies",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Size the load for this many copies of the node list.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Job CSV to write."
+)
+def synth(
+    pods: Path | None,
+    jobs: Path | None,
+    nodes: Path | None,
+    count: int,
+    load: float,
+    durations: str,
+    copies: int,
+    seed: int,
+    out: Path,
+) -> None:
+    """Generate a synthetic workload: tasks drawn from a trace's mix, Poisson arrivals at an
+    offered GPU load, run times from the trace or a distribution. Writes a job CSV for
+    `schedlab replay --jobs`."""
+    trace = _timed_workload(pods, jobs)
+    node_table = load_nodes(nodes or default_nodes_path())
+    if copies > 1:
+        node_table = node_table.repeat(copies)
+    workload = synthesize(trace, node_table, count, load, seed, durations)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_jobs(workload, out)
+    click.echo(
+        f"wrote {len(workload)} tasks to {out} (offered GPU load {gpu_load(workload, node_table):.3f})"
+    )
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 def _advance(progress: Progress, bar: TaskID, runs_done: int) -> Callable[[int, int], None]:

@@ -7,6 +7,8 @@ callers can cache per-node work and recompute only nodes that changed.
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 import numpy.typing as npt
 
@@ -41,6 +43,7 @@ class ClusterState:
         self.gpu_free: IntArray = np.where(has, GPU_MILLI, 0).astype(np.int64)
         self.class_count: IntArray = np.zeros((len(nodes), self.width + 1), dtype=np.int64)
         self.version: IntArray = np.zeros(len(nodes), dtype=np.int64)
+        self.changes = array("q")  # every node changed, in order: lets caches find what changed
         self.allocated_gpu_milli = 0
 
     def __len__(self) -> int:
@@ -104,3 +107,9 @@ class ClusterState:
             self.class_count[node, shape.task_class] -= sign
             self.allocated_gpu_milli -= sign * shape.total_gpu_milli
         self.version[node] += 1
+        self.changes.append(node)
+
+    def changed_since(self, position: int) -> IntArray:
+        """Nodes changed since :attr:`changes` had ``position`` entries (each once, sorted)."""
+        result: IntArray = np.unique(np.frombuffer(self.changes, dtype=np.int64)[position:])
+        return result

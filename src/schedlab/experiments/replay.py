@@ -135,6 +135,8 @@ class Replay:
         self.series: list[tuple[float, int, int, int]] = []
         self.frag_series: list[tuple[float, float, int]] = []
         self.sim = Simulator()
+        self._node_frag = np.zeros(len(cluster), dtype=np.int64)
+        self._frag_seen = np.full(len(cluster), -1, dtype=np.int64)
 
     def _shape_arrays(self) -> None:
         s = self.shapes
@@ -196,8 +198,13 @@ class Replay:
             self.sim.schedule(self.sim.now + self._sample_dt, self._sample, i + 1, SAMPLE)
 
     def _sample_now(self) -> None:
+        """Record cluster fragmentation, recomputing only nodes changed since the last sample."""
         c = self.cluster
-        frag = float(self.frag.node_frag(c.cpu_left, c.gpu_free, c.model).sum()) / self.frag.scale
+        dirty = np.flatnonzero(self._frag_seen != c.version)
+        if len(dirty):
+            self._node_frag[dirty] = self.frag.node_frag(c.cpu_left[dirty], c.gpu_free[dirty], c.model[dirty])
+            self._frag_seen[dirty] = c.version[dirty]
+        frag = float(self._node_frag.sum()) / self.frag.scale
         self.frag_series.append((self.sim.now, frag, c.free_gpu_milli))
 
     def _record(self) -> None:
@@ -302,10 +309,17 @@ class Replay:
         while self.queues:
             s = self._head(self.queues)
             assert s is not None
-            t = self.queues[s][0][1]
-            if self._start(t) or (self.config.preempt and self.is_ls[t] and self._preempt_for(t)):
+            item = self.queues[s][0]
+            t = int(item[1])
+            if self._start(t):
                 self._pop(s)
-            else:
+                continue
+            if not (self.config.preempt and self.is_ls[t]):
+                return
+            self._pop(s)  # out of the queue while its preemption drains the queue
+            if not self._preempt_for(t):
+                self.queues.setdefault(s, SortedList()).add(item)
+                self.queued += 1
                 return
 
     # ----- preemption -------------------------------------------------------------------------
@@ -360,7 +374,9 @@ class Replay:
 
     @staticmethod
     def _fits(shape: Any, cpu: int, mem: int, free: np.ndarray) -> bool:
-        return bool(cpu >= shape.cpu and mem >= shape.mem and int((free >= shape.gpu_milli).sum()) >= shape.num_gpu)
+        return bool(
+            cpu >= shape.cpu and mem >= shape.mem and int((free >= shape.gpu_milli).sum()) >= shape.num_gpu
+        )
 
     # ----- results ------------------------------------------------------------------------------
 

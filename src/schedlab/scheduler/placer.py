@@ -1,7 +1,8 @@
 """The placement framework: filter, score (cached), break ties, commit.
 
 For each task shape the placer keeps, per node, a selection key computed at the node's last
-seen :attr:`~schedlab.cluster.ClusterState.version`: ``score * N + tie`` for a feasible node
+seen :attr:`~schedlab.cluster.ClusterState.version` (the cluster's change log says which
+nodes changed since a shape was last refreshed): ``score * N + tie`` for a feasible node
 (``tie`` is larger for nodes earlier in the node order), the minimum int64 otherwise. A step
 recomputes only the nodes that changed since the shape was last placed, then takes one
 argmax. Placing and releasing both go through the placer's cluster state, so caches stay
@@ -36,9 +37,10 @@ class Placement:
 
 
 class _ShapeCache:
-    __slots__ = ("gpu", "key", "low", "seen")
+    __slots__ = ("gpu", "key", "low", "position", "seen")
 
     def __init__(self, n: int) -> None:
+        self.position = -1  # length of the cluster's change log when last refreshed
         self.seen: IntArray = np.full(n, -1, dtype=np.int64)
         self.key: IntArray = np.full(n, NONE, dtype=np.int64)
         self.low: IntArray = np.full(n, HIGH, dtype=np.int64)  # raw score, for rescaling policies
@@ -69,7 +71,14 @@ class Placer:
         if cache is None:
             cache = self._caches[shape] = _ShapeCache(self._n)
         version = self.cluster.version
-        dirty = np.flatnonzero(cache.seen != version)
+        changes = len(self.cluster.changes)
+        if cache.position == changes:
+            return cache
+        if cache.position < 0 or changes - cache.position > self._n // 8:
+            dirty = np.flatnonzero(cache.seen != version)
+        else:
+            dirty = self.cluster.changed_since(cache.position)
+        cache.position = changes
         if len(dirty):
             cache.seen[dirty] = version[dirty]
             ok = self.cluster.feasible(shape, dirty)

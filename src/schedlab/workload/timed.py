@@ -39,6 +39,12 @@ class TimedWorkload:
     source: str
     excluded: dict[str, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if len(self.arrival) > 1 and (np.diff(self.arrival) < 0).any():
+            raise ValueError("a timed workload must be sorted by arrival")
+        if (self.duration < 0).any() or np.isnan(self.duration).any():
+            raise ValueError("run times must be >= 0")
+
     def __len__(self) -> int:
         return len(self.arrival)
 
