@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import heapq
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schedlab.cluster.speeds import SpeedTable
+from schedlab.experiments.mmc import mmc_case, mmc_check
 from schedlab.experiments.replay import ReplayConfig, ReplayResult, replay, time_average
 from schedlab.trace import Nodes, Tasks
 from schedlab.workload import TimedWorkload
@@ -125,39 +126,34 @@ def test_unplaceable_task_is_rejected_not_blocking() -> None:
     assert timeline(result)[1] == (1, 3)
 
 
-def erlang_c_wait(servers: int, arrival_rate: float, service_rate: float) -> float:
-    """Mean queueing delay of an M/M/c queue (Erlang C)."""
-    a = arrival_rate / service_rate
-    top = a**servers / math.factorial(servers) * servers / (servers - a)
-    p_wait = top / (sum(a**k / math.factorial(k) for k in range(servers)) + top)
-    return p_wait / (servers * service_rate - arrival_rate)
+def fifo_waits(arrival: np.ndarray, duration: np.ndarray, servers: int) -> np.ndarray:
+    """Textbook FIFO multi-server recursion: each task takes the earliest free server."""
+    free = [0.0] * servers
+    waits = np.empty(len(arrival))
+    for i, (a, d) in enumerate(zip(arrival.tolist(), duration.tolist(), strict=True)):
+        start = max(a, heapq.heappop(free))
+        waits[i] = start - a
+        heapq.heappush(free, start + d)
+    return waits
 
 
-def mmc(servers: int, load: float, n: int, seed: int) -> tuple[ReplayResult, TimedWorkload]:
-    rng = np.random.default_rng(seed)
-    rate = load * servers  # service rate 1
-    tasks = Tasks.build([(1000, 1000, 1, 1000, "")] * n)
-    w = TimedWorkload(
-        tasks,
-        np.cumsum(rng.exponential(1 / rate, n)),
-        rng.exponential(1.0, n),
-        np.full(n, "", dtype=object),
-        "mmc",
+@pytest.mark.parametrize("load", [0.7, 0.8, 0.9])
+def test_mmc_waits_equal_the_textbook_recursion(load: float) -> None:
+    _, result = mmc_check(servers=10, load=load, tasks=20_000, seed=3)
+    workload, _ = mmc_case(10, load, 20_000, 3)
+    np.testing.assert_allclose(
+        result.tasks["wait"], fifo_waits(workload.arrival, workload.duration, 10), atol=1e-9
     )
-    nodes = Nodes.build([(f"n{i}", 4000, 4000, 1, "T4") for i in range(servers)])
-    return replay(w, nodes, ReplayConfig(policy="bestfit", queue="fifo", samples=2)), w
+    assert_littles_law(result)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("load", [0.7, 0.8, 0.9])
-def test_mean_wait_matches_erlang_c(load: float) -> None:
-    servers, n = 10, 150_000
-    waits = []
-    for seed in range(2):
-        result, _ = mmc(servers, load, n, seed)
-        waits.append(result.tasks["wait"].to_numpy()[n // 20 :].mean())  # drop the warm-up
-    expected = erlang_c_wait(servers, load * servers, 1.0)
-    assert abs(np.mean(waits) / expected - 1) < 0.03, (np.mean(waits), expected)
+@pytest.mark.parametrize(("load", "tasks"), [(0.7, 1_000_000), (0.8, 1_000_000), (0.9, 4_000_000)])
+def test_mean_wait_matches_erlang_c(load: float, tasks: int) -> None:
+    # Two one-GPU nodes. The spread of the mean wait across seeds is about 1.0, 1.4 and 1.5 %
+    # at these loads and sizes (measured over independent seeds), so 3 % is 2-3 standard deviations.
+    check, _ = mmc_check(servers=2, load=load, tasks=tasks, seed=0)
+    assert abs(check.error) < 0.03, check
 
 
 def assert_littles_law(result: ReplayResult) -> None:
@@ -176,12 +172,8 @@ def assert_littles_law(result: ReplayResult) -> None:
 
 
 def test_littles_law_on_mmc_and_queue_cases() -> None:
-    result, w = mmc(4, 0.9, 5000, 7)
+    _, result = mmc_check(4, 0.9, 5000, 7)
     assert_littles_law(result)
-    # L = lambda W with the measured arrival rate.
-    rate = len(w) / (result.tasks["end"].max() - w.arrival[0])
-    area = result.tasks["jct"].sum() / (result.tasks["end"].max() - w.arrival[0])
-    assert area == pytest.approx(rate * result.tasks["jct"].mean())
     for queue in ("fifo", "sjf", "sjf-est", "qos"):
         assert_littles_law(replay(workload(QUEUED), ONE_NODE, ReplayConfig(queue=queue, preempt=True)))
 
