@@ -112,3 +112,57 @@ def test_bad_options(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     result = run_cli("fill", "--pods", str(tmp_path / "missing.csv"))
     assert result.returncode == 2 and "missing.csv:0: file not found" in result.stderr
+
+
+def test_replay_json_and_out_dir(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    synth = CliRunner().invoke(
+        cli, ["synth", "--tasks", "3000", "--load", "1.5", "--durations", "exp:3600", "--out", str(jobs)]
+    )
+    assert synth.exit_code == 0, synth.output
+    assert "wrote 3000 tasks" in synth.stdout
+    out = tmp_path / "replay"
+    args = [
+        "replay",
+        "--jobs",
+        str(jobs),
+        "--policy",
+        "bestfit",
+        "--queue",
+        "qos",
+        "--preempt",
+        "--json",
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    for key in (
+        "tasks",
+        "completed",
+        "jct_mean",
+        "jct_p99",
+        "wait_mean",
+        "wait_p99",
+        "preemptions",
+        "wall_s",
+    ):
+        assert key in doc
+    assert doc["tasks"] == doc["completed"] == 3000
+    for name in ("tasks.parquet", "attempts.parquet", "series.parquet", "summary.json", "timeline.png"):
+        assert (out / name).is_file()
+    assert json.loads((out / "summary.json").read_text())["config"]["queue"] == "qos"
+
+
+def test_replay_default_trace_table() -> None:
+    result = CliRunner().invoke(cli, ["replay", "--policy", "bestfit"])
+    assert result.exit_code == 0, result.output
+    assert "7255 of 7255 tasks completed" in result.stdout and "897 never ran" in result.stdout
+
+
+def test_replay_bad_options(tmp_path: Path) -> None:
+    assert "unknown queue policy 'lifo'" in run_cli("replay", "--queue", "lifo").stderr
+    assert "unknown victim policy" in run_cli("replay", "--preempt", "--victim", "oldest").stderr
+    result = run_cli("replay", "--pods", str(Path(__file__).parent / "nope.csv"))
+    assert result.returncode == 2 and "file not found" in result.stderr

@@ -75,10 +75,14 @@ class ClusterState:
             return np.array([share_gpu], dtype=np.int64)
         return self.whole_gpus(node, shape.num_gpu)
 
-    def place(self, node: int, shape: Shape, gpus: npt.ArrayLike) -> None:
-        """Take ``shape``'s resources on ``node``, ``shape.gpu_milli`` from each of ``gpus``."""
+    def place(self, node: int, shape: Shape, gpus: npt.ArrayLike, check: bool = True) -> None:
+        """Take ``shape``'s resources on ``node``, ``shape.gpu_milli`` from each of ``gpus``.
+
+        ``check=False`` skips the capacity check, for callers that chose the node from
+        :meth:`feasible` at this very state (the placer).
+        """
         idx = np.asarray(gpus, dtype=np.int64)
-        fits = (
+        fits = not check or (
             self.cpu_left[node] >= shape.cpu
             and self.mem_left[node] >= shape.mem
             and len(idx) == shape.num_gpu

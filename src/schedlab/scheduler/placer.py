@@ -124,7 +124,7 @@ class Placer:
         """Select and commit a placement for ``shape``; None (and no change) when nothing fits."""
         placement = self.select(shape)
         if placement is not None:
-            self.cluster.place(placement.node, shape, placement.gpus)
+            self.cluster.place(placement.node, shape, placement.gpus, check=False)
         return placement
 
     def release(self, shape: Shape, placement: Placement) -> None:
