@@ -8,6 +8,7 @@ a mask over that cluster's GPU models.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -30,20 +31,20 @@ class Shape:
     gpu_spec: str
     allowed: BoolArray | None
 
-    @property
+    @cached_property
     def is_cpu_only(self) -> bool:
         return self.num_gpu == 0
 
-    @property
+    @cached_property
     def is_sharing(self) -> bool:
         """One GPU, a fraction of it."""
         return self.num_gpu == 1 and self.gpu_milli < GPU_MILLI
 
-    @property
+    @cached_property
     def total_gpu_milli(self) -> int:
         return self.num_gpu * self.gpu_milli
 
-    @property
+    @cached_property
     def task_class(self) -> int:
         """-1 for CPU-only, 0 for a sharing task, k for a task of k whole GPUs."""
         if self.is_cpu_only:

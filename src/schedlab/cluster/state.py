@@ -114,6 +114,5 @@ class ClusterState:
         self.changes.append(node)
 
     def changed_since(self, position: int) -> IntArray:
-        """Nodes changed since :attr:`changes` had ``position`` entries (each once, sorted)."""
-        result: IntArray = np.unique(np.frombuffer(self.changes, dtype=np.int64)[position:])
-        return result
+        """Nodes changed since :attr:`changes` had ``position`` entries (each once)."""
+        return np.fromiter(dict.fromkeys(self.changes[position:]), dtype=np.int64)
