@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from schedlab.experiments.fill import PAPER_POLICIES
 
@@ -53,9 +54,14 @@ def plot_curves(curves: pd.DataFrame, path: Path, title: str = "") -> Path:
         ax.set_xlim(0, int(curves["x"].max()))
         ax.grid(True, alpha=0.3)
     axes[0].legend(title="policy", loc="upper left", fontsize="small")
+    return save_figure(fig, path, title)
+
+
+def save_figure(fig: Figure, path: Path, title: str = "", dpi: int = 120) -> Path:
+    """Give ``fig`` its title, write it as PNG (creating the folder) and close it."""
     if title:
         fig.suptitle(title)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path

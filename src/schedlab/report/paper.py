@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab.experiments.store import ResultStore, natural_key, summarize
-from schedlab.report.figures import plot_curves, policy_colors
+from schedlab.report.figures import plot_curves, policy_colors, save_figure
 
 FAMILIES = {
     "cpu": "CPU-only task share",
@@ -186,6 +186,4 @@ def _family_chart(
         ax.set_ylim(max(0.0, float(values.min()) - 5), min(100.0, float(values.max()) + 3))
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(ncol=min(len(policies), 6), fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from schedlab.report.figures import save_figure
+
 
 def plot_timeline(
     series: pd.DataFrame, frag: pd.DataFrame, capacity_milli: int, path: Path, title: str = ""
@@ -31,9 +33,4 @@ def plot_timeline(
     bottom.set_xlabel("Simulated time (hours)")
     bottom.grid(True, alpha=0.3)
     bottom.legend(loc="upper right", fontsize="small")
-    if title:
-        fig.suptitle(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, title, dpi=110)
