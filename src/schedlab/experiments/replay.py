@@ -135,6 +135,9 @@ class Replay:
         self.series: list[tuple[float, int, int, int]] = []
         self.frag_series: list[tuple[float, float, int]] = []
         self.sim = Simulator()
+        self.be_cpu = np.zeros(len(cluster), dtype=np.int64)  # resources held by BE tasks, per node
+        self.be_mem = np.zeros(len(cluster), dtype=np.int64)
+        self.be_gpu = np.zeros_like(cluster.gpu_free)
         self._node_frag = np.zeros(len(cluster), dtype=np.int64)
         self._frag_seen = np.full(len(cluster), -1, dtype=np.int64)
 
@@ -231,8 +234,16 @@ class Replay:
         self.sim.schedule(end, self._depart, (t, int(self.attempt[t])), DEPART)
         if not self.is_ls[t]:
             self.be_on_node[node].add(t)
+            self._hold_be(t, placement, +1)
         self.running += 1
         return True
+
+    def _hold_be(self, t: int, placement: Placement, sign: int) -> None:
+        shape = self.shapes[int(self.shape_of[t])]
+        self.be_cpu[placement.node] += sign * shape.cpu
+        self.be_mem[placement.node] += sign * shape.mem
+        if placement.gpus:
+            self.be_gpu[placement.node, list(placement.gpus)] += sign * shape.gpu_milli
 
     def _stop(self, t: int) -> int:
         placement = self.placement[t]
@@ -243,7 +254,9 @@ class Replay:
         self.attempt_log.append(
             (t, placement.node, placement.gpu_mask, float(self.start[t]), self.sim.now, int(self.attempt[t]))
         )
-        self.be_on_node[placement.node].discard(t)
+        if t in self.be_on_node[placement.node]:
+            self.be_on_node[placement.node].discard(t)
+            self._hold_be(t, placement, -1)
         self.running -= 1
         return placement.node
 
@@ -331,9 +344,15 @@ class Replay:
         c = self.cluster
         now = self.sim.now
         best: tuple[float, int, list[int]] | None = None
-        for node in (n for n, tasks in enumerate(self.be_on_node) if tasks):
-            if not self.s_allowed[s, c.model[node]] or (shape.num_gpu and not c.num_gpu[node]):
-                continue
+        # Only nodes where evicting every BE task would make room can host it after evictions.
+        room = (
+            (c.cpu_left + self.be_cpu >= shape.cpu)
+            & (c.mem_left + self.be_mem >= shape.mem)
+            & self.s_allowed[s, c.model]
+            & ((c.gpu_free + self.be_gpu >= shape.gpu_milli).sum(axis=1) >= shape.num_gpu)
+            & (self.be_cpu > 0)
+        )
+        for node in np.flatnonzero(room).tolist():
             tasks = np.fromiter(self.be_on_node[node], dtype=np.int64)
             order = self.victims.order(
                 tasks, self.start[tasks], np.array([self.s_total[self.shape_of[v]] for v in tasks]), now
