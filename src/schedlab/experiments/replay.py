@@ -196,8 +196,9 @@ class Replay:
         self._record()
 
     def _sample(self, i: int) -> None:
+        """Sample every (arrival span / ``samples``) seconds while other events remain."""
         self._sample_now()
-        if i < self.config.samples and self._sample_dt > 0:
+        if self.sim.pending and self._sample_dt > 0:
             self.sim.schedule(self.sim.now + self._sample_dt, self._sample, i + 1, SAMPLE)
 
     def _sample_now(self) -> None:
