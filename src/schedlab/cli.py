@@ -289,7 +289,13 @@ def data() -> None:
     "--dest", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for the files."
 )
 @click.option("--base-url", help="Download from this URL prefix instead (a mirror, or a local server).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the server before giving up.",
+)
 def data_fetch(dataset: str, dest: Path, base_url: str | None, timeout: float) -> None:
     """Download DATASET's files into DEST, each verified against the SHA-256 checksum
     shipped with schedlab; files already present and valid are skipped."""
@@ -336,7 +342,9 @@ NODES_HELP = "Node list (openb CSV). Default: the embedded openb GPU node list."
     type=click.Path(dir_okay=False, path_type=Path),
     help="CSV of speed factors: model,speed[,task_class]. Default: every GPU at speed 1.",
 )
-@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the node tie order.")
+@click.option(
+    "--seed", type=int, default=42, show_default=True, help="Seed of the node tie order (and of random-fit)."
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
