@@ -73,17 +73,18 @@ class ShapeTable:
     @classmethod
     def build(cls, tasks: Tasks, models: tuple[str, ...]) -> ShapeTable:
         """Intern the shapes of ``tasks``; ids follow first appearance."""
-        frame = pd.DataFrame(
-            {
-                "cpu": tasks.cpu_milli,
-                "mem": tasks.memory_mib,
-                "k": tasks.num_gpu,
-                "m": tasks.gpu_milli,
-                "spec": tasks.gpu_spec.astype(str),
-            }
+        spec_code = pd.factorize(tasks.gpu_spec.astype(str))[0]
+        keys = np.stack(
+            [tasks.cpu_milli, tasks.memory_mib, tasks.num_gpu, tasks.gpu_milli, spec_code], axis=1
         )
-        ids: IntArray = np.asarray(frame.groupby(list(frame.columns), sort=False).ngroup(), dtype=np.int64)
-        first = np.unique(ids, return_index=True)[1] if len(ids) else np.zeros(0, np.int64)
+        if not len(keys):
+            return cls(shapes=(), of_task=np.zeros(0, dtype=np.int64))
+        _, first_of_sorted, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        order = np.argsort(first_of_sorted)  # sorted unique keys -> first-appearance order
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        ids: IntArray = rank[inverse.reshape(-1)].astype(np.int64)
+        first = first_of_sorted[order]
         shapes = tuple(
             Shape(
                 id=i,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from array import array
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -45,13 +46,8 @@ log = logging.getLogger(__name__)
 
 DEPART, ARRIVE, SAMPLE = 0, 1, 2  # event priorities at equal times
 WAITING, RUNNING, DONE, REJECTED, FUTURE = 0, 1, 2, 3, 4
-STATUS = {
-    WAITING: "unfinished",
-    RUNNING: "unfinished",
-    DONE: "completed",
-    REJECTED: "rejected",
-    FUTURE: "unfinished",
-}
+#: What each internal state is reported as, indexed by state.
+STATUS = np.array(["unfinished", "unfinished", "completed", "rejected", "unfinished"], dtype=object)
 
 
 @dataclass(frozen=True)
@@ -131,8 +127,13 @@ class Replay:
         self.running = 0
         self.lost_gpu_s = 0.0
         self.be_on_node: list[set[int]] = [set() for _ in range(len(cluster))]
-        self.attempt_log: list[tuple[int, int, int, float, float, int]] = []
-        self.series: list[tuple[float, int, int, int]] = []
+        # Typed buffers (8 bytes a value): a million-task run keeps tens of millions of values.
+        self.attempt_ids: dict[str, array[int]] = {
+            k: array("q") for k in ("task", "node", "gpu_mask", "attempt")
+        }
+        self.attempt_times: dict[str, array[float]] = {k: array("d") for k in ("start", "end")}
+        self.series_time: array[float] = array("d")
+        self.series: dict[str, array[int]] = {k: array("q") for k in ("allocated_milli", "queued", "running")}
         self.frag_series: list[tuple[float, float, int]] = []
         self.sim = Simulator()
         self.be_cpu = np.zeros(len(cluster), dtype=np.int64)  # resources held by BE tasks, per node
@@ -212,7 +213,11 @@ class Replay:
         self.frag_series.append((self.sim.now, frag, c.free_gpu_milli))
 
     def _record(self) -> None:
-        self.series.append((self.sim.now, self.cluster.allocated_gpu_milli, self.queued, self.running))
+        series = self.series
+        self.series_time.append(self.sim.now)
+        series["allocated_milli"].append(self.cluster.allocated_gpu_milli)
+        series["queued"].append(self.queued)
+        series["running"].append(self.running)
 
     # ----- starting, stopping, queueing ------------------------------------------------------
 
@@ -233,7 +238,7 @@ class Replay:
         self.enqueued_at[t] = np.nan
         end = now + float(self.workload.duration[t]) / self.speed[s][node]
         self.sim.schedule(end, self._depart, (t, int(self.attempt[t])), DEPART)
-        if not self.is_ls[t]:
+        if self.config.preempt and not self.is_ls[t]:  # victims are only needed for preemption
             self.be_on_node[node].add(t)
             self._hold_be(t, placement, +1)
         self.running += 1
@@ -252,9 +257,13 @@ class Replay:
         self.placer.release(self.shapes[int(self.shape_of[t])], placement)
         self.placement[t] = None
         self.ran[t] += self.sim.now - self.start[t]
-        self.attempt_log.append(
-            (t, placement.node, placement.gpu_mask, float(self.start[t]), self.sim.now, int(self.attempt[t]))
-        )
+        ids, times = self.attempt_ids, self.attempt_times
+        ids["task"].append(t)
+        ids["node"].append(placement.node)
+        ids["gpu_mask"].append(placement.gpu_mask)
+        ids["attempt"].append(int(self.attempt[t]))
+        times["start"].append(float(self.start[t]))
+        times["end"].append(self.sim.now)
         if t in self.be_on_node[placement.node]:
             self.be_on_node[placement.node].discard(t)
             self._hold_be(t, placement, -1)
@@ -422,13 +431,17 @@ class Replay:
                 "run_time": self.ran,
                 "jct": jct,
                 "wait": wait,
-                "status": [STATUS[int(x)] for x in self.status],
+                "status": STATUS[self.status],
             }
         )
-        attempts = pd.DataFrame(
-            self.attempt_log, columns=["task", "node", "gpu_mask", "start", "end", "attempt"]
-        ).astype({"task": "int64", "node": "int64", "gpu_mask": "int64", "attempt": "int64"})
-        series = pd.DataFrame(self.series, columns=["time", "allocated_milli", "queued", "running"])
+        ints = {k: np.frombuffer(v, dtype=np.int64) for k, v in self.attempt_ids.items()}
+        floats = {k: np.frombuffer(v, dtype=np.float64) for k, v in self.attempt_times.items()}
+        both = ints | floats
+        attempts = pd.DataFrame({k: both[k] for k in ("task", "node", "gpu_mask", "start", "end", "attempt")})
+        series = pd.DataFrame(
+            {"time": np.frombuffer(self.series_time, dtype=np.float64)}
+            | {k: np.frombuffer(v, dtype=np.int64) for k, v in self.series.items()}
+        )
         frag_series = pd.DataFrame(self.frag_series, columns=["time", "frag_milli", "free_milli"])
         summary = self._summary(tasks, wall_s)
         return ReplayResult(self.config, tasks, attempts, series, frag_series, summary)
