@@ -119,6 +119,16 @@ def test_speed_factors_scale_run_time_by_gpu_model() -> None:
     assert timeline(replay(workload(rows[:1]), nodes, ReplayConfig(policy="bestfit"), by_class)) == [(0, 2.5)]
 
 
+def test_sampling_ends_on_a_tiny_arrival_span() -> None:
+    # Arrival span of 5e-324 s: a sampling interval of span / 200 would not advance the clock.
+    result = replay(
+        workload([(0.0, 5.0, *WHOLE1, 1000, "BE"), (5e-324, 2.0, *WHOLE1, 1000, "BE")]),
+        ONE_NODE,
+        ReplayConfig(),
+    )
+    assert result.summary["completed"] == 2 and len(result.frag_series) <= 3 * 200 + 2
+
+
 def test_unplaceable_task_is_rejected_not_blocking() -> None:
     rows = [(0.0, 5.0, 4, 1000, 1000, "BE"), (1.0, 2.0, *WHOLE1, 1000, "BE")]
     result = replay(workload(rows), ONE_NODE, ReplayConfig(policy="fgd", backfill=False))

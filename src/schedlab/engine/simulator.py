@@ -38,6 +38,10 @@ class Simulator:
         """Time of the next event (infinity when none)."""
         return self._heap[0][0] if self._heap else float("inf")
 
+    def latest(self) -> float:
+        """Time of the last event scheduled so far (minus infinity when none)."""
+        return max((entry[0] for entry in self._heap), default=float("-inf"))
+
     def run(self, until: float = float("inf")) -> int:
         """Process events in order until none is left or the next is after ``until``; return count."""
         heap = self._heap

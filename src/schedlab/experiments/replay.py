@@ -197,10 +197,16 @@ class Replay:
         self._record()
 
     def _sample(self, i: int) -> None:
-        """Sample every (arrival span / ``samples``) seconds while other events remain."""
+        """Sample ``samples`` times over the arrival span, then ``samples`` times over what is
+        left to run (as scheduled when the last arrival is sampled); at most 3 x ``samples``."""
         self._sample_now()
-        if self.sim.pending and self._sample_dt > 0:
-            self.sim.schedule(self.sim.now + self._sample_dt, self._sample, i + 1, SAMPLE)
+        samples = self.config.samples
+        if i == samples and self.sim.pending:
+            latest = self.sim.latest()
+            self._sample_dt = max(self._sample_dt, (latest - self.sim.now) / samples)
+        following = self.sim.now + self._sample_dt
+        if self.sim.pending and i < 3 * samples and following > self.sim.now:
+            self.sim.schedule(following, self._sample, i + 1, SAMPLE)
 
     def _sample_now(self) -> None:
         """Record cluster fragmentation, recomputing only nodes changed since the last sample."""
