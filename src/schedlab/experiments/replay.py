@@ -127,13 +127,23 @@ class Replay:
         self.running = 0
         self.lost_gpu_s = 0.0
         self.be_on_node: list[set[int]] = [set() for _ in range(len(cluster))]
-        # Typed buffers (8 bytes a value): a million-task run keeps tens of millions of values.
-        self.attempt_ids: dict[str, array[int]] = {
-            k: array("q") for k in ("task", "node", "gpu_mask", "attempt")
+        # Typed column buffers (8 bytes a value; typecode q = int64, d = float64), in table order:
+        # a million-task run keeps tens of millions of values.
+        self.attempts: dict[str, array[Any]] = {
+            k: array(code)
+            for k, code in (
+                ("task", "q"),
+                ("node", "q"),
+                ("gpu_mask", "q"),
+                ("start", "d"),
+                ("end", "d"),
+                ("attempt", "q"),
+            )
         }
-        self.attempt_times: dict[str, array[float]] = {k: array("d") for k in ("start", "end")}
-        self.series_time: array[float] = array("d")
-        self.series: dict[str, array[int]] = {k: array("q") for k in ("allocated_milli", "queued", "running")}
+        self.series: dict[str, array[Any]] = {
+            k: array(code)
+            for k, code in (("time", "d"), ("allocated_milli", "q"), ("queued", "q"), ("running", "q"))
+        }
         self.frag_series: list[tuple[float, float, int]] = []
         self.sim = Simulator()
         self.be_cpu = np.zeros(len(cluster), dtype=np.int64)  # resources held by BE tasks, per node
@@ -220,7 +230,7 @@ class Replay:
 
     def _record(self) -> None:
         series = self.series
-        self.series_time.append(self.sim.now)
+        series["time"].append(self.sim.now)
         series["allocated_milli"].append(self.cluster.allocated_gpu_milli)
         series["queued"].append(self.queued)
         series["running"].append(self.running)
@@ -263,13 +273,13 @@ class Replay:
         self.placer.release(self.shapes[int(self.shape_of[t])], placement)
         self.placement[t] = None
         self.ran[t] += self.sim.now - self.start[t]
-        ids, times = self.attempt_ids, self.attempt_times
-        ids["task"].append(t)
-        ids["node"].append(placement.node)
-        ids["gpu_mask"].append(placement.gpu_mask)
-        ids["attempt"].append(int(self.attempt[t]))
-        times["start"].append(float(self.start[t]))
-        times["end"].append(self.sim.now)
+        rows = self.attempts
+        rows["task"].append(t)
+        rows["node"].append(placement.node)
+        rows["gpu_mask"].append(placement.gpu_mask)
+        rows["start"].append(float(self.start[t]))
+        rows["end"].append(self.sim.now)
+        rows["attempt"].append(int(self.attempt[t]))
         if t in self.be_on_node[placement.node]:
             self.be_on_node[placement.node].discard(t)
             self._hold_be(t, placement, -1)
@@ -440,13 +450,9 @@ class Replay:
                 "status": STATUS[self.status],
             }
         )
-        ints = {k: np.frombuffer(v, dtype=np.int64) for k, v in self.attempt_ids.items()}
-        floats = {k: np.frombuffer(v, dtype=np.float64) for k, v in self.attempt_times.items()}
-        both = ints | floats
-        attempts = pd.DataFrame({k: both[k] for k in ("task", "node", "gpu_mask", "start", "end", "attempt")})
-        series = pd.DataFrame(
-            {"time": np.frombuffer(self.series_time, dtype=np.float64)}
-            | {k: np.frombuffer(v, dtype=np.int64) for k, v in self.series.items()}
+        attempts, series = (
+            pd.DataFrame({k: np.frombuffer(v, dtype=v.typecode) for k, v in buffers.items()})
+            for buffers in (self.attempts, self.series)
         )
         frag_series = pd.DataFrame(self.frag_series, columns=["time", "frag_milli", "free_milli"])
         summary = self._summary(tasks, wall_s)
