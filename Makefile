@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/schedlab fill --seeds 42-44 --out out/demo
 	@echo "figure: out/demo/curves.png"
 
-## test: lint (ruff), type checks (mypy), then the test suite (pytest)
+## test: lint (ruff), type checks (mypy), import layers (import-linter), then the test suite (pytest)
 test: lint
 	$(BIN)/pytest -q
 
@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts examples
 	$(BIN)/ruff format --check src tests benchmarks scripts examples
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 ## bench: placement speed per policy on the default trace
 bench: $(STAMP)

@@ -10,8 +10,9 @@ import argparse
 import resource
 import time
 
-from schedlab.config import parse_seeds
-from schedlab.experiments.fill import PAPER_POLICIES, FillConfig, run_fill
+from schedlab.fill import FillConfig, run_fill
+from schedlab.options import parse_seeds
+from schedlab.policies import PAPER_POLICIES
 from schedlab.trace import default_nodes_path, default_pods_path, load_nodes, load_tasks
 
 

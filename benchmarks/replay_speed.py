@@ -11,7 +11,7 @@ import resource
 import time
 from typing import Any
 
-from schedlab.experiments.replay import ReplayConfig, replay
+from schedlab.sim import ReplayConfig, replay
 from schedlab.trace import default_nodes_path, default_pods_path, load_nodes, load_tasks
 from schedlab.workload import from_openb
 from schedlab.workload.synth import gpu_load, synthesize

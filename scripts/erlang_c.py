@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from schedlab.experiments.mmc import mmc_check
+from schedlab.validation.mmc import mmc_check
 
 
 def main() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from schedlab.experiments.atc23 import SEEDS
-from schedlab.experiments.fidelity import fidelity_table, markdown
+from schedlab.validation.atc23 import SEEDS
+from schedlab.validation.fidelity import fidelity_table, markdown
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """Every policy on the hand-built cluster of ``conftest.three_nodes``: exact node and GPUs.
 
 Expected scores were worked out by hand from the formulas in docs/method.md; they are
-given in the comments (n0, n1, n2).
+given in the comments (n0, n1, n2). The normalisers of bestfit and dotprod are the largest
+node's capacity: 64 cores and 8 GPUs (n2).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from schedlab.policies.bestfit import BestFit
+from schedlab.policies.bestfit import rescale
 from schedlab.policies.fgd import sigmoid_score
 from tests.conftest import placer, shape, three_nodes, typical
 
@@ -19,14 +20,14 @@ WHOLE1 = (1000, 1000, 1, 1000, "")
 WHOLE2 = (1000, 1000, 2, 1000, "")
 
 CASES = [
-    # bestfit raw 71, 77, 33 -> rescaled 86, 100, 0; GPUs of n1 both 1000 -> lowest index.
+    # bestfit raw 59, 65, 9 -> rescaled 89, 100, 0; GPUs of n1 both 1000 -> lowest index.
     ("bestfit", SHARE300, None, 1, (0,)),
-    # bestfit raw 81, 87, 44 (whole GPUs): n1.
+    # bestfit raw 70, 75, 20 (whole GPUs): n1.
     ("bestfit", WHOLE2, None, 1, (0, 1)),
-    # dotprod 99, 99, 98: n0/n1 tie, order decides; n0's best-fit GPU is GPU 1 (free 400).
-    ("dotprod", SHARE300, None, 0, (1,)),
-    ("dotprod", SHARE300, [1, 0, 2], 1, (0,)),
-    # dotprod 95, 96, 88.
+    # dotprod 98, 99, 97 (with 128 cores as the CPU normaliser it would be 99, 99, 98).
+    ("dotprod", SHARE300, None, 1, (0,)),
+    ("dotprod", SHARE300, [0, 2, 1], 1, (0,)),
+    # dotprod 94, 96, 88.
     ("dotprod", WHOLE2, None, 1, (0, 1)),
     # packing 96 (partly used GPU, 400 free), 31 (all free, G=2), 49 (j=1).
     ("packing", SHARE300, None, 0, (1,)),
@@ -96,9 +97,8 @@ def test_fgd_cpu_only_task_scores_cpu_starvation() -> None:
 
 
 def test_bestfit_rescale_uses_integer_division() -> None:
-    policy = BestFit.__new__(BestFit)
-    assert policy.normalize(np.array([10, 12, 13])).tolist() == [0, 66, 100]
-    assert policy.normalize(np.array([7, 7])).tolist() == [0, 0]
+    assert rescale(np.array([10, 12, 13])).tolist() == [0, 66, 100]
+    assert rescale(np.array([7, 7])).tolist() == [0, 0]
 
 
 def test_random_fit_is_uniform_over_feasible_nodes() -> None:

@@ -9,11 +9,11 @@ import pandas as pd
 from click.testing import CliRunner
 
 from schedlab.cli import cli
-from schedlab.experiments.backends import LocalBackend
-from schedlab.experiments.driver import run_sweep
-from schedlab.experiments.store import ResultStore
-from schedlab.experiments.sweep import expand
-from tests.experiments.test_sweep import matrix, small_data
+from schedlab.sweep.backends import LocalBackend
+from schedlab.sweep.driver import run_sweep
+from schedlab.sweep.matrix import expand
+from schedlab.sweep.store import ResultStore
+from tests.sweep.test_sweep import matrix, small_data
 
 
 def test_report_figures_and_tables(tmp_path: Path) -> None:

@@ -84,7 +84,7 @@ class Fragmentation:
         for t, mask in enumerate(masks):
             if mask is not None:
                 allowed[t, : len(models)] = mask
-        self._allowed_by_model = np.ascontiguousarray(allowed.T)  # models x T
+        self.allowed_by_model = np.ascontiguousarray(allowed.T)  # models x T
 
     def node_frag(self, cpu_left: IntArray, gpu_free: IntArray, model: IntArray) -> IntArray:
         """Integer fragmentation numerators of nodes in the given states (rows).
@@ -100,7 +100,7 @@ class Fragmentation:
             self._gpu_task[None, :]
             & (cpu_left[:, None] >= self._cpu[None, :])
             & (count[:, ti] >= self._k[None, :])
-            & self._allowed_by_model[model]
+            & self.allowed_by_model[model]
         )
         frag = np.where(fits, below[:, ti], total[:, None])
         result: IntArray = frag @ self._count

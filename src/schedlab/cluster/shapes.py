@@ -98,3 +98,36 @@ class ShapeTable:
             for i, j in enumerate(first)
         )
         return cls(shapes=shapes, of_task=ids)
+
+
+@dataclass(frozen=True, eq=False)
+class ShapeArrays:
+    """The shapes of a :class:`ShapeTable` as columns (index = shape id), for vectorised
+    checks and compiled kernels. ``allowed`` is S x M over the cluster's GPU models (all
+    True for unconstrained and CPU-only shapes)."""
+
+    cpu: IntArray
+    mem: IntArray
+    num_gpu: IntArray
+    gpu_milli: IntArray
+    allowed: BoolArray
+
+    @classmethod
+    def build(cls, shapes: tuple[Shape, ...], models: int) -> ShapeArrays:
+        width = max(models, 1)
+        allowed = np.ones((len(shapes), width), dtype=bool)
+        for s in shapes:
+            if s.allowed is not None and not s.is_cpu_only:
+                allowed[s.id, :models] = s.allowed
+        return cls(
+            cpu=np.array([s.cpu for s in shapes], dtype=np.int64),
+            mem=np.array([s.mem for s in shapes], dtype=np.int64),
+            num_gpu=np.array([s.num_gpu for s in shapes], dtype=np.int64),
+            gpu_milli=np.array([s.gpu_milli for s in shapes], dtype=np.int64),
+            allowed=allowed,
+        )
+
+    @property
+    def total_gpu_milli(self) -> IntArray:
+        result: IntArray = self.num_gpu * self.gpu_milli
+        return result

@@ -12,6 +12,7 @@ from array import array
 import numpy as np
 import numpy.typing as npt
 
+from schedlab.cluster.feasibility import nodes_fitting
 from schedlab.cluster.shapes import Shape
 from schedlab.trace.tables import GPU_MILLI, BoolArray, IntArray, Nodes
 
@@ -54,38 +55,22 @@ class ClusterState:
         return self.gpu_capacity - self.allocated_gpu_milli
 
     def feasible(self, shape: Shape, nodes: IntArray) -> BoolArray:
-        """Which of ``nodes`` can host ``shape`` now (the hard filter shared by all policies)."""
-        ok: BoolArray = (self.cpu_left[nodes] >= shape.cpu) & (self.mem_left[nodes] >= shape.mem)
-        if shape.is_cpu_only:
-            return ok
-        if shape.allowed is not None:
-            ok &= shape.allowed[self.model[nodes]]
-        fit: BoolArray = (self.gpu_free[nodes] >= shape.gpu_milli).sum(axis=1) >= shape.num_gpu
-        return ok & fit
-
-    def whole_gpus(self, node: int, count: int) -> IntArray:
-        """The ``count`` lowest-indexed completely free GPUs of ``node``."""
-        return np.flatnonzero(self.gpu_free[node] == GPU_MILLI)[:count]
-
-    def gpus_for(self, node: int, shape: Shape, share_gpu: int) -> IntArray:
-        """GPUs ``shape`` takes on ``node``: ``share_gpu`` for a sharing task, else the rule."""
-        if shape.is_cpu_only:
-            return np.zeros(0, dtype=np.int64)
-        if shape.is_sharing:
-            return np.array([share_gpu], dtype=np.int64)
-        return self.whole_gpus(node, shape.num_gpu)
+        """Which of ``nodes`` can host ``shape`` now (see :mod:`schedlab.cluster.feasibility`)."""
+        return nodes_fitting(
+            self.cpu_left[nodes], self.mem_left[nodes], self.gpu_free[nodes], self.model[nodes], shape
+        )
 
     def place(self, node: int, shape: Shape, gpus: npt.ArrayLike, check: bool = True) -> None:
         """Take ``shape``'s resources on ``node``, ``shape.gpu_milli`` from each of ``gpus``.
 
-        ``check=False`` skips the capacity check, for callers that chose the node from
-        :meth:`feasible` at this very state (the placer).
+        ``check=False`` skips the capacity check, for callers that know it fits.
         """
         idx = np.asarray(gpus, dtype=np.int64)
         fits = not check or (
             self.cpu_left[node] >= shape.cpu
             and self.mem_left[node] >= shape.mem
             and len(idx) == shape.num_gpu
+            and bool(((idx >= 0) & (idx < self.num_gpu[node])).all())
             and (shape.is_cpu_only or shape.allowed is None or bool(shape.allowed[self.model[node]]))
             and bool((self.gpu_free[node, idx] >= shape.gpu_milli).all())
             and (len(idx) < 2 or len(np.unique(idx)) == len(idx))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from schedlab.trace.tables import FloatArray
+from schedlab.arrays import FloatArray
 
 #: The curves span arrived load 0..130 % of GPU capacity.
 X_MAX = 130

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from schedlab.trace.tables import FloatArray
+from schedlab.arrays import FloatArray
 
 
 def latency_stats(values: FloatArray) -> dict[str, float | None]:

@@ -5,11 +5,16 @@ from schedlab.policies.base import (
     PlacementPolicy,
     PolicyContext,
     make_policy,
+    parse_policies,
     policy_names,
     register,
 )
 
+#: The FGD paper's policies, in the order of its figures (weakest first).
+PAPER_POLICIES = ("random", "dotprod", "clustering", "packing", "bestfit", "fgd")
+
 __all__ = [
+    "PAPER_POLICIES",
     "PlacementPolicy",
     "PolicyContext",
     "bestfit",
@@ -18,6 +23,7 @@ __all__ = [
     "fgd",
     "make_policy",
     "packing",
+    "parse_policies",
     "policy_names",
     "random_fit",
     "register",

@@ -1,27 +1,42 @@
 """The placement-policy protocol and the registry of policies by name.
 
-A policy scores the nodes that can host a task; the scheduler (:mod:`schedlab.scheduler`)
-filters nodes, caches scores, breaks ties by the experiment's node order and commits the
-placement. A policy never mutates the cluster.
+A placement decision has three steps, each a method of :class:`PlacementPolicy` (as the
+Kubernetes scheduling framework's Score, NormalizeScore and, for devices, a reserve step):
 
-To add a policy, subclass :class:`PlacementPolicy`, implement :meth:`~PlacementPolicy.score`
-and decorate the class with :func:`register`; it is then available by name everywhere
-(``schedlab fill --policy NAME``).
+1. :meth:`~PlacementPolicy.score_nodes` scores the nodes that can host a task. A node's
+   score may depend only on that node's state, the task shape and the policy's fixed
+   context, so the scheduler caches it and rescores a node only when the node changes.
+2. :meth:`~PlacementPolicy.normalize` (optional) rescales the scores of all feasible nodes
+   of one decision; it may look at all of them at once, or draw random numbers.
+3. :meth:`~PlacementPolicy.choose_gpus` picks the GPUs the task takes on the chosen node,
+   which decides which tasks share a GPU.
+
+The scheduler (:mod:`schedlab.scheduler`) filters nodes, caches scores, breaks ties by the
+experiment's node order (the earliest among the top scores wins), checks the GPU choice and
+commits it. A policy sees only a read-only :class:`~schedlab.cluster.ClusterView`.
+
+To add a policy, subclass :class:`PlacementPolicy`, implement ``score_nodes`` (and override
+the other steps if needed), and decorate the class with :func:`register`; it is then
+available by name everywhere (``schedlab fill --policy NAME``).
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+import warnings
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from schedlab.cluster.fragmentation import Fragmentation
 from schedlab.cluster.shapes import Shape
-from schedlab.cluster.state import ClusterState
+from schedlab.cluster.view import ClusterView, lowest_free_gpus
+from schedlab.errors import ConfigError
 from schedlab.registry import Registry
 from schedlab.trace.tables import IntArray
+
+#: Scores must stay within +/- this bound (the scheduler packs them with the tie order).
+SCORE_LIMIT = 2**40
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,59 +47,62 @@ class PolicyContext:
     rng: np.random.Generator
 
 
-class PlacementPolicy(ABC):
-    """Scores feasible nodes for a task shape; the highest score wins.
+@dataclass(frozen=True, eq=False)
+class CompiledPolicy:
+    """A policy's compiled form (:mod:`schedlab.policies.kernels`): its score kernel, the
+    kernel's parameters, and whether its normalise step draws random numbers."""
 
-    Subclasses set :attr:`name` and implement :meth:`score`. Set :attr:`node_local` to
-    False when a node's score depends on anything but that node's state and the shape
-    (or on randomness): the scheduler then scores every feasible node at every step
-    instead of caching scores of nodes that did not change. Scores must stay within
-    +/- 2**40 (the scheduler packs them with the tie order into one int64).
-    """
+    score: Any
+    params: Any
+    draws: bool = False
+    rng: np.random.Generator | None = None
+
+
+class PlacementPolicy:
+    """Scores feasible nodes for a task shape; the highest (normalised) score wins."""
 
     name: ClassVar[str]
-    node_local: ClassVar[bool] = True
-    rescales: ClassVar[bool] = False
 
     def __init__(self, context: PolicyContext) -> None:
         self.context = context
 
-    @abstractmethod
-    def score(self, cluster: ClusterState, shape: Shape, nodes: IntArray) -> tuple[IntArray, IntArray]:
-        """Score ``nodes`` (all feasible for ``shape``), read-only on ``cluster``.
+    def score_nodes(self, view: ClusterView, shape: Shape, nodes: IntArray) -> IntArray:
+        """Integer scores (higher is better, within +/- :data:`SCORE_LIMIT`) of ``nodes``,
+        all feasible for ``shape``. Must not depend on other nodes or on randomness."""
+        raise NotImplementedError(f"policy {self.name!r} does not implement score_nodes")
 
-        Returns integer scores (higher is better) and, for a sharing shape, the GPU each node
-        would give the task (for other shapes that array is ignored; return -1s).
-        """
+    def normalize(self, view: ClusterView, shape: Shape, nodes: IntArray, scores: IntArray) -> IntArray:
+        """Rescale the ``scores`` of all feasible ``nodes`` (ascending) of one decision.
 
-    def normalize(self, scores: IntArray) -> IntArray:
-        """Rescale the scores of all feasible nodes at one step (default: unchanged).
-
-        A policy that overrides this sets :attr:`rescales` and implements
-        :meth:`order_preserved`.
+        The default keeps them; a policy that overrides this step is asked at every decision.
         """
         return scores
 
-    def order_preserved(self, low: int, high: int) -> bool:
-        """Whether :meth:`normalize` keeps distinct scores distinct and in order when the
-        feasible nodes' scores span ``low..high``; the scheduler may then pick the best raw
-        score directly (a shortcut, not a change of result)."""
-        return True
+    def choose_gpus(self, view: ClusterView, shape: Shape, node: int) -> IntArray:
+        """GPUs ``shape`` takes on ``node`` (feasible): none for a CPU-only task, the
+        best-fit GPU for a sharing task, the lowest-indexed free GPUs otherwise."""
+        return default_gpus(view, shape, node)
+
+    def compiled(self, view: ClusterView) -> CompiledPolicy | None:
+        """This policy as a compiled kernel that gives exactly what the three steps give, or
+        None (the default): the pure-Python placer runs it then. Only the class that defines
+        this method is compiled; a subclass must define it again."""
+        return None
 
 
-PLACEMENT_POLICIES: Registry[type[PlacementPolicy]] = Registry("placement policy")
-#: Class decorator: make a policy available by its :attr:`~PlacementPolicy.name`.
-register = PLACEMENT_POLICIES.register
+def compiled_form(policy: PlacementPolicy, view: ClusterView) -> CompiledPolicy | None:
+    """``policy``'s compiled form if its own class provides one."""
+    return policy.compiled(view) if "compiled" in vars(type(policy)) else None
 
 
-def policy_names() -> list[str]:
-    """Names of all registered placement policies, in registration order."""
-    return PLACEMENT_POLICIES.names()
-
-
-def make_policy(name: str, context: PolicyContext) -> PlacementPolicy:
-    """Instantiate the policy registered as ``name``."""
-    return PLACEMENT_POLICIES.get(name)(context)
+def default_gpus(view: ClusterView, shape: Shape, node: int) -> IntArray:
+    """The default GPU step (see :meth:`PlacementPolicy.choose_gpus`)."""
+    if shape.is_cpu_only:
+        return np.zeros(0, dtype=np.int64)
+    free = view.gpu_free[node]
+    if shape.is_sharing:
+        return best_fit_gpu(free[None, :], shape.gpu_milli)
+    return lowest_free_gpus(free, shape.num_gpu)
 
 
 def best_fit_gpu(free: IntArray, milli: int) -> IntArray:
@@ -95,5 +113,48 @@ def best_fit_gpu(free: IntArray, milli: int) -> IntArray:
 
 
 def no_gpu(nodes: IntArray) -> IntArray:
-    """The GPU choice for shapes whose GPUs the scheduler picks itself."""
+    """Round-1 protocol helper: the GPU choice for shapes whose GPUs the scheduler picks."""
     return np.full(len(nodes), -1, dtype=np.int64)
+
+
+PLACEMENT_POLICIES: Registry[type[PlacementPolicy]] = Registry("placement policy")
+
+
+def register(cls: type[PlacementPolicy]) -> type[PlacementPolicy]:
+    """Class decorator: make a policy available by its ``name``.
+
+    A class written for the round-1 protocol (``score(cluster, shape, nodes)`` returning
+    scores and GPU choices) still works, through an adapter, with a deprecation warning.
+    """
+    if "score" in vars(cls) and "score_nodes" not in vars(cls):
+        warnings.warn(
+            f"placement policy {cls.name!r} uses the round-1 protocol `score(cluster, shape, nodes)`;"
+            " implement `score_nodes` (and `choose_gpus`) instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    return PLACEMENT_POLICIES.register(cls)
+
+
+def policy_names() -> list[str]:
+    """Names of all registered placement policies, in registration order."""
+    return PLACEMENT_POLICIES.names()
+
+
+def make_policy(name: str, context: PolicyContext) -> PlacementPolicy:
+    """Instantiate the policy registered as ``name`` (round-1 classes come adapted)."""
+    from schedlab.policies.legacy import adapt
+
+    return adapt(PLACEMENT_POLICIES.get(name)(context))
+
+
+def parse_policies(text: str) -> list[str]:
+    """Parse a comma list of placement-policy names, checking each is registered."""
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    if not names:
+        raise ConfigError("no placement policy given")
+    known = policy_names()
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"unknown placement policy {name!r} (known: {', '.join(known)})")
+    return names

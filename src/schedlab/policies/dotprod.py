@@ -1,7 +1,8 @@
 """Dot-product: prefer the node whose free resources align least with the request.
 
-Node vector (CPU left / 128000, free GPU milli / 8000), task vector (CPU request / 128000,
-total GPU milli / 8000); score ``trunc(100 (1 - dot / 2))``. Sharing GPU: best-fit rule.
+Node vector (CPU left / C, free GPU milli / G), task vector (CPU request / C, total GPU
+milli / G), with C and G the CPU and GPU capacity of the largest node (128000 and 8000 on
+openb); score ``trunc(100 (1 - dot / 2))``. Sharing GPU: best-fit rule.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from schedlab.cluster.shapes import Shape
-from schedlab.cluster.state import ClusterState
-from schedlab.policies.base import PlacementPolicy, best_fit_gpu, register
+from schedlab.cluster.view import ClusterView
+from schedlab.policies.base import CompiledPolicy, PlacementPolicy, register
 from schedlab.trace.tables import IntArray
 
 
@@ -20,10 +21,15 @@ class DotProduct(PlacementPolicy):
 
     name = "dotprod"
 
-    def score(self, cluster: ClusterState, shape: Shape, nodes: IntArray) -> tuple[IntArray, IntArray]:
-        free = cluster.gpu_free[nodes]
-        dot = (cluster.cpu_left[nodes] / 128000) * (shape.cpu / 128000) + (free.sum(axis=1) / 8000) * (
-            shape.total_gpu_milli / 8000
-        )
-        scores = np.trunc(100 * (1 - dot / 2)).astype(np.int64)
-        return scores, best_fit_gpu(free, shape.gpu_milli)
+    def score_nodes(self, view: ClusterView, shape: Shape, nodes: IntArray) -> IntArray:
+        c, g = view.cpu_scale, view.gpu_scale
+        free = view.gpu_free[nodes].sum(axis=1)
+        dot = (view.cpu_left[nodes] / c) * (shape.cpu / c) + (free / g) * (shape.total_gpu_milli / g)
+        result: IntArray = np.trunc(100 * (1 - dot / 2)).astype(np.int64)
+        return result
+
+    def compiled(self, view: ClusterView) -> CompiledPolicy:
+        from schedlab.policies.kernels import params
+        from schedlab.policies.kernels.dotprod import dotprod
+
+        return CompiledPolicy(dotprod, params(view))

@@ -11,15 +11,36 @@ from __future__ import annotations
 import numpy as np
 
 from schedlab.cluster.shapes import Shape
-from schedlab.cluster.state import ClusterState
-from schedlab.policies.base import PlacementPolicy, no_gpu, register
+from schedlab.cluster.view import ClusterView
+from schedlab.policies.base import CompiledPolicy, PlacementPolicy, register
 from schedlab.trace.tables import GPU_MILLI, IntArray
 
 
 def sigmoid_score(delta: IntArray, scale: int) -> IntArray:
     """``trunc(100 * sigmoid(delta / scale / 1000))`` for integer fragmentation numerators."""
     x = delta.astype(np.float64) / (scale * 1000.0)
-    return np.floor(100.0 / (1.0 + np.exp(-x))).astype(np.int64)
+    with np.errstate(over="ignore"):  # exp(-x) = inf: the score is 0
+        result: IntArray = np.floor(100.0 / (1.0 + np.exp(-x))).astype(np.int64)
+    return result
+
+
+def sigmoid_thresholds(scale: int) -> IntArray:
+    """For k = 1..100, the least integer delta whose :func:`sigmoid_score` is at least k
+    (int64 max where none is): the score of a delta is the number of thresholds at or below
+    it. Found by bisection on :func:`sigmoid_score` itself, so a kernel that counts
+    thresholds gives exactly its numbers without computing an exponential."""
+    levels = np.arange(1, 101, dtype=np.int64)
+    low = np.full(100, -(2**61), dtype=np.int64)  # score(low) < k
+    high = np.full(100, 2**61, dtype=np.int64)  # score(high) >= k, or no delta reaches k
+    with np.errstate(over="ignore"):
+        reached = sigmoid_score(high, scale) >= levels
+        for _ in range(63):
+            mid = low + (high - low) // 2
+            above = sigmoid_score(mid, scale) >= levels
+            high = np.where(above, mid, high)
+            low = np.where(above, low, mid)
+    result: IntArray = np.where(reached, high, np.iinfo(np.int64).max)
+    return result
 
 
 @register
@@ -28,21 +49,36 @@ class FragmentationGradientDescent(PlacementPolicy):
 
     name = "fgd"
 
-    def score(self, cluster: ClusterState, shape: Shape, nodes: IntArray) -> tuple[IntArray, IntArray]:
+    def score_nodes(self, view: ClusterView, shape: Shape, nodes: IntArray) -> IntArray:
+        if shape.is_sharing:
+            return self._sharing(view, shape, nodes)[0]
         frag = self.context.fragmentation
-        cpu = cluster.cpu_left[nodes]
-        free = cluster.gpu_free[nodes]
-        model = cluster.model[nodes]
+        cpu, free, model = view.cpu_left[nodes], view.gpu_free[nodes], view.model[nodes]
         before = frag.node_frag(cpu, free, model)
-        if not shape.is_sharing:
-            after_free = free
-            if not shape.is_cpu_only:
-                whole = free == GPU_MILLI
-                take = whole & (np.cumsum(whole, axis=1) <= shape.num_gpu)
-                after_free = np.where(take, 0, free)
-            after = frag.node_frag(cpu - shape.cpu, after_free, model)
-            return sigmoid_score(before - after, frag.scale), no_gpu(nodes)
+        after_free = free
+        if not shape.is_cpu_only:
+            whole = free == GPU_MILLI
+            take = whole & (np.cumsum(whole, axis=1) <= shape.num_gpu)
+            after_free = np.where(take, 0, free)
+        after = frag.node_frag(cpu - shape.cpu, after_free, model)
+        return sigmoid_score(before - after, frag.scale)
 
+    def choose_gpus(self, view: ClusterView, shape: Shape, node: int) -> IntArray:
+        if not shape.is_sharing:
+            return super().choose_gpus(view, shape, node)
+        return self._sharing(view, shape, np.array([node], dtype=np.int64))[1]
+
+    def compiled(self, view: ClusterView) -> CompiledPolicy:
+        from schedlab.policies.kernels import params
+        from schedlab.policies.kernels.fgd import fgd
+
+        return CompiledPolicy(fgd, params(view, sigmoid_thresholds(self.context.fragmentation.scale)))
+
+    def _sharing(self, view: ClusterView, shape: Shape, nodes: IntArray) -> tuple[IntArray, IntArray]:
+        """Per node: the best score over its GPUs that fit, and the lowest GPU reaching it."""
+        frag = self.context.fragmentation
+        cpu, free, model = view.cpu_left[nodes], view.gpu_free[nodes], view.model[nodes]
+        before = frag.node_frag(cpu, free, model)
         width = free.shape[1]
         # One hypothetical per distinct free amount on a node: equal amounts give equal
         # results, and the lowest index among them is the one that can win.

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from schedlab.cluster.shapes import Shape
-from schedlab.cluster.state import ClusterState
-from schedlab.policies.base import PlacementPolicy, best_fit_gpu, register
+from schedlab.cluster.view import ClusterView
+from schedlab.policies.base import CompiledPolicy, PlacementPolicy, register
 from schedlab.trace.tables import GPU_MILLI, IntArray
 
 
@@ -22,12 +22,11 @@ class GpuPacking(PlacementPolicy):
 
     name = "packing"
 
-    def score(self, cluster: ClusterState, shape: Shape, nodes: IntArray) -> tuple[IntArray, IntArray]:
-        free = cluster.gpu_free[nodes]
-        gpu = best_fit_gpu(free, shape.gpu_milli)
+    def score_nodes(self, view: ClusterView, shape: Shape, nodes: IntArray) -> IntArray:
         if shape.is_cpu_only:
-            return np.zeros(len(nodes), dtype=np.int64), gpu
-        count = cluster.num_gpu[nodes]
+            return np.zeros(len(nodes), dtype=np.int64)
+        free = view.gpu_free[nodes]
+        count = view.num_gpu[nodes]
         all_free = free.sum(axis=1) == count * GPU_MILLI
         fitting = np.sort(np.where(free >= shape.gpu_milli, free, GPU_MILLI + 1), axis=1)
         chosen = fitting[:, : shape.num_gpu]
@@ -36,4 +35,11 @@ class GpuPacking(PlacementPolicy):
         scores = np.where(
             all_free, np.maximum(33 - count, count), np.where(j > 0, np.maximum(50 - j, 33), used)
         )
-        return scores.astype(np.int64), gpu
+        result: IntArray = scores.astype(np.int64)
+        return result
+
+    def compiled(self, view: ClusterView) -> CompiledPolicy:
+        from schedlab.policies.kernels import params
+        from schedlab.policies.kernels.packing import packing
+
+        return CompiledPolicy(packing, params(view))

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from schedlab.experiments.fill import PAPER_POLICIES
+from schedlab.policies import PAPER_POLICIES
 
 
 def policy_colors(policies: list[str]) -> dict[str, str]:

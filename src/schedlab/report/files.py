@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from schedlab.experiments.fill import FillResult
-
-
-def write_json(path: Path, doc: Any) -> None:
-    """Write ``doc`` as JSON atomically (a temporary file, then a rename)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, path)
+from schedlab.files import write_json
+from schedlab.fill import FillResult
 
 
 def write_fill(results: Sequence[FillResult], out: Path, config: Mapping[str, Any]) -> list[Path]:

@@ -22,8 +22,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from schedlab.experiments.store import ResultStore, natural_key, summarize
 from schedlab.report.figures import plot_curves, policy_colors, save_figure
+from schedlab.sweep.store import ResultStore, natural_key, summarize
 
 FAMILIES = {
     "cpu": "CPU-only task share",

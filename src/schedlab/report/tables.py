@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from schedlab.experiments.fill import CURVES, FillResult
+from schedlab.fill import CURVES, FillResult
 
 #: Arrived-load points shown in summary tables (% of GPU capacity).
 TABLE_X = (80, 90, 100, 130)

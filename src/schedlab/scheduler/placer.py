@@ -1,12 +1,12 @@
-"""The placement framework: filter, score (cached), break ties, commit.
+"""The placement framework: filter, score (cached), normalise, break ties, choose GPUs, commit.
 
 For each task shape the placer keeps, per node, a selection key computed at the node's last
 seen :attr:`~schedlab.cluster.ClusterState.version` (the cluster's change log says which
 nodes changed since a shape was last refreshed): ``score * N + tie`` for a feasible node
 (``tie`` is larger for nodes earlier in the node order), the minimum int64 otherwise. A step
-recomputes only the nodes that changed since the shape was last placed, then takes one
-argmax. Placing and releasing both go through the placer's cluster state, so caches stay
-valid as tasks come and go.
+rescores only the nodes that changed since the shape was last placed. A policy without a
+normalise step then takes one argmax; one with it is asked to rescale the scores of every
+feasible node. The policy's GPU choice is checked before it is committed.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from schedlab.cluster.shapes import Shape
-from schedlab.cluster.state import ClusterState
-from schedlab.policies.base import PlacementPolicy
+from schedlab.cluster.state import CapacityError, ClusterState
+from schedlab.cluster.view import ClusterView
+from schedlab.errors import SchedlabError
+from schedlab.policies.base import SCORE_LIMIT, PlacementPolicy
 from schedlab.trace.tables import IntArray
 
 NONE = np.iinfo(np.int64).min
-HIGH = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,17 @@ class Placement:
         return sum(1 << g for g in self.gpus)
 
 
+class PolicyError(SchedlabError):
+    """A placement policy broke its contract (bad scores or an impossible GPU choice)."""
+
+
 class _ShapeCache:
-    __slots__ = ("gpu", "key", "low", "position", "seen")
+    __slots__ = ("key", "position", "seen")
 
     def __init__(self, n: int) -> None:
         self.position = -1  # length of the cluster's change log when last refreshed
         self.seen: IntArray = np.full(n, -1, dtype=np.int64)
         self.key: IntArray = np.full(n, NONE, dtype=np.int64)
-        self.low: IntArray = np.full(n, HIGH, dtype=np.int64)  # raw score, for rescaling policies
-        self.gpu: IntArray = np.full(n, -1, dtype=np.int64)
 
 
 class Placer:
@@ -59,10 +62,12 @@ class Placer:
         if sorted(node_order.tolist()) != list(range(n)):
             raise ValueError("node_order must be a permutation of the node indices")
         self.cluster = cluster
+        self.view = ClusterView(cluster)
         self.policy = policy
+        self._normalizes = type(policy).normalize is not PlacementPolicy.normalize
         rank = np.empty(n, dtype=np.int64)
         rank[node_order] = np.arange(n)
-        self._tie = (n - 1) - rank  # larger is earlier in the order
+        self.tie = (n - 1) - rank  # larger is earlier in the order
         self._n = n
         self._caches: dict[Shape, _ShapeCache] = {}
 
@@ -81,50 +86,44 @@ class Placer:
         cache.position = changes
         if len(dirty):
             cache.seen[dirty] = version[dirty]
-            ok = self.cluster.feasible(shape, dirty)
             cache.key[dirty] = NONE
-            fit = dirty[ok]
-            if not len(fit):
-                return cache
-            if not self.policy.node_local:
-                cache.key[fit] = 0  # feasible; scored at selection time
-                return cache
-            scores, gpus = self.policy.score(self.cluster, shape, fit)
-            cache.key[fit] = scores * self._n + self._tie[fit]
-            cache.gpu[fit] = gpus
-            if self.policy.rescales:
-                cache.low[dirty] = HIGH
-                cache.low[fit] = scores
+            fit = dirty[self.cluster.feasible(shape, dirty)]
+            if len(fit):
+                cache.key[fit] = self._checked(self.policy.score_nodes(self.view, shape, fit), fit) * self._n
+                cache.key[fit] += self.tie[fit]
         return cache
+
+    def _checked(self, scores: IntArray, nodes: IntArray) -> IntArray:
+        if not isinstance(scores, np.ndarray) or scores.shape != nodes.shape or scores.dtype.kind not in "iu":
+            raise PolicyError(f"placement policy {self.policy.name!r} must return one integer score per node")
+        if len(scores) and (int(scores.max()) > SCORE_LIMIT or int(scores.min()) < -SCORE_LIMIT):
+            raise PolicyError(f"placement policy {self.policy.name!r} returned a score beyond +/- 2**40")
+        return scores.astype(np.int64, copy=False)
 
     def select(self, shape: Shape) -> Placement | None:
         """Choose a node and GPUs for ``shape`` without placing it; None when nothing fits."""
         cache = self._refresh(shape)
         best = int(cache.key.argmax())
-        top = int(cache.key[best])
-        if top == NONE:
+        if int(cache.key[best]) == NONE:
             return None
-        if not self.policy.node_local:
+        if self._normalizes:
             nodes = np.flatnonzero(cache.key != NONE)
-            scores, gpus = self.policy.score(self.cluster, shape, nodes)
-            i = int((self.policy.normalize(scores) * self._n + self._tie[nodes]).argmax())
-            node, gpu = int(nodes[i]), int(gpus[i])
-        elif self.policy.rescales and not self.policy.order_preserved(int(cache.low.min()), top // self._n):
-            nodes = np.flatnonzero(cache.key != NONE)
-            scores = (cache.key[nodes] - self._tie[nodes]) // self._n
-            i = int((self.policy.normalize(scores) * self._n + self._tie[nodes]).argmax())
-            node = int(nodes[i])
-            gpu = int(cache.gpu[node])
-        else:
-            node, gpu = best, int(cache.gpu[best])
-        chosen = self.cluster.gpus_for(node, shape, gpu)
-        return Placement(node, tuple(int(g) for g in chosen))
+            raw = (cache.key[nodes] - self.tie[nodes]) // self._n
+            scores = self._checked(self.policy.normalize(self.view, shape, nodes, raw), nodes)
+            best = int(nodes[int((scores * self._n + self.tie[nodes]).argmax())])
+        gpus = tuple(int(g) for g in self.policy.choose_gpus(self.view, shape, best))
+        return Placement(best, gpus)
 
     def place(self, shape: Shape) -> Placement | None:
         """Select and commit a placement for ``shape``; None (and no change) when nothing fits."""
         placement = self.select(shape)
         if placement is not None:
-            self.cluster.place(placement.node, shape, placement.gpus, check=False)
+            try:
+                self.cluster.place(placement.node, shape, placement.gpus)
+            except CapacityError as err:
+                raise PolicyError(
+                    f"placement policy {self.policy.name!r} chose impossible GPUs: {err}"
+                ) from None
         return placement
 
     def release(self, shape: Shape, placement: Placement) -> None:

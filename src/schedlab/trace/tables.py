@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
-StrArray = npt.NDArray[np.object_]
-BoolArray = npt.NDArray[np.bool_]
+from schedlab.arrays import BoolArray as BoolArray
+from schedlab.arrays import FloatArray as FloatArray
+from schedlab.arrays import IntArray as IntArray
+from schedlab.arrays import StrArray as StrArray
 
 #: A CPU request of 0 counts as this many milli-cores (Kubernetes' default request).
 DEFAULT_CPU_MILLI = 100

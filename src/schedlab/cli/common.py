@@ -1,0 +1,85 @@
+"""Helpers shared by the commands: progress bars, tables, option texts. Heavy libraries
+(rich, numpy, pandas) are imported only when a command runs, so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from schedlab.workload import TimedWorkload
+
+PATH = click.Path(dir_okay=False, path_type=Path)
+DIR = click.Path(file_okay=False, path_type=Path)
+PODS_HELP = "openb pod list, replayed on its own timeline. Default: the embedded openb default trace."
+JOBS_HELP = (
+    "Generic job CSV: id, submit_time, duration, cpu_milli, memory_mib, num_gpu, gpu_milli"
+    " [, gpu_spec, qos, user]."
+)
+NODES_HELP = "Node list (openb CSV). Default: the embedded openb GPU node list (1213 nodes)."
+
+
+def stderr() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 120)
+
+
+def progress_bar(enabled: bool) -> Progress:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr(),
+        disable=not enabled,
+    )
+
+
+def advance(progress: Progress, bar: TaskID, runs_done: int) -> Callable[[int, int], None]:
+    """A run's progress callback: moves the bar within the run's slot."""
+
+    def update(done: int, total: int) -> None:
+        progress.update(bar, completed=runs_done + done / max(total, 1))
+
+    return update
+
+
+@contextmanager
+def status(message: str, enabled: bool) -> Iterator[None]:
+    """A spinner on stderr while the block runs (nothing when disabled)."""
+    if not enabled:
+        yield
+        return
+    with stderr().status(message, spinner="dots"):
+        yield
+
+
+def timed_workload(pods: Path | None, jobs: Path | None) -> TimedWorkload:
+    """The workload of ``--pods`` (an openb timeline) or ``--jobs`` (a job CSV)."""
+    from schedlab.errors import ConfigError
+    from schedlab.trace import default_pods_path, load_tasks
+    from schedlab.workload import from_openb, load_jobs
+
+    if pods and jobs:
+        raise ConfigError("give --pods or --jobs, not both")
+    if jobs:
+        return load_jobs(jobs)
+    return from_openb(load_tasks(pods or default_pods_path()))

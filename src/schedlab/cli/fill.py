@@ -1,0 +1,119 @@
+"""``schedlab fill``: the FGD paper's fill experiment."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from schedlab.cli.common import DIR, PATH, advance, progress_bar, stdout_console
+
+if TYPE_CHECKING:
+    from schedlab.fill import FillResult
+
+log = logging.getLogger("schedlab")
+
+
+@click.command()
+@click.option("--pods", type=PATH, help="Pod list (openb CSV). Default: the embedded openb default trace.")
+@click.option(
+    "--nodes",
+    type=PATH,
+    help="Node list (openb CSV). Default: the embedded openb GPU node list (1213 nodes).",
+)
+@click.option(
+    "--policy",
+    "policies",
+    help="Placement policy, or a comma list. [default: the paper's six: random, dotprod, clustering,"
+    " packing, bestfit, fgd]",
+)
+@click.option("--seeds", default="42", show_default=True, help="Seeds: 42, 42,43 or 42-51.")
+@click.option(
+    "--tune-ratio",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.3,
+    show_default=True,
+    help="Tune the workload to this multiple of the cluster's GPU capacity.",
+)
+@click.option(
+    "--out",
+    type=DIR,
+    help="Write records.parquet (every task), summary.json (config + curves) and curves.png here.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every run to stdout.")
+def fill(
+    pods: Path | None,
+    nodes: Path | None,
+    policies: str | None,
+    seeds: str,
+    tune_ratio: float,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """Fill experiment of the FGD paper (ATC'23): offer tasks one by one until the arrived
+    GPU load reaches TUNE-RATIO x capacity; nothing departs, a task that fits nowhere fails.
+
+    Prints allocation and fragment amount (% of GPU capacity) at arrived 80/90/100/130 %,
+    averaged over seeds, or with --json the full curves (131 points, arrived 0..130 %).
+    """
+    from schedlab import __version__
+    from schedlab.fill import FillConfig, run_fill
+    from schedlab.options import parse_seeds
+    from schedlab.policies import PAPER_POLICIES, parse_policies
+    from schedlab.report import curves_frame, plot_curves, write_fill
+    from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes, load_tasks
+
+    policy_list = parse_policies(policies or ",".join(PAPER_POLICIES))
+    seed_list = parse_seeds(seeds)
+    pods_path = pods or default_pods_path()
+    nodes_path = nodes or default_nodes_path()
+    tasks = load_tasks(pods_path)
+    node_table = load_nodes(nodes_path)
+    check_gpu_specs(tasks, node_table)
+    configs = [FillConfig(p, s, tune_ratio) for p in policy_list for s in seed_list]
+    results: list[FillResult] = []
+    with progress_bar(not as_json) as progress:
+        bar = progress.add_task("fill", total=len(configs))
+        for i, config in enumerate(configs):
+            progress.update(bar, description=f"{config.policy} seed {config.seed}")
+            results.append(run_fill(tasks, node_table, config, advance(progress, bar, i)))
+    if as_json:
+        click.echo(json.dumps({"runs": [r.summary() for r in results]}))
+    else:
+        _print_table(results, len(seed_list))
+    if out is not None:
+        meta: dict[str, Any] = {
+            "schedlab": __version__,
+            "experiment": "fill",
+            "pods": str(pods_path),
+            "nodes": str(nodes_path),
+            "policies": policy_list,
+            "seeds": seed_list,
+            "tune_ratio": tune_ratio,
+        }
+        written = write_fill(results, out, meta)
+        written.append(plot_curves(curves_frame(results), out / "curves.png", title=pods_path.name))
+        for path in written:
+            log.info("wrote %s", path)
+
+
+def _print_table(results: list[FillResult], n_seeds: int) -> None:
+    from rich.table import Table
+
+    from schedlab.report import mean_table
+
+    frame = mean_table(results)
+    table = Table(title=f"Fill experiment, mean over {n_seeds} seed(s); x = arrived GPU load, % of capacity")
+    table.add_column("policy", no_wrap=True)
+    for column in frame.columns:
+        what, x = column.split("@")
+        table.add_column(f"{'alloc' if what == 'alloc' else 'frag amt'} %\nx={x}", justify="right")
+    for policy, row in frame.iterrows():
+        table.add_row(str(policy), *(f"{v:.2f}" for v in row))
+    stdout_console().print(table)
+    wall = sum(r.wall_s for r in results)
+    tasks = sum(r.tasks for r in results)
+    click.echo(f"{len(results)} runs, {tasks} tasks in {wall:.1f} s ({tasks / wall:,.0f} tasks/s)")

@@ -1,0 +1,181 @@
+"""``schedlab replay``: the event-driven simulation."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from schedlab.cli.common import (
+    DIR,
+    JOBS_HELP,
+    NODES_HELP,
+    PATH,
+    PODS_HELP,
+    status,
+    stdout_console,
+    timed_workload,
+)
+
+log = logging.getLogger("schedlab")
+
+
+@click.command()
+@click.option("--pods", type=PATH, help=PODS_HELP)
+@click.option("--jobs", type=PATH, help=JOBS_HELP)
+@click.option("--nodes", type=PATH, help=NODES_HELP)
+@click.option("--policy", default="fgd", show_default=True, help="Placement policy.")
+@click.option("--queue", default="fifo", show_default=True, help="Queue policy: fifo, sjf, sjf-est, qos.")
+@click.option(
+    "--admission",
+    default="backfill",
+    show_default=True,
+    help="Admission policy: backfill (start any waiting task that fits) or strict.",
+)
+@click.option("--strict", is_flag=True, help="Head-of-line blocking: the same as --admission strict.")
+@click.option(
+    "--preemption",
+    default="none",
+    show_default=True,
+    help="Preemption policy: none, or ls-over-be (latency-sensitive tasks may evict best-effort ones).",
+)
+@click.option("--preempt", is_flag=True, help="The same as --preemption ls-over-be.")
+@click.option(
+    "--victim", default="least-lost", show_default=True, help="Victim policy: least-lost or newest."
+)
+@click.option(
+    "--speeds",
+    type=PATH,
+    help="CSV of speed factors: model,speed[,task_class]. Default: every GPU at speed 1.",
+)
+@click.option(
+    "--seed", type=int, default=42, show_default=True, help="Seed of the node tie order (and of random-fit)."
+)
+@click.option(
+    "--reference",
+    is_flag=True,
+    help="Run the pure-Python reference path instead of the compiled kernels (same results, slower).",
+)
+@click.option(
+    "--out",
+    type=DIR,
+    help="Write tasks.parquet, attempts.parquet, series.parquet, summary.json and timeline.png here.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON document.")
+def replay(
+    pods: Path | None,
+    jobs: Path | None,
+    nodes: Path | None,
+    policy: str,
+    queue: str,
+    admission: str,
+    strict: bool,
+    preemption: str,
+    preempt: bool,
+    victim: str,
+    speeds: Path | None,
+    seed: int,
+    reference: bool,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """Event-driven simulation with a clock: tasks arrive, wait in a queue when they do not
+    fit, run for their duration (scaled by the GPU's speed) and leave.
+
+    Reports job completion time (JCT) and queueing delay (mean, p50, p95, p99) overall and
+    per QoS class (LS = LS or Guaranteed, BE = the rest), preemptions and lost GPU-seconds.
+    """
+    from schedlab.cluster.speeds import SpeedTable
+    from schedlab.errors import ConfigError
+    from schedlab.files import write_json
+    from schedlab.policies import parse_policies
+    from schedlab.report.timeline import plot_timeline
+    from schedlab.sim import ReplayConfig
+    from schedlab.sim import replay as run_replay
+    from schedlab.sim.admission import ADMISSION_POLICIES
+    from schedlab.sim.preemption import PREEMPTION_POLICIES
+    from schedlab.sim.queues import QUEUE_POLICIES
+    from schedlab.sim.victims import VICTIM_POLICIES
+    from schedlab.trace import check_gpu_specs, default_nodes_path, load_nodes
+
+    if strict and admission not in ("backfill", "strict"):
+        raise ConfigError("give --strict or --admission, not both")
+    if preempt and preemption not in ("none", "ls-over-be"):
+        raise ConfigError("give --preempt or --preemption, not both")
+    config = ReplayConfig(
+        policy=policy,
+        queue=queue,
+        admission="strict" if strict else admission,
+        preemption="ls-over-be" if preempt else preemption,
+        victim=victim,
+        seed=seed,
+        compiled=not reference,
+    )
+    parse_policies(policy)
+    for registry, name in (
+        (QUEUE_POLICIES, config.queue),
+        (ADMISSION_POLICIES, config.admission),
+        (PREEMPTION_POLICIES, config.preemption),
+        (VICTIM_POLICIES, config.victim),
+    ):
+        registry.get(name)
+    workload = timed_workload(pods, jobs)
+    node_table = load_nodes(nodes or default_nodes_path())
+    check_gpu_specs(workload.tasks, node_table)
+    speed_table = SpeedTable.load(speeds) if speeds else None
+    with status(f"replaying {len(workload)} tasks", not as_json):
+        result = run_replay(workload, node_table, config, speed_table)
+    summary = result.summary
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        result.tasks.to_parquet(out / "tasks.parquet", index=False)
+        result.attempts.to_parquet(out / "attempts.parquet", index=False)
+        result.series.to_parquet(out / "series.parquet", index=False)
+        inputs = {
+            "pods": str(pods) if pods else None,
+            "jobs": str(jobs) if jobs else None,
+            "nodes": str(nodes or default_nodes_path()),
+            "speeds": str(speeds) if speeds else None,
+        }
+        write_json(out / "summary.json", summary | {"inputs": inputs})
+        plot_timeline(
+            result.series,
+            result.frag_series,
+            node_table.gpu_capacity_milli,
+            out / "timeline.png",
+            title=f"{Path(workload.source).name}: {policy}, {config.queue}, {config.admission},"
+            f" preemption {config.preemption}",
+        )
+        log.info("wrote %s", out)
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    _print_replay(summary)
+
+
+def _print_replay(s: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    def fmt(value: Any) -> str:
+        return "-" if value is None else f"{value:,.1f}"
+
+    table = Table(title=f"replay: {s['completed']} of {s['tasks']} tasks completed; times in seconds")
+    table.add_column("class", no_wrap=True)
+    table.add_column("tasks", justify="right")
+    for metric in ("JCT", "wait"):
+        for stat in ("mean", "p50", "p95", "p99"):
+            table.add_column(f"{metric} {stat}", justify="right")
+    for label, part in (("all", s), ("LS", s["ls"]), ("BE", s["be"])):
+        stats = [part[f"{m}_{p}"] for m in ("jct", "wait") for p in ("mean", "p50", "p95", "p99")]
+        table.add_row(label, str(part["completed"]), *(fmt(v) for v in stats))
+    stdout_console().print(table)
+    excluded = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s["excluded"].items()) or "none"
+    click.echo(
+        f"unfinished {s['unfinished']}, rejected {s['rejected']}, left out of the trace: {excluded}; "
+        f"preemptions {s['preemptions']} ({s['lost_gpu_s']:,.0f} GPU-s lost); "
+        f"makespan {s['makespan']:,.0f} s; "
+        f"{s['events']} events in {s['wall_s']:.2f} s"
+    )

@@ -1,0 +1,128 @@
+"""``schedlab sweep``: a matrix of fill runs into a resumable results store."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from schedlab.cli.common import DIR, PATH, progress_bar
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@click.command()
+@click.option(
+    "--preset", type=click.Choice(["atc23"]), help="A named matrix: atc23 = the FGD paper's 1020 runs."
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=PATH,
+    help="TOML file with keys workloads, policies, seeds, tune_ratios, data_dir, nodes.",
+)
+@click.option(
+    "--workloads", help="Comma list of workload names: files openb_pod_list_<name>.csv. [default: default]"
+)
+@click.option("--policy", "policies", help="Comma list of placement policies. [default: all six]")
+@click.option("--seeds", help="Seeds: 42, 42,43 or 42-51. [default: 42]")
+@click.option("--tune-ratio", "tune_ratios", help="Comma list of tune ratios. [default: 1.3]")
+@click.option(
+    "--data-dir",
+    type=DIR,
+    help="Folder with the trace files. [default: the embedded data, which has only 'default']",
+)
+@click.option(
+    "--nodes", help="Node list file name inside --data-dir. [default: openb_node_list_gpu_node.csv]"
+)
+@click.option(
+    "--out",
+    type=DIR,
+    required=True,
+    help="Results store: runs/*.parquet, sweep.json, summary.csv. Rerunning skips finished runs.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="number of cores",
+    help="Parallel runs (processes locally; CPUs of a local Ray).",
+)
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Run on Ray: the cluster at ADDRESS, or a local Ray when given alone (needs schedlab[ray]).",
+)
+def sweep(
+    preset: str | None,
+    config_file: Path | None,
+    workloads: str | None,
+    policies: str | None,
+    seeds: str | None,
+    tune_ratios: str | None,
+    data_dir: Path | None,
+    nodes: str | None,
+    out: Path,
+    workers: int,
+    ray_address: str | None,
+) -> None:
+    """Run a matrix of fill experiments (workloads x policies x seeds x tune ratios), in
+    parallel, into a resumable results store; then write OUT/summary.csv.
+
+    The matrix comes from --preset or --config, and the other flags override its entries.
+    """
+    from schedlab import __version__
+    from schedlab.errors import ConfigError
+    from schedlab.options import parse_ratios, parse_seeds
+    from schedlab.policies import parse_policies
+    from schedlab.sweep.backends import Backend, LocalBackend, RayBackend
+    from schedlab.sweep.driver import run_sweep
+    from schedlab.sweep.matrix import SweepMatrix, expand
+    from schedlab.sweep.store import ResultStore
+
+    if preset and config_file:
+        raise ConfigError("give --preset or --config, not both")
+    matrix = SweepMatrix.preset(preset) if preset else SweepMatrix()
+    if config_file:
+        matrix = SweepMatrix.from_toml(config_file)
+    if workloads:
+        matrix = replace(matrix, workloads=tuple(w.strip() for w in workloads.split(",") if w.strip()))
+    if policies:
+        matrix = replace(matrix, policies=tuple(parse_policies(policies)))
+    if seeds:
+        matrix = replace(matrix, seeds=tuple(parse_seeds(seeds)))
+    if tune_ratios:
+        matrix = replace(matrix, tune_ratios=parse_ratios(tune_ratios))
+    if data_dir:
+        matrix = replace(matrix, data_dir=data_dir)
+    if nodes:
+        matrix = replace(matrix, nodes=nodes)
+    specs = expand(matrix)
+    backend: Backend = (
+        RayBackend(None if ray_address == "local" else ray_address, workers)
+        if ray_address
+        else LocalBackend(workers)
+    )
+    config = {"schedlab": __version__, "backend": backend.name, "matrix": matrix.describe()}
+    with progress_bar(True) as progress:
+        bar = progress.add_task("sweep", total=None)
+
+        def start(n: int) -> None:
+            progress.update(bar, total=n, description=f"sweep ({backend.name}, {n} runs)")
+
+        def done(frame: pd.DataFrame) -> None:
+            progress.advance(bar)
+
+        outcome = run_sweep(specs, ResultStore(out), backend, config, start, done)
+    click.echo(
+        f"{outcome.total} runs in the matrix: {outcome.skipped} already done, {outcome.ran} run now; "
+        f"summary: {outcome.summary}"
+    )

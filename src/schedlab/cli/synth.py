@@ -1,0 +1,66 @@
+"""``schedlab synth``: a synthetic workload drawn from a trace's mix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from schedlab.cli.common import NODES_HELP, PATH, timed_workload
+
+
+@click.command()
+@click.option("--pods", type=PATH, help="Trace to draw tasks from (openb pod list). Default: embedded.")
+@click.option("--jobs", type=PATH, help="Or a generic job CSV to draw from.")
+@click.option("--nodes", type=PATH, help=NODES_HELP)
+@click.option("--tasks", "count", type=click.IntRange(min=1), required=True, help="Number of tasks.")
+@click.option(
+    "--load",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.8,
+    show_default=True,
+    help="Offered GPU load as a fraction of the cluster's GPU capacity.",
+)
+@click.option(
+    "--durations",
+    default="trace",
+    show_default=True,
+    help="Run times: trace (each task keeps its run time), exp:MEAN or const:SECONDS.",
+)
+@click.option(
+    "--copies",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Size the load for this many copies of the node list.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws and arrival times.")
+@click.option("--out", type=PATH, required=True, help="Job CSV to write.")
+def synth(
+    pods: Path | None,
+    jobs: Path | None,
+    nodes: Path | None,
+    count: int,
+    load: float,
+    durations: str,
+    copies: int,
+    seed: int,
+    out: Path,
+) -> None:
+    """Generate a synthetic workload: tasks drawn from a trace's mix, Poisson arrivals at an
+    offered GPU load, run times from the trace or a distribution. Writes a job CSV for
+    `schedlab replay --jobs`."""
+    from schedlab.trace import default_nodes_path, load_nodes
+    from schedlab.workload import write_jobs
+    from schedlab.workload.synth import gpu_load, synthesize
+
+    trace = timed_workload(pods, jobs)
+    node_table = load_nodes(nodes or default_nodes_path())
+    if copies > 1:
+        node_table = node_table.repeat(copies)
+    workload = synthesize(trace, node_table, count, load, seed, durations)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_jobs(workload, out)
+    click.echo(
+        f"wrote {len(workload)} tasks to {out} (offered GPU load {gpu_load(workload, node_table):.3f})"
+    )

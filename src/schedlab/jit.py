@@ -1,0 +1,87 @@
+"""Whether compiled kernels (numba) may run.
+
+The compiled fast path needs numba. When numba is missing or fails to load on a platform,
+or ``SCHEDLAB_JIT=0`` is set, schedlab runs the pure-Python reference path (same results,
+slower) and says so once, in one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+#: numba's flag for code without reference counting (kernels allocate nothing).
+NO_REFCOUNT: dict[str, Any] = {"_nrt": False}
+_checked: list[bool] = []
+_cache_set: list[bool] = []
+
+
+def enabled() -> bool:
+    """True when compiled kernels can be used; logs a one-line notice the first time not."""
+    if not _checked:
+        reason = ""
+        if os.environ.get("SCHEDLAB_JIT", "1") == "0":
+            reason = "SCHEDLAB_JIT=0"
+        else:
+            try:
+                import numba  # noqa: F401
+            except Exception as err:  # ImportError, or a broken llvmlite on this platform
+                reason = f"numba is not available ({type(err).__name__}: {err})"
+        _checked.append(not reason)
+        if reason:
+            log.warning("compiled kernels are off, %s: running the pure-Python path (slower)", reason)
+    return _checked[0]
+
+
+def _use_cache_for_this_source() -> None:
+    """Point numba's on-disk cache at a folder named after a digest of every kernel source.
+
+    numba checks only a function's own file before reusing cached code, not the files of
+    the kernels it inlined; keying the folder by all kernel sources means an edited or
+    upgraded kernel is never served stale. The base folder is ``SCHEDLAB_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/schedlab/kernels`` (``~/.cache/schedlab/kernels``).
+    """
+    if _cache_set:
+        return
+    import numba
+
+    root = Path(__file__).parent
+    digest = hashlib.sha256(f"{numba.__version__} {sys.version}".encode())
+    for path in sorted(root.rglob("*.py")):
+        if path.name.startswith("kernel") or path.parent.name == "kernels" or path == Path(__file__):
+            digest.update(path.relative_to(root).as_posix().encode() + path.read_bytes())
+    base = os.environ.get("SCHEDLAB_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "schedlab", "kernels"
+    )
+    numba.config.CACHE_DIR = os.path.join(base, digest.hexdigest()[:16])  # type: ignore[attr-defined]
+    _cache_set.append(True)
+
+
+def kernel(function: F) -> F:
+    """Compile ``function`` with numba for the compiled path: cached on disk, GIL released,
+    and without reference counting (``_nrt=False``: a kernel may not allocate arrays, so its
+    calls cost a few nanoseconds instead of one atomic operation per array argument).
+
+    Only modules that hold kernels call this (they are imported only when numba is there).
+    """
+    import numba
+
+    _use_cache_for_this_source()
+    return numba.njit(cache=True, nogil=True, **NO_REFCOUNT)(function)  # type: ignore[no-any-return]
+
+
+def inline(function: F) -> F:
+    """Like :func:`kernel`, and inlined into every compiled caller. For the small helpers of
+    hot loops: a call passes every field of every array argument (hundreds of words for the
+    state tuples), which costs more than the helper's work."""
+    import numba
+
+    _use_cache_for_this_source()
+    return numba.njit(cache=True, nogil=True, forceinline=True, **NO_REFCOUNT)(function)  # type: ignore[no-any-return]

@@ -1,0 +1,116 @@
+"""Running a replay model on the compiled kernels (:mod:`schedlab.sim.kernels`).
+
+:func:`compiled_runner` says whether the model's policies all have compiled forms (and
+numba is there); the runner builds the kernel state from the model, runs the event loop in
+slices (growing output buffers as needed, reporting progress) and returns the same outcome,
+tables and counts as the reference :class:`~schedlab.sim.reference.Replay`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from schedlab import jit
+from schedlab.cluster.view import ClusterView
+from schedlab.policies.base import CompiledPolicy, compiled_form
+from schedlab.sim.model import ReplayModel
+from schedlab.sim.recorder import ATTEMPT_COLUMNS, FRAG_COLUMNS, SERIES_COLUMNS
+from schedlab.sim.result import TaskOutcome
+
+#: Events per slice of the loop between progress reports.
+SLICE = 200_000
+Progress = Callable[[int, int], None] | None
+
+
+@dataclass(frozen=True)
+class CompiledRun:
+    """What a compiled replay returns (as the reference's attributes after ``run``)."""
+
+    outcome: TaskOutcome
+    attempts: pd.DataFrame
+    series: pd.DataFrame
+    frag_series: pd.DataFrame
+    events: int
+    lost_gpu_s: float
+
+
+def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | None:
+    """A function that runs ``model`` compiled, or None when a policy has no compiled form."""
+    if not (model.config.compiled and jit.enabled()):
+        return None
+    form = compiled_form(model.policy, ClusterView(model.cluster))
+    strict = model.admission.compiled_strict()
+    total = model.shapes.total_gpu_milli[model.shape_of]
+    weights = model.victims.weights(total)
+    keys = model.queue.static_keys()
+    groups = model.queue.estimate_groups()
+    if form is None or strict is None or weights is None or (keys is None and groups is None):
+        return None
+
+    def run(progress: Progress) -> CompiledRun:
+        return _run(model, form, strict, weights, keys, groups, progress)
+
+    return run
+
+
+def _run(
+    model: ReplayModel,
+    form: CompiledPolicy,
+    strict: bool,
+    weights: np.ndarray,
+    keys: tuple[np.ndarray, np.ndarray] | None,
+    groups: np.ndarray | None,
+    progress: Progress,
+) -> CompiledRun:
+    from schedlab.policies.kernels.random_fit import pcg64_words, set_pcg64_state
+    from schedlab.policies.kernels.table import kernel_id
+    from schedlab.sim.kernels.loop import run_events
+    from schedlab.sim.kernels.state import FINISHED, GROW, build_state, grown
+
+    st = build_state(model, form, strict, weights, keys, groups)._replace(rng=pcg64_words(form))
+    kind, draws = kernel_id(form.score), bool(form.draws)
+
+    n = len(model.workload)
+    while True:
+        code = run_events(kind, draws, st, SLICE)
+        if code == FINISHED:
+            break
+        if code == GROW:
+            st = grown(st)
+        if progress is not None:
+            progress(int(st.ints[0]), n)
+    if form.rng is not None:
+        set_pcg64_state(form.rng, st.rng)
+    return _collect(model, st)
+
+
+def _collect(model: ReplayModel, st: object) -> CompiledRun:
+    from schedlab.sim.kernels.state import ATTEMPTS, EVENTS, LOST, SAMPLES_DONE, SERIES, State
+
+    assert isinstance(st, State)
+    o, r = st.o, st.r
+    outcome = TaskOutcome(o.status, o.start, o.end, o.node, o.mask, o.preemptions, o.ran)
+
+    def table(names: tuple[str, ...], columns: tuple[np.ndarray, ...], used: int) -> pd.DataFrame:
+        return pd.DataFrame({name: column[:used] for name, column in zip(names, columns, strict=True)})
+
+    attempts = table(
+        tuple(name for name, _ in ATTEMPT_COLUMNS),
+        (r.task, r.node, r.mask, r.start, r.end, r.attempt),
+        int(st.ints[ATTEMPTS]),
+    )
+    series = table(
+        tuple(name for name, _ in SERIES_COLUMNS),
+        (r.time, r.allocated, r.queued, r.running),
+        int(st.ints[SERIES]),
+    )
+    frag = table(
+        FRAG_COLUMNS,
+        (r.sample_time, r.sample_frag / model.frag.scale, r.sample_free),
+        int(st.ints[SAMPLES_DONE]),
+    )
+    return CompiledRun(outcome, attempts, series, frag, int(st.ints[EVENTS]), float(st.floats[LOST]))

@@ -1,0 +1,185 @@
+"""The state of the compiled replay: what the kernels read and write, as NamedTuples of
+arrays, and how it is built from a :class:`~schedlab.sim.model.ReplayModel`."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from schedlab.arrays import BoolArray, FloatArray, IntArray
+from schedlab.cluster.kernels import (
+    ClusterArrays,
+    FragArrays,
+    ShapeArraysK,
+    cluster_arrays,
+    frag_arrays,
+    shape_arrays,
+)
+from schedlab.engine.kernels import EventHeap, event_heap
+from schedlab.engine.kernels import grown as grown_heap
+from schedlab.policies.base import CompiledPolicy
+from schedlab.policies.kernels import PolicyParams
+from schedlab.scheduler.kernels import PlacerArrays, placer_arrays
+from schedlab.sim.kernels.evict import EvictArrays, evict_arrays
+from schedlab.sim.kernels.waiting import WaitingArrays, waiting_arrays
+from schedlab.sim.model import ReplayModel
+
+WAITING, RUNNING, DONE, REJECTED = 0, 1, 2, 3
+# Integer state: where things are in ``ints``.
+NEXT, EVENTS, RUNNING_NOW, ATTEMPTS, SERIES, SAMPLES_DONE, SAMPLE_I, SAMPLE_ON = range(8)
+STRICT, ESTIMATE, PREEMPTS, SAMPLES, CAPACITY = range(8, 13)
+# Float state: where things are in ``floats``.
+NOW, DT, SAMPLE_AT, LOST = range(4)
+# Why run_events returned.
+FINISHED, GROW, BUDGET = 0, 1, 2
+
+
+class Model(NamedTuple):
+    """What the loop reads (and the sjf-est estimates it learns)."""
+
+    arrival: FloatArray
+    duration: FloatArray
+    shape_of: IntArray
+    preemptor: BoolArray
+    preemptible: BoolArray
+    schedulable: BoolArray  # per shape
+    speed: FloatArray  # per model x speed class
+    speed_class: IntArray  # per shape
+    rank: IntArray  # per node: position in the tie order
+    groups: IntArray  # n x 3: sjf-est estimate groups
+    est_total: FloatArray
+    est_count: IntArray
+
+
+class Outcome(NamedTuple):
+    """Per task: what happened to it (as the reference's :class:`TaskOutcome`)."""
+
+    status: IntArray
+    start: FloatArray
+    end: FloatArray
+    node: IntArray
+    mask: IntArray
+    preemptions: IntArray
+    ran: FloatArray
+    attempt: IntArray
+
+
+class Records(NamedTuple):
+    """Output buffers: attempts, the series after each event, fragmentation samples."""
+
+    task: IntArray
+    node: IntArray
+    mask: IntArray
+    start: FloatArray
+    end: FloatArray
+    attempt: IntArray
+    time: FloatArray
+    allocated: IntArray
+    queued: IntArray
+    running: IntArray
+    sample_time: FloatArray
+    sample_frag: IntArray
+    sample_free: IntArray
+
+
+class State(NamedTuple):
+    c: ClusterArrays
+    sh: ShapeArraysK
+    f: FragArrays
+    p: PolicyParams
+    pl: PlacerArrays
+    m: Model
+    o: Outcome
+    w: WaitingArrays
+    e: EvictArrays
+    h: EventHeap
+    r: Records
+    ints: IntArray
+    floats: FloatArray
+    rng: IntArray
+
+
+def build_state(
+    model: ReplayModel,
+    form: CompiledPolicy,
+    strict: bool,
+    weights: FloatArray,
+    keys: tuple[FloatArray, FloatArray] | None,
+    groups: IntArray | None,
+) -> State:
+    """The kernel state at time zero (the model's cluster must be empty)."""
+    w, cluster = model.workload, model.cluster
+    n, shapes, nodes = len(w), len(model.table), len(cluster)
+    f = frag_arrays(model.frag)
+    estimate = keys is None
+    if groups is None:
+        groups = np.zeros((n, 1), dtype=np.int64)
+    levels = int(groups.max(initial=0)) + 1
+    m = Model(
+        arrival=np.array(w.arrival, dtype=np.float64),
+        duration=np.array(w.duration, dtype=np.float64),
+        shape_of=np.array(model.shape_of, dtype=np.int64),
+        preemptor=np.array(model.preemptors, dtype=bool),
+        preemptible=np.array(model.preemptible, dtype=bool),
+        schedulable=np.array(model.schedulable, dtype=bool),
+        speed=np.array(model.speed_by_model, dtype=np.float64),
+        speed_class=np.array(model.speed_class, dtype=np.int64),
+        rank=np.array(model.rank, dtype=np.int64),
+        groups=np.array(groups, dtype=np.int64),
+        est_total=np.zeros(levels),
+        est_count=np.zeros(levels, dtype=np.int64),
+    )
+    key0, key1 = (np.zeros(n), np.zeros(n)) if keys is None else keys
+    o = Outcome(
+        status=np.full(n, 4, dtype=np.int64),
+        start=np.full(n, np.nan),
+        end=np.full(n, np.nan),
+        node=np.full(n, -1, dtype=np.int64),
+        mask=np.zeros(n, dtype=np.int64),
+        preemptions=np.zeros(n, dtype=np.int64),
+        ran=np.zeros(n),
+        attempt=np.zeros(n, dtype=np.int64),
+    )
+    ints = np.zeros(13, dtype=np.int64)
+    ints[STRICT], ints[ESTIMATE], ints[PREEMPTS] = strict, estimate, model.preempts
+    ints[SAMPLES], ints[CAPACITY], ints[SAMPLE_ON] = model.config.samples, cluster.gpu_capacity, n > 0
+    floats = np.zeros(4)
+    if n:
+        horizon = float(w.arrival[-1])
+        floats[DT] = horizon / model.config.samples if horizon > 0 else 0.0
+        floats[SAMPLE_AT] = float(w.arrival[0])
+    return State(
+        c=cluster_arrays(cluster, f),
+        sh=shape_arrays(model.shapes),
+        f=f,
+        p=form.params,
+        pl=placer_arrays(shapes, (nodes - 1) - model.rank),
+        m=m,
+        o=o,
+        w=waiting_arrays(m.shape_of, shapes, key0, key1),
+        e=evict_arrays(nodes if model.preempts else 0, cluster.width, weights),
+        h=event_heap(n + 16),
+        r=records(n + 16, 2 * n + 16, 3 * model.config.samples + 16),
+        ints=ints,
+        floats=floats,
+        rng=np.zeros(4, dtype=np.uint64),
+    )
+
+
+def records(attempts: int, series: int, samples: int) -> Records:
+    i, f = np.int64, np.float64
+    return Records(
+        *(np.zeros(attempts, dtype=d) for d in (i, i, i, f, f, i)),
+        *(np.zeros(series, dtype=d) for d in (f, i, i, i)),
+        *(np.zeros(samples, dtype=d) for d in (f, i, i)),
+    )
+
+
+def grown(st: State) -> State:
+    """``st`` with every output buffer and the event heap twice as large."""
+    r = st.r
+    bigger = records(2 * len(r.task), 2 * len(r.time), 2 * len(r.sample_time))
+    for old, new in zip(r, bigger, strict=True):
+        new[: len(old)] = old
+    return st._replace(r=bigger, h=grown_heap(st.h, 2 * len(st.h.time)))

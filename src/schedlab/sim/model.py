@@ -1,0 +1,99 @@
+"""Everything a replay fixes before its first event, shared by the reference and the
+compiled path: the cluster, the policies by name, task shapes, speeds and seeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from schedlab.cluster import ClusterState, Fragmentation, ShapeArrays, ShapeTable, TypicalTasks
+from schedlab.cluster.speeds import SpeedTable, class_index
+from schedlab.policies import PlacementPolicy, PolicyContext, make_policy
+from schedlab.sim.admission import ADMISSION_POLICIES, AdmissionPolicy
+from schedlab.sim.config import ReplayConfig
+from schedlab.sim.preemption import PREEMPTION_POLICIES
+from schedlab.sim.queues import QueueContext, QueuePolicy, make_queue_policy
+from schedlab.sim.victims import VICTIM_POLICIES, VictimPolicy
+from schedlab.trace.tables import BoolArray, FloatArray, IntArray, Nodes
+from schedlab.workload.timed import TimedWorkload
+
+
+@dataclass(eq=False)
+class ReplayModel:
+    """The fixed facts and the policies of one replay (the cluster state starts empty)."""
+
+    workload: TimedWorkload
+    config: ReplayConfig
+    cluster: ClusterState
+    frag: Fragmentation
+    node_order: IntArray
+    rank: IntArray
+    table: ShapeTable
+    shapes: ShapeArrays
+    speed_by_model: FloatArray  # GPU models x task classes (cpu, sharing, whole)
+    speed_class: IntArray  # per shape: its task class
+    schedulable: BoolArray  # per shape: fits the empty cluster
+    is_ls: BoolArray
+    policy: PlacementPolicy
+    queue: QueuePolicy
+    admission: AdmissionPolicy
+    preemptors: BoolArray
+    preemptible: BoolArray
+    victims: VictimPolicy
+
+    @classmethod
+    def build(
+        cls, workload: TimedWorkload, nodes: Nodes, config: ReplayConfig, speeds: SpeedTable | None = None
+    ) -> ReplayModel:
+        cluster = ClusterState(nodes)
+        tie_rng, policy_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(2))
+        frag = Fragmentation(TypicalTasks.from_tasks(workload.tasks), cluster.models)
+        policy = make_policy(config.policy, PolicyContext(frag, policy_rng))
+        node_order = tie_rng.permutation(len(cluster))
+        rank = np.empty(len(cluster), dtype=np.int64)
+        rank[node_order] = np.arange(len(cluster))
+        table = ShapeTable.build(workload.tasks, cluster.models)
+        shapes = ShapeArrays.build(table.shapes, len(cluster.models))
+        models = np.arange(len(cluster.models), dtype=np.int64)
+        speed_by_model = (speeds or SpeedTable()).node_factors(models, cluster.models).reshape(-1, 3)
+        everywhere = np.arange(len(cluster))
+        schedulable = np.array(
+            [bool(cluster.feasible(s, everywhere).any()) for s in table.shapes], dtype=bool
+        )
+        is_ls = workload.is_ls
+        context = QueueContext(workload.arrival, workload.duration, table.of_task, workload.user, is_ls)
+        preemption = PREEMPTION_POLICIES.get(config.preemption)(is_ls)
+        return cls(
+            workload=workload,
+            config=config,
+            cluster=cluster,
+            frag=frag,
+            node_order=node_order,
+            rank=rank,
+            table=table,
+            shapes=shapes,
+            speed_by_model=speed_by_model,
+            speed_class=np.array([class_index(s) for s in table.shapes], dtype=np.int64),
+            schedulable=schedulable,
+            is_ls=is_ls,
+            policy=policy,
+            queue=make_queue_policy(config.queue, context),
+            admission=ADMISSION_POLICIES.get(config.admission)(),
+            preemptors=np.asarray(preemption.preemptors(), dtype=bool),
+            preemptible=np.asarray(preemption.preemptible(), dtype=bool),
+            victims=VICTIM_POLICIES.get(config.victim)(),
+        )
+
+    def speed(self, shape: int, node: int) -> float:
+        """How fast a task of ``shape`` runs on ``node`` (its run time is divided by this)."""
+        return float(self.speed_by_model[self.cluster.model[node], self.speed_class[shape]])
+
+    @property
+    def shape_of(self) -> IntArray:
+        return self.table.of_task
+
+    @property
+    def preempts(self) -> bool:
+        """Whether any task may preempt (otherwise nothing about victims is kept)."""
+        return bool(self.preemptors.any() and self.preemptible.any())

@@ -1,0 +1,180 @@
+"""The event-driven replay, pure Python: the reference that the compiled path must equal.
+
+The engine (:mod:`schedlab.engine`) is a clock and an event heap; this module plugs the
+model (:mod:`schedlab.sim.model`) into it: arrivals, departures and fragmentation samples
+are events; the admission policy decides what to try when; the placer picks nodes; the
+preemption and victim policies decide evictions (:mod:`schedlab.sim.preemption.search`);
+the recorder keeps what happened. The rules are in ``docs/replay.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from schedlab.engine import Simulator
+from schedlab.scheduler import Placement, Placer
+from schedlab.sim.evictable import Evictable
+from schedlab.sim.model import ReplayModel
+from schedlab.sim.preemption.search import cheapest_eviction
+from schedlab.sim.recorder import Recorder
+from schedlab.sim.result import DONE, FUTURE, REJECTED, RUNNING, WAITING, TaskOutcome
+from schedlab.sim.waiting import Item, WaitingQueue
+
+DEPART, ARRIVE, SAMPLE = 0, 1, 2  # event priorities at equal times
+
+
+class Replay:
+    """One simulation of a model; call :meth:`run` once. Implements the admission
+    policies' :class:`~schedlab.sim.admission.Actions`."""
+
+    def __init__(self, model: ReplayModel) -> None:
+        self.model = m = model
+        self.placer = Placer(m.cluster, m.policy, m.node_order)
+        self.queue = WaitingQueue(m.cluster, m.shape_of, m.shapes)
+        self.evictable = Evictable(m.cluster, m.shapes) if m.preempts else None
+        self.recorder = Recorder(m.cluster, m.frag)
+        self.sim = Simulator()
+        n = len(m.workload)
+        self.out = TaskOutcome(
+            status=np.full(n, FUTURE, dtype=np.int64),
+            start=np.full(n, np.nan),
+            end=np.full(n, np.nan),
+            node=np.full(n, -1, dtype=np.int64),
+            gpu_mask=np.zeros(n, dtype=np.int64),
+            preemptions=np.zeros(n, dtype=np.int64),
+            ran=np.zeros(n),
+        )
+        self.attempt = np.zeros(n, dtype=np.int64)
+        self.placement: list[Placement | None] = [None] * n
+        self.gpus: list[tuple[int, ...]] = [()] * n
+        self.running = 0
+        self.lost_gpu_s = 0.0
+        self._sample_dt = 0.0
+
+    def run(self) -> TaskOutcome:
+        arrival = self.model.workload.arrival
+        if len(arrival):
+            self.sim.schedule(float(arrival[0]), self._arrive, 0, ARRIVE)
+            horizon = float(arrival[-1])
+            self._sample_dt = horizon / self.model.config.samples if horizon > 0 else 0.0
+            self.sim.schedule(float(arrival[0]), self._sample, 0, SAMPLE)
+        self.sim.run()
+        self.recorder.sample(self.sim.now)
+        return self.out
+
+    # ----- events -------------------------------------------------------------------------
+
+    def _arrive(self, t: int) -> None:
+        arrival = self.model.workload.arrival
+        if t + 1 < len(arrival):
+            self.sim.schedule(float(arrival[t + 1]), self._arrive, t + 1, ARRIVE)
+        if not self.model.schedulable[self.model.shape_of[t]]:
+            self.out.status[t] = REJECTED
+            return
+        self.out.status[t] = WAITING
+        self.model.admission.arrive(t, self)
+        self._record()
+
+    def _depart(self, payload: tuple[int, int]) -> None:
+        t, attempt = payload
+        if attempt != self.attempt[t]:
+            return  # evicted since: this departure was cancelled
+        node = self._stop(t)
+        self.out.status[t] = DONE
+        self.out.end[t] = self.sim.now
+        self.model.queue.observe(t, self.sim.now - self.out.start[t])
+        self.model.admission.freed(node, self)
+        self._record()
+
+    def _sample(self, i: int) -> None:
+        """Sample ``samples`` times over the arrival span, then ``samples`` times over what is
+        left to run (as scheduled when the last arrival is sampled); at most 3 x ``samples``."""
+        self.recorder.sample(self.sim.now)
+        samples = self.model.config.samples
+        if i == samples and self.sim.pending:
+            self._sample_dt = max(self._sample_dt, (self.sim.latest() - self.sim.now) / samples)
+        following = self.sim.now + self._sample_dt
+        if self.sim.pending and i < 3 * samples and following > self.sim.now:
+            self.sim.schedule(following, self._sample, i + 1, SAMPLE)
+
+    def _record(self) -> None:
+        self.recorder.state(self.sim.now, self.queue.size, self.running)
+
+    # ----- actions (for the admission policy) ---------------------------------------------------
+
+    def start(self, t: int) -> bool:
+        m, out = self.model, self.out
+        s = int(m.shape_of[t])
+        placement = self.placer.place(m.table.shapes[s])
+        if placement is None:
+            return False
+        now = self.sim.now
+        node = placement.node
+        self.placement[t] = placement
+        self.gpus[t] = placement.gpus
+        out.status[t] = RUNNING
+        out.start[t] = now
+        out.node[t] = node
+        out.gpu_mask[t] = placement.gpu_mask
+        end = now + float(m.workload.duration[t]) / m.speed(s, node)
+        self.sim.schedule(end, self._depart, (t, int(self.attempt[t])), DEPART)
+        if self.evictable is not None and m.preemptible[t]:
+            self.evictable.add(t, s, node, placement.gpus)
+        self.running += 1
+        return True
+
+    def enqueue(self, t: int) -> None:
+        self.queue.push((self.model.queue.key(t), t))
+        self.out.status[t] = WAITING
+
+    def requeue(self, item: Item) -> None:
+        self.queue.push(item)
+
+    def preempt_for(self, t: int) -> bool:
+        m = self.model
+        if self.evictable is None or not m.preemptors[t]:
+            return False
+        now = self.sim.now
+        found = cheapest_eviction(
+            int(m.shape_of[t]),
+            m.shapes,
+            self.evictable,
+            m.victims,
+            m.shape_of,
+            self.out.start,
+            self.gpus,
+            m.rank,
+            now,
+        )
+        if found is None:
+            return False
+        node, victims = found
+        total = m.shapes.total_gpu_milli
+        for v in victims:
+            self._stop(v)
+            self.out.preemptions[v] += 1
+            self.attempt[v] += 1
+            self.lost_gpu_s += (now - float(self.out.start[v])) * int(total[m.shape_of[v]]) / 1000
+            self.out.status[v] = WAITING
+        started = self.start(t)
+        assert started, "the preempting task must fit after eviction"
+        for v in victims:
+            m.admission.evicted(v, self)
+        m.admission.freed(node, self)
+        return True
+
+    def _stop(self, t: int) -> int:
+        placement = self.placement[t]
+        assert placement is not None
+        m = self.model
+        s = int(m.shape_of[t])
+        self.placer.release(m.table.shapes[s], placement)
+        self.placement[t] = None
+        now = self.sim.now
+        start = float(self.out.start[t])
+        self.out.ran[t] += now - start
+        self.recorder.attempt(t, placement.node, placement.gpu_mask, start, now, int(self.attempt[t]))
+        if self.evictable is not None and m.preemptible[t]:
+            self.evictable.remove(t, s, placement.node, placement.gpus)
+        self.running -= 1
+        return placement.node

@@ -1,0 +1,123 @@
+"""The typed result of a replay: per-task records, attempts, time series and the summary."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from schedlab.metrics.latency import latency_stats
+from schedlab.sim.config import ReplayConfig
+from schedlab.trace.tables import FloatArray, IntArray
+from schedlab.workload.timed import TimedWorkload
+
+WAITING, RUNNING, DONE, REJECTED, FUTURE = 0, 1, 2, 3, 4
+#: What each internal task state is reported as, indexed by state.
+STATUS = np.array(["unfinished", "unfinished", "completed", "rejected", "unfinished"], dtype=object)
+
+
+@dataclass
+class ReplayResult:
+    """Per-task records, every run attempt, time series and the summary of one simulation."""
+
+    config: ReplayConfig
+    tasks: pd.DataFrame
+    attempts: pd.DataFrame
+    series: pd.DataFrame
+    frag_series: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class TaskOutcome:
+    """Per task, as the simulation left it (arrays indexed by task)."""
+
+    status: IntArray
+    start: FloatArray
+    end: FloatArray
+    node: IntArray
+    gpu_mask: IntArray
+    preemptions: IntArray
+    ran: FloatArray
+
+
+def task_table(
+    workload: TimedWorkload, shape_of: IntArray, is_ls: np.ndarray, out: TaskOutcome
+) -> pd.DataFrame:
+    """One row per task: its facts, times, placement and status."""
+    done = out.status == DONE
+    jct = np.where(done, out.end - workload.arrival, np.nan)
+    wait = np.where(done, jct - out.ran, np.nan)
+    return pd.DataFrame(
+        {
+            "task": np.arange(len(workload)),
+            "name": workload.tasks.name,
+            "qos": workload.tasks.qos,
+            "ls": is_ls,
+            "shape": shape_of,
+            "arrival": workload.arrival,
+            "duration": workload.duration,
+            "start": out.start,
+            "end": out.end,
+            "node": out.node,
+            "gpu_mask": out.gpu_mask,
+            "preemptions": out.preemptions,
+            "run_time": out.ran,
+            "jct": jct,
+            "wait": wait,
+            "status": STATUS[out.status],
+        }
+    )
+
+
+def summarize(
+    tasks: pd.DataFrame,
+    workload: TimedWorkload,
+    config: ReplayConfig,
+    lost_gpu_s: float,
+    events: int,
+    wall_s: float,
+) -> dict[str, Any]:
+    """The summary document: counts, JCT and wait statistics overall and per QoS class,
+    preemptions, lost GPU-seconds, makespan, events, wall time and the configuration."""
+    done = tasks[tasks["status"] == "completed"]
+    doc: dict[str, Any] = {
+        "tasks": len(tasks),
+        "completed": len(done),
+        "unfinished": int((tasks["status"] == "unfinished").sum()),
+        "rejected": int((tasks["status"] == "rejected").sum()),
+        "excluded": dict(workload.excluded),
+    }
+    for name, values in (("jct", done["jct"]), ("wait", done["wait"])):
+        for stat, value in latency_stats(values.to_numpy()).items():
+            doc[f"{name}_{stat}"] = value
+    for label, mask in (("ls", done["ls"]), ("be", ~done["ls"])):
+        part = done[mask]
+        doc[label] = {"completed": len(part)} | {
+            f"{name}_{stat}": value
+            for name in ("jct", "wait")
+            for stat, value in latency_stats(part[name].to_numpy()).items()
+        }
+    end = float(np.nanmax(tasks["end"])) if len(done) else 0.0
+    first = float(tasks["arrival"].min()) if len(tasks) else 0.0
+    doc |= {
+        "preemptions": int(tasks["preemptions"].sum()),
+        "lost_gpu_s": lost_gpu_s,
+        "makespan": end - first,
+        "events": events,
+        "wall_s": round(wall_s, 4),
+        "tasks_per_s": round(len(tasks) / wall_s, 1) if wall_s > 0 else None,
+        "config": asdict(config),
+        "workload": workload.source,
+    }
+    return doc
+
+
+def time_average(times: FloatArray, values: FloatArray, end: float) -> float:
+    """Time average of a step function (``values[i]`` holds from ``times[i]`` to the next time)."""
+    if not len(times) or end <= times[0]:
+        return 0.0
+    spans = np.diff(np.append(times, end))
+    return float((values * spans).sum() / (end - times[0]))

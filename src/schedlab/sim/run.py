@@ -1,0 +1,44 @@
+"""Running a replay: build the model, simulate it, and gather the typed result."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from schedlab.cluster.speeds import SpeedTable
+from schedlab.sim.compiled import compiled_runner
+from schedlab.sim.config import ReplayConfig
+from schedlab.sim.model import ReplayModel
+from schedlab.sim.reference import Replay
+from schedlab.sim.result import ReplayResult, summarize, task_table
+from schedlab.trace.tables import Nodes
+from schedlab.workload.timed import TimedWorkload
+
+
+def replay(
+    workload: TimedWorkload,
+    nodes: Nodes,
+    config: ReplayConfig | None = None,
+    speeds: SpeedTable | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplayResult:
+    """Simulate ``workload`` on ``nodes``. ``wall_s`` in the summary covers everything from
+    here on: building the model, the simulation and the result tables. On the compiled
+    path, ``progress(arrived, tasks)`` is called now and then."""
+    config = config or ReplayConfig()
+    wall = time.perf_counter()
+    model = ReplayModel.build(workload, nodes, config, speeds)
+    compiled = compiled_runner(model)
+    if compiled is not None:
+        run = compiled(progress)
+        outcome, attempts, series, frag_series = run.outcome, run.attempts, run.series, run.frag_series
+        events, lost = run.events, run.lost_gpu_s
+    else:
+        engine = Replay(model)
+        outcome = engine.run()
+        attempts, series, frag_series = engine.recorder.frames()
+        events, lost = engine.sim.events, engine.lost_gpu_s
+    tasks = task_table(workload, model.shape_of, model.is_ls, outcome)
+    summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall)
+    summary["path"] = "compiled" if compiled is not None else "reference"
+    return ReplayResult(config, tasks, attempts, series, frag_series, summary)

@@ -1,0 +1,78 @@
+"""The waiting queue: per task shape, the waiting tasks sorted by queue key.
+
+Items are ``(key, task)`` (ties in key go to the lower task index, i.e. the earlier
+arrival). The queue's head is the smallest first item over all shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from sortedcontainers import SortedList
+
+from schedlab.cluster.feasibility import shapes_fitting
+from schedlab.cluster.shapes import ShapeArrays
+from schedlab.cluster.state import ClusterState
+from schedlab.trace.tables import IntArray
+
+Item = tuple[tuple[float, ...], int]
+
+
+class WaitingQueue:
+    """Waiting tasks by shape; counts them in :attr:`size`."""
+
+    def __init__(self, cluster: ClusterState, shape_of: IntArray, shapes: ShapeArrays) -> None:
+        self.cluster = cluster
+        self.shape_of = shape_of
+        self.shapes = shapes
+        self._by_shape: dict[int, SortedList] = {}
+        self.size = 0
+
+    def __bool__(self) -> bool:
+        return self.size > 0
+
+    def push(self, item: Item) -> None:
+        s = int(self.shape_of[item[1]])
+        queue = self._by_shape.get(s)
+        if queue is None:
+            queue = self._by_shape[s] = SortedList()
+        queue.add(item)
+        self.size += 1
+
+    def first(self, shape: int) -> Item:
+        item: Item = self._by_shape[shape][0]
+        return item
+
+    def pop(self, shape: int) -> Item:
+        queue = self._by_shape[shape]
+        item: Item = queue.pop(0)
+        if not queue:
+            del self._by_shape[shape]
+        self.size -= 1
+        return item
+
+    def head(self, shapes: Iterable[int] | None = None) -> int | None:
+        """The shape (among ``shapes``, default all) whose first task comes first in order."""
+        best, best_item = None, None
+        for s in self._by_shape if shapes is None else shapes:
+            item = self._by_shape[s][0]
+            if best_item is None or item < best_item:
+                best, best_item = s, item
+        return best
+
+    def fitting_node(self, node: int) -> set[int]:
+        """Waiting shapes that fit ``node`` as it is now."""
+        if not self._by_shape:
+            return set()
+        cluster = self.cluster
+        waiting = np.fromiter(self._by_shape, dtype=np.int64, count=len(self._by_shape))
+        ok = shapes_fitting(
+            int(cluster.cpu_left[node]),
+            int(cluster.mem_left[node]),
+            cluster.gpu_free[node],
+            int(cluster.model[node]),
+            self.shapes,
+            waiting,
+        )
+        return set(waiting[ok].tolist())

@@ -1,0 +1,63 @@
+"""Running a sweep into a results store: skip what is done, store each run as it finishes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from schedlab.files import write_json
+from schedlab.sweep.backends import Backend
+from schedlab.sweep.matrix import RunSpec, SweepData
+from schedlab.sweep.store import ResultStore, summarize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    total: int
+    skipped: int
+    ran: int
+    summary: Path
+
+
+def run_sweep(
+    specs: Sequence[RunSpec],
+    store: ResultStore,
+    backend: Backend,
+    config: Mapping[str, object],
+    on_start: Callable[[int], None] | None = None,
+    on_done: Callable[[pd.DataFrame], None] | None = None,
+) -> SweepOutcome:
+    """Run every spec not yet in ``store``; write ``summary.csv`` over the whole store at the end.
+
+    ``on_start(n)`` is told how many runs are left to do; ``on_done(rows)`` is called after
+    each run is stored.
+    """
+    unique = list({s.run_id: s for s in specs}.values())
+    done = store.done()
+    todo = [s for s in unique if s.run_id not in done]
+    store.root.mkdir(parents=True, exist_ok=True)
+    store.clean_partial()
+    write_json(store.root / "sweep.json", dict(config))
+    log.info(
+        "%d runs in the matrix, %d already done, %d to run", len(unique), len(unique) - len(todo), len(todo)
+    )
+    if on_start is not None:
+        on_start(len(todo))
+    ran = 0
+    if todo:
+        for frame in backend.run(todo, SweepData.load(todo)):
+            store.write(frame)
+            ran += 1
+            if on_done is not None:
+                on_done(frame)
+    summary_path = store.root / "summary.csv"
+    tmp = summary_path.with_suffix(".csv.tmp")
+    summarize(store.load()).to_csv(tmp, index=False)
+    tmp.replace(summary_path)
+    return SweepOutcome(total=len(unique), skipped=len(unique) - len(todo), ran=ran, summary=summary_path)

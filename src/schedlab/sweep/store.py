@@ -1,0 +1,102 @@
+"""The results store of a sweep: one Parquet file per finished run, written atomically.
+
+Layout of a store directory::
+
+    runs/<run_id>.parquet   one row set per run (131 rows, x = 0..130), config in columns
+    sweep.json              the matrix of the latest sweep into this store
+    summary.csv             means over seeds per workload, policy and x (written at the end)
+
+A file appears under its final name only once complete (written to a temporary name, then
+renamed), so a killed sweep leaves only whole runs, and a rerun skips exactly those.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from schedlab.errors import ConfigError
+from schedlab.policies import PAPER_POLICIES
+
+SUMMARY_COLUMNS = [
+    "workload",
+    "policy",
+    "x",
+    "alloc_mean",
+    "alloc_std",
+    "frag_amount_mean",
+    "frag_ratio_mean",
+    "n_seeds",
+]
+
+
+def natural_key(text: str) -> tuple[object, ...]:
+    """Sort key that orders ``gpushare40`` before ``gpushare100``."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+class ResultStore:
+    """A directory of finished runs."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.runs_dir = root / "runs"
+
+    def done(self) -> set[str]:
+        """Ids of the runs already stored."""
+        if not self.runs_dir.is_dir():
+            return set()
+        return {p.stem for p in self.runs_dir.glob("*.parquet")}
+
+    def write(self, frame: pd.DataFrame) -> Path:
+        """Store one run's rows atomically under its ``run_id``."""
+        run_id = str(frame["run_id"].iloc[0])
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        final = self.runs_dir / f"{run_id}.parquet"
+        tmp = self.runs_dir / f".{run_id}.{os.getpid()}.tmp"
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, final)
+        return final
+
+    def clean_partial(self) -> int:
+        """Remove temporary files left by a killed sweep; return how many."""
+        partial = list(self.runs_dir.glob(".*.tmp")) if self.runs_dir.is_dir() else []
+        for path in partial:
+            path.unlink()
+        return len(partial)
+
+    def load(self) -> pd.DataFrame:
+        """Every stored run, sorted by workload (default first, then natural order), policy, seed,
+        tune ratio and x."""
+        files = sorted(self.runs_dir.glob("*.parquet")) if self.runs_dir.is_dir() else []
+        if not files:
+            raise ConfigError(f"no finished runs in {self.runs_dir}")
+        runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        policies = list(PAPER_POLICIES) + sorted(set(runs["policy"]) - set(PAPER_POLICIES))
+        runs["_w"] = runs["workload"].map(lambda w: (w != "default", natural_key(w)))
+        runs["_p"] = runs["policy"].map(policies.index)
+        runs = runs.sort_values(["_w", "_p", "seed", "tune_ratio", "x"], kind="stable")
+        return runs.drop(columns=["_w", "_p"]).reset_index(drop=True)
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean (and std) over seeds per workload, policy and x; a ``tune_ratio`` column is added
+    after ``policy`` when the runs have more than one tune ratio. Std is the sample std
+    (0 for a single seed)."""
+    keys = ["workload", "policy"]
+    if runs["tune_ratio"].nunique() > 1:
+        keys.append("tune_ratio")
+    grouped = runs.groupby([*keys, "x"], sort=False)
+    summary = grouped.agg(
+        alloc_mean=("alloc_pct", "mean"),
+        alloc_std=("alloc_pct", "std"),
+        frag_amount_mean=("frag_amount_pct", "mean"),
+        frag_ratio_mean=("frag_ratio_pct", "mean"),
+        n_seeds=("seed", "nunique"),
+    ).reset_index()
+    summary["alloc_std"] = summary["alloc_std"].fillna(0.0)
+    columns = SUMMARY_COLUMNS[:2] + keys[2:] + SUMMARY_COLUMNS[2:]
+    return summary[columns]

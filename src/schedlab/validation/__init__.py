@@ -1,0 +1,1 @@
+"""Validation: schedlab against published numbers (ATC'23) and queueing theory (M/M/c)."""
