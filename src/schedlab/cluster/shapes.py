@@ -73,18 +73,15 @@ class ShapeTable:
     @classmethod
     def build(cls, tasks: Tasks, models: tuple[str, ...]) -> ShapeTable:
         """Intern the shapes of ``tasks``; ids follow first appearance."""
-        spec_code = pd.factorize(tasks.gpu_spec.astype(str))[0]
-        keys = np.stack(
-            [tasks.cpu_milli, tasks.memory_mib, tasks.num_gpu, tasks.gpu_milli, spec_code], axis=1
-        )
-        if not len(keys):
+        if not len(tasks):
             return cls(shapes=(), of_task=np.zeros(0, dtype=np.int64))
-        _, first_of_sorted, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        order = np.argsort(first_of_sorted)  # sorted unique keys -> first-appearance order
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        ids: IntArray = rank[inverse.reshape(-1)].astype(np.int64)
-        first = first_of_sorted[order]
+        spec = pd.factorize(tasks.gpu_spec.astype(str))[0]
+        keys = pd.DataFrame(
+            {"c": tasks.cpu_milli, "m": tasks.memory_mib, "k": tasks.num_gpu, "g": tasks.gpu_milli, "s": spec}
+        )
+        # numbered in order of first appearance
+        ids: IntArray = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy(np.int64)
+        first = np.flatnonzero(np.r_[True, np.diff(np.maximum.accumulate(ids)) > 0])
         shapes = tuple(
             Shape(
                 id=i,
