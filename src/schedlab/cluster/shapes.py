@@ -80,7 +80,7 @@ class ShapeTable:
             {"c": tasks.cpu_milli, "m": tasks.memory_mib, "k": tasks.num_gpu, "g": tasks.gpu_milli, "s": spec}
         )
         # numbered in order of first appearance
-        ids: IntArray = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy(np.int64)
+        ids: IntArray = np.asarray(keys.groupby(list(keys.columns), sort=False).ngroup(), dtype=np.int64)
         first = np.flatnonzero(np.r_[True, np.diff(np.maximum.accumulate(ids)) > 0])
         shapes = tuple(
             Shape(
