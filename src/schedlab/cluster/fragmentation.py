@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from schedlab.cluster.shapes import allowed_mask
+from schedlab.cluster.shapes import allowed_mask, intern
 from schedlab.trace.tables import BoolArray, IntArray, Tasks
 
 
@@ -41,15 +41,17 @@ class TypicalTasks:
         Keys are ordered by count, descending, ties by the key descending; keys are kept until
         their cumulative count reaches ``coverage`` of all tasks.
         """
-        frame = pd.DataFrame(
+        spec_code, specs = pd.factorize(tasks.gpu_spec)
+        ids, first = intern(tasks.cpu_milli, tasks.gpu_milli, tasks.num_gpu, spec_code)
+        counts = pd.DataFrame(
             {
-                "cpu": tasks.cpu_milli,
-                "milli": tasks.gpu_milli,
-                "k": tasks.num_gpu,
-                "spec": tasks.gpu_spec.astype(str),
+                "cpu": tasks.cpu_milli[first],
+                "milli": tasks.gpu_milli[first],
+                "k": tasks.num_gpu[first],
+                "spec": np.asarray(specs, dtype=object)[spec_code[first]],
+                "n": np.bincount(ids, minlength=len(first)),
             }
         )
-        counts = frame.value_counts().rename("n").reset_index()
         counts = counts.sort_values(["n", "cpu", "milli", "k", "spec"], ascending=False, kind="stable")
         cum = counts["n"].cumsum().to_numpy()
         keep = int(np.searchsorted(cum, coverage * len(tasks) - 1e-9)) + 1

@@ -52,6 +52,18 @@ class Shape:
         return 0 if self.is_sharing else self.num_gpu
 
 
+def intern(*columns: IntArray) -> tuple[IntArray, IntArray]:
+    """Number the distinct rows of ``columns`` in order of first appearance: each row's id,
+    and each id's first row. Works on integer codes (hashing), never on row tuples, so a
+    million rows cost a few arrays of a million integers."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column)
+        key = pd.factorize(key * len(uniques) + codes)[0].astype(np.int64)  # stays below n
+    first = np.flatnonzero(np.r_[True, np.diff(np.maximum.accumulate(key)) > 0]) if len(key) else key
+    return key, first
+
+
 def allowed_mask(spec: str, models: tuple[str, ...]) -> BoolArray | None:
     """Mask over ``models`` of those a ``|``-separated constraint lists; None if unconstrained."""
     names = {m for m in spec.split("|") if m}
@@ -75,13 +87,8 @@ class ShapeTable:
         """Intern the shapes of ``tasks``; ids follow first appearance."""
         if not len(tasks):
             return cls(shapes=(), of_task=np.zeros(0, dtype=np.int64))
-        spec = pd.factorize(tasks.gpu_spec.astype(str))[0]
-        keys = pd.DataFrame(
-            {"c": tasks.cpu_milli, "m": tasks.memory_mib, "k": tasks.num_gpu, "g": tasks.gpu_milli, "s": spec}
-        )
-        # numbered in order of first appearance
-        ids: IntArray = np.asarray(keys.groupby(list(keys.columns), sort=False).ngroup(), dtype=np.int64)
-        first = np.flatnonzero(np.r_[True, np.diff(np.maximum.accumulate(ids)) > 0])
+        spec = pd.factorize(tasks.gpu_spec)[0]
+        ids, first = intern(tasks.cpu_milli, tasks.memory_mib, tasks.num_gpu, tasks.gpu_milli, spec)
         shapes = tuple(
             Shape(
                 id=i,

@@ -96,7 +96,9 @@ def _collect(model: ReplayModel, st: object) -> CompiledRun:
     outcome = TaskOutcome(o.status, o.start, o.end, o.node, o.mask, o.preemptions, o.ran)
 
     def table(names: tuple[str, ...], columns: tuple[np.ndarray, ...], used: int) -> pd.DataFrame:
-        return pd.DataFrame({name: column[:used] for name, column in zip(names, columns, strict=True)})
+        return pd.DataFrame(
+            {name: column[:used] for name, column in zip(names, columns, strict=True)}, copy=False
+        )
 
     attempts = table(
         tuple(name for name, _ in ATTEMPT_COLUMNS),

@@ -20,7 +20,7 @@ ATTEMPT_COLUMNS = (
     ("end", "d"),
     ("attempt", "q"),
 )
-SERIES_COLUMNS = (("time", "d"), ("allocated_milli", "q"), ("queued", "q"), ("running", "q"))
+SERIES_COLUMNS = (("time", "d"), ("allocated_milli", "q"), ("queued", "i"), ("running", "i"))
 FRAG_COLUMNS = ("time", "frag_milli", "free_milli")
 
 

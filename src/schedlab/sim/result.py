@@ -14,8 +14,10 @@ from schedlab.trace.tables import FloatArray, IntArray
 from schedlab.workload.timed import TimedWorkload
 
 WAITING, RUNNING, DONE, REJECTED, FUTURE = 0, 1, 2, 3, 4
-#: What each internal task state is reported as, indexed by state.
-STATUS = np.array(["unfinished", "unfinished", "completed", "rejected", "unfinished"], dtype=object)
+#: What a task is reported as: completed, unfinished or rejected (a categorical column).
+REPORTED = pd.CategoricalDtype(["completed", "unfinished", "rejected"])
+#: The reported category of each internal task state, indexed by state.
+REPORTED_CODE = np.array([1, 1, 0, 2, 1], dtype=np.int8)
 
 
 @dataclass
@@ -67,8 +69,9 @@ def task_table(
             "run_time": out.ran,
             "jct": jct,
             "wait": wait,
-            "status": STATUS[out.status],
-        }
+            "status": pd.Categorical.from_codes(REPORTED_CODE[out.status], dtype=REPORTED),
+        },
+        copy=False,
     )
 
 
@@ -82,25 +85,27 @@ def summarize(
 ) -> dict[str, Any]:
     """The summary document: counts, JCT and wait statistics overall and per QoS class,
     preemptions, lost GPU-seconds, makespan, events, wall time and the configuration."""
-    done = tasks[tasks["status"] == "completed"]
+    status = tasks["status"]
+    done = (status == "completed").to_numpy(dtype=bool)
+    ls = tasks["ls"].to_numpy(dtype=bool)
+    times = {name: tasks[name].to_numpy() for name in ("jct", "wait")}
     doc: dict[str, Any] = {
         "tasks": len(tasks),
-        "completed": len(done),
-        "unfinished": int((tasks["status"] == "unfinished").sum()),
-        "rejected": int((tasks["status"] == "rejected").sum()),
+        "completed": int(done.sum()),
+        "unfinished": int((status == "unfinished").sum()),
+        "rejected": int((status == "rejected").sum()),
         "excluded": dict(workload.excluded),
     }
-    for name, values in (("jct", done["jct"]), ("wait", done["wait"])):
-        for stat, value in latency_stats(values.to_numpy()).items():
+    for name, values in times.items():
+        for stat, value in latency_stats(values[done]).items():
             doc[f"{name}_{stat}"] = value
-    for label, mask in (("ls", done["ls"]), ("be", ~done["ls"])):
-        part = done[mask]
-        doc[label] = {"completed": len(part)} | {
+    for label, mask in (("ls", done & ls), ("be", done & ~ls)):
+        doc[label] = {"completed": int(mask.sum())} | {
             f"{name}_{stat}": value
-            for name in ("jct", "wait")
-            for stat, value in latency_stats(part[name].to_numpy()).items()
+            for name, values in times.items()
+            for stat, value in latency_stats(values[mask]).items()
         }
-    end = float(np.nanmax(tasks["end"])) if len(done) else 0.0
+    end = float(np.nanmax(tasks["end"])) if done.any() else 0.0
     first = float(tasks["arrival"].min()) if len(tasks) else 0.0
     doc |= {
         "preemptions": int(tasks["preemptions"].sum()),

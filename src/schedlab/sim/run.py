@@ -11,6 +11,7 @@ from schedlab.sim.config import ReplayConfig
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.reference import Replay
 from schedlab.sim.result import ReplayResult, summarize, task_table
+from schedlab.trace.openb import release_memory
 from schedlab.trace.tables import Nodes
 from schedlab.workload.timed import TimedWorkload
 
@@ -28,6 +29,7 @@ def replay(
     config = config or ReplayConfig()
     wall = time.perf_counter()
     model = ReplayModel.build(workload, nodes, config, speeds)
+    release_memory()  # the temporaries of interning shapes and typical tasks
     compiled = compiled_runner(model)
     if compiled is not None:
         run = compiled(progress)
@@ -38,6 +40,7 @@ def replay(
         outcome = engine.run()
         attempts, series, frag_series = engine.recorder.frames()
         events, lost = engine.sim.events, engine.lost_gpu_s
+    release_memory()  # the simulation's buffers are gone: give their pages back before the tables
     tasks = task_table(workload, model.shape_of, model.is_ls, outcome)
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall)
     summary["path"] = "compiled" if compiled is not None else "reference"

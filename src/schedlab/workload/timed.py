@@ -14,8 +14,17 @@ import numpy as np
 import pandas as pd
 
 from schedlab.errors import TraceError
-from schedlab.trace.openb import check_gpu_request, read_csv, read_integers, read_strings, read_times
-from schedlab.trace.tables import GPU_MILLI, FloatArray, StrArray, Tasks, effective_cpu
+from schedlab.trace.openb import (
+    check_gpu_request,
+    concat,
+    line,
+    read_csv_chunks,
+    read_integers,
+    read_strings,
+    read_times,
+    release_memory,
+)
+from schedlab.trace.tables import GPU_MILLI, BoolArray, FloatArray, StrArray, Tasks, effective_cpu
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +58,11 @@ class TimedWorkload:
         return len(self.arrival)
 
     @property
-    def is_ls(self) -> np.ndarray:
+    def is_ls(self) -> BoolArray:
         """True for latency-sensitive tasks (QoS LS or Guaranteed)."""
-        return np.isin(self.tasks.qos.astype(str), list(LS_QOS))
+        codes, values = pd.factorize(self.tasks.qos)
+        result: BoolArray = np.array([v in LS_QOS for v in values], dtype=bool)[codes]
+        return result
 
     def head(self, n: int) -> TimedWorkload:
         idx = np.arange(min(n, len(self)))
@@ -73,6 +84,8 @@ def _sorted(
     source: str,
     excluded: dict[str, int],
 ) -> TimedWorkload:
+    if len(arrival) < 2 or bool((arrival[1:] >= arrival[:-1]).all()):  # already in order: no copies
+        return TimedWorkload(tasks, arrival, duration, user, source, excluded)
     order = np.argsort(arrival, kind="stable")
     return TimedWorkload(tasks.take(order), arrival[order], duration[order], user[order], source, excluded)
 
@@ -118,33 +131,51 @@ def load_jobs(path: str | Path) -> TimedWorkload:
     num_gpu, gpu_milli``; optional: ``gpu_spec`` (models separated by ``|``), ``qos`` (LS or
     Guaranteed = latency-sensitive, anything else best-effort), ``user``.
     """
-    path = Path(path)
-    frame = read_csv(path, JOB_COLUMNS)
-    submit = read_times(path, frame, "submit_time")
-    duration = read_times(path, frame, "duration")
-    for col, values in (("submit_time", submit), ("duration", duration)):
-        if np.isnan(values).any():
-            raise TraceError(path, int(np.flatnonzero(np.isnan(values))[0]) + 2, col, "missing value")
-    num_gpu = read_integers(path, frame, "num_gpu")
-    milli = read_integers(path, frame, "gpu_milli", high=GPU_MILLI)
-    check_gpu_request(path, num_gpu, milli)
-    n = len(frame)
+    workload = _parse_jobs(Path(path))
+    release_memory()
+    return workload
+
+
+def _parse_jobs(path: Path) -> TimedWorkload:
+    parts = []
+    for frame in read_csv_chunks(path, JOB_COLUMNS):
+        submit = read_times(path, frame, "submit_time")
+        duration = read_times(path, frame, "duration")
+        for col, values in (("submit_time", submit), ("duration", duration)):
+            if np.isnan(values).any():
+                raise TraceError(
+                    path, line(frame, int(np.flatnonzero(np.isnan(values))[0])), col, "missing value"
+                )
+        num_gpu = read_integers(path, frame, "num_gpu")
+        milli = read_integers(path, frame, "gpu_milli", high=GPU_MILLI)
+        check_gpu_request(path, num_gpu, milli, int(frame.index[0]) if len(frame) else 0)
+        parts.append(
+            {
+                "name": read_strings(frame, "id"),
+                "cpu_milli": effective_cpu(read_integers(path, frame, "cpu_milli")),
+                "memory_mib": read_integers(path, frame, "memory_mib"),
+                "num_gpu": num_gpu,
+                "gpu_milli": milli,
+                "gpu_spec": read_strings(frame, "gpu_spec"),
+                "qos": read_strings(frame, "qos"),
+                "submit": submit,
+                "duration": duration,
+                "user": read_strings(frame, "user"),
+            }
+        )
+    cols = concat(parts)
+    n = len(cols["submit"])
     nan = np.full(n, np.nan)
+    submit, duration, user = cols.pop("submit"), cols.pop("duration"), cols.pop("user")
     tasks = Tasks(
-        name=read_strings(frame, "id"),
-        cpu_milli=effective_cpu(read_integers(path, frame, "cpu_milli")),
-        memory_mib=read_integers(path, frame, "memory_mib"),
-        num_gpu=num_gpu,
-        gpu_milli=milli,
-        gpu_spec=read_strings(frame, "gpu_spec"),
-        qos=read_strings(frame, "qos"),
-        pod_phase=np.full(n, "", dtype=object),
+        **cols,
+        pod_phase=np.full(n, "", dtype=object),  # one shared empty string
         creation_time=submit,
-        deletion_time=nan,
-        scheduled_time=nan.copy(),
+        deletion_time=nan,  # never written: one array serves both
+        scheduled_time=nan,
         source=str(path),
     )
-    return _sorted(tasks, submit, duration, read_strings(frame, "user"), str(path), {})
+    return _sorted(tasks, submit, duration, user, str(path), {})
 
 
 def write_jobs(workload: TimedWorkload, path: Path) -> None:

@@ -28,6 +28,7 @@ from schedlab.sim.kernels.state import (
     GROW,
     NEXT,
     NOW,
+    PREEMPTS,
     REJECTED,
     RUNNING_NOW,
     SAMPLE_AT,
@@ -122,9 +123,10 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
     ints, floats, h, r, m = st.ints, st.floats, st.h, st.r, st.m
     n = len(m.arrival)
     for _ in range(budget):
-        busy = ints[RUNNING_NOW] + st.w.tally[1] + 2
+        busy = ints[RUNNING_NOW] + st.w.tally[1] + 2  # as state.headroom
+        stops = 1 + (ints[RUNNING_NOW] if ints[PREEMPTS] else 0)
         if (
-            ints[ATTEMPTS] + busy > len(r.task)
+            ints[ATTEMPTS] + stops > len(r.task)
             or ints[SERIES] + 2 > len(r.time)
             or ints[SAMPLES_DONE] + 2 > len(r.sample_time)
             or h.size[0] + busy > len(h.time)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from schedlab.arrays import BoolArray, FloatArray, IntArray
 from schedlab.cluster.kernels import (
@@ -14,6 +15,7 @@ from schedlab.cluster.kernels import (
     ShapeArraysK,
     cluster_arrays,
     frag_arrays,
+    owned,
     shape_arrays,
 )
 from schedlab.engine.kernels import EventHeap, event_heap
@@ -76,8 +78,8 @@ class Records(NamedTuple):
     attempt: IntArray
     time: FloatArray
     allocated: IntArray
-    queued: IntArray
-    running: IntArray
+    queued: npt.NDArray[np.int32]
+    running: npt.NDArray[np.int32]
     sample_time: FloatArray
     sample_frag: IntArray
     sample_free: IntArray
@@ -113,22 +115,24 @@ def build_state(
     n, shapes, nodes = len(w), len(model.table), len(cluster)
     f = frag_arrays(model.frag)
     estimate = keys is None
-    if groups is None:
-        groups = np.zeros((n, 1), dtype=np.int64)
+    if groups is None:  # read only for sjf-est
+        groups = np.zeros((1, 1), dtype=np.int64)
     levels = int(groups.max(initial=0)) + 1
-    m = Model(
-        arrival=np.array(w.arrival, dtype=np.float64),
-        duration=np.array(w.duration, dtype=np.float64),
-        shape_of=np.array(model.shape_of, dtype=np.int64),
-        preemptor=np.array(model.preemptors, dtype=bool),
-        preemptible=np.array(model.preemptible, dtype=bool),
-        schedulable=np.array(model.schedulable, dtype=bool),
-        speed=np.array(model.speed_by_model, dtype=np.float64),
-        speed_class=np.array(model.speed_class, dtype=np.int64),
-        rank=np.array(model.rank, dtype=np.int64),
-        groups=np.array(groups, dtype=np.int64),
-        est_total=np.zeros(levels),
-        est_count=np.zeros(levels, dtype=np.int64),
+    m = owned(
+        Model(
+            arrival=w.arrival,
+            duration=w.duration,
+            shape_of=model.shape_of,
+            preemptor=np.array(model.preemptors, dtype=bool),
+            preemptible=np.array(model.preemptible, dtype=bool),
+            schedulable=np.array(model.schedulable, dtype=bool),
+            speed=np.array(model.speed_by_model, dtype=np.float64),
+            speed_class=np.array(model.speed_class, dtype=np.int64),
+            rank=np.array(model.rank, dtype=np.int64),
+            groups=np.array(groups, dtype=np.int64),
+            est_total=np.zeros(levels),
+            est_count=np.zeros(levels, dtype=np.int64),
+        )
     )
     key0, key1 = (np.zeros(n), np.zeros(n)) if keys is None else keys
     o = Outcome(
@@ -157,9 +161,9 @@ def build_state(
         pl=placer_arrays(shapes, (nodes - 1) - model.rank),
         m=m,
         o=o,
-        w=waiting_arrays(m.shape_of, shapes, key0, key1),
-        e=evict_arrays(nodes if model.preempts else 0, cluster.width, weights),
-        h=event_heap(n + 16),
+        w=owned(waiting_arrays(m.shape_of, shapes, key0, key1)),
+        e=evict_arrays(nodes, cluster.width, weights) if model.preempts else evict_arrays(0, 1, np.zeros(0)),
+        h=event_heap(min(n, 1 << 16) + 16),
         r=records(n + 16, 2 * n + 16, 3 * model.config.samples + 16),
         ints=ints,
         floats=floats,
@@ -171,15 +175,38 @@ def records(attempts: int, series: int, samples: int) -> Records:
     i, f = np.int64, np.float64
     return Records(
         *(np.zeros(attempts, dtype=d) for d in (i, i, i, f, f, i)),
-        *(np.zeros(series, dtype=d) for d in (f, i, i, i)),
+        *(np.zeros(series, dtype=d) for d in (f, i, np.int32, np.int32)),  # as the recorder
         *(np.zeros(samples, dtype=d) for d in (f, i, i)),
     )
 
 
+def headroom(st: State) -> tuple[int, int, int, int]:
+    """Room each growable buffer needs for one more event: attempts (a departure stops one
+    task; a preemption may stop every running task), the series and the samples (one row),
+    and the event heap (every waiting task and every victim may start)."""
+    busy = int(st.ints[RUNNING_NOW] + st.w.tally[1]) + 2
+    stops = 1 + (int(st.ints[RUNNING_NOW]) if st.ints[PREEMPTS] else 0)
+    return (
+        int(st.ints[ATTEMPTS]) + stops,
+        int(st.ints[SERIES]) + 2,
+        int(st.ints[SAMPLES_DONE]) + 2,
+        int(st.h.size[0]) + busy,
+    )
+
+
 def grown(st: State) -> State:
-    """``st`` with every output buffer and the event heap twice as large."""
+    """``st`` with each buffer that lacks :func:`headroom` twice as large (or as needed)."""
+    attempts, series, samples, heap = headroom(st)
     r = st.r
-    bigger = records(2 * len(r.task), 2 * len(r.time), 2 * len(r.sample_time))
-    for old, new in zip(r, bigger, strict=True):
-        new[: len(old)] = old
-    return st._replace(r=bigger, h=grown_heap(st.h, 2 * len(st.h.time)))
+    sizes = [len(r.task), len(r.time), len(r.sample_time)]
+    for i, need in enumerate((attempts, series, samples)):
+        if need > sizes[i]:
+            sizes[i] = max(2 * sizes[i], need)
+    if sizes != [len(r.task), len(r.time), len(r.sample_time)]:
+        bigger = records(*sizes)
+        for old, new in zip(r, bigger, strict=True):
+            np.copyto(new[: len(old)], old)  # type: ignore[index]
+        st = st._replace(r=bigger)
+    if heap > len(st.h.time):
+        st = st._replace(h=grown_heap(st.h, max(2 * len(st.h.time), heap)))
+    return st

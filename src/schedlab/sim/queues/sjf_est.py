@@ -46,7 +46,7 @@ def estimate_groups(context: QueueContext) -> IntArray:
     """Per task, the ids of its three estimate groups, most specific first: (shape, user),
     shape, and everyone (ids are unique across the three levels)."""
     n = len(context.shape)
-    pairs = pd.MultiIndex.from_arrays([context.shape, context.user.astype(str)])
+    pairs = pd.MultiIndex.from_arrays([context.shape, context.user])
     by_user = pd.factorize(pairs)[0].astype(np.int64)
     by_shape = pd.factorize(context.shape)[0].astype(np.int64) + (int(by_user.max(initial=-1)) + 1)
     everyone = np.full(n, int(by_shape.max(initial=int(by_user.max(initial=-1)))) + 1, dtype=np.int64)
