@@ -28,7 +28,8 @@ T = TypeVar("T", bound=tuple)
 
 
 class ClusterArrays(NamedTuple):
-    """Node state (row = node), plus fragmentation bookkeeping and ``allocated[0]``."""
+    """Node state (row = node), plus fragmentation bookkeeping and ``allocated[0]``. Integer
+    types are as small as the values allow (see :func:`cluster_arrays`)."""
 
     cpu_left: IntArray
     mem_left: IntArray
@@ -74,23 +75,31 @@ def owned(arrays: T) -> T:
 
 
 def cluster_arrays(state: ClusterState, frag: FragArrays) -> ClusterArrays:
-    """Kernel arrays sharing memory with ``state`` (placements through either are seen by both)."""
+    """The kernel form of ``state``: a copy in the smallest integer types that hold it (a node
+    is read at random, so the fewer bytes per node, the more of a large cluster stays in
+    cache: the whole hot state of 120,000 nodes takes a few MB)."""
     n, h = len(state), len(frag.thresholds)
-    assert state.gpu_free.flags.c_contiguous
     arrays = ClusterArrays(
-        cpu_left=state.cpu_left,
-        mem_left=state.mem_left,
-        gpu_free=state.gpu_free,
-        class_count=state.class_count,
-        num_gpu=state.num_gpu,
-        model=state.model,
+        cpu_left=_compact(state.cpu_left, np.int32),
+        mem_left=_compact(state.mem_left, np.int32),
+        gpu_free=_compact(state.gpu_free, np.int16),
+        class_count=_compact(state.class_count, np.int32),
+        num_gpu=_compact(state.num_gpu, np.int16),
+        model=_compact(state.model, np.int16),
         frag=np.zeros(n, dtype=np.int64),
-        ge=np.zeros((n, h), dtype=np.int64),
-        big=np.zeros((n, h), dtype=np.int64),
+        ge=np.zeros((n, h), dtype=np.int16),
+        big=np.zeros((n, h), dtype=np.int32),
         allocated=np.array([state.allocated_gpu_milli], dtype=np.int64),
     )
     refresh_all(arrays, frag)
     return arrays
+
+
+def _compact(values: IntArray, dtype: type[np.signedinteger]) -> np.ndarray:
+    """``values`` as ``dtype`` when they fit (else int64: the kernels take either)."""
+    info = np.iinfo(dtype)
+    fits = not len(values) or (int(values.min()) >= info.min and int(values.max()) <= info.max)
+    return np.ascontiguousarray(values, dtype=dtype if fits else np.int64)
 
 
 def shape_arrays(shapes: ShapeArrays) -> ShapeArraysK:

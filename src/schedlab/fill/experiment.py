@@ -21,6 +21,7 @@ from schedlab.metrics.curves import bin_curve
 from schedlab.policies import PolicyContext, make_policy
 from schedlab.policies.base import compiled_form
 from schedlab.scheduler import Placer
+from schedlab.scheduler.placer import MAX_COMPILED_NODES
 from schedlab.trace.tables import IntArray, Nodes, Tasks
 
 Progress = Callable[[int, int], None] | None
@@ -56,7 +57,7 @@ def run_fill(
     n = len(order)
     policy = placer.policy
     placed = None
-    if compiled and jit.enabled():
+    if compiled and jit.enabled() and len(cluster) <= MAX_COMPILED_NODES:
         form = compiled_form(policy, placer.view)
         if form is not None:
             from schedlab.fill.compiled import place_compiled

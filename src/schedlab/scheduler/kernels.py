@@ -1,10 +1,10 @@
 """The compiled placer: per-shape candidate trees over the nodes.
 
 The compiled twin of :class:`~schedlab.scheduler.Placer`. For every task shape it keeps a
-max-tree over the nodes' selection keys (``score * N + tie``, the minimum int64 where the
+max-tree over the nodes' selection keys (``score * N + tie``, the minimum int32 where the
 shape does not fit), so choosing a node costs O(1) and rescoring a changed node O(log N),
 whatever the cluster size. A ring of changed nodes says which nodes each shape must rescore
-when it is next placed (each at most once); a shape far behind is rebuilt whole.
+when it is next placed (each at most once); a shape far behind rebuilds its tree whole.
 
 Policies come as score kernels (:mod:`schedlab.policies.kernels`), named by their number in
 :mod:`schedlab.policies.kernels.table`. A policy whose normalise step draws random numbers
@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from schedlab.arrays import IntArray
 from schedlab.cluster.kernels import (
@@ -30,48 +31,51 @@ from schedlab.jit import inline, kernel
 from schedlab.policies.kernels import PolicyParams
 from schedlab.policies.kernels.random_fit import draw_int40, draw_uniform
 from schedlab.policies.kernels.table import score
+from schedlab.scheduler.placer import MAX_COMPILED_NODES
 
-NONE = np.iinfo(np.int64).min
+#: The key of a node where the shape does not fit. Keys are int32, ``(score * N + tie) * 16``
+#: plus one more than the GPU a sharing task would take: the built-in kernels score 0..100,
+#: so clusters of up to 1.3 million nodes fit, and small trees stay in cache.
+NONE = np.iinfo(np.int32).min
 
 
 class PlacerArrays(NamedTuple):
-    """Per shape a max-tree of keys (leaves at ``P + node``) and each node's sharing GPU."""
+    """Per shape a max-tree of keys (leaves at ``P + node``; see :data:`NONE`)."""
 
-    tree: IntArray  # S x 2P
-    gpu: IntArray  # S x N (int8)
+    tree: npt.NDArray[np.int32]  # S x 2P
     position: IntArray  # S: changes seen when the shape was last refreshed (-1: never)
-    ring: IntArray  # R: changed nodes, by change number modulo R
+    ring: IntArray  # 2N + 1: changed nodes, by change number modulo its length
     stamp: IntArray  # N: marks a node as rescored in the current refresh
     todo: IntArray  # N: the nodes to rescore in the current refresh
-    tie: IntArray  # N: larger is earlier in the node order
+    tie: npt.NDArray[np.int32]  # N: larger is earlier in the node order
     scal: IntArray  # [changes so far, current stamp, P]
 
 
 def placer_arrays(shapes: int, tie: IntArray) -> PlacerArrays:
     n = len(tie)
+    if n > MAX_COMPILED_NODES:
+        raise ValueError(f"the compiled placer handles at most {MAX_COMPILED_NODES} nodes")
     p = 1
     while p < max(n, 1):
         p *= 2
     return PlacerArrays(
-        tree=np.full((shapes, 2 * p), NONE, dtype=np.int64),
-        gpu=np.full((shapes, n), -1, dtype=np.int8),
+        tree=np.empty((shapes, 2 * p), dtype=np.int32),  # written whole by a shape's first refresh
         position=np.full(shapes, -1, dtype=np.int64),
-        ring=np.zeros(n + 1, dtype=np.int64),
+        ring=np.zeros(2 * n + 1, dtype=np.int64),
         stamp=np.zeros(n, dtype=np.int64),
         todo=np.zeros(n, dtype=np.int64),
-        tie=np.ascontiguousarray(tie, dtype=np.int64),
+        tie=np.ascontiguousarray(tie, dtype=np.int32),  # compact: read at random
         scal=np.array([0, 0, p], dtype=np.int64),
     )
 
 
 @inline
 def _leaf(kind, c, sh, f, p, pl, s, n):
-    """The key of node ``n`` for shape ``s`` (and its sharing GPU, stored)."""
+    """The key of node ``n`` for shape ``s``, with the GPU a sharing task would take."""
     if not fits(c, sh, s, n):
         return NONE
     value, gpu = score(kind, c, sh, f, p, s, n)
-    pl.gpu[s, n] = gpu
-    return value * len(pl.tie) + pl.tie[n]
+    return ((value * len(pl.tie) + pl.tie[n]) << 4) | (gpu + 1)
 
 
 @inline
@@ -92,32 +96,48 @@ def _set(pl: PlacerArrays, s: int, n: int, key: int) -> None:
 
 @kernel
 def refresh(kind, c, sh, f, p, pl, s):
-    """Bring shape ``s``'s tree up to date with every change since it was last refreshed."""
+    """Bring shape ``s``'s tree up to date with every change since it was last refreshed.
+
+    A shape seen for the first time, or so far behind that the ring no longer holds its
+    changes, scores every node. Otherwise it rescores each changed node once: one by one up
+    the tree when they are few, or all leaves first and the tree rebuilt once when they are
+    many (then in node order, so that memory is read in order).
+    """
     changes = pl.scal[0]
     behind = changes - pl.position[s]
     if behind == 0:
         return
-    n_nodes = len(pl.tie)
-    whole = pl.position[s] < 0 or behind > n_nodes // 4
+    n_nodes, ring = len(pl.tie), pl.ring
+    every = pl.position[s] < 0 or behind > len(ring)
     count = n_nodes
-    if not whole:  # the changed nodes, each once
+    if not every:  # the changed nodes, each once
         pl.scal[1] += 1
-        mark, ring, count = pl.scal[1], pl.ring, 0
+        mark, count = pl.scal[1], 0
         for change in range(pl.position[s], changes):
             n = ring[change % len(ring)]
             if pl.stamp[n] != mark:
                 pl.stamp[n] = mark
                 pl.todo[count] = n
                 count += 1
+        if count * 16 >= n_nodes:
+            count = 0
+            for n in range(n_nodes):
+                if pl.stamp[n] == mark:
+                    pl.todo[count] = n
+                    count += 1
     tree, leaves = pl.tree[s], pl.scal[2]
+    rebuild = every or count * 8 >= n_nodes
     for i in range(count):
-        n = i if whole else pl.todo[i]
+        n = i if every else pl.todo[i]
         key = _leaf(kind, c, sh, f, p, pl, s, n)
-        if whole:
+        if rebuild:
             tree[leaves + n] = key
         else:
             _set(pl, s, n, key)
-    if whole:
+    if rebuild:
+        if every:
+            for i in range(leaves + n_nodes, 2 * leaves):
+                tree[i] = NONE
         for i in range(leaves - 1, 0, -1):
             tree[i] = max(tree[2 * i], tree[2 * i + 1])
     pl.position[s] = changes
@@ -141,7 +161,7 @@ def gpu_mask(c: ClusterArrays, sh: ShapeArraysK, pl: PlacerArrays, s: int, n: in
     if sh.cls[s] < 0:
         return 0
     if sh.cls[s] == 0:
-        return 1 << int(pl.gpu[s, n])
+        return 1 << ((pl.tree[s, pl.scal[2] + n] & 15) - 1)
     return whole_gpus_mask(c, n, sh.k[s])
 
 
@@ -164,7 +184,7 @@ def select_drawn(kind, c, sh, f, p, pl, rng, s):
     fitting GPU with the largest number."""
     refresh(kind, c, sh, f, p, pl, s)
     tree, leaves, n_nodes = pl.tree[s], pl.scal[2], len(pl.tie)
-    best, best_key, count = -1, NONE, 0
+    best, best_key, count = -1, np.iinfo(np.int64).min, 0
     for n in range(n_nodes):
         if tree[leaves + n] != NONE:
             key = draw_int40(rng) * n_nodes + pl.tie[n]

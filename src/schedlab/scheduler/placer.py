@@ -23,6 +23,8 @@ from schedlab.policies.base import SCORE_LIMIT, PlacementPolicy
 from schedlab.trace.tables import IntArray
 
 NONE = np.iinfo(np.int64).min
+#: The largest cluster the compiled placer takes (its keys are int32); larger ones run here.
+MAX_COMPILED_NODES = (2**31 - 1) // (101 * 16)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from schedlab.cluster import ClusterState, Fragmentation, ShapeArrays, ShapeTable, TypicalTasks
+from schedlab.cluster.shapes import intern
 from schedlab.cluster.speeds import SpeedTable, class_index
 from schedlab.policies import PlacementPolicy, PolicyContext, make_policy
 from schedlab.sim.admission import ADMISSION_POLICIES, AdmissionPolicy
@@ -57,10 +58,9 @@ class ReplayModel:
         shapes = ShapeArrays.build(table.shapes, len(cluster.models))
         models = np.arange(len(cluster.models), dtype=np.int64)
         speed_by_model = (speeds or SpeedTable()).node_factors(models, cluster.models).reshape(-1, 3)
-        everywhere = np.arange(len(cluster))
-        schedulable = np.array(
-            [bool(cluster.feasible(s, everywhere).any()) for s in table.shapes], dtype=bool
-        )
+        # whether each shape fits the empty cluster: one node of each kind tells
+        kinds = intern(nodes.cpu_milli, nodes.memory_mib, nodes.num_gpu, cluster.model)[1]
+        schedulable = np.array([bool(cluster.feasible(s, kinds).any()) for s in table.shapes], dtype=bool)
         is_ls = workload.is_ls
         context = QueueContext(workload.arrival, workload.duration, table.of_task, workload.user, is_ls)
         preemption = PREEMPTION_POLICIES.get(config.preemption)(is_ls)
