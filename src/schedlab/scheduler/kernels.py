@@ -1,10 +1,11 @@
 """The compiled placer: per-shape candidate trees over the nodes.
 
 The compiled twin of :class:`~schedlab.scheduler.Placer`. For every task shape it keeps a
-max-tree over the nodes' selection keys (``score * N + tie``, the minimum int32 where the
-shape does not fit), so choosing a node costs O(1) and rescoring a changed node O(log N),
-whatever the cluster size. A ring of changed nodes says which nodes each shape must rescore
-when it is next placed (each at most once); a shape far behind rebuilds its tree whole.
+16-ary max-tree over the nodes' selection keys (``score * N + tie``, the minimum int32 where
+the shape does not fit), so choosing a node costs O(log N) and rescoring a changed node
+mostly one cache line, whatever the cluster size. A ring of changed nodes says which nodes
+each shape must rescore when it is next placed (each at most once); a shape far behind
+rebuilds its tree whole.
 
 Policies come as score kernels (:mod:`schedlab.policies.kernels`), named by their number in
 :mod:`schedlab.policies.kernels.table`. A policy whose normalise step draws random numbers
@@ -39,33 +40,45 @@ from schedlab.scheduler.placer import MAX_COMPILED_NODES
 NONE = np.iinfo(np.int32).min
 
 
-class PlacerArrays(NamedTuple):
-    """Per shape a max-tree of keys (leaves at ``P + node``; see :data:`NONE`)."""
+#: Children per node of the candidate trees: 16 int32 keys are one cache line.
+FAN = 16
 
-    tree: npt.NDArray[np.int32]  # S x 2P
+
+class PlacerArrays(NamedTuple):
+    """Per shape a 16-ary max-tree of keys (see :data:`NONE`), stored level by level: the
+    leaves (one per node) from 0, then each level's maxima of 16 entries of the level below,
+    up to the root, alone on the last level; ``levels`` holds each level's start."""
+
+    tree: npt.NDArray[np.int32]  # S x (total size of the levels)
+    levels: IntArray
     position: IntArray  # S: changes seen when the shape was last refreshed (-1: never)
     ring: IntArray  # 2N + 1: changed nodes, by change number modulo its length
     stamp: IntArray  # N: marks a node as rescored in the current refresh
     todo: IntArray  # N: the nodes to rescore in the current refresh
     tie: npt.NDArray[np.int32]  # N: larger is earlier in the node order
-    scal: IntArray  # [changes so far, current stamp, P]
+    scal: IntArray  # [changes so far, current stamp]
 
 
 def placer_arrays(shapes: int, tie: IntArray) -> PlacerArrays:
     n = len(tie)
     if n > MAX_COMPILED_NODES:
         raise ValueError(f"the compiled placer handles at most {MAX_COMPILED_NODES} nodes")
-    p = 1
-    while p < max(n, 1):
-        p *= 2
+    sizes, size = [], max(n, 1)
+    while True:  # each level padded to whole groups of FAN, the root alone
+        sizes.append(size if size == 1 else -(-size // FAN) * FAN)
+        if size == 1:
+            break
+        size = -(-size // FAN)
+    levels = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     return PlacerArrays(
-        tree=np.empty((shapes, 2 * p), dtype=np.int32),  # written whole by a shape's first refresh
+        tree=np.empty((shapes, int(levels[-1])), dtype=np.int32),  # written whole by a first refresh
+        levels=levels,
         position=np.full(shapes, -1, dtype=np.int64),
         ring=np.zeros(2 * n + 1, dtype=np.int64),
         stamp=np.zeros(n, dtype=np.int64),
         todo=np.zeros(n, dtype=np.int64),
         tie=np.ascontiguousarray(tie, dtype=np.int32),  # compact: read at random
-        scal=np.array([0, 0, p], dtype=np.int64),
+        scal=np.array([0, 0], dtype=np.int64),
     )
 
 
@@ -79,19 +92,38 @@ def _leaf(kind, c, sh, f, p, pl, s, n):
 
 
 @inline
+def _group_max(tree: npt.NDArray[np.int32], first: int) -> int:
+    top = tree[first]
+    for j in range(1, FAN):
+        top = max(top, tree[first + j])
+    return top
+
+
+@inline
 def _set(pl: PlacerArrays, s: int, n: int, key: int) -> None:
-    tree = pl.tree[s]
-    i = pl.scal[2] + n
-    if tree[i] == key:
+    """Set node ``n``'s key and update the maxima above it (up to where they stay)."""
+    tree, levels = pl.tree[s], pl.levels
+    if tree[n] == key:
         return
-    tree[i] = key
-    i >>= 1
-    while i >= 1:
-        top = max(tree[2 * i], tree[2 * i + 1])
-        if tree[i] == top:
+    tree[n] = key
+    g = n // FAN
+    for level in range(1, len(levels) - 1):
+        top = _group_max(tree, levels[level - 1] + g * FAN)
+        if tree[levels[level] + g] == top:
             return
-        tree[i] = top
-        i >>= 1
+        tree[levels[level] + g] = top
+        g //= FAN
+
+
+@inline
+def _rebuild(pl: PlacerArrays, s: int) -> None:
+    """Recompute every maximum from the leaves (padding groups hold NONE)."""
+    tree, levels = pl.tree[s], pl.levels
+    for level in range(1, len(levels) - 1):
+        below, here = levels[level - 1], levels[level]
+        groups = (here - below) // FAN if here - below >= FAN else 1
+        for g in range(levels[level + 1] - here):
+            tree[here + g] = _group_max(tree, below + g * FAN) if g < groups else NONE
 
 
 @kernel
@@ -125,34 +157,39 @@ def refresh(kind, c, sh, f, p, pl, s):
                 if pl.stamp[n] == mark:
                     pl.todo[count] = n
                     count += 1
-    tree, leaves = pl.tree[s], pl.scal[2]
+    tree = pl.tree[s]
     rebuild = every or count * 8 >= n_nodes
     for i in range(count):
         n = i if every else pl.todo[i]
         key = _leaf(kind, c, sh, f, p, pl, s, n)
         if rebuild:
-            tree[leaves + n] = key
+            tree[n] = key
         else:
             _set(pl, s, n, key)
     if rebuild:
         if every:
-            for i in range(leaves + n_nodes, 2 * leaves):
-                tree[i] = NONE
-        for i in range(leaves - 1, 0, -1):
-            tree[i] = max(tree[2 * i], tree[2 * i + 1])
+            for n in range(n_nodes, pl.levels[1]):
+                tree[n] = NONE
+        _rebuild(pl, s)
     pl.position[s] = changes
 
 
 @inline
 def best_node(pl: PlacerArrays, s: int) -> int:
-    """The node with the largest key for shape ``s`` (-1 when none fits)."""
-    tree = pl.tree[s]
-    if tree[1] == NONE:
+    """The node with the largest key for shape ``s`` (-1 when none fits): down from the
+    root, into the child holding the maximum (keys are distinct)."""
+    tree, levels = pl.tree[s], pl.levels
+    top = tree[levels[len(levels) - 2]]
+    if top == NONE:
         return -1
-    i, leaves = 1, pl.scal[2]
-    while i < leaves:
-        i = 2 * i if tree[2 * i] == tree[i] else 2 * i + 1
-    return i - leaves
+    g = 0
+    for level in range(len(levels) - 2, 0, -1):
+        first = levels[level - 1] + g * FAN
+        j = 0
+        while tree[first + j] != top:
+            j += 1
+        g = g * FAN + j
+    return g
 
 
 @inline
@@ -161,7 +198,7 @@ def gpu_mask(c: ClusterArrays, sh: ShapeArraysK, pl: PlacerArrays, s: int, n: in
     if sh.cls[s] < 0:
         return 0
     if sh.cls[s] == 0:
-        return 1 << ((pl.tree[s, pl.scal[2] + n] & 15) - 1)
+        return 1 << ((pl.tree[s, n] & 15) - 1)
     return whole_gpus_mask(c, n, sh.k[s])
 
 
@@ -183,10 +220,10 @@ def select_drawn(kind, c, sh, f, p, pl, rng, s):
     largest integer wins (ties: the node order); a sharing task takes the chosen node's
     fitting GPU with the largest number."""
     refresh(kind, c, sh, f, p, pl, s)
-    tree, leaves, n_nodes = pl.tree[s], pl.scal[2], len(pl.tie)
+    tree, n_nodes = pl.tree[s], len(pl.tie)
     best, best_key, count = -1, np.iinfo(np.int64).min, 0
     for n in range(n_nodes):
-        if tree[leaves + n] != NONE:
+        if tree[n] != NONE:
             key = draw_int40(rng) * n_nodes + pl.tie[n]
             count += 1
             if key > best_key:
@@ -196,7 +233,7 @@ def select_drawn(kind, c, sh, f, p, pl, rng, s):
     width = c.gpu_free.shape[1]
     choice, top = 0, -2.0
     for n in range(n_nodes):
-        if tree[leaves + n] == NONE:
+        if tree[n] == NONE:
             continue
         for g in range(width):
             value = draw_uniform(rng)

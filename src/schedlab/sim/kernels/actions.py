@@ -43,7 +43,7 @@ def start(kind: int, draws: bool, st: State, t: int) -> bool:
     end = now + st.m.duration[t] / st.m.speed[st.c.model[n], st.m.speed_class[s]]
     push(st.h, end, t, o.attempt[t])
     if st.ints[PREEMPTS] and st.m.preemptible[t]:
-        evict.add(st.e, st.sh, t, s, n, mask)
+        evict.add(st.e, st.sh, t, s, n, mask, now)
     st.ints[RUNNING_NOW] += 1
     return True
 
