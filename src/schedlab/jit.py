@@ -64,6 +64,21 @@ def _use_cache_for_this_source() -> None:
     _cache_set.append(True)
 
 
+def cached(entry: str) -> bool:
+    """Whether the kernel ``entry`` (a function name) of this very source is on disk."""
+    _use_cache_for_this_source()
+    import numba
+
+    folder = Path(numba.config.CACHE_DIR)  # type: ignore[attr-defined]
+    return folder.is_dir() and any(folder.rglob(f"*.{entry}-*.nbi"))
+
+
+def compile_notice(entry: str) -> None:
+    """Say that kernels are about to be compiled, when ``entry`` is not on disk yet."""
+    if not cached(entry):
+        log.info("compiling the kernels (once per machine and schedlab version: about a minute)")
+
+
 def kernel(function: F) -> F:
     """Compile ``function`` with numba for the compiled path: cached on disk, GIL released,
     and without reference counting (``_nrt=False``: a kernel may not allocate arrays, so its

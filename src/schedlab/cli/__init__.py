@@ -33,16 +33,22 @@ from schedlab.errors import SchedlabError
 )
 def cli(verbose: bool, plugins: tuple[str, ...]) -> None:
     """schedlab: trace-driven scheduling experiments on shared, heterogeneous GPU clusters."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Lines())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
     if plugins:
         from schedlab.plugins import load_plugin
 
         for plugin in plugins:
             load_plugin(plugin)
+
+
+class _Lines(logging.Formatter):
+    """One line per message: ``warning: ...`` and ``error: ...``; information as it is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
 
 
 for command in (fill, replay, synth, sweep, report, data):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from schedlab import jit
 from schedlab.cluster import ClusterState, Fragmentation, Shape, ShapeArrays
 from schedlab.cluster.kernels import cluster_arrays, frag_arrays, shape_arrays
 from schedlab.fill.kernel import fill_tasks
@@ -29,6 +30,7 @@ def ready() -> float:
         from schedlab.scheduler import Placer
         from schedlab.trace import Nodes, Tasks
 
+        jit.compile_notice("fill_tasks")
         start = time.perf_counter()
         tasks = Tasks.build([(1000, 1000, 1, 500, "")])
         cluster = ClusterState(Nodes.build([("n", 8000, 8000, 1, "T4")]))

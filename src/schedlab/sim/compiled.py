@@ -38,6 +38,7 @@ def ready() -> float:
         from schedlab.trace import Nodes, Tasks
         from schedlab.workload import TimedWorkload
 
+        jit.compile_notice("run_events")
         start = time.perf_counter()
         tasks = Tasks.build([(1000, 1000, 1, 1000, ""), (1000, 1000, 1, 1000, "")])
         tasks = replace(tasks, qos=np.array(["BE", "LS"], dtype=object))

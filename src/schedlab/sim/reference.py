@@ -17,7 +17,7 @@ from schedlab.sim.evictable import Evictable
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.preemption.search import cheapest_eviction
 from schedlab.sim.recorder import Recorder
-from schedlab.sim.result import DONE, FUTURE, REJECTED, RUNNING, WAITING, TaskOutcome
+from schedlab.sim.result import DONE, REJECTED, RUNNING, WAITING, TaskOutcome
 from schedlab.sim.waiting import Item, WaitingQueue
 
 DEPART, ARRIVE, SAMPLE = 0, 1, 2  # event priorities at equal times
@@ -35,15 +35,7 @@ class Replay:
         self.recorder = Recorder(m.cluster, m.frag)
         self.sim = Simulator()
         n = len(m.workload)
-        self.out = TaskOutcome(
-            status=np.full(n, FUTURE, dtype=np.int64),
-            start=np.full(n, np.nan),
-            end=np.full(n, np.nan),
-            node=np.full(n, -1, dtype=np.int64),
-            gpu_mask=np.zeros(n, dtype=np.int64),
-            preemptions=np.zeros(n, dtype=np.int64),
-            ran=np.zeros(n),
-        )
+        self.out = TaskOutcome.before_start(n)
         self.attempt = np.zeros(n, dtype=np.int64)
         self.placement: list[Placement | None] = [None] * n
         self.gpus: list[tuple[int, ...]] = [()] * n

@@ -44,6 +44,19 @@ class TaskOutcome:
     preemptions: IntArray
     ran: FloatArray
 
+    @classmethod
+    def before_start(cls, n: int) -> TaskOutcome:
+        """``n`` tasks yet to arrive: no start or end, no node, no run time."""
+        return cls(
+            status=np.full(n, FUTURE, dtype=np.int64),
+            start=np.full(n, np.nan),
+            end=np.full(n, np.nan),
+            node=np.full(n, -1, dtype=np.int64),
+            gpu_mask=np.zeros(n, dtype=np.int64),
+            preemptions=np.zeros(n, dtype=np.int64),
+            ran=np.zeros(n),
+        )
+
 
 def task_table(
     workload: TimedWorkload, shape_of: IntArray, is_ls: np.ndarray, out: TaskOutcome

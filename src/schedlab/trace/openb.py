@@ -29,14 +29,8 @@ POD_OPTIONAL = ("gpu_spec", "qos", "pod_phase", *POD_TIMES)
 
 def read_csv(path: Path, required: Sequence[str]) -> pd.DataFrame:
     """Read a CSV as strings, checking that it parses and has the required columns."""
-    try:
+    with _as_trace_errors(path):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except FileNotFoundError:
-        raise TraceError(path, 0, None, "file not found") from None
-    except pd.errors.EmptyDataError:
-        raise TraceError(path, 1, None, "file is empty (no header line)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise TraceError(path, _parser_line(str(err)), None, f"not valid CSV: {err}") from None
     return _checked_columns(path, frame, required)
 
 
@@ -48,27 +42,32 @@ def read_csv_chunks(path: Path, required: Sequence[str], rows: int = CHUNK_ROWS)
     """Read a CSV as strings in chunks of ``rows`` (each frame's index is its row number in
     the file), checking that it parses and has the required columns. A file with a header
     and no row gives one empty frame."""
-    try:
+    with _as_trace_errors(path):
         reader = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, chunksize=rows)
+    yielded = False
+    with reader:
+        while True:
+            with _as_trace_errors(path):
+                frame = next(reader, None)
+            if frame is None:
+                break
+            yield _checked_columns(path, frame, required)
+            yielded = True
+    if not yielded:
+        yield read_csv(path, required)
+
+
+@contextlib.contextmanager
+def _as_trace_errors(path: Path) -> Iterator[None]:
+    """Turn the CSV reader's failures into one :class:`TraceError` naming the file."""
+    try:
+        yield
     except FileNotFoundError:
         raise TraceError(path, 0, None, "file not found") from None
     except pd.errors.EmptyDataError:
         raise TraceError(path, 1, None, "file is empty (no header line)") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise TraceError(path, _parser_line(str(err)), None, f"not valid CSV: {err}") from None
-    yielded = False
-    with reader:
-        while True:
-            try:
-                frame = next(reader)
-            except StopIteration:
-                break
-            except (pd.errors.ParserError, UnicodeDecodeError) as err:
-                raise TraceError(path, _parser_line(str(err)), None, f"not valid CSV: {err}") from None
-            yield _checked_columns(path, frame, required)
-            yielded = True
-    if not yielded:
-        yield read_csv(path, required)
 
 
 def _checked_columns(path: Path, frame: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame:

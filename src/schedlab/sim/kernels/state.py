@@ -26,6 +26,7 @@ from schedlab.scheduler.kernels import PlacerArrays, placer_arrays
 from schedlab.sim.kernels.evict import EvictArrays, evict_arrays
 from schedlab.sim.kernels.waiting import WaitingArrays, waiting_arrays
 from schedlab.sim.model import ReplayModel
+from schedlab.sim.result import TaskOutcome
 
 WAITING, RUNNING, DONE, REJECTED = 0, 1, 2, 3
 # Integer state: where things are in ``ints``.
@@ -135,14 +136,15 @@ def build_state(
         )
     )
     key0, key1 = (np.zeros(n), np.zeros(n)) if keys is None else keys
+    before = TaskOutcome.before_start(n)
     o = Outcome(
-        status=np.full(n, 4, dtype=np.int64),
-        start=np.full(n, np.nan),
-        end=np.full(n, np.nan),
-        node=np.full(n, -1, dtype=np.int64),
-        mask=np.zeros(n, dtype=np.int64),
-        preemptions=np.zeros(n, dtype=np.int64),
-        ran=np.zeros(n),
+        before.status,
+        before.start,
+        before.end,
+        before.node,
+        before.gpu_mask,
+        before.preemptions,
+        before.ran,
         attempt=np.zeros(n, dtype=np.int64),
     )
     ints = np.zeros(13, dtype=np.int64)
