@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,27 @@ def test_replay_bad_options(tmp_path: Path) -> None:
     assert "unknown victim policy" in run_cli("replay", "--preempt", "--victim", "oldest").stderr
     result = run_cli("replay", "--pods", str(Path(__file__).parent / "nope.csv"))
     assert result.returncode == 2 and "file not found" in result.stderr
+
+
+def test_without_compiled_kernels_the_reference_path_runs_after_one_notice(tmp_path: Path) -> None:
+    _, nodes = files(tmp_path)
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(
+        "id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli\n"
+        "a,0,10,1000,1000,1,500\nb,1,5,1000,1000,2,1000\nc,2,3,4000,1000,0,0\n"
+    )
+    env = os.environ | {"SCHEDLAB_JIT": "0"}
+    args = ["replay", "--jobs", str(jobs), "--nodes", str(nodes), "--json"]
+    plain = subprocess.run([sys.executable, "-m", "schedlab", *args], capture_output=True, text=True, env=env)
+    assert plain.returncode == 0, plain.stderr
+    notices = [line for line in plain.stderr.splitlines() if "compiled kernels are off" in line]
+    assert len(notices) == 1 and notices[0].startswith("warning: ")
+    assert json.loads(plain.stdout)["path"] == "reference"
+
+
+def test_help_answers_without_loading_the_heavy_libraries() -> None:
+    heavy = "('numpy', 'pandas', 'numba', 'matplotlib', 'rich')"
+    code = f"import sys; from schedlab.cli import cli; print(sorted(m for m in {heavy} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]"
+    assert run_cli("--help").returncode == 0
