@@ -43,6 +43,11 @@ log = logging.getLogger("schedlab")
     type=DIR,
     help="Write records.parquet (every task), summary.json (config + curves) and curves.png here.",
 )
+@click.option(
+    "--reference",
+    is_flag=True,
+    help="Run the pure-Python reference path instead of the compiled kernels (same results, slower).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every run to stdout.")
 def fill(
     pods: Path | None,
@@ -51,6 +56,7 @@ def fill(
     seeds: str,
     tune_ratio: float,
     out: Path | None,
+    reference: bool,
     as_json: bool,
 ) -> None:
     """Fill experiment of the FGD paper (ATC'23): offer tasks one by one until the arrived
@@ -79,7 +85,7 @@ def fill(
         bar = progress.add_task("fill", total=len(configs))
         for i, config in enumerate(configs):
             progress.update(bar, description=f"{config.policy} seed {config.seed}")
-            results.append(run_fill(tasks, node_table, config, advance(progress, bar, i)))
+            results.append(run_fill(tasks, node_table, config, advance(progress, bar, i), not reference))
     if as_json:
         click.echo(json.dumps({"runs": [r.summary() for r in results]}))
     else:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from schedlab import jit
 from schedlab.errors import ConfigError
 from schedlab.sweep.matrix import RunSpec, SweepData, run_one
 
@@ -54,6 +55,10 @@ class LocalBackend:
             for spec in specs:
                 yield run_one(spec, data.tasks[spec.workload], data.nodes)
             return
+        if jit.enabled():  # compile here once, if needed, rather than in every worker at once
+            from schedlab.fill.compiled import ready
+
+            ready()
         context = multiprocessing.get_context("spawn")  # no fork under the progress thread
         with ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_init_worker, initargs=(data,)
