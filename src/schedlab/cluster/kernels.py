@@ -19,7 +19,7 @@ import numpy as np
 
 from schedlab.arrays import BoolArray, IntArray
 from schedlab.cluster.fragmentation import Fragmentation
-from schedlab.cluster.shapes import ShapeArrays
+from schedlab.cluster.shapes import ShapeArrays, intern
 from schedlab.cluster.state import ClusterState
 from schedlab.jit import inline, kernel
 
@@ -41,6 +41,8 @@ class ClusterArrays(NamedTuple):
     ge: IntArray  # N x H: GPUs with free >= threshold h
     big: IntArray  # N x H: their free milli
     allocated: IntArray  # [allocated GPU milli]
+    kind: IntArray  # N: nodes of one kind started alike (same state and GPU model)
+    pristine: BoolArray  # N: not changed since the start (so still like every node of its kind)
 
 
 class ShapeArraysK(NamedTuple):
@@ -79,6 +81,15 @@ def cluster_arrays(state: ClusterState, frag: FragArrays) -> ClusterArrays:
     is read at random, so the fewer bytes per node, the more of a large cluster stays in
     cache: the whole hot state of 120,000 nodes takes a few MB)."""
     n, h = len(state), len(frag.thresholds)
+    columns = (
+        state.cpu_left,
+        state.mem_left,
+        state.num_gpu,
+        state.model,
+        *state.gpu_free.T,
+        *state.class_count.T,
+    )
+    kind = intern(*columns)[0] if n else np.zeros(0)
     arrays = ClusterArrays(
         cpu_left=_compact(state.cpu_left, np.int32),
         mem_left=_compact(state.mem_left, np.int32),
@@ -90,6 +101,8 @@ def cluster_arrays(state: ClusterState, frag: FragArrays) -> ClusterArrays:
         ge=np.zeros((n, h), dtype=np.int16),
         big=np.zeros((n, h), dtype=np.int32),
         allocated=np.array([state.allocated_gpu_milli], dtype=np.int64),
+        kind=np.ascontiguousarray(kind, dtype=np.int32),
+        pristine=np.ones(n, dtype=bool),
     )
     refresh_all(arrays, frag)
     return arrays
@@ -214,6 +227,7 @@ def apply(c: ClusterArrays, sh: ShapeArraysK, f: FragArrays, s: int, n: int, mas
     """Place (``sign = -1``) or release (``+1``) shape ``s`` on node ``n``, GPUs in ``mask``."""
     c.cpu_left[n] += sign * sh.cpu[s]
     c.mem_left[n] += sign * sh.mem[s]
+    c.pristine[n] = False
     if sh.k[s] > 0:
         for g in range(c.gpu_free.shape[1]):
             if mask >> g & 1:

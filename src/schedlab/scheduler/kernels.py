@@ -57,9 +57,12 @@ class PlacerArrays(NamedTuple):
     todo: IntArray  # N: the nodes to rescore in the current refresh
     tie: npt.NDArray[np.int32]  # N: larger is earlier in the node order
     scal: IntArray  # [changes so far, current stamp]
+    kind_mark: IntArray  # per node kind: the stamp of the refresh that scored the kind,
+    kind_score: IntArray  # and its score (-1: does not fit) and sharing GPU then
+    kind_gpu: IntArray
 
 
-def placer_arrays(shapes: int, tie: IntArray) -> PlacerArrays:
+def placer_arrays(shapes: int, tie: IntArray, kinds: int) -> PlacerArrays:
     n = len(tie)
     if n > MAX_COMPILED_NODES:
         raise ValueError(f"the compiled placer handles at most {MAX_COMPILED_NODES} nodes")
@@ -79,6 +82,9 @@ def placer_arrays(shapes: int, tie: IntArray) -> PlacerArrays:
         todo=np.zeros(n, dtype=np.int64),
         tie=np.ascontiguousarray(tie, dtype=np.int32),  # compact: read at random
         scal=np.array([0, 0], dtype=np.int64),
+        kind_mark=np.full(max(kinds, 1), -1, dtype=np.int64),
+        kind_score=np.zeros(max(kinds, 1), dtype=np.int64),
+        kind_gpu=np.zeros(max(kinds, 1), dtype=np.int64),
     )
 
 
@@ -89,6 +95,19 @@ def _leaf(kind, c, sh, f, p, pl, s, n):
         return NONE
     value, gpu = score(kind, c, sh, f, p, s, n)
     return ((value * len(pl.tie) + pl.tie[n]) << 4) | (gpu + 1)
+
+
+@inline
+def _pristine(kind, c, sh, f, p, pl, s, n):
+    """:func:`_leaf` for a node never changed: like every unchanged node of its kind, whose
+    score is computed once per refresh."""
+    k = c.kind[n]
+    if pl.kind_mark[k] != pl.scal[1]:
+        pl.kind_mark[k] = pl.scal[1]
+        pl.kind_score[k], pl.kind_gpu[k] = score(kind, c, sh, f, p, s, n) if fits(c, sh, s, n) else (-1, -1)
+    if pl.kind_score[k] < 0:
+        return NONE
+    return ((pl.kind_score[k] * len(pl.tie) + pl.tie[n]) << 4) | (pl.kind_gpu[k] + 1)
 
 
 @inline
@@ -131,9 +150,10 @@ def refresh(kind, c, sh, f, p, pl, s):
     """Bring shape ``s``'s tree up to date with every change since it was last refreshed.
 
     A shape seen for the first time, or so far behind that the ring no longer holds its
-    changes, scores every node. Otherwise it rescores each changed node once: one by one up
-    the tree when they are few, or all leaves first and the tree rebuilt once when they are
-    many (then in node order, so that memory is read in order).
+    changes, scores every node (the nodes never changed, once per kind). Otherwise it
+    rescores each changed node once: one by one up the tree when they are few, or all
+    leaves first and the tree rebuilt once when they are many (then in node order, so that
+    memory is read in order).
     """
     changes = pl.scal[0]
     behind = changes - pl.position[s]
@@ -159,9 +179,15 @@ def refresh(kind, c, sh, f, p, pl, s):
                     count += 1
     tree = pl.tree[s]
     rebuild = every or count * 8 >= n_nodes
+    if every:
+        pl.scal[1] += 1
     for i in range(count):
         n = i if every else pl.todo[i]
-        key = _leaf(kind, c, sh, f, p, pl, s, n)
+        key = (
+            _pristine(kind, c, sh, f, p, pl, s, n)
+            if every and c.pristine[n]
+            else _leaf(kind, c, sh, f, p, pl, s, n)
+        )
         if rebuild:
             tree[n] = key
         else:

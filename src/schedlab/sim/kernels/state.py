@@ -155,12 +155,13 @@ def build_state(
         horizon = float(w.arrival[-1])
         floats[DT] = horizon / model.config.samples if horizon > 0 else 0.0
         floats[SAMPLE_AT] = float(w.arrival[0])
+    c = cluster_arrays(cluster, f)
     return State(
-        c=cluster_arrays(cluster, f),
+        c=c,
         sh=shape_arrays(model.shapes),
         f=f,
         p=form.params,
-        pl=placer_arrays(shapes, (nodes - 1) - model.rank),
+        pl=placer_arrays(shapes, (nodes - 1) - model.rank, int(c.kind.max(initial=0)) + 1),
         m=m,
         o=o,
         w=owned(waiting_arrays(m.shape_of, shapes, key0, key1)),
