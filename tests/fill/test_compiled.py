@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from schedlab import jit
+from schedlab.errors import ConfigError
 from schedlab.fill import FillConfig, run_fill
 from schedlab.policies.fgd import sigmoid_score, sigmoid_thresholds
 from schedlab.trace import Nodes, Tasks
@@ -60,8 +61,16 @@ def test_compiled_fill_equals_reference(
     seed: int,
     ratio: float,
 ) -> None:
+    assume(any(node[2] for node in nodes))  # a cluster without GPUs is refused
     cluster = Nodes.build([(f"n{i}", *node) for i, node in enumerate(nodes)])
     tasks = Tasks.build(rows)
+    try:
+        run_fill(tasks, cluster, FillConfig(policy, seed, ratio), compiled=False)
+    except ConfigError as err:  # nothing left after tuning: both paths refuse alike
+        assert "no task left" in str(err)
+        with pytest.raises(ConfigError, match="no task left"):
+            run_fill(tasks, cluster, FillConfig(policy, seed, ratio))
+        return
     fast = run_fill(tasks, cluster, FillConfig(policy, seed, ratio))
     slow = run_fill(tasks, cluster, FillConfig(policy, seed, ratio), compiled=False)
     pd.testing.assert_frame_equal(fast.records, slow.records, check_exact=True)

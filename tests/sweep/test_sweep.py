@@ -25,7 +25,7 @@ def small_data(root: Path) -> Path:
     root.mkdir()
     pods = default_pods_path().read_text().splitlines()
     (root / "openb_pod_list_default.csv").write_text("\n".join(pods[:401]) + "\n")
-    cpu = [pods[0], *[line for line in pods[1:] if ",0,0," in line][:60], *pods[401:741]]
+    cpu = [pods[0], *[line for line in pods[741:] if ",0,0," in line][:60], *pods[401:741]]
     (root / "openb_pod_list_cpu050.csv").write_text("\n".join(cpu) + "\n")
     nodes = default_nodes_path().read_text().splitlines()
     (root / "openb_node_list_gpu_node.csv").write_text("\n".join(nodes[:151]) + "\n")

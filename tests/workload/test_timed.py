@@ -87,7 +87,7 @@ def test_speed_table_file(tmp_path: Path) -> None:
     speeds = table.node_factors(np.array([0, 1, 2]), ("T4", "V100", "G2"))
     assert speeds.tolist() == [[0.5, 0.5, 0.5], [2.0, 3.0, 2.0], [1.0, 1.0, 1.0]]
     path.write_text("model,speed\nV100,0\n")
-    with pytest.raises(TraceError, match="must be positive"):
+    with pytest.raises(TraceError, match="must be a positive finite number"):
         SpeedTable.load(path)
     path.write_text("model,speed,task_class\nV100,2,gpu\n")
     with pytest.raises(TraceError, match="task_class"):

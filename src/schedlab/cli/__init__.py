@@ -62,9 +62,12 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
+    except click.ClickException as err:  # a bad flag or argument: one line, exit status 2
+        flag = ""
+        if isinstance(err, click.UsageError) and err.ctx is not None and err.ctx.command.name:
+            flag = f" (see `schedlab {err.ctx.command.name} --help`)" if err.ctx.parent else ""
+        click.echo(f"error: {err.format_message()}{flag}", err=True)
+        sys.exit(2)
     except SchedlabError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from schedlab.cli.common import DIR, PATH, advance, progress_bar, stdout_console
+from schedlab.cli.types import Finite
 
 if TYPE_CHECKING:
     from schedlab.fill import FillResult
@@ -33,7 +33,7 @@ log = logging.getLogger("schedlab")
 @click.option("--seeds", default="42", show_default=True, help="Seeds: 42, 42,43 or 42-51.")
 @click.option(
     "--tune-ratio",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Finite(min=0, max=100, min_open=True),
     default=1.3,
     show_default=True,
     help="Tune the workload to this multiple of the cluster's GPU capacity.",
@@ -66,6 +66,8 @@ def fill(
     averaged over seeds, or with --json the full curves (131 points, arrived 0..130 %).
     """
     from schedlab import __version__
+    from schedlab.cli.types import writable_dir
+    from schedlab.files import dumps
     from schedlab.fill import FillConfig, run_fill
     from schedlab.options import parse_seeds
     from schedlab.policies import PAPER_POLICIES, parse_policies
@@ -74,6 +76,8 @@ def fill(
 
     policy_list = parse_policies(policies or ",".join(PAPER_POLICIES))
     seed_list = parse_seeds(seeds)
+    if out is not None:
+        writable_dir(out)
     pods_path = pods or default_pods_path()
     nodes_path = nodes or default_nodes_path()
     tasks = load_tasks(pods_path)
@@ -87,7 +91,7 @@ def fill(
             progress.update(bar, description=f"{config.policy} seed {config.seed}")
             results.append(run_fill(tasks, node_table, config, advance(progress, bar, i), not reference))
     if as_json:
-        click.echo(json.dumps({"runs": [r.summary() for r in results]}))
+        click.echo(dumps({"runs": [r.summary() for r in results]}))
     else:
         _print_table(results, len(seed_list))
     if out is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from schedlab.cli.common import (
     stdout_console,
     timed_workload,
 )
+from schedlab.cli.types import SEED
 
 log = logging.getLogger("schedlab")
 
@@ -52,7 +52,7 @@ log = logging.getLogger("schedlab")
     help="CSV of speed factors: model,speed[,task_class]. Default: every GPU at speed 1.",
 )
 @click.option(
-    "--seed", type=int, default=42, show_default=True, help="Seed of the node tie order (and of random-fit)."
+    "--seed", type=SEED, default=42, show_default=True, help="Seed of the node tie order (and of random-fit)."
 )
 @click.option(
     "--reference",
@@ -88,9 +88,10 @@ def replay(
     Reports job completion time (JCT) and queueing delay (mean, p50, p95, p99) overall and
     per QoS class (LS = LS or Guaranteed, BE = the rest), preemptions and lost GPU-seconds.
     """
+    from schedlab.cli.types import writable_dir
     from schedlab.cluster.speeds import SpeedTable
     from schedlab.errors import ConfigError
-    from schedlab.files import write_json
+    from schedlab.files import dumps, write_json
     from schedlab.policies import parse_policies
     from schedlab.report.timeline import plot_timeline
     from schedlab.sim import ReplayConfig
@@ -114,7 +115,10 @@ def replay(
         seed=seed,
         compiled=not reference,
     )
-    parse_policies(policy)
+    if len(parse_policies(policy)) > 1:
+        raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
+    if config.preemption == "none" and victim != "least-lost":
+        log.warning("--victim %s has no effect without preemption (--preempt or --preemption)", victim)
     for registry, name in (
         (QUEUE_POLICIES, config.queue),
         (ADMISSION_POLICIES, config.admission),
@@ -122,10 +126,14 @@ def replay(
         (VICTIM_POLICIES, config.victim),
     ):
         registry.get(name)
+    if out is not None:
+        writable_dir(out)
     workload = timed_workload(pods, jobs)
     node_table = load_nodes(nodes or default_nodes_path())
     check_gpu_specs(workload.tasks, node_table)
     speed_table = SpeedTable.load(speeds) if speeds else None
+    if speed_table is not None:
+        speed_table.unknown_models(str(m) for m in node_table.model[node_table.num_gpu > 0])
     with status(f"replaying {len(workload)} tasks", not as_json):
         result = run_replay(workload, node_table, config, speed_table)
     summary = result.summary
@@ -151,7 +159,7 @@ def replay(
         )
         log.info("wrote %s", out)
     if as_json:
-        click.echo(json.dumps(summary))
+        click.echo(dumps(summary))
         return
     _print_replay(summary)
 

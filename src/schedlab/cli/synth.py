@@ -7,16 +7,21 @@ from pathlib import Path
 import click
 
 from schedlab.cli.common import NODES_HELP, PATH, timed_workload
+from schedlab.cli.types import SEED, Finite
+
+#: The most tasks (and node copies) one synth run may make: far beyond any experiment here.
+MAX_TASKS = 20_000_000
+MAX_COPIES = 1_000
 
 
 @click.command()
 @click.option("--pods", type=PATH, help="Trace to draw tasks from (openb pod list). Default: embedded.")
 @click.option("--jobs", type=PATH, help="Or a generic job CSV to draw from.")
 @click.option("--nodes", type=PATH, help=NODES_HELP)
-@click.option("--tasks", "count", type=click.IntRange(min=1), required=True, help="Number of tasks.")
+@click.option("--tasks", "count", type=click.IntRange(1, MAX_TASKS), required=True, help="Number of tasks.")
 @click.option(
     "--load",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Finite(min=0, max=1000, min_open=True),
     default=0.8,
     show_default=True,
     help="Offered GPU load as a fraction of the cluster's GPU capacity.",
@@ -29,12 +34,12 @@ from schedlab.cli.common import NODES_HELP, PATH, timed_workload
 )
 @click.option(
     "--copies",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_COPIES),
     default=1,
     show_default=True,
     help="Size the load for this many copies of the node list.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draws and arrival times.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the draws and arrival times.")
 @click.option("--out", type=PATH, required=True, help="Job CSV to write.")
 def synth(
     pods: Path | None,
@@ -50,10 +55,12 @@ def synth(
     """Generate a synthetic workload: tasks drawn from a trace's mix, Poisson arrivals at an
     offered GPU load, run times from the trace or a distribution. Writes a job CSV for
     `schedlab replay --jobs`."""
+    from schedlab.cli.types import writable_file
     from schedlab.trace import default_nodes_path, load_nodes
     from schedlab.workload import write_jobs
     from schedlab.workload.synth import gpu_load, synthesize
 
+    writable_file(out)
     trace = timed_workload(pods, jobs)
     node_table = load_nodes(nodes or default_nodes_path())
     if copies > 1:

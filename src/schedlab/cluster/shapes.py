@@ -44,6 +44,11 @@ class Shape:
     def total_gpu_milli(self) -> int:
         return self.num_gpu * self.gpu_milli
 
+    def describe(self) -> str:
+        """E.g. ``a task of 2 x 1000 GPU milli, 8000 CPU milli, 16384 MiB``."""
+        gpu = f"{self.num_gpu} x {self.gpu_milli} GPU milli, " if self.num_gpu else ""
+        return f"a task of {gpu}{self.cpu} CPU milli, {self.mem} MiB"
+
     @cached_property
     def task_class(self) -> int:
         """-1 for CPU-only, 0 for a sharing task, k for a task of k whole GPUs."""

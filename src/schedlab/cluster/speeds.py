@@ -8,6 +8,8 @@ not listed run at speed 1.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +17,10 @@ import numpy as np
 
 from schedlab.cluster.shapes import Shape
 from schedlab.errors import TraceError
-from schedlab.trace.openb import read_csv, read_strings
+from schedlab.trace.csvfile import read_csv, read_strings
 from schedlab.trace.tables import FloatArray, IntArray
+
+log = logging.getLogger(__name__)
 
 TASK_CLASSES = ("cpu", "sharing", "whole")
 
@@ -31,16 +35,21 @@ class SpeedTable:
     """Speed factors by (GPU model, task class); class "" applies to every class."""
 
     factors: dict[tuple[str, str], float] = field(default_factory=dict)
+    source: str = "<memory>"
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)  # file line of each row
 
     @classmethod
     def load(cls, path: str | Path) -> SpeedTable:
         path = Path(path)
         frame = read_csv(path, ("model", "speed"))
+        if not len(frame):
+            raise TraceError(path, 2, None, "no data rows (the file has only a header)")
         models = read_strings(frame, "model")
         classes = read_strings(frame, "task_class")
         raw = frame["speed"].str.strip()
         speeds = np.array([_positive(path, i, v) for i, v in enumerate(raw)])
         factors: dict[tuple[str, str], float] = {}
+        lines: dict[tuple[str, str], int] = {}
         for i, (model, task_class) in enumerate(zip(models, classes, strict=True)):
             if task_class not in ("", *TASK_CLASSES):
                 raise TraceError(
@@ -51,7 +60,22 @@ class SpeedTable:
                     path, i + 2, "model", f"duplicate row for model '{model}' class '{task_class}'"
                 )
             factors[(str(model), str(task_class))] = float(speeds[i])
-        return cls(factors)
+            lines[(str(model), str(task_class))] = i + 2
+        return cls(factors, str(path), lines)
+
+    def unknown_models(self, models: Iterable[str]) -> list[str]:
+        """Warn about each row whose GPU model no node has (it has no effect); return them."""
+        have = set(models)
+        unknown = [key for key in self.factors if key[0] not in have]
+        for model, _ in unknown:
+            line = self.lines.get((model, _), 0)
+            log.warning(
+                "%s:%d: field 'model': GPU model '%s' is on no node; the row has no effect",
+                self.source,
+                line,
+                model,
+            )
+        return [model for model, _ in unknown]
 
     def node_factors(self, model: IntArray, models: tuple[str, ...]) -> FloatArray:
         """Speed per node (rows) and task class (columns, as :data:`TASK_CLASSES`)."""
@@ -68,6 +92,6 @@ def _positive(path: Path, i: int, text: str) -> float:
         value = float(text)
     except ValueError:
         raise TraceError(path, i + 2, "speed", f"not a number: '{text}'") from None
-    if not value > 0:
-        raise TraceError(path, i + 2, "speed", f"must be positive: {text}")
+    if not 0 < value < float("inf"):
+        raise TraceError(path, i + 2, "speed", f"must be a positive finite number: {text}")
     return value

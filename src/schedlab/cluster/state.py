@@ -66,18 +66,28 @@ class ClusterState:
         ``check=False`` skips the capacity check, for callers that know it fits.
         """
         idx = np.asarray(gpus, dtype=np.int64)
-        fits = not check or (
-            self.cpu_left[node] >= shape.cpu
-            and self.mem_left[node] >= shape.mem
-            and len(idx) == shape.num_gpu
-            and bool(((idx >= 0) & (idx < self.num_gpu[node])).all())
-            and (shape.is_cpu_only or shape.allowed is None or bool(shape.allowed[self.model[node]]))
-            and bool((self.gpu_free[node, idx] >= shape.gpu_milli).all())
-            and (len(idx) < 2 or len(np.unique(idx)) == len(idx))
-        )
-        if not fits:
-            raise CapacityError(f"shape {shape.id} does not fit node {node} on GPUs {idx}")
+        why = self.why_not(node, shape, idx) if check else None
+        if why:
+            name = self.nodes.name[node]
+            raise CapacityError(f"{shape.describe()} does not fit node {name} on GPUs {idx.tolist()}: {why}")
         self._apply(node, shape, idx, -1)
+
+    def why_not(self, node: int, shape: Shape, idx: IntArray) -> str | None:
+        """Why ``shape`` cannot take GPUs ``idx`` of ``node`` now, or None if it can."""
+        if self.cpu_left[node] < shape.cpu or self.mem_left[node] < shape.mem:
+            return "not enough CPU or memory left"
+        if len(idx) != shape.num_gpu:
+            return f"the task needs {shape.num_gpu} GPU(s), {len(idx)} given"
+        if not ((idx >= 0) & (idx < self.num_gpu[node])).all():
+            return f"the node has GPUs 0..{self.num_gpu[node] - 1}"
+        if len(np.unique(idx)) != len(idx):
+            return "a GPU is given twice"
+        if not (shape.is_cpu_only or shape.allowed is None or bool(shape.allowed[self.model[node]])):
+            return f"the task may not run on {self.models[self.model[node]]}"
+        short = idx[self.gpu_free[node, idx] < shape.gpu_milli]
+        if len(short):
+            return f"GPU {short[0]} has {self.gpu_free[node, short[0]]} milli free, {shape.gpu_milli} needed"
+        return None
 
     def release(self, node: int, shape: Shape, gpus: npt.ArrayLike) -> None:
         """Give back what :meth:`place` took."""
@@ -95,6 +105,12 @@ class ClusterState:
             self.gpu_free[node, gpus] += sign * shape.gpu_milli
             self.class_count[node, shape.task_class] -= sign
             self.allocated_gpu_milli -= sign * shape.total_gpu_milli
+        if (
+            self.cpu_left[node] < 0
+            or self.mem_left[node] < 0
+            or (len(gpus) and self.gpu_free[node, gpus].min() < 0)
+        ):
+            raise CapacityError(f"node {self.nodes.name[node]}: resources below zero (cluster state broken)")
         self.version[node] += 1
         self.changes.append(node)
 

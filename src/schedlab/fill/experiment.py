@@ -15,14 +15,15 @@ import pandas as pd
 
 from schedlab import jit
 from schedlab.cluster import ClusterState, Fragmentation, Shape, ShapeTable, TypicalTasks
+from schedlab.errors import ConfigError
 from schedlab.fill.result import FillConfig, FillResult
 from schedlab.fill.tuning import tuned_order
 from schedlab.metrics.curves import bin_curve
 from schedlab.policies import PolicyContext, make_policy
 from schedlab.policies.base import compiled_form
-from schedlab.scheduler import Placer
-from schedlab.scheduler.placer import MAX_COMPILED_NODES
-from schedlab.trace.tables import IntArray, Nodes, Tasks
+from schedlab.scheduler import Placer, PolicyError
+from schedlab.scheduler.placer import compiled_fits
+from schedlab.trace.tables import IntArray, Nodes, StrArray, Tasks
 
 Progress = Callable[[int, int], None] | None
 Records = tuple[IntArray, IntArray, IntArray, IntArray]
@@ -50,6 +51,8 @@ def run_fill(
 
         compile_s = ready()
     start = time.perf_counter() - compile_s
+    if not nodes.num_gpu.any():
+        raise ConfigError(f"{nodes.source}: no node has a GPU: the fill experiment needs GPU capacity")
     cluster = ClusterState(nodes)
     typical = TypicalTasks.from_tasks(tasks, config.coverage)
     frag = Fragmentation(typical, cluster.models)
@@ -64,18 +67,21 @@ def run_fill(
     )
     table = ShapeTable.build(tasks, cluster.models)
     shape_of = table.of_task[order]
-
     n = len(order)
+    if not n:
+        raise ConfigError(
+            f"{tasks.source}: no task left to offer after tuning to {config.tune_ratio} x capacity"
+        )
     policy = placer.policy
     placed = None
-    if use_compiled and len(cluster) <= MAX_COMPILED_NODES:
+    if use_compiled and compiled_fits(cluster):
         form = compiled_form(policy, placer.view)
         if form is not None:
             from schedlab.fill.compiled import place_compiled
 
             placed = place_compiled(form, cluster, frag, placer.tie, table.shapes, shape_of, progress)
     if placed is None:
-        placed = _place(placer, frag, table.shapes, shape_of, progress)
+        placed = _place(placer, frag, table.shapes, shape_of, progress, tasks.name[order])
     node, gpu_mask, allocated, frag_num = placed
 
     capacity = cluster.gpu_capacity
@@ -114,7 +120,12 @@ def run_fill(
 
 
 def _place(
-    placer: Placer, frag: Fragmentation, shapes: tuple[Shape, ...], shape_of: IntArray, progress: Progress
+    placer: Placer,
+    frag: Fragmentation,
+    shapes: tuple[Shape, ...],
+    shape_of: IntArray,
+    progress: Progress,
+    names: StrArray,
 ) -> Records:
     """The reference loop: per task its node, GPU mask, and the allocated GPU milli and the
     cluster's fragmentation numerator after it."""
@@ -127,7 +138,10 @@ def _place(
     node_frag = frag.node_frag(cluster.cpu_left, cluster.gpu_free, cluster.model)
     frag_total = int(node_frag.sum())
     for i in range(n):
-        placement = placer.place(shapes[shape_of[i]])
+        try:
+            placement = placer.place(shapes[shape_of[i]])
+        except PolicyError as err:
+            raise PolicyError(f"task {names[i]}: {err}") from None
         if placement is not None:
             j = placement.node
             node[i] = j

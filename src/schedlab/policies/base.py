@@ -157,4 +157,7 @@ def parse_policies(text: str) -> list[str]:
     for name in names:
         if name not in known:
             raise ConfigError(f"unknown placement policy {name!r} (known: {', '.join(known)})")
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ConfigError(f"policy list {text!r} names {name!r} twice")
     return names

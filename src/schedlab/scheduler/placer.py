@@ -11,7 +11,9 @@ feasible node. The policy's GPU choice is checked before it is committed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +27,13 @@ from schedlab.trace.tables import IntArray
 NONE = np.iinfo(np.int64).min
 #: The largest cluster the compiled placer takes (its keys are int32); larger ones run here.
 MAX_COMPILED_NODES = (2**31 - 1) // (101 * 16)
+#: The most GPUs per node the compiled placer takes (a key holds the GPU index in 4 bits).
+MAX_COMPILED_GPUS = 15
+
+
+def compiled_fits(cluster: ClusterState) -> bool:
+    """Whether the compiled placer can take ``cluster`` (else the pure-Python placer runs)."""
+    return len(cluster) <= MAX_COMPILED_NODES and cluster.width <= MAX_COMPILED_GPUS
 
 
 @dataclass(frozen=True)
@@ -91,15 +100,38 @@ class Placer:
             cache.key[dirty] = NONE
             fit = dirty[self.cluster.feasible(shape, dirty)]
             if len(fit):
-                cache.key[fit] = self._checked(self.policy.score_nodes(self.view, shape, fit), fit) * self._n
+                scores = self._ask("score_nodes", self.policy.score_nodes, shape, fit)
+                cache.key[fit] = self._checked(scores, fit) * self._n
                 cache.key[fit] += self.tie[fit]
         return cache
 
-    def _checked(self, scores: IntArray, nodes: IntArray) -> IntArray:
-        if not isinstance(scores, np.ndarray) or scores.shape != nodes.shape or scores.dtype.kind not in "iu":
-            raise PolicyError(f"placement policy {self.policy.name!r} must return one integer score per node")
+    def _ask(self, step: str, method: Callable[..., Any], *args: Any) -> Any:
+        """Call one step of the policy; whatever it raises becomes a :class:`PolicyError`."""
+        try:
+            return method(self.view, *args)
+        except SchedlabError:
+            raise
+        except Exception as err:
+            raise PolicyError(
+                f"placement policy {self.policy.name!r} raised {type(err).__name__} in {step}: {err}"
+            ) from err
+
+    def _checked(self, scores: Any, nodes: IntArray) -> IntArray:
+        """The scores of ``nodes`` as int64, if they keep the contract."""
+        name = self.policy.name
+        if not isinstance(scores, np.ndarray) or scores.shape != nodes.shape:
+            got = f"shape {scores.shape}" if isinstance(scores, np.ndarray) else type(scores).__name__
+            raise PolicyError(
+                f"placement policy {name!r} must return one score per node: {len(nodes)} nodes, got {got}"
+            )
+        if scores.dtype.kind not in "iu":
+            what = (
+                "non-finite" if scores.dtype.kind == "f" and not np.isfinite(scores).all() else scores.dtype
+            )
+            raise PolicyError(f"placement policy {name!r} must return integer scores, got {what} scores")
         if len(scores) and (int(scores.max()) > SCORE_LIMIT or int(scores.min()) < -SCORE_LIMIT):
-            raise PolicyError(f"placement policy {self.policy.name!r} returned a score beyond +/- 2**40")
+            worst = int(scores.max()) if int(scores.max()) > SCORE_LIMIT else int(scores.min())
+            raise PolicyError(f"placement policy {name!r} returned score {worst}, beyond +/- 2**40")
         return scores.astype(np.int64, copy=False)
 
     def select(self, shape: Shape) -> Placement | None:
@@ -111,9 +143,15 @@ class Placer:
         if self._normalizes:
             nodes = np.flatnonzero(cache.key != NONE)
             raw = (cache.key[nodes] - self.tie[nodes]) // self._n
-            scores = self._checked(self.policy.normalize(self.view, shape, nodes, raw), nodes)
+            scores = self._checked(self._ask("normalize", self.policy.normalize, shape, nodes, raw), nodes)
             best = int(nodes[int((scores * self._n + self.tie[nodes]).argmax())])
-        gpus = tuple(int(g) for g in self.policy.choose_gpus(self.view, shape, best))
+        chosen = self._ask("choose_gpus", self.policy.choose_gpus, shape, best)
+        try:
+            gpus = tuple(int(g) for g in chosen)
+        except (TypeError, ValueError):
+            raise PolicyError(
+                f"placement policy {self.policy.name!r} must return GPU indices, got {chosen!r}"
+            ) from None
         return Placement(best, gpus)
 
     def place(self, shape: Shape) -> Placement | None:
@@ -124,7 +162,7 @@ class Placer:
                 self.cluster.place(placement.node, shape, placement.gpus)
             except CapacityError as err:
                 raise PolicyError(
-                    f"placement policy {self.policy.name!r} chose impossible GPUs: {err}"
+                    f"placement policy {self.policy.name!r} chose an impossible placement: {err}"
                 ) from None
         return placement
 

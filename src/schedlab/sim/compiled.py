@@ -18,7 +18,7 @@ import pandas as pd
 from schedlab import jit
 from schedlab.cluster.view import ClusterView
 from schedlab.policies.base import CompiledPolicy, compiled_form
-from schedlab.scheduler.placer import MAX_COMPILED_NODES
+from schedlab.scheduler.placer import compiled_fits
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.recorder import ATTEMPT_COLUMNS, FRAG_COLUMNS, SERIES_COLUMNS
 from schedlab.sim.result import TaskOutcome
@@ -68,7 +68,7 @@ class CompiledRun:
 
 def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | None:
     """A function that runs ``model`` compiled, or None when a policy has no compiled form."""
-    if not (model.config.compiled and jit.enabled()) or len(model.cluster) > MAX_COMPILED_NODES:
+    if not (model.config.compiled and jit.enabled()) or not compiled_fits(model.cluster):
         return None
     form = compiled_form(model.policy, ClusterView(model.cluster))
     strict = model.admission.compiled_strict()

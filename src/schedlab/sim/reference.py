@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from schedlab.engine import Simulator
-from schedlab.scheduler import Placement, Placer
+from schedlab.scheduler import Placement, Placer, PolicyError
 from schedlab.sim.evictable import Evictable
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.preemption.search import cheapest_eviction
@@ -97,7 +97,10 @@ class Replay:
     def start(self, t: int) -> bool:
         m, out = self.model, self.out
         s = int(m.shape_of[t])
-        placement = self.placer.place(m.table.shapes[s])
+        try:
+            placement = self.placer.place(m.table.shapes[s])
+        except PolicyError as err:
+            raise PolicyError(f"task {m.workload.tasks.name[t]}: {err}") from None
         if placement is None:
             return False
         now = self.sim.now

@@ -12,7 +12,7 @@ from schedlab.sim.config import ReplayConfig
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.reference import Replay
 from schedlab.sim.result import ReplayResult, summarize, task_table
-from schedlab.trace.openb import release_memory
+from schedlab.trace.csvfile import release_memory
 from schedlab.trace.tables import Nodes
 from schedlab.workload.timed import TimedWorkload
 

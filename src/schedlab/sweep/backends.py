@@ -8,6 +8,7 @@ gives the same rows (all but ``wall_s``) for the same matrix.
 from __future__ import annotations
 
 import multiprocessing
+import socket
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
@@ -72,6 +73,23 @@ class LocalBackend:
                     future.cancel()
 
 
+#: Seconds to wait for a Ray head to answer before giving up.
+RAY_CONNECT_TIMEOUT = 10.0
+
+
+def reachable(address: str, timeout: float = RAY_CONNECT_TIMEOUT) -> None:
+    """Fail fast, with a clear error, when nothing listens at a Ray ``host:port`` address
+    (``ray.init`` itself may wait for minutes). ``auto`` and addresses without a port pass."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        why = f"no answer within {timeout:g} s" if isinstance(err, TimeoutError) else err.strerror or err
+        raise ConfigError(f"--ray {address}: cannot reach the Ray cluster ({why})") from None
+
+
 class RayBackend:
     """Runs on a Ray cluster at ``address``, or on a local Ray started for the sweep.
 
@@ -84,6 +102,8 @@ class RayBackend:
     def __init__(self, address: str | None, workers: int) -> None:
         self.address = address
         self.workers = workers
+        if address:
+            reachable(address)  # before any work starts
 
     def run(self, specs: Sequence[RunSpec], data: SweepData) -> Iterator[pd.DataFrame]:
         try:
@@ -94,7 +114,10 @@ class RayBackend:
         if started:
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
             if self.address:
-                ray.init(address=self.address, **options)
+                try:
+                    ray.init(address=self.address, **options)
+                except (ConnectionError, TimeoutError, RuntimeError) as err:
+                    raise ConfigError(f"--ray {self.address}: cannot connect: {err}") from None
             else:
                 ray.init(num_cpus=self.workers, **options)
         try:

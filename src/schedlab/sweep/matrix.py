@@ -22,7 +22,7 @@ from schedlab import __version__
 from schedlab.errors import ConfigError
 from schedlab.files import file_sha256
 from schedlab.fill import CURVES, FillConfig, run_fill
-from schedlab.options import parse_seeds
+from schedlab.options import check_ratios, parse_seeds
 from schedlab.policies import PAPER_POLICIES, parse_policies
 from schedlab.trace import Nodes, Tasks, load_nodes, load_tasks
 from schedlab.trace.embedded import DEFAULT_NODES, embedded_path
@@ -77,9 +77,13 @@ class SweepMatrix:
         """Read a matrix from TOML: keys ``workloads``, ``policies``, ``seeds`` (list or
         ``"42-51"``), ``tune_ratios``, ``data_dir`` (relative to the file), ``nodes``."""
         try:
-            doc = tomllib.loads(path.read_text())
+            doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
             raise ConfigError(f"{path}: file not found") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{path}: is a folder, not a file") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not UTF-8 text") from None
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path}: not valid TOML: {err}") from None
         known = {"workloads", "policies", "seeds", "tune_ratios", "data_dir", "nodes"}
@@ -89,23 +93,22 @@ class SweepMatrix:
         matrix = cls()
         try:
             if "workloads" in doc:
-                matrix = replace(matrix, workloads=tuple(str(w) for w in doc["workloads"]))
+                matrix = replace(matrix, workloads=tuple(_strings(doc, "workloads")))
             if "policies" in doc:
-                matrix = replace(matrix, policies=tuple(parse_policies(",".join(doc["policies"]))))
+                matrix = replace(matrix, policies=tuple(parse_policies(",".join(_strings(doc, "policies")))))
             if "seeds" in doc:
                 seeds = doc["seeds"]
-                text = seeds if isinstance(seeds, str) else ",".join(str(s) for s in seeds)
+                text = seeds if isinstance(seeds, str) else ",".join(str(s) for s in _list(doc, "seeds", int))
                 matrix = replace(matrix, seeds=tuple(parse_seeds(text)))
             if "tune_ratios" in doc:
-                matrix = replace(matrix, tune_ratios=tuple(float(r) for r in doc["tune_ratios"]))
+                ratios = tuple(float(r) for r in _list(doc, "tune_ratios", (int, float)))
+                matrix = replace(matrix, tune_ratios=check_ratios(ratios, str(doc["tune_ratios"])))
             if "data_dir" in doc:
-                matrix = replace(matrix, data_dir=(path.parent / str(doc["data_dir"])).resolve())
+                matrix = replace(matrix, data_dir=(path.parent / _string(doc, "data_dir")).resolve())
             if "nodes" in doc:
-                matrix = replace(matrix, nodes=str(doc["nodes"]))
+                matrix = replace(matrix, nodes=_string(doc, "nodes"))
         except ConfigError as err:
             raise ConfigError(f"{path}: {err}") from None
-        except (TypeError, ValueError) as err:
-            raise ConfigError(f"{path}: bad value: {err}") from None
         return matrix
 
     def validate(self) -> None:
@@ -125,6 +128,34 @@ class SweepMatrix:
         doc = asdict(self)
         doc["data_dir"] = str(self.data_dir)
         return doc
+
+
+def _list(doc: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> list[Any]:
+    """``doc[key]``: a non-empty list of values of ``kind`` (booleans are not numbers here)."""
+    value = doc[key]
+    names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"key {key!r}: expected a non-empty list of {names}, got {value!r}")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, kind):
+            raise ConfigError(f"key {key!r}: expected {names} values, got {item!r}")
+    return value
+
+
+def _strings(doc: dict[str, Any], key: str) -> list[str]:
+    items: list[str] = _list(doc, key, str)
+    if any(not item.strip() for item in items):
+        raise ConfigError(f"key {key!r}: empty name in {items!r}")
+    if len(set(items)) != len(items):
+        raise ConfigError(f"key {key!r}: {items!r} names an item twice")
+    return [item.strip() for item in items]
+
+
+def _string(doc: dict[str, Any], key: str) -> str:
+    value = doc[key]
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"key {key!r}: expected a non-empty string, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,25 @@ naming the file, the line (the header is line 1) and the field; nothing is skipp
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import logging
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from schedlab.errors import TraceError
+from schedlab.trace.csvfile import (
+    check_unique,
+    concat,
+    read_csv,
+    read_csv_chunks,
+    read_integers,
+    read_qos,
+    read_strings,
+    read_times,
+    release_memory,
+    time_origin,
+)
 from schedlab.trace.tables import GPU_MILLI, Nodes, Tasks, effective_cpu
 
 log = logging.getLogger(__name__)
@@ -25,165 +33,31 @@ NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
 POD_REQUIRED = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
 POD_TIMES = ("creation_time", "deletion_time", "scheduled_time")
 POD_OPTIONAL = ("gpu_spec", "qos", "pod_phase", *POD_TIMES)
-
-
-def read_csv(path: Path, required: Sequence[str]) -> pd.DataFrame:
-    """Read a CSV as strings, checking that it parses and has the required columns."""
-    with _as_trace_errors(path):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    return _checked_columns(path, frame, required)
-
-
-#: Rows parsed at a time from large files (their text is dropped once parsed).
-CHUNK_ROWS = 1 << 18
-
-
-def read_csv_chunks(path: Path, required: Sequence[str], rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """Read a CSV as strings in chunks of ``rows`` (each frame's index is its row number in
-    the file), checking that it parses and has the required columns. A file with a header
-    and no row gives one empty frame."""
-    with _as_trace_errors(path):
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, chunksize=rows)
-    yielded = False
-    with reader:
-        while True:
-            with _as_trace_errors(path):
-                frame = next(reader, None)
-            if frame is None:
-                break
-            yield _checked_columns(path, frame, required)
-            yielded = True
-    if not yielded:
-        yield read_csv(path, required)
-
-
-@contextlib.contextmanager
-def _as_trace_errors(path: Path) -> Iterator[None]:
-    """Turn the CSV reader's failures into one :class:`TraceError` naming the file."""
-    try:
-        yield
-    except FileNotFoundError:
-        raise TraceError(path, 0, None, "file not found") from None
-    except pd.errors.EmptyDataError:
-        raise TraceError(path, 1, None, "file is empty (no header line)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise TraceError(path, _parser_line(str(err)), None, f"not valid CSV: {err}") from None
-
-
-def _checked_columns(path: Path, frame: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame:
-    frame.columns = [str(c).strip() for c in frame.columns]
-    for col in required:
-        if col not in frame.columns:
-            have = ", ".join(frame.columns)
-            raise TraceError(path, 1, col, f"required column is missing (header has: {have})")
-    return frame
-
-
-def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Join the columns parsed from each chunk."""
-    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-
-
-def release_memory() -> None:
-    """Give the memory freed after parsing a large file back to the operating system: the
-    CSV parser's arrow buffers, and the C heap where it is glibc's (a million-row job file
-    would otherwise keep a few hundred MB for the rest of the run)."""
-    pa.default_memory_pool().release_unused()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL(None).malloc_trim(0)
-
-
-def _parser_line(message: str) -> int:
-    """The line number pandas reports in a parser error, or 0 when it gives none."""
-    words = message.replace(",", " ").split()
-    for i, word in enumerate(words[:-1]):
-        if word == "line" and words[i + 1].isdigit():
-            return int(words[i + 1])
-    return 0
-
-
-def line(frame: pd.DataFrame, i: int) -> int:
-    """The file line of the ``i``-th row of ``frame`` (the header is line 1)."""
-    return int(frame.index[i]) + 2
-
-
-def read_integers(
-    path: Path,
-    frame: pd.DataFrame,
-    col: str,
-    *,
-    low: int | None = 0,
-    high: int | None = None,
-) -> np.ndarray:
-    """Parse a required column of integers, each within ``low..high``."""
-    raw = frame[col].str.strip()
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = values.isna() | (values != np.floor(values))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        text = raw.iloc[i]
-        why = "missing value" if text == "" else f"not an integer: '{text}'"
-        raise TraceError(path, line(frame, i), col, why)
-    out = values.to_numpy(dtype=np.float64)
-    if low is not None and (out < low).any():
-        i = int(np.flatnonzero(out < low)[0])
-        what = "negative request" if low == 0 else f"below {low}"
-        raise TraceError(path, line(frame, i), col, f"{what}: {raw.iloc[i]}")
-    if high is not None and (out > high).any():
-        i = int(np.flatnonzero(out > high)[0])
-        raise TraceError(path, line(frame, i), col, f"must be at most {high}: {raw.iloc[i]}")
-    return out.astype(np.int64)
-
-
-def read_times(path: Path, frame: pd.DataFrame, col: str) -> np.ndarray:
-    """Parse an optional column of times in seconds; empty cells become NaN."""
-    if col not in frame.columns:
-        return np.full(len(frame), np.nan)
-    raw = frame[col].str.strip()
-    values = np.array(pd.to_numeric(raw, errors="coerce"), dtype=np.float64)  # a writeable copy
-    bad = np.isnan(values) & (raw != "").to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise TraceError(path, line(frame, i), col, f"not a number: '{raw.iloc[i]}'")
-    if (values < 0).any():
-        i = int(np.flatnonzero(values < 0)[0])
-        raise TraceError(path, line(frame, i), col, f"negative time: {raw.iloc[i]}")
-    return values
-
-
-def read_strings(frame: pd.DataFrame, col: str) -> np.ndarray:
-    """An optional column of text (stripped; empty where missing). Equal values share one
-    string object, so a million rows of a few QoS classes cost a million pointers."""
-    if col not in frame.columns:
-        return np.full(len(frame), "", dtype=object)
-    codes, uniques = pd.factorize(frame[col].str.strip())
-    values = np.asarray(uniques, dtype=object)
-    result: np.ndarray = values[codes] if len(values) else np.full(len(frame), "", dtype=object)
-    return result
+#: The most GPUs one node may have (a task may ask for).
+MAX_NODE_GPUS = 64
 
 
 def load_nodes(path: str | Path) -> Nodes:
     """Load an openb node list (columns ``sn, cpu_milli, memory_mib, gpu, model``)."""
     path = Path(path)
     frame = read_csv(path, NODE_COLUMNS)
+    if not len(frame):
+        raise TraceError(path, 2, None, "no data rows (the file has only a header)")
     names = frame["sn"].str.strip()
     if (names == "").any():
         raise TraceError(path, int(np.flatnonzero(names == "")[0]) + 2, "sn", "missing node name")
-    dup = names.duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        first = int(np.flatnonzero((names == names.iloc[i]).to_numpy())[0])
-        raise TraceError(
-            path, i + 2, "sn", f"duplicate node name '{names.iloc[i]}' (first on line {first + 2})"
-        )
-    return Nodes(
+    check_unique(path, names.to_numpy(dtype=object), "sn", "node name")
+    nodes = Nodes(
         name=names.to_numpy(dtype=object),
-        cpu_milli=read_integers(path, frame, "cpu_milli"),
+        cpu_milli=read_integers(path, frame, "cpu_milli", low=1),
         memory_mib=read_integers(path, frame, "memory_mib"),
-        num_gpu=read_integers(path, frame, "gpu"),
+        num_gpu=read_integers(path, frame, "gpu", high=MAX_NODE_GPUS),
         model=read_strings(frame, "model"),
         source=str(path),
     )
+    if not nodes.num_gpu.any():
+        raise TraceError(path, 2, "gpu", f"no node has a GPU ({len(nodes)} CPU-only nodes)")
+    return nodes
 
 
 def check_gpu_request(path: Path, num_gpu: np.ndarray, milli: np.ndarray, first_row: int = 0) -> None:
@@ -219,26 +93,43 @@ def load_tasks(path: str | Path) -> Tasks:
 
 def _parse_tasks(path: Path) -> Tasks:
     parts = []
+    origin = None
     for frame in read_csv_chunks(path, POD_REQUIRED):
-        cpu = read_integers(path, frame, "cpu_milli")
-        mem = read_integers(path, frame, "memory_mib")
-        num_gpu = read_integers(path, frame, "num_gpu")
+        origin = time_origin(frame, "creation_time") if origin is None else origin
+        num_gpu = read_integers(path, frame, "num_gpu", high=MAX_NODE_GPUS)
         milli = read_integers(path, frame, "gpu_milli", high=GPU_MILLI)
-        check_gpu_request(path, num_gpu, milli, int(frame.index[0]) if len(frame) else 0)
+        check_gpu_request(path, num_gpu, milli, int(frame.index[0]))
         parts.append(
             {
                 "name": read_strings(frame, "name"),
-                "cpu_milli": effective_cpu(cpu),
-                "memory_mib": mem,
+                "cpu_milli": effective_cpu(read_integers(path, frame, "cpu_milli")),
+                "memory_mib": read_integers(path, frame, "memory_mib"),
                 "num_gpu": num_gpu,
                 "gpu_milli": milli,
                 "gpu_spec": read_strings(frame, "gpu_spec"),
-                "qos": read_strings(frame, "qos"),
+                "qos": read_qos(path, frame),
                 "pod_phase": read_strings(frame, "pod_phase"),
             }
-            | {col: read_times(path, frame, col) for col in POD_TIMES}
+            | {col: read_times(path, frame, col, origin) for col in POD_TIMES}
         )
-    return Tasks(**concat(parts), source=str(path))
+    cols = concat(parts)
+    check_unique(path, cols["name"], "name", "pod name")
+    _check_order(path, cols)
+    return Tasks(**cols, source=str(path))
+
+
+def _check_order(path: Path, cols: dict[str, np.ndarray]) -> None:
+    """A pod is created, then scheduled, then deleted (where those times are given)."""
+    created, scheduled, deleted = cols["creation_time"], cols["scheduled_time"], cols["deletion_time"]
+    for col, later, earlier, what in (
+        ("deletion_time", deleted, created, "creation_time"),
+        ("scheduled_time", scheduled, created, "creation_time"),
+        ("deletion_time", deleted, scheduled, "scheduled_time"),
+    ):
+        bad = later < earlier  # False where either is missing (NaN)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise TraceError(path, i + 2, col, f"{later[i]:g} is before {what} {earlier[i]:g}")
 
 
 def check_gpu_specs(tasks: Tasks, nodes: Nodes) -> list[str]:

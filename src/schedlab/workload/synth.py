@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from schedlab.errors import ConfigError
+from schedlab.trace.csvfile import MAX_TIME
 from schedlab.trace.tables import GPU_MILLI, FloatArray, Nodes
 from schedlab.workload.timed import TimedWorkload
 
@@ -31,8 +32,8 @@ def _durations(spec: str, trace: TimedWorkload, picks: np.ndarray, rng: np.rando
         value = float(arg)
     except ValueError:
         raise ConfigError(f"bad durations {spec!r}: expected {DURATIONS_HELP}") from None
-    if value <= 0:
-        raise ConfigError(f"bad durations {spec!r}: the value must be positive")
+    if not 0 < value < MAX_TIME:
+        raise ConfigError(f"bad durations {spec!r}: the value must be positive and below 2^53 seconds")
     if kind == "exp":
         return rng.exponential(value, size=len(picks))
     if kind == "const":
@@ -68,6 +69,8 @@ def synthesize(
         raise ConfigError("the drawn tasks request no resources over time: cannot set a load")
     rate = load * capacity / work
     arrival = np.cumsum(rng.exponential(1.0 / rate, size=tasks))
+    if not arrival[-1] < MAX_TIME:
+        raise ConfigError(f"load {load} spreads {tasks} arrivals beyond 2^53 seconds: raise --load")
     names = np.array([f"synth-{i}" for i in range(tasks)], dtype=object)
     renamed = replace(sampled, name=names, creation_time=arrival)
     return TimedWorkload(

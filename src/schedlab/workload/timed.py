@@ -14,16 +14,19 @@ import numpy as np
 import pandas as pd
 
 from schedlab.errors import TraceError
-from schedlab.trace.openb import (
-    check_gpu_request,
+from schedlab.trace.csvfile import (
+    check_unique,
     concat,
     line,
     read_csv_chunks,
     read_integers,
+    read_qos,
     read_strings,
     read_times,
     release_memory,
+    time_origin,
 )
+from schedlab.trace.openb import MAX_NODE_GPUS, check_gpu_request
 from schedlab.trace.tables import GPU_MILLI, BoolArray, FloatArray, StrArray, Tasks, effective_cpu
 
 log = logging.getLogger(__name__)
@@ -120,8 +123,12 @@ def from_openb(tasks: Tasks) -> TimedWorkload:
     for reason, count in excluded.items():
         log.info("%s: left out %d task(s): %s", tasks.source, count, reason.replace("_", " "))
     idx = np.flatnonzero(keep)
+    if not len(idx):
+        what = f"none of its {len(tasks)} pods has creation_time, scheduled_time and deletion_time"
+        raise TraceError(tasks.source, 2, "scheduled_time", f"nothing to replay: {what} (they never ran)")
     users = np.full(len(idx), "", dtype=object)
-    return _sorted(tasks.take(idx), tasks.creation_time[idx], duration[idx], users, tasks.source, excluded)
+    arrival = tasks.creation_time[idx] - tasks.creation_time[idx].min()  # from the first arrival
+    return _sorted(tasks.take(idx), arrival, duration[idx], users, tasks.source, excluded)
 
 
 def load_jobs(path: str | Path) -> TimedWorkload:
@@ -138,17 +145,19 @@ def load_jobs(path: str | Path) -> TimedWorkload:
 
 def _parse_jobs(path: Path) -> TimedWorkload:
     parts = []
+    origin = None
     for frame in read_csv_chunks(path, JOB_COLUMNS):
-        submit = read_times(path, frame, "submit_time")
+        origin = time_origin(frame, "submit_time") if origin is None else origin
+        submit = read_times(path, frame, "submit_time", origin)
         duration = read_times(path, frame, "duration")
         for col, values in (("submit_time", submit), ("duration", duration)):
             if np.isnan(values).any():
                 raise TraceError(
                     path, line(frame, int(np.flatnonzero(np.isnan(values))[0])), col, "missing value"
                 )
-        num_gpu = read_integers(path, frame, "num_gpu")
+        num_gpu = read_integers(path, frame, "num_gpu", high=MAX_NODE_GPUS)
         milli = read_integers(path, frame, "gpu_milli", high=GPU_MILLI)
-        check_gpu_request(path, num_gpu, milli, int(frame.index[0]) if len(frame) else 0)
+        check_gpu_request(path, num_gpu, milli, int(frame.index[0]))
         parts.append(
             {
                 "name": read_strings(frame, "id"),
@@ -157,13 +166,15 @@ def _parse_jobs(path: Path) -> TimedWorkload:
                 "num_gpu": num_gpu,
                 "gpu_milli": milli,
                 "gpu_spec": read_strings(frame, "gpu_spec"),
-                "qos": read_strings(frame, "qos"),
+                "qos": read_qos(path, frame),
                 "submit": submit,
                 "duration": duration,
                 "user": read_strings(frame, "user"),
             }
         )
     cols = concat(parts)
+    check_unique(path, cols["name"], "id", "job id")
+    cols["submit"] -= cols["submit"].min()  # rebased to the first arrival (exact: see read_times)
     n = len(cols["submit"])
     nan = np.full(n, np.nan)
     submit, duration, user = cols.pop("submit"), cols.pop("duration"), cols.pop("user")
