@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -65,12 +65,12 @@ def fill(
     Prints allocation and fragment amount (% of GPU capacity) at arrived 80/90/100/130 %,
     averaged over seeds, or with --json the full curves (131 points, arrived 0..130 %).
     """
-    from schedlab import __version__
     from schedlab.cli.types import writable_dir
     from schedlab.files import dumps
     from schedlab.fill import FillConfig, run_fill
     from schedlab.options import parse_seeds
     from schedlab.policies import PAPER_POLICIES, parse_policies
+    from schedlab.provenance import inputs, stamp
     from schedlab.report import curves_frame, plot_curves, write_fill
     from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes, load_tasks
 
@@ -90,20 +90,21 @@ def fill(
         for i, config in enumerate(configs):
             progress.update(bar, description=f"{config.policy} seed {config.seed}")
             results.append(run_fill(tasks, node_table, config, advance(progress, bar, i), not reference))
+    settings = {
+        "experiment": "fill",
+        "pods": str(pods_path),
+        "nodes": str(nodes_path),
+        "policies": policy_list,
+        "seeds": seed_list,
+        "tune_ratio": tune_ratio,
+        "compiled": not reference,
+    }
+    meta = stamp(settings, inputs({"pods": pods_path, "nodes": nodes_path}))
     if as_json:
-        click.echo(dumps({"runs": [r.summary() for r in results]}))
+        click.echo(dumps({"runs": [r.summary() for r in results], **meta}))
     else:
         _print_table(results, len(seed_list))
     if out is not None:
-        meta: dict[str, Any] = {
-            "schedlab": __version__,
-            "experiment": "fill",
-            "pods": str(pods_path),
-            "nodes": str(nodes_path),
-            "policies": policy_list,
-            "seeds": seed_list,
-            "tune_ratio": tune_ratio,
-        }
         written = write_fill(results, out, meta)
         written.append(plot_curves(curves_frame(results), out / "curves.png", title=pods_path.name))
         for path in written:

@@ -88,11 +88,14 @@ def replay(
     Reports job completion time (JCT) and queueing delay (mean, p50, p95, p99) overall and
     per QoS class (LS = LS or Guaranteed, BE = the rest), preemptions and lost GPU-seconds.
     """
+    from dataclasses import asdict
+
     from schedlab.cli.types import writable_dir
     from schedlab.cluster.speeds import SpeedTable
     from schedlab.errors import ConfigError
     from schedlab.files import dumps, write_json
     from schedlab.policies import parse_policies
+    from schedlab.provenance import inputs, stamp, write_parquet
     from schedlab.report.timeline import plot_timeline
     from schedlab.sim import ReplayConfig
     from schedlab.sim import replay as run_replay
@@ -100,7 +103,7 @@ def replay(
     from schedlab.sim.preemption import PREEMPTION_POLICIES
     from schedlab.sim.queues import QUEUE_POLICIES
     from schedlab.sim.victims import VICTIM_POLICIES
-    from schedlab.trace import check_gpu_specs, default_nodes_path, load_nodes
+    from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes
 
     if strict and admission not in ("backfill", "strict"):
         raise ConfigError("give --strict or --admission, not both")
@@ -136,19 +139,19 @@ def replay(
         speed_table.unknown_models(str(m) for m in node_table.model[node_table.num_gpu > 0])
     with status(f"replaying {len(workload)} tasks", not as_json):
         result = run_replay(workload, node_table, config, speed_table)
-    summary = result.summary
+    files = {
+        "pods": pods or (None if jobs else default_pods_path()),
+        "jobs": jobs,
+        "nodes": nodes or default_nodes_path(),
+        "speeds": speeds,
+    }
+    settings = asdict(config) | {name: str(path) if path else None for name, path in files.items()}
+    meta = stamp(settings, inputs(files))
+    summary = result.summary | meta
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        result.tasks.to_parquet(out / "tasks.parquet", index=False)
-        result.attempts.to_parquet(out / "attempts.parquet", index=False)
-        result.series.to_parquet(out / "series.parquet", index=False)
-        inputs = {
-            "pods": str(pods) if pods else None,
-            "jobs": str(jobs) if jobs else None,
-            "nodes": str(nodes or default_nodes_path()),
-            "speeds": str(speeds) if speeds else None,
-        }
-        write_json(out / "summary.json", summary | {"inputs": inputs})
+        for name in ("tasks", "attempts", "series"):
+            write_parquet(getattr(result, name), out / f"{name}.parquet", meta)
+        write_json(out / "summary.json", summary)
         plot_timeline(
             result.series,
             result.frag_series,

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -13,6 +18,20 @@ from schedlab.cli.common import DIR, PATH, progress_bar
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (e.g. ``kill``) ends the sweep like Ctrl-C: workers stopped, finished runs kept."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.command()
@@ -80,6 +99,7 @@ def sweep(
     The matrix comes from --preset or --config, and the other flags override its entries.
     """
     from schedlab import __version__
+    from schedlab.cli.types import writable_dir
     from schedlab.errors import ConfigError
     from schedlab.options import parse_ratios, parse_seeds
     from schedlab.policies import parse_policies
@@ -105,6 +125,7 @@ def sweep(
         matrix = replace(matrix, data_dir=data_dir)
     if nodes:
         matrix = replace(matrix, nodes=nodes)
+    writable_dir(out)
     specs = expand(matrix)
     backend: Backend = (
         RayBackend(None if ray_address == "local" else ray_address, workers)
@@ -121,7 +142,18 @@ def sweep(
         def done(frame: pd.DataFrame) -> None:
             progress.advance(bar)
 
-        outcome = run_sweep(specs, ResultStore(out), backend, config, start, done)
+        store = ResultStore(out)
+        try:
+            with _terminate_as_interrupt():
+                outcome = run_sweep(specs, store, backend, config, start, done)
+        except KeyboardInterrupt:
+            progress.stop()
+            kept = len(store.done())
+            click.echo(
+                f"interrupted: {kept} finished run(s) kept in {out}; rerun the same command to resume",
+                err=True,
+            )
+            sys.exit(130)
     click.echo(
         f"{outcome.total} runs in the matrix: {outcome.skipped} already done, {outcome.ran} run now; "
         f"summary: {outcome.summary}"

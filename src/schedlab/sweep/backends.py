@@ -7,8 +7,12 @@ gives the same rows (all but ``wall_s``) for the same matrix.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import signal
 import socket
+import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
@@ -16,8 +20,10 @@ from typing import Any, Protocol
 import pandas as pd
 
 from schedlab import jit
-from schedlab.errors import ConfigError
+from schedlab.errors import ConfigError, SchedlabError
+from schedlab.plugins import Plugin, load_shipped, loaded
 from schedlab.sweep.matrix import RunSpec, SweepData, run_one
+from schedlab.trace import Nodes, Tasks
 
 
 class Backend(Protocol):
@@ -29,16 +35,38 @@ class Backend(Protocol):
 
 
 _WORKER_DATA: SweepData | None = None
+_WORKER_ERROR: ConfigError | None = None
 
 
-def _init_worker(data: SweepData) -> None:
-    global _WORKER_DATA
+def _init_worker(data: SweepData, shipped: list[Plugin]) -> None:
+    """Set up a worker process: die with the parent, load the parent's plugins, keep the data."""
+    global _WORKER_DATA, _WORKER_ERROR
+    _die_with_parent()
     _WORKER_DATA = data
+    try:
+        load_shipped(shipped)
+    except ConfigError as err:  # reported by the first run, in the parent
+        _WORKER_ERROR = err
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to end this process when its parent dies (even by SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _run_in_worker(spec: RunSpec) -> pd.DataFrame:
+    if _WORKER_ERROR is not None:
+        raise _WORKER_ERROR
     assert _WORKER_DATA is not None, "worker not initialised"
     return run_one(spec, _WORKER_DATA.tasks[spec.workload], _WORKER_DATA.nodes)
+
+
+def _run_shipped(spec: RunSpec, tasks: Tasks, nodes: Nodes, shipped: list[Plugin]) -> pd.DataFrame:
+    """A Ray task: load the parent's plugins (once per worker process), then run."""
+    load_shipped(shipped)
+    return run_one(spec, tasks, nodes)
 
 
 class LocalBackend:
@@ -61,16 +89,20 @@ class LocalBackend:
 
             ready()
         context = multiprocessing.get_context("spawn")  # no fork under the progress thread
-        with ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_init_worker, initargs=(data,)
-        ) as pool:
+        pool = ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_init_worker, initargs=(data, loaded())
+        )
+        try:
             futures = [pool.submit(_run_in_worker, spec) for spec in specs]
-            try:
-                for future in as_completed(futures):
-                    yield future.result()
-            finally:
-                for future in futures:
-                    future.cancel()
+            for future in as_completed(futures):
+                yield future.result()
+        finally:  # also on an interrupt or an error: no worker outlives the sweep
+            pool.shutdown(wait=False, cancel_futures=True)
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join(timeout=5)
 
 
 #: Seconds to wait for a Ray head to answer before giving up.
@@ -121,14 +153,24 @@ class RayBackend:
             else:
                 ray.init(num_cpus=self.workers, **options)
         try:
-            remote = ray.remote(num_cpus=1)(run_one)
+            remote = ray.remote(num_cpus=1)(_run_shipped)
             nodes = ray.put(data.nodes)
             tasks = {w: ray.put(t) for w, t in data.tasks.items()}
-            pending = [remote.remote(spec, tasks[spec.workload], nodes) for spec in specs]
+            shipped = ray.put(loaded())
+            pending = [remote.remote(spec, tasks[spec.workload], nodes, shipped) for spec in specs]
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
-                frame: pd.DataFrame = ray.get(done[0])
+                try:
+                    frame: pd.DataFrame = ray.get(done[0])
+                except ray.exceptions.RayTaskError as err:
+                    cause = getattr(err, "cause", None)
+                    if isinstance(cause, SchedlabError):  # a plugin or policy error: one line
+                        raise ConfigError(str(cause)) from None
+                    raise
                 yield frame
         finally:
+            for ref in pending:
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
             if started:
                 ray.shutdown()

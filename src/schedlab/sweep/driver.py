@@ -39,10 +39,17 @@ def run_sweep(
     each run is stored.
     """
     unique = list({s.run_id: s for s in specs}.values())
-    done = store.done()
-    todo = [s for s in unique if s.run_id not in done]
     store.root.mkdir(parents=True, exist_ok=True)
     store.clean_partial()
+    wanted: dict[tuple[object, ...], str] = {s.slot: s.run_id for s in unique}
+    stale = [run_id for run_id, slot in store.slots().items() if wanted.get(slot, run_id) != run_id]
+    if stale:
+        log.info(
+            "replacing %d finished run(s) whose inputs, plugin code or schedlab version changed", len(stale)
+        )
+        store.remove(stale)
+    done = store.done()
+    todo = [s for s in unique if s.run_id not in done]
     write_json(store.root / "sweep.json", dict(config))
     log.info(
         "%d runs in the matrix, %d already done, %d to run", len(unique), len(unique) - len(todo), len(todo)

@@ -24,6 +24,8 @@ from schedlab.files import file_sha256
 from schedlab.fill import CURVES, FillConfig, run_fill
 from schedlab.options import check_ratios, parse_seeds
 from schedlab.policies import PAPER_POLICIES, parse_policies
+from schedlab.policies.base import PLACEMENT_POLICIES
+from schedlab.provenance import code_digest
 from schedlab.trace import Nodes, Tasks, load_nodes, load_tasks
 from schedlab.trace.embedded import DEFAULT_NODES, embedded_path
 
@@ -160,7 +162,9 @@ def _string(doc: dict[str, Any], key: str) -> str:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of a sweep, with digests of its input files (changed data = a new run)."""
+    """One run of a sweep, with everything its result depends on: its configuration, the
+    digests of its input files, the schedlab version and the digest of the policy's source
+    when it is a plugin (changed data or code = a new run)."""
 
     workload: str
     policy: str
@@ -170,12 +174,20 @@ class RunSpec:
     pods_sha256: str
     nodes: str
     nodes_sha256: str
+    version: str = __version__
+    code_sha256: str = ""
 
     @property
     def run_id(self) -> str:
-        """Stable id of the run: a digest of its configuration (file paths excluded)."""
+        """Stable id of the run: a digest of all its fields but the file paths."""
         key = {k: v for k, v in asdict(self).items() if k not in ("pods", "nodes")}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+
+    @property
+    def slot(self) -> tuple[str, str, int, float]:
+        """What the run measures (workload, policy, seed, tune ratio): a store keeps one
+        run per slot, the one of the current inputs and code."""
+        return (self.workload, self.policy, self.seed, self.tune_ratio)
 
 
 def expand(matrix: SweepMatrix) -> list[RunSpec]:
@@ -183,6 +195,7 @@ def expand(matrix: SweepMatrix) -> list[RunSpec]:
     matrix.validate()
     nodes = matrix.data_dir / matrix.nodes
     nodes_sha = file_sha256(nodes)
+    code = {policy: code_digest(PLACEMENT_POLICIES.get(policy)) for policy in matrix.policies}
     specs = []
     for workload in matrix.workloads:
         pods = matrix.data_dir / pod_file(workload)
@@ -190,9 +203,8 @@ def expand(matrix: SweepMatrix) -> list[RunSpec]:
         for policy in matrix.policies:
             for seed in matrix.seeds:
                 for ratio in matrix.tune_ratios:
-                    specs.append(
-                        RunSpec(workload, policy, seed, ratio, str(pods), pods_sha, str(nodes), nodes_sha)
-                    )
+                    spec = RunSpec(workload, policy, seed, ratio, str(pods), pods_sha, str(nodes), nodes_sha)
+                    specs.append(replace(spec, code_sha256=code[policy]))
     return specs
 
 
@@ -221,7 +233,7 @@ def run_one(spec: RunSpec, tasks: Tasks, nodes: Nodes) -> pd.DataFrame:
     result = run_fill(tasks, nodes, FillConfig(spec.policy, spec.seed, spec.tune_ratio))
     n = len(result.curves[CURVES[0]])
     frame = pd.DataFrame({"x": range(n)} | {name: result.curves[name] for name in CURVES})
-    config = {"run_id": spec.run_id, **asdict(spec), "schedlab": __version__}
+    config = {"run_id": spec.run_id, **asdict(spec)}
     counts = {
         "tasks": result.tasks,
         "placed": result.placed,

@@ -12,7 +12,6 @@ renamed), so a killed sweep leaves only whole runs, and a rerun skips exactly th
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -20,6 +19,10 @@ import pandas as pd
 
 from schedlab.errors import ConfigError
 from schedlab.policies import PAPER_POLICIES
+from schedlab.provenance import stamp, write_parquet
+
+#: The columns that say what a run measures: a store keeps one run per slot.
+SLOT = ("workload", "policy", "seed", "tune_ratio")
 
 SUMMARY_COLUMNS = [
     "workload",
@@ -52,14 +55,31 @@ class ResultStore:
         return {p.stem for p in self.runs_dir.glob("*.parquet")}
 
     def write(self, frame: pd.DataFrame) -> Path:
-        """Store one run's rows atomically under its ``run_id``."""
-        run_id = str(frame["run_id"].iloc[0])
+        """Store one run's rows atomically under its ``run_id``, with its provenance (the
+        run's configuration, input digests and version) in the file's metadata."""
+        first = frame.iloc[0]
+        run_id = str(first["run_id"])
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         final = self.runs_dir / f"{run_id}.parquet"
-        tmp = self.runs_dir / f".{run_id}.{os.getpid()}.tmp"
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, final)
+        config = {k: first[k] for k in (*SLOT, "pods", "nodes", "code_sha256", "run_id")}
+        digests = {
+            str(first["pods"]): str(first["pods_sha256"]),
+            str(first["nodes"]): str(first["nodes_sha256"]),
+        }
+        write_parquet(frame, final, stamp(config, digests) | {"version": str(first["version"])})
         return final
+
+    def slots(self) -> dict[str, tuple[object, ...]]:
+        """``{run_id: (workload, policy, seed, tune_ratio)}`` of every stored run."""
+        found = {}
+        for path in sorted(self.runs_dir.glob("*.parquet")) if self.runs_dir.is_dir() else []:
+            row = pd.read_parquet(path, columns=list(SLOT)).iloc[0]
+            found[path.stem] = tuple(row[k].item() if hasattr(row[k], "item") else row[k] for k in SLOT)
+        return found
+
+    def remove(self, run_ids: list[str]) -> None:
+        for run_id in run_ids:
+            (self.runs_dir / f"{run_id}.parquet").unlink(missing_ok=True)
 
     def clean_partial(self) -> int:
         """Remove temporary files left by a killed sweep; return how many."""
@@ -82,10 +102,34 @@ class ResultStore:
         return runs.drop(columns=["_w", "_p"]).reset_index(drop=True)
 
 
+def check_consistent(runs: pd.DataFrame) -> None:
+    """Refuse a store whose runs of one workload come from different input files or
+    schedlab versions, or that holds two runs of one slot: their mean means nothing."""
+    for column, what in (
+        ("pods_sha256", "pod lists"),
+        ("nodes_sha256", "node lists"),
+        ("version", "schedlab versions"),
+    ):
+        kinds = runs.groupby("workload")[column].nunique()
+        if (kinds > 1).any():
+            workload = str(kinds[kinds > 1].index[0])
+            raise ConfigError(
+                f"the store mixes runs of different {what} for workload {workload!r}; "
+                "rerun the whole sweep into it (finished runs of the current inputs are kept) "
+                "or give a new --out"
+            )
+    per_slot = runs.groupby(list(SLOT))["run_id"].nunique()
+    if (per_slot > 1).any():
+        raise ConfigError(
+            f"the store holds {int((per_slot > 1).sum())} slot(s) with two runs; rerun the sweep"
+        )
+
+
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean (and std) over seeds per workload, policy and x; a ``tune_ratio`` column is added
     after ``policy`` when the runs have more than one tune ratio. Std is the sample std
-    (0 for a single seed)."""
+    (0 for a single seed). A store of mixed inputs is refused (:func:`check_consistent`)."""
+    check_consistent(runs)
     keys = ["workload", "policy"]
     if runs["tune_ratio"].nunique() > 1:
         keys.append("tune_ratio")
