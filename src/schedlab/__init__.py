@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+from schedlab.version import __version__
 
 #: Public name -> module that defines it.
 _WHERE = {

@@ -16,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from schedlab import __version__, plugins
+from schedlab import plugins
 from schedlab.files import dumps, file_sha256
+from schedlab.version import __version__
 
 
 def inputs(paths: Mapping[str, Path | None]) -> dict[str, str]:

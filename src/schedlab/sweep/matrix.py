@@ -18,7 +18,6 @@ from typing import Any
 
 import pandas as pd
 
-from schedlab import __version__
 from schedlab.errors import ConfigError
 from schedlab.files import file_sha256
 from schedlab.fill import CURVES, FillConfig, run_fill
@@ -28,6 +27,7 @@ from schedlab.policies.base import PLACEMENT_POLICIES
 from schedlab.provenance import code_digest
 from schedlab.trace import Nodes, Tasks, load_nodes, load_tasks
 from schedlab.trace.embedded import DEFAULT_NODES, embedded_path
+from schedlab.version import __version__
 
 ATC23_WORKLOADS = (
     "default",
