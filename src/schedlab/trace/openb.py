@@ -114,11 +114,11 @@ def _parse_tasks(path: Path) -> Tasks:
         )
     cols = concat(parts)
     check_unique(path, cols["name"], "name", "pod name")
-    _check_order(path, cols)
+    _check_order(path, cols, origin or 0)
     return Tasks(**cols, source=str(path))
 
 
-def _check_order(path: Path, cols: dict[str, np.ndarray]) -> None:
+def _check_order(path: Path, cols: dict[str, np.ndarray], origin: int) -> None:
     """A pod is created, then scheduled, then deleted (where those times are given)."""
     created, scheduled, deleted = cols["creation_time"], cols["scheduled_time"], cols["deletion_time"]
     for col, later, earlier, what in (
@@ -129,7 +129,17 @@ def _check_order(path: Path, cols: dict[str, np.ndarray]) -> None:
         bad = later < earlier  # False where either is missing (NaN)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise TraceError(path, i + 2, col, f"{later[i]:g} is before {what} {earlier[i]:g}")
+            raise TraceError(
+                path,
+                i + 2,
+                col,
+                f"{_as_read(later[i], origin)} is before {what} {_as_read(earlier[i], origin)}",
+            )
+
+
+def _as_read(value: float, origin: int) -> str:
+    """A rebased time as the file gave it."""
+    return str(int(value) + origin) if float(value).is_integer() else repr(float(value) + origin)
 
 
 def check_gpu_specs(tasks: Tasks, nodes: Nodes) -> list[str]:
