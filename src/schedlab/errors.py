@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+__all__ = ["ConfigError", "SchedlabError", "TraceError"]
+
 
 class SchedlabError(Exception):
     """Base class of every error schedlab raises deliberately."""

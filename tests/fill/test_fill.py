@@ -122,6 +122,6 @@ def test_default_trace_run_is_deterministic_and_complete() -> None:
     # Tuned to 1.3 x 6212 GPUs: the last offered task brings arrived load to just under 130 %.
     arrived = a.records["arrived_milli"].iloc[-1] / a.capacity_milli * 100
     assert 129.9 < arrived <= 130.0
-    assert a.tasks == 10903 and a.placed + a.failed == a.tasks
+    assert (a.tasks, a.placed) == (10903, 8178)
     for name in ("alloc_pct", "frag_amount_pct", "frag_ratio_pct"):
         assert len(a.curves[name]) == 131 and not np.isnan(a.curves[name]).any()
