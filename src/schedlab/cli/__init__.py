@@ -64,8 +64,8 @@ def main() -> None:
         sys.exit(130)
     except click.ClickException as err:  # a bad flag or argument: one line, exit status 2
         flag = ""
-        if isinstance(err, click.UsageError) and err.ctx is not None and err.ctx.command.name:
-            flag = f" (see `schedlab {err.ctx.command.name} --help`)" if err.ctx.parent else ""
+        if isinstance(err, click.UsageError) and err.ctx is not None and err.ctx.parent is not None:
+            flag = f" (see `{err.ctx.command_path} --help`)"
         click.echo(f"error: {err.format_message()}{flag}", err=True)
         sys.exit(2)
     except SchedlabError as err:

@@ -74,7 +74,7 @@ def fill(
     from schedlab.report import curves_frame, plot_curves, write_fill
     from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes, load_tasks
 
-    policy_list = parse_policies(policies or ",".join(PAPER_POLICIES))
+    policy_list = parse_policies(",".join(PAPER_POLICIES) if policies is None else policies)
     seed_list = parse_seeds(seeds)
     if out is not None:
         writable_dir(out)

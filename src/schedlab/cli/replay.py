@@ -148,6 +148,13 @@ def replay(
     settings = asdict(config) | {name: str(path) if path else None for name, path in files.items()}
     meta = stamp(settings, inputs(files))
     summary = result.summary | meta
+    if summary["rejected"]:
+        log.warning(
+            "%d of %d tasks fit no node of %s even when it is empty; they are counted as rejected",
+            summary["rejected"],
+            summary["tasks"],
+            node_table.source,
+        )
     if out is not None:
         for name in ("tasks", "attempts", "series"):
             write_parquet(getattr(result, name), out / f"{name}.parquet", meta)

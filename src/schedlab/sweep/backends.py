@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -24,6 +26,8 @@ from schedlab.errors import ConfigError, SchedlabError
 from schedlab.plugins import Plugin, load_shipped, loaded
 from schedlab.sweep.matrix import RunSpec, SweepData, run_one
 from schedlab.trace import Nodes, Tasks
+
+log = logging.getLogger(__name__)
 
 
 class Backend(Protocol):
@@ -84,13 +88,16 @@ class LocalBackend:
             for spec in specs:
                 yield run_one(spec, data.tasks[spec.workload], data.nodes)
             return
+        workers = min(self.workers, len(specs), 4 * (os.cpu_count() or 1))
+        if workers < self.workers:
+            log.info("using %d worker processes (runs to do and cores allow no more)", workers)
         if jit.enabled():  # compile here once, if needed, rather than in every worker at once
             from schedlab.fill.compiled import ready
 
             ready()
         context = multiprocessing.get_context("spawn")  # no fork under the progress thread
         pool = ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_init_worker, initargs=(data, loaded())
+            workers, mp_context=context, initializer=_init_worker, initargs=(data, loaded())
         )
         try:
             futures = [pool.submit(_run_in_worker, spec) for spec in specs]
