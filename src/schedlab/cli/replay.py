@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from schedlab.cli.common import (
     DIR,
@@ -105,10 +106,11 @@ def replay(
     from schedlab.sim.victims import VICTIM_POLICIES
     from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes
 
-    if strict and admission not in ("backfill", "strict"):
-        raise ConfigError("give --strict or --admission, not both")
-    if preempt and preemption not in ("none", "ls-over-be"):
-        raise ConfigError("give --preempt or --preemption, not both")
+    given = click.get_current_context().get_parameter_source
+    if strict and given("admission") == ParameterSource.COMMANDLINE and admission != "strict":
+        raise ConfigError(f"--strict and --admission {admission} contradict each other")
+    if preempt and given("preemption") == ParameterSource.COMMANDLINE and preemption != "ls-over-be":
+        raise ConfigError(f"--preempt and --preemption {preemption} contradict each other")
     config = ReplayConfig(
         policy=policy,
         queue=queue,

@@ -15,7 +15,9 @@ log = logging.getLogger("schedlab")
 def report(out_dir: Path) -> None:
     """Write the paper's figures (PNG) and report.md with the tables behind them from the
     results store OUT_DIR of a sweep; summary.csv is recomputed from the stored runs."""
+    from schedlab.cli.types import writable_dir
     from schedlab.report.paper import write_report
 
+    writable_dir(out_dir, "OUT_DIR")
     for path in write_report(out_dir):
         log.info("wrote %s", path)
