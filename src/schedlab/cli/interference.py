@@ -1,0 +1,147 @@
+"""``schedlab interference``: fit co-location models and predict slowdowns on one GPU."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from schedlab.cli.common import DIR, PATH, stdout_console
+
+log = logging.getLogger("schedlab")
+
+DATA_HELP = "Profile directory (configs.csv + measurements.csv). Default: the embedded H100 profiles."
+MODEL_HELP = "Interference model: measured (pairs as measured, fitted features elsewhere), features, none."
+
+
+@click.group()
+def interference() -> None:
+    """Co-location interference: how much slower each task runs when tasks share one GPU."""
+
+
+@interference.command("fit")
+@click.option("--data", "data_dir", type=DIR, help=DATA_HELP)
+@click.option("--model", "model_name", default="measured", show_default=True, help=MODEL_HELP)
+@click.option("--out", type=PATH, help="Write the fitted model and its cross-validated errors here (JSON).")
+@click.option("--json", "as_json", is_flag=True, help="Print the same document to stdout.")
+def fit(data_dir: Path | None, model_name: str, out: Path | None, as_json: bool) -> None:
+    """Fit a model to a profile directory and print its cross-validated errors on the
+    time-sliced pair measurements: leave one pair out, and leave one configuration out
+    (every pair of the configuration held out), as the median and 90th percentile of
+    |predicted p50 / measured p50 - 1|."""
+    from schedlab.cli.types import writable_file
+    from schedlab.files import dumps, write_json
+    from schedlab.interference import leave_one_config_out, leave_one_pair_out, load_profiles, make_model
+    from schedlab.provenance import inputs, stamp
+
+    if out is not None:
+        writable_file(out)
+    profiles = load_profiles(data_dir)
+    model = make_model(model_name, profiles)
+    root = Path(profiles.source)
+    doc: dict[str, Any] = {
+        "model": model_name,
+        "data": profiles.source,
+        "configs": len(profiles.configs),
+        "pair_measurements": len(profiles.pairs),
+        "cross_validation": {
+            "leave_one_pair_out": leave_one_pair_out(model_name, profiles).summary(),
+            "leave_one_config_out": leave_one_config_out(model_name, profiles).summary(),
+        },
+    }
+    weights = getattr(model, "weights", None)
+    if weights is not None:
+        doc["weights"] = weights.tolist()
+    files = {"configs": root / "configs.csv", "measurements": root / "measurements.csv"}
+    doc |= stamp({"model": model_name, "data": profiles.source}, inputs(files))
+    if out is not None:
+        write_json(out, doc)
+        log.info("wrote %s", out)
+    if as_json:
+        click.echo(dumps(doc))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{model_name} on {profiles.source}: relative error of predicted p50")
+    for column in ("cross-validation", "predictions", "median", "p90"):
+        table.add_column(column, justify="left" if column == "cross-validation" else "right")
+    for label, key in (
+        ("leave one pair out", "leave_one_pair_out"),
+        ("leave one config out", "leave_one_config_out"),
+    ):
+        part = doc["cross_validation"][key]
+        table.add_row(
+            label, str(part["predictions"]), f"{part['median_rel_error']:.1%}", f"{part['p90_rel_error']:.1%}"
+        )
+    stdout_console().print(table)
+
+
+@interference.command("predict")
+@click.option("--data", "data_dir", type=DIR, help=DATA_HELP)
+@click.option("--model", "model_name", default="measured", show_default=True, help=MODEL_HELP)
+@click.option(
+    "--sharing",
+    type=click.Choice(["time-slicing", "mps"]),
+    default="time-slicing",
+    show_default=True,
+    help="How the members share the GPU.",
+)
+@click.option(
+    "--mps-pct",
+    type=click.IntRange(1, 100),
+    default=100,
+    show_default=True,
+    help="SM share per process under MPS.",
+)
+@click.option(
+    "--colocate",
+    required=True,
+    metavar="CONFIG,CONFIG,...",
+    help="The configurations sharing one GPU, e.g. resnet50/1,bert/1,gpt2/8 (bert_train/16 for training).",
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"members": [...]} as JSON.')
+def predict(
+    data_dir: Path | None, model_name: str, sharing: str, mps_pct: int, colocate: str, as_json: bool
+) -> None:
+    """Predict each member's p50 latency and slowdown (co-located / solo p50) when the
+    configurations of --colocate share one GPU, in the order given."""
+    from schedlab.errors import ConfigError
+    from schedlab.files import dumps
+    from schedlab.interference import Sharing, load_profiles, make_model
+
+    group = [c.strip() for c in colocate.split(",")]
+    if not all(group):
+        raise ConfigError(f"--colocate {colocate!r}: empty configuration name")
+    if sharing != "mps" and mps_pct != 100:
+        log.warning("--mps-pct %d has no effect without --sharing mps", mps_pct)
+    profiles = load_profiles(data_dir)
+    model = make_model(model_name, profiles)
+    slowdowns = model.slowdowns(group, Sharing(sharing, mps_pct))
+    members: list[dict[str, Any]] = []
+    for name, slowdown in zip(group, slowdowns, strict=True):
+        solo = profiles.config(name).solo["p50_ms"]
+        members.append(
+            {
+                "config": name,
+                "solo_p50_ms": solo,
+                "p50_ms": solo * float(slowdown),
+                "slowdown": float(slowdown),
+            }
+        )
+    if as_json:
+        click.echo(dumps({"members": members}))
+        return
+    from rich.table import Table
+
+    table = Table(
+        title=f"{len(group)} on one GPU, {sharing}" + (f" at {mps_pct} % SMs" if sharing == "mps" else "")
+    )
+    for column in ("config", "solo p50 ms", "p50 ms", "slowdown"):
+        table.add_column(column, justify="left" if column == "config" else "right")
+    for m in members:
+        table.add_row(
+            str(m["config"]), f"{m['solo_p50_ms']:.3f}", f"{m['p50_ms']:.3f}", f"{m['slowdown']:.2f}x"
+        )
+    stdout_console().print(table)

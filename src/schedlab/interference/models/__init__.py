@@ -1,0 +1,27 @@
+"""Interference models by name: ``none``, ``measured`` (the default), ``features``."""
+
+from schedlab.interference.models.base import (
+    INTERFERENCE_MODELS,
+    InterferenceModel,
+    Sharing,
+    make_model,
+    register,
+)
+from schedlab.interference.models.features import FeatureModel
+from schedlab.interference.models.measured import MeasuredModel
+from schedlab.interference.models.none import NoInterference
+
+#: The model ``replay --interference`` and ``interference predict`` use when given no name.
+DEFAULT_MODEL = "measured"
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "INTERFERENCE_MODELS",
+    "FeatureModel",
+    "InterferenceModel",
+    "MeasuredModel",
+    "NoInterference",
+    "Sharing",
+    "make_model",
+    "register",
+]

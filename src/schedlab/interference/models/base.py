@@ -1,0 +1,94 @@
+"""The interference-model protocol, the group rule and the registry of models by name.
+
+A model answers two questions for a sharing mode (time-slicing, or MPS at an SM share):
+how much slower a configuration runs alone under it (:meth:`~InterferenceModel.alone`: 1
+for time-slicing; MPS limits the SMs), and how much slower it runs next to one other
+configuration (:meth:`~InterferenceModel.pair`). A group of any size follows from the pairs
+(:meth:`~InterferenceModel.slowdowns`): under time-slicing the GPU serves the members in
+turn, so each co-runner adds the delay it adds in the pair,
+
+    slowdown_i(G) = alone_i x (1 + sum over the other members j of (pair(i, j) - 1)),
+
+which equals the measurement for a pair and extends to three, four or more members,
+including the same configuration twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from schedlab.arrays import FloatArray
+from schedlab.errors import ConfigError
+from schedlab.interference.profiles import Profiles
+from schedlab.registry import Registry
+
+MODES = ("time-slicing", "mps")
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """How members share a GPU: ``time-slicing``, or ``mps`` with each process limited to
+    ``mps_pct`` % of the SMs."""
+
+    mode: str = "time-slicing"
+    mps_pct: int = 100
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"unknown sharing mode {self.mode!r} (known: {', '.join(MODES)})")
+        if not 0 < self.mps_pct <= 100:
+            raise ConfigError(f"--mps-pct must be in 1..100, not {self.mps_pct}")
+
+
+class InterferenceModel:
+    """Predicts slowdowns (co-located latency / solo latency) of configurations sharing a GPU."""
+
+    name: ClassVar[str]
+
+    def __init__(self, profiles: Profiles) -> None:
+        self.profiles = profiles
+
+    def alone(self, config: str, sharing: Sharing) -> float:
+        """Slowdown of ``config`` alone under ``sharing`` (1 without an SM limit)."""
+        return 1.0
+
+    def pair(self, config: str, other: str, sharing: Sharing) -> float:
+        """Slowdown of ``config`` next to ``other``, relative to ``config`` alone under
+        ``sharing``."""
+        raise NotImplementedError
+
+    def slowdowns(self, group: Sequence[str], sharing: Sharing = Sharing()) -> FloatArray:
+        """Each member's slowdown when ``group`` (configuration names, repeats allowed)
+        shares one GPU, in the order given."""
+        for name in group:
+            self.profiles.config(name)  # unknown names: a clear error
+        result = np.empty(len(group))
+        for i, name in enumerate(group):
+            extra = sum(self.pair(name, other, sharing) - 1.0 for j, other in enumerate(group) if j != i)
+            result[i] = self.alone(name, sharing) * max(1.0 + extra, 1e-3)
+        return result
+
+
+def interpolate(levels: Mapping[int, float], pct: int) -> float:
+    """The value at ``pct`` from values at measured SM shares: linear between them,
+    the nearest one outside."""
+    points = sorted(levels.items())
+    xs, ys = [p for p, _ in points], [v for _, v in points]
+    return float(np.interp(pct, xs, ys))
+
+
+INTERFERENCE_MODELS: Registry[type[InterferenceModel]] = Registry("interference model")
+
+
+def register(cls: type[InterferenceModel]) -> type[InterferenceModel]:
+    """Class decorator: make a model available by its ``name``."""
+    return INTERFERENCE_MODELS.register(cls)
+
+
+def make_model(name: str, profiles: Profiles) -> InterferenceModel:
+    """The model registered as ``name``, fitted to ``profiles``."""
+    return INTERFERENCE_MODELS.get(name)(profiles)
