@@ -56,6 +56,28 @@ log = logging.getLogger("schedlab")
     "--seed", type=SEED, default=42, show_default=True, help="Seed of the node tie order (and of random-fit)."
 )
 @click.option(
+    "--interference",
+    is_flag=False,
+    flag_value="measured",
+    default="none",
+    show_default=True,
+    metavar="[MODEL]",
+    help="Co-located tasks with a `profile` slow each other down as MODEL predicts (alone: measured).",
+)
+@click.option(
+    "--profiles", type=DIR, help="Profile directory of the interference model. Default: embedded H100."
+)
+@click.option(
+    "--sharing",
+    type=click.Choice(["time-slicing", "mps"]),
+    default="time-slicing",
+    show_default=True,
+    help="How tasks share a GPU (with --interference).",
+)
+@click.option(
+    "--mps-pct", type=click.IntRange(1, 100), default=100, show_default=True, help="SM share under MPS."
+)
+@click.option(
     "--reference",
     is_flag=True,
     help="Run the pure-Python reference path instead of the compiled kernels (same results, slower).",
@@ -79,6 +101,10 @@ def replay(
     victim: str,
     speeds: Path | None,
     seed: int,
+    interference: str,
+    profiles: Path | None,
+    sharing: str,
+    mps_pct: int,
     reference: bool,
     out: Path | None,
     as_json: bool,
@@ -95,6 +121,7 @@ def replay(
     from schedlab.cluster.speeds import SpeedTable
     from schedlab.errors import ConfigError
     from schedlab.files import dumps, write_json
+    from schedlab.interference import load_profiles, make_model
     from schedlab.policies import parse_policies
     from schedlab.provenance import inputs, stamp, write_parquet
     from schedlab.report.timeline import plot_timeline
@@ -119,6 +146,9 @@ def replay(
         victim=victim,
         seed=seed,
         compiled=not reference,
+        interference=interference,
+        sharing=sharing,
+        mps_pct=mps_pct,
     )
     if len(parse_policies(policy)) > 1:
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
@@ -137,16 +167,26 @@ def replay(
     node_table = load_nodes(nodes or default_nodes_path())
     check_gpu_specs(workload.tasks, node_table)
     speed_table = SpeedTable.load(speeds) if speeds else None
+    model = None
+    if interference != "none":
+        model = make_model(interference, load_profiles(profiles))
+        if workload.profile is None:
+            log.warning("%s has no `profile` column: --interference changes nothing", workload.source)
+    elif profiles is not None or sharing != "time-slicing" or mps_pct != 100:
+        log.warning("--profiles, --sharing and --mps-pct have no effect without --interference")
     if speed_table is not None:
         speed_table.unknown_models(str(m) for m in node_table.model[node_table.num_gpu > 0])
     with status(f"replaying {len(workload)} tasks", not as_json):
-        result = run_replay(workload, node_table, config, speed_table)
+        result = run_replay(workload, node_table, config, speed_table, interference=model)
     files = {
         "pods": pods or (None if jobs else default_pods_path()),
         "jobs": jobs,
         "nodes": nodes or default_nodes_path(),
         "speeds": speeds,
     }
+    if model is not None:
+        root = Path(model.profiles.source)
+        files |= {"profile_configs": root / "configs.csv", "profile_measurements": root / "measurements.csv"}
     settings = asdict(config) | {name: str(path) if path else None for name, path in files.items()}
     meta = stamp(settings, inputs(files))
     summary = result.summary | meta

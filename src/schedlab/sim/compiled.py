@@ -70,6 +70,8 @@ def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | N
     """A function that runs ``model`` compiled, or None when a policy has no compiled form."""
     if not (model.config.compiled and jit.enabled()) or not compiled_fits(model.cluster):
         return None
+    if model.interference is not None:  # progress rates run on the reference path only
+        return None
     form = compiled_form(model.policy, ClusterView(model.cluster))
     strict = model.admission.compiled_strict()
     total = model.shapes.total_gpu_milli[model.shape_of]

@@ -12,6 +12,9 @@ class ReplayConfig:
 
     ``compiled`` chooses the compiled fast path when every policy has a kernel (the
     default); False forces the pure-Python reference path. Both give identical results.
+    ``interference`` names the interference model (``none``: sharing a GPU is free), with the
+    ``sharing`` mode and the MPS SM share ``mps_pct``; the model itself, fitted to a profile
+    directory, is given to :func:`~schedlab.sim.replay`.
     """
 
     policy: str = "fgd"
@@ -22,3 +25,6 @@ class ReplayConfig:
     seed: int = 42
     samples: int = 200
     compiled: bool = True
+    interference: str = "none"
+    sharing: str = "time-slicing"
+    mps_pct: int = 100

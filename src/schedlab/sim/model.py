@@ -3,13 +3,15 @@ compiled path: the cluster, the policies by name, task shapes, speeds and seeds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from schedlab.cluster import ClusterState, Fragmentation, ShapeArrays, ShapeTable, TypicalTasks
 from schedlab.cluster.shapes import intern
 from schedlab.cluster.speeds import SpeedTable, class_index
+from schedlab.interference import InterferenceModel, Sharing, load_profiles, make_model
 from schedlab.policies import PlacementPolicy, PolicyContext, make_policy
 from schedlab.sim.admission import ADMISSION_POLICIES, AdmissionPolicy
 from schedlab.sim.config import ReplayConfig
@@ -42,10 +44,17 @@ class ReplayModel:
     preemptors: BoolArray
     preemptible: BoolArray
     victims: VictimPolicy
+    interference: InterferenceModel | None = None  # None: sharing a GPU is free
+    sharing: Sharing = field(default_factory=Sharing)
 
     @classmethod
     def build(
-        cls, workload: TimedWorkload, nodes: Nodes, config: ReplayConfig, speeds: SpeedTable | None = None
+        cls,
+        workload: TimedWorkload,
+        nodes: Nodes,
+        config: ReplayConfig,
+        speeds: SpeedTable | None = None,
+        interference: InterferenceModel | None = None,
     ) -> ReplayModel:
         cluster = ClusterState(nodes)
         tie_rng, policy_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(2))
@@ -83,6 +92,8 @@ class ReplayModel:
             preemptors=np.asarray(preemption.preemptors(), dtype=bool),
             preemptible=np.asarray(preemption.preemptible(), dtype=bool),
             victims=VICTIM_POLICIES.get(config.victim)(),
+            interference=_interference(workload, config, interference),
+            sharing=Sharing(config.sharing, config.mps_pct),
         )
 
     def speed(self, shape: int, node: int) -> float:
@@ -97,3 +108,19 @@ class ReplayModel:
     def preempts(self) -> bool:
         """Whether any task may preempt (otherwise nothing about victims is kept)."""
         return bool(self.preemptors.any() and self.preemptible.any())
+
+
+def _interference(
+    workload: TimedWorkload, config: ReplayConfig, model: InterferenceModel | None
+) -> InterferenceModel | None:
+    """The interference model of a replay (None for ``none``: the exact old behaviour),
+    fitted to the embedded profiles unless one is given; every task's profile must be known."""
+    if config.interference == "none":
+        return None
+    if model is None:
+        model = make_model(config.interference, load_profiles())
+    if workload.profile is not None:
+        for name in pd.unique(workload.profile):
+            if name:
+                model.profiles.config(str(name))
+    return model

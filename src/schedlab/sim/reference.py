@@ -16,6 +16,7 @@ from schedlab.scheduler import Placement, Placer, PolicyError
 from schedlab.sim.evictable import Evictable
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.preemption.search import cheapest_eviction
+from schedlab.sim.progress import ProgressRates
 from schedlab.sim.recorder import Recorder
 from schedlab.sim.result import DONE, REJECTED, RUNNING, WAITING, TaskOutcome
 from schedlab.sim.waiting import Item, WaitingQueue
@@ -42,6 +43,11 @@ class Replay:
         self.running = 0
         self.lost_gpu_s = 0.0
         self._sample_dt = 0.0
+        self.epoch = np.zeros(n, dtype=np.int64)  # bumped when a departure is rescheduled
+        self.rates = None
+        if m.interference is not None:
+            profile = m.workload.profile if m.workload.profile is not None else np.full(n, "", dtype=object)
+            self.rates = ProgressRates(m.interference, m.sharing, profile, self._reschedule)
 
     def run(self) -> TaskOutcome:
         arrival = self.model.workload.arrival
@@ -67,10 +73,10 @@ class Replay:
         self.model.admission.arrive(t, self)
         self._record()
 
-    def _depart(self, payload: tuple[int, int]) -> None:
-        t, attempt = payload
-        if attempt != self.attempt[t]:
-            return  # evicted since: this departure was cancelled
+    def _depart(self, payload: tuple[int, int, int]) -> None:
+        t, attempt, epoch = payload
+        if attempt != self.attempt[t] or epoch != self.epoch[t]:
+            return  # evicted or slowed down since: this departure was cancelled
         node = self._stop(t)
         self.out.status[t] = DONE
         self.out.end[t] = self.sim.now
@@ -111,8 +117,11 @@ class Replay:
         out.start[t] = now
         out.node[t] = node
         out.gpu_mask[t] = placement.gpu_mask
-        end = now + float(m.workload.duration[t]) / m.speed(s, node)
-        self.sim.schedule(end, self._depart, (t, int(self.attempt[t])), DEPART)
+        if self.rates is None:
+            end = now + float(m.workload.duration[t]) / m.speed(s, node)
+            self.sim.schedule(end, self._depart, (t, int(self.attempt[t]), 0), DEPART)
+        else:
+            self.rates.start(t, node, placement.gpus, float(m.workload.duration[t]), m.speed(s, node), now)
         if self.evictable is not None and m.preemptible[t]:
             self.evictable.add(t, s, node, placement.gpus)
         self.running += 1
@@ -158,6 +167,11 @@ class Replay:
         m.admission.freed(node, self)
         return True
 
+    def _reschedule(self, t: int, end: float) -> None:
+        """A new departure time for running task ``t`` (its earlier one is cancelled)."""
+        self.epoch[t] += 1
+        self.sim.schedule(end, self._depart, (t, int(self.attempt[t]), int(self.epoch[t])), DEPART)
+
     def _stop(self, t: int) -> int:
         placement = self.placement[t]
         assert placement is not None
@@ -166,6 +180,8 @@ class Replay:
         self.placer.release(m.table.shapes[s], placement)
         self.placement[t] = None
         now = self.sim.now
+        if self.rates is not None:
+            self.rates.stop(t, placement.node, placement.gpus, now)
         start = float(self.out.start[t])
         self.out.ran[t] += now - start
         self.recorder.attempt(t, placement.node, placement.gpu_mask, start, now, int(self.attempt[t]))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from schedlab import jit
 from schedlab.cluster.speeds import SpeedTable
+from schedlab.interference import InterferenceModel
 from schedlab.sim.compiled import compiled_runner, ready
 from schedlab.sim.config import ReplayConfig
 from schedlab.sim.model import ReplayModel
@@ -23,16 +24,19 @@ def replay(
     config: ReplayConfig | None = None,
     speeds: SpeedTable | None = None,
     progress: Callable[[int, int], None] | None = None,
+    interference: InterferenceModel | None = None,
 ) -> ReplayResult:
     """Simulate ``workload`` on ``nodes``. ``wall_s`` in the summary covers everything from
     here on (building the model, the simulation, the result tables) and compiling the
     kernels when that happens (the first run on a machine); loading them from the on-disk
     cache happens first, once per process, like importing a library. On the compiled path,
-    ``progress(arrived, tasks)`` is called now and then."""
+    ``progress(arrived, tasks)`` is called now and then. ``interference``: the model named
+    by ``config.interference`` fitted to other profiles than the embedded ones; with an
+    interference model the reference path runs (the compiled one does not model it yet)."""
     config = config or ReplayConfig()
     compile_s = ready() if config.compiled and jit.enabled() else 0.0
     wall = time.perf_counter() - compile_s
-    model = ReplayModel.build(workload, nodes, config, speeds)
+    model = ReplayModel.build(workload, nodes, config, speeds, interference)
     release_memory()  # the temporaries of interning shapes and typical tasks
     compiled = compiled_runner(model)
     if compiled is not None:

@@ -32,7 +32,7 @@ from schedlab.trace.tables import GPU_MILLI, BoolArray, FloatArray, StrArray, Ta
 log = logging.getLogger(__name__)
 
 JOB_COLUMNS = ("id", "submit_time", "duration", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
-JOB_OPTIONAL = ("gpu_spec", "qos", "user")
+JOB_OPTIONAL = ("gpu_spec", "qos", "user", "profile")
 #: QoS values of latency-sensitive tasks; every other value is best-effort.
 LS_QOS = frozenset({"LS", "Guaranteed"})
 
@@ -50,6 +50,8 @@ class TimedWorkload:
     user: StrArray
     source: str
     excluded: dict[str, int] = field(default_factory=dict)
+    #: Each task's configuration for interference models (``resnet50/8``; "" = none), if any.
+    profile: StrArray | None = None
 
     def __post_init__(self) -> None:
         if len(self.arrival) > 1 and (np.diff(self.arrival) < 0).any():
@@ -76,6 +78,7 @@ class TimedWorkload:
             self.user[idx],
             self.source,
             self.excluded,
+            None if self.profile is None else self.profile[idx],
         )
 
 
@@ -86,11 +89,15 @@ def _sorted(
     user: StrArray,
     source: str,
     excluded: dict[str, int],
+    profile: StrArray | None = None,
 ) -> TimedWorkload:
     if len(arrival) < 2 or bool((arrival[1:] >= arrival[:-1]).all()):  # already in order: no copies
-        return TimedWorkload(tasks, arrival, duration, user, source, excluded)
+        return TimedWorkload(tasks, arrival, duration, user, source, excluded, profile)
     order = np.argsort(arrival, kind="stable")
-    return TimedWorkload(tasks.take(order), arrival[order], duration[order], user[order], source, excluded)
+    ordered = None if profile is None else profile[order]
+    return TimedWorkload(
+        tasks.take(order), arrival[order], duration[order], user[order], source, excluded, ordered
+    )
 
 
 def from_openb(tasks: Tasks) -> TimedWorkload:
@@ -136,7 +143,8 @@ def load_jobs(path: str | Path) -> TimedWorkload:
 
     Required columns: ``id, submit_time, duration`` (seconds), ``cpu_milli, memory_mib,
     num_gpu, gpu_milli``; optional: ``gpu_spec`` (models separated by ``|``), ``qos`` (LS or
-    Guaranteed = latency-sensitive, anything else best-effort), ``user``.
+    Guaranteed = latency-sensitive, anything else best-effort), ``user``, ``profile`` (the
+    task's configuration for interference models, e.g. ``resnet50/8``; empty = none).
     """
     workload = _parse_jobs(Path(path))
     release_memory()
@@ -170,6 +178,7 @@ def _parse_jobs(path: Path) -> TimedWorkload:
                 "submit": submit,
                 "duration": duration,
                 "user": read_strings(frame, "user"),
+                "profile": read_strings(frame, "profile"),
             }
         )
     cols = concat(parts)
@@ -178,6 +187,7 @@ def _parse_jobs(path: Path) -> TimedWorkload:
     n = len(cols["submit"])
     nan = np.full(n, np.nan)
     submit, duration, user = cols.pop("submit"), cols.pop("duration"), cols.pop("user")
+    profile = cols.pop("profile")
     tasks = Tasks(
         **cols,
         pod_phase=np.full(n, "", dtype=object),  # one shared empty string
@@ -186,7 +196,7 @@ def _parse_jobs(path: Path) -> TimedWorkload:
         scheduled_time=nan,
         source=str(path),
     )
-    return _sorted(tasks, submit, duration, user, str(path), {})
+    return _sorted(tasks, submit, duration, user, str(path), {}, profile if (profile != "").any() else None)
 
 
 def write_jobs(workload: TimedWorkload, path: Path) -> None:

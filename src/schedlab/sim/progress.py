@@ -1,0 +1,70 @@
+"""Progress rates: tasks that share a GPU slow each other down, as an interference model says.
+
+A running task has work left (seconds of its run time at speed 1, running alone) and a rate
+(its node's speed / its slowdown). Whenever the set of tasks on a GPU changes, every task on
+that GPU is brought up to date (work left -= time since x old rate) and gets a new rate from
+the model's slowdown for the new group; its departure is rescheduled at now + work left /
+rate. Only tasks with a configuration (a ``profile``) take part; whole-GPU tasks are alone on
+their GPUs and a task alone runs at its node's speed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from schedlab.interference import InterferenceModel, Sharing
+
+
+class ProgressRates:
+    """Per-GPU groups of profiled tasks and their rates; ``reschedule(task, end)`` is told each
+    task's new departure time."""
+
+    def __init__(
+        self,
+        model: InterferenceModel,
+        sharing: Sharing,
+        profile: np.ndarray,
+        reschedule: Callable[[int, float], None],
+    ) -> None:
+        self.model = model
+        self.sharing = sharing
+        self.profile = profile
+        self.reschedule = reschedule
+        n = len(profile)
+        self.left = np.zeros(n)  # work left, in seconds at speed 1 alone
+        self.speed = np.ones(n)  # the node's speed for the task
+        self.since = np.zeros(n)  # when left was last brought up to date
+        self.slowdown = np.ones(n)  # the current slowdown: rate = speed / slowdown
+        self.groups: dict[tuple[int, int], list[int]] = {}
+
+    def start(self, t: int, node: int, gpus: tuple[int, ...], work: float, speed: float, now: float) -> None:
+        """Task ``t`` starts on ``gpus`` of ``node`` with ``work`` seconds to do at ``speed``."""
+        self.left[t], self.speed[t], self.since[t], self.slowdown[t] = work, speed, now, 1.0
+        if not self.profile[t] or len(gpus) != 1:
+            self.reschedule(t, now + work / speed)
+            return
+        group = self.groups.setdefault((node, gpus[0]), [])
+        group.append(t)
+        self._update(group, now, new=t)
+
+    def stop(self, t: int, node: int, gpus: tuple[int, ...], now: float) -> None:
+        """Task ``t`` leaves (finished or evicted): its GPU's others speed up."""
+        if not self.profile[t] or len(gpus) != 1:
+            return
+        group = self.groups[(node, gpus[0])]
+        group.remove(t)
+        self._update(group, now, new=-1)
+
+    def _update(self, group: list[int], now: float, new: int) -> None:
+        slowdowns = self.model.slowdowns([str(self.profile[u]) for u in group], self.sharing)
+        if len(group) == 1:
+            slowdowns[0] = 1.0  # alone: no sharing, no slowdown
+        for u, slowdown in zip(group, slowdowns, strict=True):
+            if u != new:  # the work done since the last change, at the rate of then
+                done = (now - self.since[u]) * self.speed[u] / self.slowdown[u]
+                self.left[u] = max(self.left[u] - done, 0.0)
+            self.since[u] = now
+            self.slowdown[u] = float(slowdown)
+            self.reschedule(u, now + self.left[u] * self.slowdown[u] / self.speed[u])

@@ -1,0 +1,131 @@
+"""Progress rates in the replay: `none` changes nothing, a constant slowdown stretches
+co-located run times exactly, and departures follow every change of a GPU's group."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schedlab.interference import InterferenceModel, Sharing, load_profiles
+from schedlab.sim import ReplayConfig, replay
+from schedlab.trace import Nodes, Tasks
+from schedlab.workload import TimedWorkload
+
+NODES = Nodes.build([("n0", 64000, 262144, 1, "H100"), ("n1", 64000, 262144, 2, "H100")])
+PROFILES = load_profiles()
+
+
+class Constant(InterferenceModel):
+    """Every co-runner adds ``factor - 1``: a pair runs ``factor`` times slower."""
+
+    name = "constant-test"
+
+    def __init__(self, factor: float) -> None:
+        super().__init__(PROFILES)
+        self.factor = factor
+
+    def pair(self, config: str, other: str, sharing: Sharing) -> float:
+        return self.factor
+
+
+def workload(rows: list[tuple[float, float, int, str]]) -> TimedWorkload:
+    """Jobs of ``(arrival, duration, gpu_milli, profile)``, one GPU each."""
+    tasks = Tasks.build([(1000, 1000, 1, milli, "") for _, _, milli, _ in rows])
+    arrival = np.array([r[0] for r in rows])
+    profile = np.array([r[3] for r in rows], dtype=object)
+    users = np.full(len(rows), "", dtype=object)
+    return TimedWorkload(tasks, arrival, np.array([r[1] for r in rows]), users, "test", {}, profile)
+
+
+def run(w: TimedWorkload, model: InterferenceModel | None, nodes: Nodes = NODES, **config: object):
+    name = "none" if model is None else "measured"
+    return replay(w, nodes, ReplayConfig(policy="bestfit", interference=name, **config), interference=model)  # type: ignore[arg-type]
+
+
+ONE_GPU = Nodes.build([("n0", 64000, 262144, 1, "H100")])
+
+
+def test_none_reproduces_the_replay_without_profiles() -> None:
+    rows = [(float(i), 30.0 + i, 300 + 100 * (i % 5), "bert/1" if i % 2 else "") for i in range(40)]
+    w = workload(rows)
+    plain = replace(w, profile=None)
+    a, b = run(w, None), run(plain, None)
+    assert a.summary["path"] == b.summary["path"] == "compiled"
+    assert a.tasks.equals(b.tasks)
+
+
+def test_a_constant_slowdown_stretches_co_located_run_times_exactly() -> None:
+    w = workload([(0.0, 100.0, 500, "bert/1"), (0.0, 100.0, 500, "vit/8")])
+    ends = run(w, Constant(1.7), ONE_GPU).tasks["end"].tolist()
+    assert ends == pytest.approx([170.0, 170.0], rel=1e-12)
+    three = workload([(0.0, 60.0, 300, "bert/1")] * 3)
+    assert run(three, Constant(1.5), ONE_GPU).tasks["end"].tolist() == pytest.approx([120.0] * 3, rel=1e-12)
+
+
+def test_a_task_alone_again_runs_at_full_speed() -> None:
+    # Together at 2x until the short one ends at 2 x 40 = 80; then 60 s of work left alone.
+    w = workload([(0.0, 40.0, 500, "bert/1"), (0.0, 100.0, 500, "vit/8")])
+    ends = run(w, Constant(2.0), ONE_GPU).tasks["end"].tolist()
+    assert ends == pytest.approx([80.0, 140.0], rel=1e-12)
+    # A task without a profile neither slows nor is slowed.
+    w = workload([(0.0, 40.0, 500, ""), (0.0, 100.0, 500, "vit/8")])
+    assert run(w, Constant(2.0), ONE_GPU).tasks["end"].tolist() == [40.0, 100.0]
+
+
+def test_the_measured_model_on_a_pair() -> None:
+    w = workload([(0.0, 100.0, 500, "bert_train/16"), (0.0, 100.0, 500, "resnet50_train/32")])
+    result = run(w, None, ONE_GPU, compiled=True)
+    assert result.tasks["end"].tolist() == [100.0, 100.0]
+    measured = replay(w, ONE_GPU, ReplayConfig(policy="bestfit", interference="measured"))
+    s_a = PROFILES.pairs[("bert_train/16", "resnet50_train/32")]
+    s_b = PROFILES.pairs[("resnet50_train/32", "bert_train/16")]
+    first = 100.0 * s_a
+    assert measured.summary["path"] == "reference"
+    assert measured.tasks["end"].tolist() == pytest.approx([first, first + 100.0 - first / s_b], rel=1e-12)
+
+
+def test_unknown_profiles_are_a_clear_error() -> None:
+    from schedlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown configuration 'bert/2'"):
+        replay(workload([(0.0, 1.0, 500, "bert/2")]), ONE_GPU, ReplayConfig(interference="measured"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.floats(0, 50),
+            st.floats(1, 30),
+            st.sampled_from([250, 500, 1000]),
+            st.sampled_from(["", "bert/1", "vit/8", "gpt2/32"]),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    factor=st.floats(1.0, 3.0),
+    preempt=st.booleans(),
+)
+def test_run_times_stay_within_the_group_bounds(
+    rows: list[tuple[float, float, int, str]], factor: float, preempt: bool
+) -> None:
+    rows = sorted(rows)
+    w = workload(rows)
+    w = replace(
+        w,
+        tasks=replace(
+            w.tasks, qos=np.array(["LS" if i % 3 == 0 else "BE" for i in range(len(rows))], dtype=object)
+        ),
+    )
+    result = run(w, Constant(factor), preemption="ls-over-be" if preempt else "none")
+    done = result.tasks[result.tasks["status"] == "completed"]
+    assert len(done) == len(rows)
+    worst = 1 + 3 * (factor - 1)  # at most four tasks of 250 milli share a GPU
+    last = done["end"] - done["start"]  # the final attempt ran the whole run time
+    duration = w.duration[done.index]
+    assert (last >= duration * (1 - 1e-9)).all()
+    assert (last <= duration * worst * (1 + 1e-9)).all()
