@@ -113,11 +113,12 @@ class ReplayModel:
 def _interference(
     workload: TimedWorkload, config: ReplayConfig, model: InterferenceModel | None
 ) -> InterferenceModel | None:
-    """The interference model of a replay (None for ``none``: the exact old behaviour),
-    fitted to the embedded profiles unless one is given; every task's profile must be known."""
-    if config.interference == "none":
+    """The interference model of a replay (None for ``none`` without services: the exact old
+    behaviour), fitted to the embedded profiles unless one is given; every task's profile
+    must be known."""
+    if config.interference == "none" and not workload.is_service.any():
         return None
-    if model is None:
+    if model is None:  # services without interference: their latency alone still counts
         model = make_model(config.interference, load_profiles())
     if workload.profile is not None:
         for name in pd.unique(workload.profile):

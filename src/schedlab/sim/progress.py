@@ -6,6 +6,10 @@ that GPU is brought up to date (work left -= time since x old rate) and gets a n
 the model's slowdown for the new group; its departure is rescheduled at now + work left /
 rate. Only tasks with a configuration (a ``profile``) take part; whole-GPU tasks are alone on
 their GPUs and a task alone runs at its node's speed.
+
+An inference service lives for its run time whatever its slowdown (slowdown makes its
+requests slower, not its life longer): its departure is never moved, and every span of
+constant slowdown is kept in :attr:`ProgressRates.segments` for its latency metrics.
 """
 
 from __future__ import annotations
@@ -27,12 +31,16 @@ class ProgressRates:
         sharing: Sharing,
         profile: np.ndarray,
         reschedule: Callable[[int, float], None],
+        service: np.ndarray | None = None,
     ) -> None:
         self.model = model
         self.sharing = sharing
         self.profile = profile
         self.reschedule = reschedule
         n = len(profile)
+        self.service = np.zeros(n, dtype=bool) if service is None else service
+        #: (task, start, end, slowdown, speed) of every span a service ran at one slowdown
+        self.segments: list[tuple[int, float, float, float, float]] = []
         self.left = np.zeros(n)  # work left, in seconds at speed 1 alone
         self.speed = np.ones(n)  # the node's speed for the task
         self.since = np.zeros(n)  # when left was last brought up to date
@@ -42,8 +50,11 @@ class ProgressRates:
     def start(self, t: int, node: int, gpus: tuple[int, ...], work: float, speed: float, now: float) -> None:
         """Task ``t`` starts on ``gpus`` of ``node`` with ``work`` seconds to do at ``speed``."""
         self.left[t], self.speed[t], self.since[t], self.slowdown[t] = work, speed, now, 1.0
+        if self.service[t]:
+            self.reschedule(t, now + work)  # a service lives its run time
         if not self.profile[t] or len(gpus) != 1:
-            self.reschedule(t, now + work / speed)
+            if not self.service[t]:
+                self.reschedule(t, now + work / speed)
             return
         group = self.groups.setdefault((node, gpus[0]), [])
         group.append(t)
@@ -51,6 +62,7 @@ class ProgressRates:
 
     def stop(self, t: int, node: int, gpus: tuple[int, ...], now: float) -> None:
         """Task ``t`` leaves (finished or evicted): its GPU's others speed up."""
+        self._close(t, now)
         if not self.profile[t] or len(gpus) != 1:
             return
         group = self.groups[(node, gpus[0])]
@@ -62,9 +74,21 @@ class ProgressRates:
         if len(group) == 1:
             slowdowns[0] = 1.0  # alone: no sharing, no slowdown
         for u, slowdown in zip(group, slowdowns, strict=True):
+            if self.service[u]:
+                self._close(u, now)
+                self.slowdown[u] = float(slowdown)
+                continue
             if u != new:  # the work done since the last change, at the rate of then
                 done = (now - self.since[u]) * self.speed[u] / self.slowdown[u]
                 self.left[u] = max(self.left[u] - done, 0.0)
             self.since[u] = now
             self.slowdown[u] = float(slowdown)
             self.reschedule(u, now + self.left[u] * self.slowdown[u] / self.speed[u])
+
+    def _close(self, t: int, now: float) -> None:
+        """End service ``t``'s current span of constant slowdown at ``now``."""
+        if self.service[t] and now > self.since[t]:
+            self.segments.append(
+                (t, float(self.since[t]), now, float(self.slowdown[t]), float(self.speed[t]))
+            )
+        self.since[t] = now

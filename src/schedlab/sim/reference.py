@@ -46,8 +46,9 @@ class Replay:
         self.epoch = np.zeros(n, dtype=np.int64)  # bumped when a departure is rescheduled
         self.rates = None
         if m.interference is not None:
-            profile = m.workload.profile if m.workload.profile is not None else np.full(n, "", dtype=object)
-            self.rates = ProgressRates(m.interference, m.sharing, profile, self._reschedule)
+            w = m.workload
+            profile = w.profile if w.profile is not None else np.full(n, "", dtype=object)
+            self.rates = ProgressRates(m.interference, m.sharing, profile, self._reschedule, w.is_service)
 
     def run(self) -> TaskOutcome:
         arrival = self.model.workload.arrival

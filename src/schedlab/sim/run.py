@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from schedlab import jit
 from schedlab.cluster.speeds import SpeedTable
 from schedlab.interference import InterferenceModel
@@ -13,6 +15,7 @@ from schedlab.sim.config import ReplayConfig
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.reference import Replay
 from schedlab.sim.result import ReplayResult, summarize, task_table
+from schedlab.sim.services import service_metrics
 from schedlab.trace.csvfile import release_memory
 from schedlab.trace.tables import Nodes
 from schedlab.workload.timed import TimedWorkload
@@ -39,6 +42,7 @@ def replay(
     model = ReplayModel.build(workload, nodes, config, speeds, interference)
     release_memory()  # the temporaries of interning shapes and typical tasks
     compiled = compiled_runner(model)
+    segments = None
     if compiled is not None:
         run = compiled(progress)
         outcome, attempts, series, frag_series = run.outcome, run.attempts, run.series, run.frag_series
@@ -48,8 +52,13 @@ def replay(
         outcome = engine.run()
         attempts, series, frag_series = engine.recorder.frames()
         events, lost = engine.sim.events, engine.lost_gpu_s
+        segments = engine.rates.segments if engine.rates is not None else None
     release_memory()  # the simulation's buffers are gone: give their pages back before the tables
     tasks = task_table(workload, model.shape_of, model.is_ls, outcome)
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall)
+    if segments is not None and model.interference is not None:
+        horizon = float(tasks["end"].max()) if tasks["end"].notna().any() else 0.0
+        ends = tasks["end"].to_numpy(dtype=np.float64)
+        summary |= service_metrics(workload, model.interference.profiles, segments, ends, horizon)
     summary["path"] = "compiled" if compiled is not None else "reference"
     return ReplayResult(config, tasks, attempts, series, frag_series, summary)

@@ -223,6 +223,20 @@ def time_origin(frame: pd.DataFrame, col: str) -> int:
     return int(np.floor(low)) if 0 <= low < MAX_TIME else 0
 
 
+def read_positive(path: Path, frame: pd.DataFrame, col: str) -> np.ndarray:
+    """An optional column of positive finite numbers; empty cells (and a missing column) NaN."""
+    values = np.full(len(frame), np.nan)
+    if col not in frame.columns:
+        return values
+    raw = frame[col].str.strip()
+    given = (raw != "").to_numpy()
+    values[given] = pd.to_numeric(raw[given], errors="coerce").to_numpy(dtype=np.float64)
+    _first(
+        path, frame, col, given & ~(np.isfinite(values) & (values > 0)), "must be a positive number: '{text}'"
+    )
+    return values
+
+
 def read_strings(frame: pd.DataFrame, col: str) -> np.ndarray:
     """An optional column of text (stripped; empty where missing). Equal values share one
     string object, so a million rows of a few QoS classes cost a million pointers."""

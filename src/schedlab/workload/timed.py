@@ -20,6 +20,7 @@ from schedlab.trace.csvfile import (
     line,
     read_csv_chunks,
     read_integers,
+    read_positive,
     read_qos,
     read_strings,
     read_times,
@@ -32,7 +33,7 @@ from schedlab.trace.tables import GPU_MILLI, BoolArray, FloatArray, StrArray, Ta
 log = logging.getLogger(__name__)
 
 JOB_COLUMNS = ("id", "submit_time", "duration", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
-JOB_OPTIONAL = ("gpu_spec", "qos", "user", "profile")
+JOB_OPTIONAL = ("gpu_spec", "qos", "user", "profile", "rate_rps", "slo_ms")
 #: QoS values of latency-sensitive tasks; every other value is best-effort.
 LS_QOS = frozenset({"LS", "Guaranteed"})
 
@@ -52,6 +53,17 @@ class TimedWorkload:
     excluded: dict[str, int] = field(default_factory=dict)
     #: Each task's configuration for interference models (``resnet50/8``; "" = none), if any.
     profile: StrArray | None = None
+    #: Inference services: mean request rate (NaN for a batch job) and latency target (ms).
+    rate_rps: FloatArray | None = None
+    slo_ms: FloatArray | None = None
+
+    @property
+    def is_service(self) -> BoolArray:
+        """True for inference services (rows with a ``rate_rps``)."""
+        if self.rate_rps is None:
+            return np.zeros(len(self), dtype=bool)
+        result: BoolArray = ~np.isnan(self.rate_rps)
+        return result
 
     def __post_init__(self) -> None:
         if len(self.arrival) > 1 and (np.diff(self.arrival) < 0).any():
@@ -79,6 +91,8 @@ class TimedWorkload:
             self.source,
             self.excluded,
             None if self.profile is None else self.profile[idx],
+            None if self.rate_rps is None else self.rate_rps[idx],
+            None if self.slo_ms is None else self.slo_ms[idx],
         )
 
 
@@ -90,13 +104,26 @@ def _sorted(
     source: str,
     excluded: dict[str, int],
     profile: StrArray | None = None,
+    rate_rps: FloatArray | None = None,
+    slo_ms: FloatArray | None = None,
 ) -> TimedWorkload:
     if len(arrival) < 2 or bool((arrival[1:] >= arrival[:-1]).all()):  # already in order: no copies
-        return TimedWorkload(tasks, arrival, duration, user, source, excluded, profile)
+        return TimedWorkload(tasks, arrival, duration, user, source, excluded, profile, rate_rps, slo_ms)
     order = np.argsort(arrival, kind="stable")
-    ordered = None if profile is None else profile[order]
+
+    def pick(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else values[order]
+
     return TimedWorkload(
-        tasks.take(order), arrival[order], duration[order], user[order], source, excluded, ordered
+        tasks.take(order),
+        arrival[order],
+        duration[order],
+        user[order],
+        source,
+        excluded,
+        pick(profile),
+        pick(rate_rps),
+        pick(slo_ms),
     )
 
 
@@ -179,15 +206,19 @@ def _parse_jobs(path: Path) -> TimedWorkload:
                 "duration": duration,
                 "user": read_strings(frame, "user"),
                 "profile": read_strings(frame, "profile"),
+                "rate_rps": read_positive(path, frame, "rate_rps"),
+                "slo_ms": read_positive(path, frame, "slo_ms"),
             }
         )
+        _check_services(path, frame, parts[-1])
     cols = concat(parts)
     check_unique(path, cols["name"], "id", "job id")
     cols["submit"] -= cols["submit"].min()  # rebased to the first arrival (exact: see read_times)
     n = len(cols["submit"])
     nan = np.full(n, np.nan)
     submit, duration, user = cols.pop("submit"), cols.pop("duration"), cols.pop("user")
-    profile = cols.pop("profile")
+    profile, rate, slo = cols.pop("profile"), cols.pop("rate_rps"), cols.pop("slo_ms")
+    services = bool((~np.isnan(rate)).any())
     tasks = Tasks(
         **cols,
         pod_phase=np.full(n, "", dtype=object),  # one shared empty string
@@ -196,7 +227,35 @@ def _parse_jobs(path: Path) -> TimedWorkload:
         scheduled_time=nan,
         source=str(path),
     )
-    return _sorted(tasks, submit, duration, user, str(path), {}, profile if (profile != "").any() else None)
+    has_profile = bool((profile != "").any())
+    return _sorted(
+        tasks,
+        submit,
+        duration,
+        user,
+        str(path),
+        {},
+        profile if has_profile else None,
+        rate if services else None,
+        slo if services else None,
+    )
+
+
+def _check_services(path: Path, frame: pd.DataFrame, cols: dict[str, np.ndarray]) -> None:
+    """A service (a row with ``rate_rps``) needs ``slo_ms`` and an inference ``profile``;
+    a batch job has neither a rate nor an SLO."""
+    service = ~np.isnan(cols["rate_rps"])
+    for bad, col, why in (
+        (service & np.isnan(cols["slo_ms"]), "slo_ms", "a service (a row with rate_rps) needs slo_ms"),
+        (service & (cols["profile"] == ""), "profile", "a service (a row with rate_rps) needs a profile"),
+        (
+            ~service & ~np.isnan(cols["slo_ms"]),
+            "rate_rps",
+            "slo_ms without rate_rps: give the service's rate",
+        ),
+    ):
+        if bad.any():
+            raise TraceError(path, line(frame, int(np.flatnonzero(bad)[0])), col, why)
 
 
 def write_jobs(workload: TimedWorkload, path: Path) -> None:

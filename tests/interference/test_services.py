@@ -1,0 +1,107 @@
+"""Inference services: M/D/1 latency, SLO attainment in the replay, and job-CSV checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from schedlab.errors import TraceError
+from schedlab.interference import load_profiles
+from schedlab.metrics.md1 import latency_cdf, latency_quantile, mean_latency, wait_cdf
+from schedlab.sim import ReplayConfig, replay
+from schedlab.trace import Nodes
+from schedlab.workload import load_jobs
+
+COLUMNS = "id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,user"
+HEADER = COLUMNS + ",profile,rate_rps,slo_ms\n"
+ONE_GPU = Nodes.build([("n0", 64000, 262144, 1, "H100")])
+SOLO = {name: c.solo["p50_ms"] for name, c in load_profiles().configs.items()}
+
+
+def lindley_waits(rho: float, n: int, seed: int) -> np.ndarray:
+    """Waiting times of n requests of an M/D/1 queue with D = 1 (Lindley's recursion)."""
+    gaps = np.random.default_rng(seed).exponential(1 / rho, n)
+    waits = np.zeros(n)
+    for i in range(1, n):
+        waits[i] = max(0.0, waits[i - 1] + 1.0 - gaps[i])
+    return waits
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.6, 0.9])
+def test_md1_formula_matches_a_request_level_simulation(rho: float) -> None:
+    waits = lindley_waits(rho, 300_000, seed=int(rho * 10))
+    for x in (0.5, 1.0, 2.0, 5.0):
+        # successive waits are correlated: near saturation a run of 300,000 varies by ~2 %
+        assert wait_cdf(rho, x) == pytest.approx((waits <= x).mean(), abs=0.01 if rho < 0.8 else 0.03)
+    latency = waits + 1.0
+    tolerance = 0.03 if rho < 0.8 else 0.08
+    assert mean_latency(rho, 1.0) == pytest.approx(latency.mean(), rel=tolerance)
+    for q in (0.5, 0.99) if rho < 0.8 else (0.5,):  # a p99 near saturation needs far more requests
+        assert latency_quantile(rho, 1.0, q) == pytest.approx(np.quantile(latency, q), rel=tolerance)
+
+
+def test_md1_edges() -> None:
+    assert wait_cdf(0.5, -0.1) == 0.0 and wait_cdf(0.0, 0.0) == 1.0
+    assert wait_cdf(0.5, 0.0) == pytest.approx(0.5)  # P(no wait) = 1 - rho
+    assert latency_cdf(1.2, 1.0, 100.0) == 0.0 and latency_quantile(1.0, 1.0, 0.5) == float("inf")
+
+
+def write(tmp_path: Path, rows: str) -> Path:
+    path = tmp_path / "jobs.csv"
+    path.write_text(HEADER + rows)
+    return path
+
+
+def test_a_service_alone_meets_the_m_d_1_prediction(tmp_path: Path) -> None:
+    jobs = load_jobs(write(tmp_path, "s,0,1000,1000,1000,1,300,,LS,u,resnet50/8,300,5\n"))
+    summary = replay(jobs, ONE_GPU, ReplayConfig(policy="bestfit")).summary
+    d = SOLO["resnet50/8"]
+    (service,) = summary["services"]
+    assert service["requests"] == pytest.approx(300 * 1000)
+    assert summary["slo_attainment"] == pytest.approx(latency_cdf(300 * d / 1000, d, 5.0), rel=1e-12)
+    assert service["p99_ms"] == pytest.approx(latency_quantile(300 * d / 1000, d, 0.99), rel=1e-6)
+
+
+def test_requests_while_a_service_waits_miss_their_slo(tmp_path: Path) -> None:
+    rows = "b,0,400,1000,1000,1,1000,,BE,u,,,\ns,100,1000,1000,1000,1,300,,LS,u,bert/1,100,10\n"
+    summary = replay(load_jobs(write(tmp_path, rows)), ONE_GPU, ReplayConfig(policy="bestfit")).summary
+    (service,) = summary["services"]
+    assert service["waiting_s"] == pytest.approx(300.0)
+    d = SOLO["bert/1"]
+    served = latency_cdf(100 * d / 1000, d, 10.0)
+    assert summary["slo_attainment"] == pytest.approx(served * 1000 / 1300, rel=1e-9)
+
+
+def test_interference_lowers_attainment(tmp_path: Path) -> None:
+    rows = "s,0,1000,1000,1000,1,300,,LS,u,resnet50/8,300,5\nb,0,1000,1000,1000,1,500,,BE,u,bert_train/16,,\n"
+    jobs = load_jobs(write(tmp_path, rows))
+    alone = replay(jobs, ONE_GPU, ReplayConfig(policy="bestfit")).summary["slo_attainment"]
+    shared = replay(jobs, ONE_GPU, ReplayConfig(policy="bestfit", interference="measured")).summary
+    assert shared["slo_attainment"] < alone
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (
+            "s,0,10,1,1,1,300,,LS,u,bert/1,100,\n",
+            "3: field 'slo_ms': a service (a row with rate_rps) needs slo_ms",
+        ),
+        (
+            "s,0,10,1,1,1,300,,LS,u,,100,5\n",
+            "3: field 'profile': a service (a row with rate_rps) needs a profile",
+        ),
+        (
+            "s,0,10,1,1,1,300,,LS,u,bert/1,,5\n",
+            "3: field 'rate_rps': slo_ms without rate_rps: give the service's rate",
+        ),
+        ("s,0,10,1,1,1,300,,LS,u,bert/1,-1,5\n", "3: field 'rate_rps': must be a positive number: '-1'"),
+    ],
+)
+def test_bad_service_rows(tmp_path: Path, row: str, message: str) -> None:
+    path = write(tmp_path, "ok,0,10,1,1,0,0,,BE,u,,,\n" + row)
+    with pytest.raises(TraceError) as err:
+        load_jobs(path)
+    assert str(err.value) == f"{path}:{message}"
