@@ -105,3 +105,39 @@ def test_bad_service_rows(tmp_path: Path, row: str, message: str) -> None:
     with pytest.raises(TraceError) as err:
         load_jobs(path)
     assert str(err.value) == f"{path}:{message}"
+
+
+def test_synth_service_mix(tmp_path: Path) -> None:
+    from schedlab.interference.mix import with_profiles
+    from schedlab.trace import default_nodes_path, default_pods_path, load_nodes, load_tasks
+    from schedlab.workload import from_openb
+    from schedlab.workload.synth import synthesize
+
+    trace = from_openb(load_tasks(default_pods_path()))
+    nodes = load_nodes(default_nodes_path())
+    base = synthesize(trace, nodes, 3000, 0.5, 7, "exp:600")
+    mixed = with_profiles(base, load_profiles(), 0.2, 7)
+    assert mixed.is_service.sum() == 600
+    assert mixed.profile is not None and mixed.rate_rps is not None and mixed.slo_ms is not None
+    services = mixed.is_service
+    sharing = (base.tasks.num_gpu == 1) & (base.tasks.gpu_milli < 1000)
+    assert (sharing[services]).all() and (mixed.profile[sharing & ~services] != "").all()
+    assert all(
+        str(p).endswith(("/1", "/8", "/32")) and "_train" not in str(p) for p in mixed.profile[services]
+    )
+    # alone, every service meets its SLO for at least 99.9 % of its requests
+    profiles = load_profiles()
+    for t in np.flatnonzero(services)[:50]:
+        d = profiles.configs[str(mixed.profile[t])].solo["p50_ms"]
+        rho = mixed.rate_rps[t] * d / 1000
+        assert 0.2 <= rho <= 0.6
+        assert latency_cdf(rho, d, mixed.slo_ms[t]) >= 0.999
+    again = with_profiles(base, load_profiles(), 0.2, 7)
+    assert (again.profile == mixed.profile).all() and np.array_equal(
+        again.slo_ms, mixed.slo_ms, equal_nan=True
+    )
+    path = tmp_path / "mix.csv"
+    from schedlab.workload import write_jobs
+
+    write_jobs(mixed, path)
+    assert load_jobs(path).is_service.sum() == 600

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from schedlab.cli.common import NODES_HELP, PATH, timed_workload
+from schedlab.cli.common import DIR, NODES_HELP, PATH, timed_workload
 from schedlab.cli.types import SEED, Finite
 
 #: The most tasks (and node copies) one synth run may make: far beyond any experiment here.
@@ -40,6 +40,16 @@ MAX_COPIES = 1_000
     help="Size the load for this many copies of the node list.",
 )
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the draws and arrival times.")
+@click.option(
+    "--services",
+    type=Finite(min=0, max=1),
+    default=None,
+    help="Make this fraction of the tasks inference services and the other GPU-sharing tasks"
+    " training jobs, with profiles (see docs/interference.md). Default: no profiles.",
+)
+@click.option(
+    "--profiles", type=DIR, help="Profile directory for --services. Default: the embedded H100 one."
+)
 @click.option("--out", type=PATH, required=True, help="Job CSV to write.")
 def synth(
     pods: Path | None,
@@ -50,6 +60,8 @@ def synth(
     durations: str,
     copies: int,
     seed: int,
+    services: float | None,
+    profiles: Path | None,
     out: Path,
 ) -> None:
     """Generate a synthetic workload: tasks drawn from a trace's mix, Poisson arrivals at an
@@ -66,6 +78,11 @@ def synth(
     if copies > 1:
         node_table = node_table.repeat(copies)
     workload = synthesize(trace, node_table, count, load, seed, durations)
+    if services is not None:
+        from schedlab.interference import load_profiles
+        from schedlab.interference.mix import with_profiles
+
+        workload = with_profiles(workload, load_profiles(profiles), services, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_jobs(workload, out)
     click.echo(

@@ -5,18 +5,20 @@ The waiting time's distribution is Erlang's formula (Kleinrock, *Queueing System
     P(W <= x D) = (1 - rho) sum over k = 0 .. floor(x) of (rho (k - x))^k / k! e^(-rho (k - x))
 
 for load rho = lambda D < 1. Its terms alternate in sign and grow like e^(rho x), so it is
-summed in decimal arithmetic with enough digits; a request's latency (sojourn) is its wait
-plus D.
+summed in decimal arithmetic with enough digits, up to x = 40; beyond, the tail is the
+exponential it converges to, P(W > x D) = P(W > 40 D) e^(-theta (x - 40)), where theta > 0
+solves rho (e^theta - 1) = theta (the decay rate of the M/D/1 waiting time). A request's
+latency (sojourn) is its wait plus D.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from decimal import Decimal, localcontext
 
-#: Beyond this many service times the waiting time is taken as certain to be shorter
-#: (P(W > x D) < 1e-12 there for every load up to 0.999).
-MAX_X = 60_000.0
+#: Up to this many service times the exact formula is summed; beyond, the exponential tail.
+EXACT_X = 40.0
 
 
 def wait_cdf(rho: float, x: float) -> float:
@@ -27,19 +29,60 @@ def wait_cdf(rho: float, x: float) -> float:
         return 1.0
     if rho >= 1:
         return 0.0  # unstable: the queue grows without bound
-    if x >= MAX_X:
-        return 1.0
+    if x > EXACT_X:
+        tail, theta = _tail(rho)
+        return 1.0 - tail * math.exp(-theta * (x - EXACT_X))
+    return _exact(rho, x)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tail(rho: float) -> tuple[float, float]:
+    """P(W > EXACT_X D) and the decay rate, once per load."""
+    return 1.0 - _exact(rho, EXACT_X), decay_rate(rho)
+
+
+def decay_rate(rho: float) -> float:
+    """theta > 0 with rho (e^theta - 1) = theta (bisection; 0 < rho < 1)."""
+    low, high = 1e-12, 1.0
+    while rho * math.expm1(high) < high:
+        high *= 2.0
+    for _ in range(200):
+        mid = (low + high) / 2
+        if rho * math.expm1(mid) < mid:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+#: Up to this rho x the terms are summed in floats (cancellation costs < 1e-8 there).
+FLOAT_RHO_X = 8.0
+
+
+def _exact(rho: float, x: float) -> float:
     n = math.floor(x)
+    if rho * x <= FLOAT_RHO_X:
+        total = 0.0
+        for k in range(n + 1):
+            y = rho * (k - x)  # <= 0
+            if k == 0:
+                total += math.exp(-y)
+            elif y < 0:
+                total += (-1.0) ** k * math.exp(k * math.log(-y) - math.lgamma(k + 1) - y)
+        return min(max((1 - rho) * total, 0.0), 1.0)
     with localcontext() as ctx:
         ctx.prec = 30 + int(rho * x / 2.3) + len(str(n))
         lam, big_x = Decimal(rho), Decimal(x)
-        total, factorial = Decimal(0), Decimal(1)
+        grow = (lam * big_x).exp()  # e^(-y) = e^(rho x) e^(-rho k): one exp, then products
+        step = (-lam).exp()
+        exact, factorial = Decimal(0), Decimal(1)
         for k in range(n + 1):
             if k:
                 factorial *= k
-            y = lam * (k - big_x)  # <= 0
-            total += (y**k / factorial if k else Decimal(1)) * (-y).exp()
-        value = float((1 - lam) * total)
+                grow *= step
+            neg = lam * (k - big_x)  # <= 0
+            exact += (neg**k / factorial if k else Decimal(1)) * grow
+        value = float((1 - lam) * exact)
     return min(max(value, 0.0), 1.0)
 
 

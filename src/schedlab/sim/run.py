@@ -55,10 +55,11 @@ def replay(
         segments = engine.rates.segments if engine.rates is not None else None
     release_memory()  # the simulation's buffers are gone: give their pages back before the tables
     tasks = task_table(workload, model.shape_of, model.is_ls, outcome)
-    summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall)
+    extra = {}
     if segments is not None and model.interference is not None:
         horizon = float(tasks["end"].max()) if tasks["end"].notna().any() else 0.0
         ends = tasks["end"].to_numpy(dtype=np.float64)
-        summary |= service_metrics(workload, model.interference.profiles, segments, ends, horizon)
+        extra = service_metrics(workload, model.interference.profiles, segments, ends, horizon)
+    summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
     summary["path"] = "compiled" if compiled is not None else "reference"
     return ReplayResult(config, tasks, attempts, series, frag_series, summary)

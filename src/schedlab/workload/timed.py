@@ -261,6 +261,11 @@ def _check_services(path: Path, frame: pd.DataFrame, cols: dict[str, np.ndarray]
 def write_jobs(workload: TimedWorkload, path: Path) -> None:
     """Write a workload as a generic job CSV (readable by :func:`load_jobs`)."""
     t = workload.tasks
+    extra: dict[str, np.ndarray] = {}
+    if workload.profile is not None:
+        extra["profile"] = workload.profile
+    if workload.rate_rps is not None and workload.slo_ms is not None:
+        extra |= {"rate_rps": workload.rate_rps, "slo_ms": workload.slo_ms}
     pd.DataFrame(
         {
             "id": t.name,
@@ -274,4 +279,5 @@ def write_jobs(workload: TimedWorkload, path: Path) -> None:
             "qos": t.qos,
             "user": workload.user,
         }
+        | extra
     ).to_csv(path, index=False, float_format="%.6f")
