@@ -129,3 +129,37 @@ def test_run_times_stay_within_the_group_bounds(
     duration = w.duration[done.index]
     assert (last >= duration * (1 - 1e-9)).all()
     assert (last <= duration * worst * (1 + 1e-9)).all()
+
+
+def test_shared_gpu_time_and_jct_inflation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from click.testing import CliRunner
+
+    from schedlab.cli import cli
+
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(
+        "id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,user,profile\n"
+        "a,0,100,1000,1000,1,500,,BE,u,bert_train/16\n"
+        "b,0,100,1000,1000,1,500,,BE,u,resnet50_train/32\n"
+        "c,50,10,1000,1000,1,1000,,BE,u,\n"
+    )
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,64000,262144,1,H100\n")
+    args = ["replay", "--jobs", str(jobs), "--nodes", str(nodes), "--policy", "bestfit", "--json"]
+    result = CliRunner().invoke(cli, [*args, "--interference", "--baseline"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    s_a = PROFILES.pairs[("bert_train/16", "resnet50_train/32")]
+    s_b = PROFILES.pairs[("resnet50_train/32", "bert_train/16")]
+    end_a = 100 * s_a
+    end_b = end_a + 100 - end_a / s_b
+    # a and b share the GPU until a ends; then b alone; then c alone for 10 s
+    assert doc["shared_gpu_time_frac"] == pytest.approx(end_a / (end_b + 10), rel=1e-9)
+    jct = [end_a, end_b, end_b + 10 - 50]
+    assert doc["jct_inflation"] == pytest.approx(sum(jct) / (100 + 100 + 110 - 50), rel=1e-9)
+    plain = json.loads(CliRunner().invoke(cli, args).stdout)
+    assert plain["shared_gpu_time_frac"] == pytest.approx(100 / 110, rel=1e-9)
+    refused = CliRunner().invoke(cli, [*args, "--baseline"])
+    assert refused.exit_code != 0

@@ -78,6 +78,11 @@ log = logging.getLogger("schedlab")
     "--mps-pct", type=click.IntRange(1, 100), default=100, show_default=True, help="SM share under MPS."
 )
 @click.option(
+    "--baseline",
+    is_flag=True,
+    help="Also replay without interference; report jct_inflation (batch jobs' mean JCT over that).",
+)
+@click.option(
     "--reference",
     is_flag=True,
     help="Run the pure-Python reference path instead of the compiled kernels (same results, slower).",
@@ -105,6 +110,7 @@ def replay(
     profiles: Path | None,
     sharing: str,
     mps_pct: int,
+    baseline: bool,
     reference: bool,
     out: Path | None,
     as_json: bool,
@@ -115,7 +121,7 @@ def replay(
     Reports job completion time (JCT) and queueing delay (mean, p50, p95, p99) overall and
     per QoS class (LS = LS or Guaranteed, BE = the rest), preemptions and lost GPU-seconds.
     """
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
     from schedlab.cli.types import writable_dir
     from schedlab.cluster.speeds import SpeedTable
@@ -130,6 +136,7 @@ def replay(
     from schedlab.sim.admission import ADMISSION_POLICIES
     from schedlab.sim.preemption import PREEMPTION_POLICIES
     from schedlab.sim.queues import QUEUE_POLICIES
+    from schedlab.sim.result import jct_inflation
     from schedlab.sim.victims import VICTIM_POLICIES
     from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes
 
@@ -178,6 +185,13 @@ def replay(
         speed_table.unknown_models(str(m) for m in node_table.model[node_table.num_gpu > 0])
     with status(f"replaying {len(workload)} tasks", not as_json):
         result = run_replay(workload, node_table, config, speed_table, interference=model)
+        if baseline:
+            if model is None:
+                raise ConfigError(
+                    "--baseline compares with a replay without interference: give --interference"
+                )
+            plain = run_replay(workload, node_table, replace(config, interference="none"), speed_table)
+            result.summary["jct_inflation"] = jct_inflation(result.tasks, plain.tasks, workload.is_service)
     files = {
         "pods": pods or (None if jobs else default_pods_path()),
         "jobs": jobs,

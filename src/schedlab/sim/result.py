@@ -10,7 +10,7 @@ import pandas as pd
 
 from schedlab.metrics.latency import latency_stats
 from schedlab.sim.config import ReplayConfig
-from schedlab.trace.tables import FloatArray, IntArray
+from schedlab.trace.tables import BoolArray, FloatArray, IntArray
 from schedlab.workload.timed import TimedWorkload
 
 WAITING, RUNNING, DONE, REJECTED, FUTURE = 0, 1, 2, 3, 4
@@ -139,3 +139,17 @@ def time_average(times: FloatArray, values: FloatArray, end: float) -> float:
         return 0.0
     spans = np.diff(np.append(times, end))
     return float((values * spans).sum() / (end - times[0]))
+
+
+def jct_inflation(tasks: pd.DataFrame, baseline: pd.DataFrame, service: BoolArray) -> float | None:
+    """Batch jobs' mean JCT over their mean JCT in ``baseline`` (the same workload replayed
+    without interference), over the jobs that completed in both; None if there are none."""
+    both = (
+        (tasks["status"] == "completed").to_numpy()
+        & (baseline["status"] == "completed").to_numpy()
+        & ~service
+    )
+    if not both.any():
+        return None
+    base = float(baseline["jct"].to_numpy()[both].mean())
+    return float(tasks["jct"].to_numpy()[both].mean()) / base if base > 0 else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from schedlab.interference import InterferenceModel
 from schedlab.sim.compiled import compiled_runner, ready
 from schedlab.sim.config import ReplayConfig
 from schedlab.sim.model import ReplayModel
+from schedlab.sim.occupancy import shared_gpu_time_frac
 from schedlab.sim.reference import Replay
 from schedlab.sim.result import ReplayResult, summarize, task_table
 from schedlab.sim.services import service_metrics
@@ -55,11 +57,12 @@ def replay(
         segments = engine.rates.segments if engine.rates is not None else None
     release_memory()  # the simulation's buffers are gone: give their pages back before the tables
     tasks = task_table(workload, model.shape_of, model.is_ls, outcome)
-    extra = {}
+    extra: dict[str, Any] = {}
     if segments is not None and model.interference is not None:
         horizon = float(tasks["end"].max()) if tasks["end"].notna().any() else 0.0
         ends = tasks["end"].to_numpy(dtype=np.float64)
         extra = service_metrics(workload, model.interference.profiles, segments, ends, horizon)
+    extra["shared_gpu_time_frac"] = shared_gpu_time_frac(attempts)
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
     summary["path"] = "compiled" if compiled is not None else "reference"
     return ReplayResult(config, tasks, attempts, series, frag_series, summary)
