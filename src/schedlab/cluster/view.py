@@ -6,6 +6,8 @@ numpy's ``writeable`` flag off, so a policy that tries to change the cluster fai
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from schedlab.cluster.state import ClusterState
@@ -26,10 +28,14 @@ class ClusterView:
     GPUs), ``num_gpu``, ``model`` (ids into ``models``). ``cpu_scale`` and ``gpu_scale`` are
     the CPU (milli) and GPU (milli) capacity of the largest node: the normalisers of the
     policies that weigh CPU against GPU (128000 and 8000 on the openb cluster).
+    ``colocation`` (a :class:`~schedlab.interference.colocation.Colocation`, or None when the
+    run models no interference) tells which profiled tasks share each GPU and the task being
+    placed, with the interference model: what an interference-aware policy consults.
     """
 
     __slots__ = (
         "class_count",
+        "colocation",
         "cpu_left",
         "cpu_scale",
         "gpu_free",
@@ -52,6 +58,7 @@ class ClusterView:
         self.width = state.width
         self.cpu_scale = max(int(state.nodes.cpu_milli.max(initial=0)), 1)
         self.gpu_scale = max(int(state.num_gpu.max(initial=0)), 1) * GPU_MILLI
+        self.colocation: Any = None
 
     def __len__(self) -> int:
         return len(self.cpu_left)

@@ -1,6 +1,6 @@
 """Placement policies, registered by name. Importing this package registers the built-ins."""
 
-from schedlab.policies import bestfit, clustering, dotprod, fgd, packing, random_fit
+from schedlab.policies import bestfit, clustering, dotprod, fgd, packing, random_fit, slo_aware
 from schedlab.policies.base import (
     PlacementPolicy,
     PolicyContext,
@@ -27,4 +27,5 @@ __all__ = [
     "policy_names",
     "random_fit",
     "register",
+    "slo_aware",
 ]

@@ -33,7 +33,7 @@ from schedlab.cluster.shapes import Shape
 from schedlab.cluster.view import ClusterView, lowest_free_gpus
 from schedlab.errors import ConfigError
 from schedlab.registry import Registry
-from schedlab.trace.tables import IntArray
+from schedlab.trace.tables import BoolArray, IntArray
 
 #: Scores must stay within +/- this bound (the scheduler packs them with the tie order).
 SCORE_LIMIT = 2**40
@@ -77,6 +77,15 @@ class PlacementPolicy:
         The default keeps them; a policy that overrides this step is asked at every decision.
         """
         return scores
+
+    def admit(self, view: ClusterView, shape: Shape, nodes: IntArray) -> BoolArray:
+        """Which of the feasible ``nodes`` this decision may use (optional, like
+        ``normalize`` asked at every decision, so it may depend on the task being placed).
+
+        The default admits all; a policy that overrides this step is asked every time, and a
+        decision with no node admitted places nothing (the task waits).
+        """
+        return np.ones(len(nodes), dtype=bool)
 
     def choose_gpus(self, view: ClusterView, shape: Shape, node: int) -> IntArray:
         """GPUs ``shape`` takes on ``node`` (feasible): none for a CPU-only task, the

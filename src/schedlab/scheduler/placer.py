@@ -76,6 +76,7 @@ class Placer:
         self.view = ClusterView(cluster)
         self.policy = policy
         self._normalizes = type(policy).normalize is not PlacementPolicy.normalize
+        self._admits = type(policy).admit is not PlacementPolicy.admit
         rank = np.empty(n, dtype=np.int64)
         rank[node_order] = np.arange(n)
         self.tie = (n - 1) - rank  # larger is earlier in the order
@@ -140,8 +141,18 @@ class Placer:
         best = int(cache.key.argmax())
         if int(cache.key[best]) == NONE:
             return None
+        nodes = np.flatnonzero(cache.key != NONE) if self._admits or self._normalizes else None
+        if self._admits:
+            assert nodes is not None
+            admitted = np.asarray(self._ask("admit", self.policy.admit, shape, nodes), dtype=bool)
+            if admitted.shape != nodes.shape:
+                raise PolicyError(f"placement policy {self.policy.name!r} must admit or refuse each node")
+            nodes = nodes[admitted]
+            if not len(nodes):
+                return None
+            best = int(nodes[int(cache.key[nodes].argmax())])
         if self._normalizes:
-            nodes = np.flatnonzero(cache.key != NONE)
+            assert nodes is not None
             raw = (cache.key[nodes] - self.tie[nodes]) // self._n
             scores = self._checked(self._ask("normalize", self.policy.normalize, shape, nodes, raw), nodes)
             best = int(nodes[int((scores * self._n + self.tie[nodes]).argmax())])

@@ -46,6 +46,7 @@ class ProgressRates:
         self.since = np.zeros(n)  # when left was last brought up to date
         self.slowdown = np.ones(n)  # the current slowdown: rate = speed / slowdown
         self.groups: dict[tuple[int, int], list[int]] = {}
+        self.busy_nodes: dict[int, int] = {}  # node: profiled tasks sharing its GPUs
 
     def start(self, t: int, node: int, gpus: tuple[int, ...], work: float, speed: float, now: float) -> None:
         """Task ``t`` starts on ``gpus`` of ``node`` with ``work`` seconds to do at ``speed``."""
@@ -58,6 +59,7 @@ class ProgressRates:
             return
         group = self.groups.setdefault((node, gpus[0]), [])
         group.append(t)
+        self.busy_nodes[node] = self.busy_nodes.get(node, 0) + 1
         self._update(group, now, new=t)
 
     def stop(self, t: int, node: int, gpus: tuple[int, ...], now: float) -> None:
@@ -67,6 +69,9 @@ class ProgressRates:
             return
         group = self.groups[(node, gpus[0])]
         group.remove(t)
+        self.busy_nodes[node] -= 1
+        if not self.busy_nodes[node]:
+            del self.busy_nodes[node]
         self._update(group, now, new=-1)
 
     def _update(self, group: list[int], now: float, new: int) -> None:

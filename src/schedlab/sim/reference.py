@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from schedlab.engine import Simulator
+from schedlab.interference.colocation import Colocation
 from schedlab.scheduler import Placement, Placer, PolicyError
 from schedlab.sim.evictable import Evictable
 from schedlab.sim.model import ReplayModel
@@ -49,6 +50,16 @@ class Replay:
             w = m.workload
             profile = w.profile if w.profile is not None else np.full(n, "", dtype=object)
             self.rates = ProgressRates(m.interference, m.sharing, profile, self._reschedule, w.is_service)
+            self.colocation = Colocation(
+                m.interference,
+                m.sharing,
+                profile,
+                w.rate_rps,
+                w.slo_ms,
+                self.rates.groups,
+                self.rates.busy_nodes,
+            )
+            self.placer.view.colocation = self.colocation
 
     def run(self) -> TaskOutcome:
         arrival = self.model.workload.arrival
@@ -104,6 +115,8 @@ class Replay:
     def start(self, t: int) -> bool:
         m, out = self.model, self.out
         s = int(m.shape_of[t])
+        if self.rates is not None:
+            self.colocation.current = t
         try:
             placement = self.placer.place(m.table.shapes[s])
         except PolicyError as err:
