@@ -141,3 +141,18 @@ def test_synth_service_mix(tmp_path: Path) -> None:
 
     write_jobs(mixed, path)
     assert load_jobs(path).is_service.sum() == 600
+
+
+def test_replay_gives_an_openb_trace_profiles() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from schedlab.cli import cli
+
+    args = ["replay", "--policy", "bestfit", "--services", "0.3", "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert len(doc["services"]) == round(0.3 * doc["tasks"]) or "services instead of" in result.stderr
+    assert doc["slo_attainment"] is not None and doc["config"]["interference"] == "none"

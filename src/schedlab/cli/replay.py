@@ -19,7 +19,7 @@ from schedlab.cli.common import (
     stdout_console,
     timed_workload,
 )
-from schedlab.cli.types import SEED
+from schedlab.cli.types import SEED, Finite
 
 log = logging.getLogger("schedlab")
 
@@ -78,6 +78,13 @@ log = logging.getLogger("schedlab")
     "--mps-pct", type=click.IntRange(1, 100), default=100, show_default=True, help="SM share under MPS."
 )
 @click.option(
+    "--services",
+    type=Finite(min=0, max=1),
+    help="Give the tasks profiles first: this fraction become inference services (latency-sensitive"
+    " sharing tasks first), the other GPU-sharing tasks training jobs (seeded by --seed; see"
+    " docs/interference.md). For inputs without profiles, e.g. openb pod lists.",
+)
+@click.option(
     "--baseline",
     is_flag=True,
     help="Also replay without interference; report jct_inflation (batch jobs' mean JCT over that).",
@@ -110,6 +117,7 @@ def replay(
     profiles: Path | None,
     sharing: str,
     mps_pct: int,
+    services: float | None,
     baseline: bool,
     reference: bool,
     out: Path | None,
@@ -128,6 +136,7 @@ def replay(
     from schedlab.errors import ConfigError
     from schedlab.files import dumps, write_json
     from schedlab.interference import load_profiles, make_model
+    from schedlab.interference.mix import with_profiles
     from schedlab.policies import parse_policies
     from schedlab.provenance import inputs, stamp, write_parquet
     from schedlab.report.timeline import plot_timeline
@@ -175,11 +184,15 @@ def replay(
     check_gpu_specs(workload.tasks, node_table)
     speed_table = SpeedTable.load(speeds) if speeds else None
     model = None
+    if services is not None:
+        if workload.profile is not None:
+            raise ConfigError(f"--services: {workload.source} has profiles already")
+        workload = with_profiles(workload, load_profiles(profiles), services, seed)
     if interference != "none":
         model = make_model(interference, load_profiles(profiles))
         if workload.profile is None:
             log.warning("%s has no `profile` column: --interference changes nothing", workload.source)
-    elif profiles is not None or sharing != "time-slicing" or mps_pct != 100:
+    elif (profiles is not None and services is None) or sharing != "time-slicing" or mps_pct != 100:
         log.warning("--profiles, --sharing and --mps-pct have no effect without --interference")
     if speed_table is not None:
         speed_table.unknown_models(str(m) for m in node_table.model[node_table.num_gpu > 0])
