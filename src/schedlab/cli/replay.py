@@ -128,6 +128,9 @@ def replay(
 
     Reports job completion time (JCT) and queueing delay (mean, p50, p95, p99) overall and
     per QoS class (LS = LS or Guaranteed, BE = the rest), preemptions and lost GPU-seconds.
+    With --interference, tasks with a profile that share a GPU slow each other down; inference
+    services (job-CSV rows with rate_rps and slo_ms, or --services) get SLO attainment and
+    p50/p99 latency (see docs/interference.md).
     """
     from dataclasses import asdict, replace
 
