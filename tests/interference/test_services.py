@@ -156,3 +156,30 @@ def test_replay_gives_an_openb_trace_profiles() -> None:
     doc = json.loads(result.stdout)
     assert len(doc["services"]) == round(0.3 * doc["tasks"]) or "services instead of" in result.stderr
     assert doc["slo_attainment"] is not None and doc["config"]["interference"] == "none"
+
+
+@pytest.mark.parametrize(("rho", "life"), [(0.3, 2000.0), (0.6, 2000.0), (0.9, 4000.0)])
+def test_request_level_latency_agrees_with_the_analytic(tmp_path: Path, rho: float, life: float) -> None:
+    d = SOLO["resnet50/1"]
+    rate = rho * 1000 / d
+    jobs = load_jobs(write(tmp_path, f"s,0,{life},1000,1000,1,300,,LS,u,resnet50/1,{rate},{3 * d}\n"))
+    analytic = replay(jobs, ONE_GPU, ReplayConfig(policy="bestfit")).summary
+    exact = replay(jobs, ONE_GPU, ReplayConfig(policy="bestfit", requests_exact=True)).summary
+    (a,), (e,) = analytic["services"], exact["services"]
+    assert e["requests"] == pytest.approx(rate * life, rel=0.01)
+    for key in ("p50_ms", "p99_ms"):
+        assert e[key] == pytest.approx(a[key], rel=0.03)
+    assert a["p99_ms"] == pytest.approx(latency_quantile(rho, d, 0.99), rel=1e-6)  # the M/D/1 formula
+    assert exact["slo_attainment"] == pytest.approx(analytic["slo_attainment"], abs=0.01)
+
+
+def test_request_level_waits_and_eviction_gaps(tmp_path: Path) -> None:
+    rows = "b,0,400,1000,1000,1,1000,,BE,u,,,\ns,100,1000,1000,1000,1,300,,LS,u,bert/1,100,10\n"
+    jobs = load_jobs(write(tmp_path, rows))
+    exact = replay(jobs, ONE_GPU, ReplayConfig(policy="bestfit", requests_exact=True)).summary
+    (service,) = exact["services"]
+    assert service["waiting_s"] == pytest.approx(300.0)
+    d = SOLO["bert/1"]
+    assert exact["slo_attainment"] == pytest.approx(
+        latency_cdf(100 * d / 1000, d, 10.0) * 1000 / 1300, abs=0.01
+    )

@@ -85,6 +85,11 @@ log = logging.getLogger("schedlab")
     " docs/interference.md). For inputs without profiles, e.g. openb pod lists.",
 )
 @click.option(
+    "--requests-exact",
+    is_flag=True,
+    help="Simulate every request of the services (FIFO per replica) instead of the analytic M/D/1 latency.",
+)
+@click.option(
     "--baseline",
     is_flag=True,
     help="Also replay without interference; report jct_inflation (batch jobs' mean JCT over that).",
@@ -118,6 +123,7 @@ def replay(
     sharing: str,
     mps_pct: int,
     services: float | None,
+    requests_exact: bool,
     baseline: bool,
     reference: bool,
     out: Path | None,
@@ -168,6 +174,7 @@ def replay(
         interference=interference,
         sharing=sharing,
         mps_pct=mps_pct,
+        requests_exact=requests_exact,
     )
     if len(parse_policies(policy)) > 1:
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")

@@ -14,7 +14,8 @@ class ReplayConfig:
     default); False forces the pure-Python reference path. Both give identical results.
     ``interference`` names the interference model (``none``: sharing a GPU is free), with the
     ``sharing`` mode and the MPS SM share ``mps_pct``; the model itself, fitted to a profile
-    directory, is given to :func:`~schedlab.sim.replay`.
+    directory, is given to :func:`~schedlab.sim.replay`. ``requests_exact`` simulates every
+    request of the services instead of the analytic M/D/1 latency.
     """
 
     policy: str = "fgd"
@@ -28,3 +29,4 @@ class ReplayConfig:
     interference: str = "none"
     sharing: str = "time-slicing"
     mps_pct: int = 100
+    requests_exact: bool = False

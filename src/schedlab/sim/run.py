@@ -17,7 +17,7 @@ from schedlab.sim.model import ReplayModel
 from schedlab.sim.occupancy import shared_gpu_time_frac
 from schedlab.sim.reference import Replay
 from schedlab.sim.result import ReplayResult, summarize, task_table
-from schedlab.sim.services import service_metrics
+from schedlab.sim.services import exact_service_metrics, service_metrics
 from schedlab.trace.csvfile import release_memory
 from schedlab.trace.tables import Nodes
 from schedlab.workload.timed import TimedWorkload
@@ -61,7 +61,11 @@ def replay(
     if segments is not None and model.interference is not None:
         horizon = float(tasks["end"].max()) if tasks["end"].notna().any() else 0.0
         ends = tasks["end"].to_numpy(dtype=np.float64)
-        extra = service_metrics(workload, model.interference.profiles, segments, ends, horizon)
+        profiles = model.interference.profiles
+        if config.requests_exact:
+            extra = exact_service_metrics(workload, profiles, segments, ends, horizon, config.seed)
+        else:
+            extra = service_metrics(workload, profiles, segments, ends, horizon)
     extra["shared_gpu_time_frac"] = shared_gpu_time_frac(attempts)
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
     summary["path"] = "compiled" if compiled is not None else "reference"

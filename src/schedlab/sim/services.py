@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from schedlab.errors import ConfigError
 from schedlab.interference import Profiles
 from schedlab.metrics.md1 import latency_cdf, latency_quantile
+from schedlab.metrics.requests import fifo_waits
 from schedlab.workload import TimedWorkload
 
 
@@ -87,3 +89,73 @@ def _mixture_quantile(groups: list[tuple[float, float]], rate: float, waited: fl
         mid = (low + high) / 2
         low, high = (mid, high) if cdf(mid) < q else (low, mid)
     return high
+
+
+#: The most requests ``--requests-exact`` simulates in one replay (about 1 GB of arrays).
+MAX_EXACT_REQUESTS = 40_000_000
+
+
+def exact_service_metrics(
+    workload: TimedWorkload,
+    profiles: Profiles,
+    segments: list[tuple[int, float, float, float, float]],
+    ends: np.ndarray,
+    horizon: float,
+    seed: int,
+) -> dict[str, Any]:
+    """The same metrics as :func:`service_metrics`, from every request simulated: Poisson
+    arrivals (seeded), each served in FIFO order at the service time of the span it arrives
+    in; the queue carries over when the slowdown changes and starts empty when a replica
+    (re)starts; requests arriving while the service is not running miss the SLO."""
+    services = np.flatnonzero(workload.is_service)
+    if not len(services):
+        return {"slo_attainment": None, "services": []}
+    assert workload.rate_rps is not None and workload.slo_ms is not None and workload.profile is not None
+    until = np.where(np.isfinite(ends[services]), ends[services], horizon)
+    lives = (until - workload.arrival[services]).tolist()
+    expected = float(np.dot(workload.rate_rps[services], lives))
+    if expected > MAX_EXACT_REQUESTS:
+        many = f"about {expected:,.0f} requests (at most {MAX_EXACT_REQUESTS:,})"
+        raise ConfigError(f"--requests-exact would simulate {many}: use the analytic latency (the default)")
+    spans: dict[int, list[tuple[float, float, float, float]]] = defaultdict(list)
+    for t, start, end, slowdown, speed in segments:
+        spans[t].append((start, end, slowdown, speed))
+    rng = np.random.default_rng([seed, 0xE8AC7])
+    rows, within_all, total_all = [], 0, 0
+    for t, life in zip(services.tolist(), lives, strict=True):
+        rate, slo = float(workload.rate_rps[t]), float(workload.slo_ms[t])
+        solo = profiles.config(str(workload.profile[t])).solo["p50_ms"]
+        first = float(workload.arrival[t])
+        count = int(rng.poisson(rate * life))
+        arrival = np.sort(rng.uniform(first, first + life, count))
+        parts = sorted(spans[t])
+        latency = np.full(count, np.inf)
+        if parts:
+            starts, stops = np.array([p[0] for p in parts]), np.array([p[1] for p in parts])
+            at = np.searchsorted(starts, arrival, side="right") - 1
+            served = (at >= 0) & (arrival < stops[np.maximum(at, 0)])
+            span = at[served]
+            service_ms = np.array([solo * p[2] / p[3] for p in parts])[span]
+            # the queue starts empty where a replica (re)starts: a span not continuing the one before
+            restart = np.r_[True, starts[1:] != stops[:-1]]
+            fresh = restart[span].copy()
+            fresh[1:] &= span[1:] != span[:-1]
+            fresh[:1] = True
+            latency[served] = fifo_waits(arrival[served] * 1000.0, service_ms, fresh) + service_ms
+        within = int((latency <= slo).sum())
+        rows.append(
+            {
+                "task": str(workload.tasks.name[t]),
+                "config": str(workload.profile[t]),
+                "rate_rps": rate,
+                "slo_ms": slo,
+                "requests": count,
+                "slo_attainment": within / count if count else None,
+                "p50_ms": float(np.quantile(latency, 0.5, method="inverted_cdf")) if count else None,
+                "p99_ms": float(np.quantile(latency, 0.99, method="inverted_cdf")) if count else None,
+                "waiting_s": life - float(sum(p[1] - p[0] for p in parts)),
+            }
+        )
+        within_all += within
+        total_all += count
+    return {"slo_attainment": within_all / total_all if total_all else None, "services": rows}
