@@ -51,20 +51,9 @@ def service_metrics(
         requests = rate * (served + waited)
         within = sum(rate * seconds * latency_cdf(rate * d / 1000, d, slo) for d, seconds in groups)
         above = sum(seconds for d, seconds in groups if latency_quantile(rate * d / 1000, d, 0.99) > slo)
-        rows.append(
-            {
-                "task": str(workload.tasks.name[t]),
-                "config": str(workload.profile[t]),
-                "rate_rps": rate,
-                "slo_ms": slo,
-                "requests": requests,
-                "slo_attainment": within / requests if requests > 0 else None,
-                "p50_ms": _mixture_quantile(groups, rate, waited, 0.5),
-                "p99_ms": _mixture_quantile(groups, rate, waited, 0.99),
-                "time_above_slo_s": above + waited,
-                "waiting_s": waited,
-            }
-        )
+        p50, p99 = (_mixture_quantile(groups, rate, waited, q) for q in (0.5, 0.99))
+        row = _row(workload, t, requests, within, p50, p99, waited)
+        rows.append(row | {"time_above_slo_s": above + waited})
         within_all += within
         total_all += requests
     return {"slo_attainment": within_all / total_all if total_all > 0 else None, "services": rows}
@@ -143,19 +132,35 @@ def exact_service_metrics(
             fresh[:1] = True
             latency[served] = fifo_waits(arrival[served] * 1000.0, service_ms, fresh) + service_ms
         within = int((latency <= slo).sum())
-        rows.append(
-            {
-                "task": str(workload.tasks.name[t]),
-                "config": str(workload.profile[t]),
-                "rate_rps": rate,
-                "slo_ms": slo,
-                "requests": count,
-                "slo_attainment": within / count if count else None,
-                "p50_ms": float(np.quantile(latency, 0.5, method="inverted_cdf")) if count else None,
-                "p99_ms": float(np.quantile(latency, 0.99, method="inverted_cdf")) if count else None,
-                "waiting_s": life - float(sum(p[1] - p[0] for p in parts)),
-            }
+        p50, p99 = (
+            float(np.quantile(latency, q, method="inverted_cdf")) if count else None for q in (0.5, 0.99)
         )
+        waited = life - float(sum(p[1] - p[0] for p in parts))
+        rows.append(_row(workload, t, count, within, p50, p99, waited))
         within_all += within
         total_all += count
     return {"slo_attainment": within_all / total_all if total_all else None, "services": rows}
+
+
+def _row(
+    workload: TimedWorkload,
+    t: int,
+    requests: float,
+    within: float,
+    p50: float | None,
+    p99: float | None,
+    waited: float,
+) -> dict[str, Any]:
+    """One service's entry of ``services``."""
+    assert workload.rate_rps is not None and workload.slo_ms is not None and workload.profile is not None
+    return {
+        "task": str(workload.tasks.name[t]),
+        "config": str(workload.profile[t]),
+        "rate_rps": float(workload.rate_rps[t]),
+        "slo_ms": float(workload.slo_ms[t]),
+        "requests": requests,
+        "slo_attainment": within / requests if requests > 0 else None,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "waiting_s": waited,
+    }
