@@ -3,7 +3,6 @@ CLI answers any flag value with a result or one `error:` line (exit 2), never a 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schedlab.cli import main
 from schedlab.cluster.speeds import SpeedTable
 from schedlab.errors import TraceError
 from schedlab.trace import load_nodes, load_tasks
 from schedlab.workload import from_openb, load_jobs
+from tests.trust.test_bad_inputs import run
 
 NUMBERS = [
     "0",
@@ -144,16 +143,7 @@ def test_cli_flags_give_a_result_or_one_error_line(
         args += ["--json"]
     if command == "fill" and "--policy" not in flags:
         args += ["--policy", "bestfit"]
-    argv, sys.argv = sys.argv, ["schedlab", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    finally:
-        sys.argv = argv
-    _, err = capsys.readouterr()
-    assert "Traceback" not in err
+    code, _, err = run(capsys, *args)
     if code:
         assert code == 2, err
         assert err.strip().splitlines()[-1].startswith("error: "), err

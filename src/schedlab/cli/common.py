@@ -83,3 +83,21 @@ def timed_workload(pods: Path | None, jobs: Path | None) -> TimedWorkload:
     if jobs:
         return load_jobs(jobs)
     return from_openb(load_tasks(pods or default_pods_path()))
+
+
+def sharing_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--sharing`` and ``--mps-pct``: how co-located tasks share a GPU."""
+    command = click.option(
+        "--mps-pct",
+        type=click.IntRange(1, 100),
+        default=100,
+        show_default=True,
+        help="SM share per process under MPS.",
+    )(command)
+    return click.option(
+        "--sharing",
+        type=click.Choice(["time-slicing", "mps"]),
+        default="time-slicing",
+        show_default=True,
+        help="How tasks share a GPU: time-slicing, or MPS with an SM share.",
+    )(command)

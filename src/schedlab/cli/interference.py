@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from schedlab.cli.common import DIR, PATH, stdout_console
+from schedlab.cli.common import DIR, PATH, sharing_options, stdout_console
 
 log = logging.getLogger("schedlab")
 
@@ -81,20 +81,7 @@ def fit(data_dir: Path | None, model_name: str, out: Path | None, as_json: bool)
 @interference.command("predict")
 @click.option("--data", "data_dir", type=DIR, help=DATA_HELP)
 @click.option("--model", "model_name", default="measured", show_default=True, help=MODEL_HELP)
-@click.option(
-    "--sharing",
-    type=click.Choice(["time-slicing", "mps"]),
-    default="time-slicing",
-    show_default=True,
-    help="How the members share the GPU.",
-)
-@click.option(
-    "--mps-pct",
-    type=click.IntRange(1, 100),
-    default=100,
-    show_default=True,
-    help="SM share per process under MPS.",
-)
+@sharing_options
 @click.option(
     "--colocate",
     required=True,

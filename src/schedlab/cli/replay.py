@@ -15,6 +15,7 @@ from schedlab.cli.common import (
     NODES_HELP,
     PATH,
     PODS_HELP,
+    sharing_options,
     status,
     stdout_console,
     timed_workload,
@@ -67,16 +68,7 @@ log = logging.getLogger("schedlab")
 @click.option(
     "--profiles", type=DIR, help="Profile directory of the interference model. Default: embedded H100."
 )
-@click.option(
-    "--sharing",
-    type=click.Choice(["time-slicing", "mps"]),
-    default="time-slicing",
-    show_default=True,
-    help="How tasks share a GPU (with --interference).",
-)
-@click.option(
-    "--mps-pct", type=click.IntRange(1, 100), default=100, show_default=True, help="SM share under MPS."
-)
+@sharing_options
 @click.option(
     "--services",
     type=Finite(min=0, max=1),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ import pooch
 import requests
 
 from schedlab.errors import ConfigError, SchedlabError
+from schedlab.files import file_sha256 as sha256
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,6 @@ OPENB_2023 = Dataset(
     },
 )
 DATASETS = {OPENB_2023.name: OPENB_2023}
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def fetch(
