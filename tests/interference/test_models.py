@@ -19,6 +19,7 @@ from schedlab.errors import ConfigError, TraceError
 from schedlab.interference import (
     Sharing,
     default_profiles_path,
+    held_out,
     leave_one_config_out,
     leave_one_pair_out,
     load_profiles,
@@ -165,3 +166,35 @@ def test_a_malformed_profile_directory_is_one_clear_error(tmp_path: Path) -> Non
         load_profiles(bad)
     with pytest.raises(ConfigError, match="profile directory not found"):
         load_profiles(tmp_path / "nowhere")
+
+
+HELD_OUT = Path(__file__).resolve().parents[1] / "data" / "profiles-h200"
+
+
+@pytest.mark.skipif(not H200.is_dir(), reason="needs ../shared/data")
+def test_groups_never_measured_as_such_are_predicted_from_pairs() -> None:
+    """Groups of three and four measured on another H200 by schedlab profile (the
+    additive group rule, pairs from ../shared's H200 profiles): errors as measured."""
+    h200 = load_profiles(H200)
+    errors = {
+        size: held_out("measured", h200, HELD_OUT / size)[f"time-slicing {n}"].summary()
+        for size, n in (("pairs", 2), ("triples", 3), ("quads", 4))
+    }
+    assert errors["triples"]["predictions"] == 90 and errors["quads"]["predictions"] == 40
+    assert errors["pairs"]["median_rel_error"] == pytest.approx(0.032, abs=0.001)  # re-measured pairs
+    assert errors["triples"]["median_rel_error"] == pytest.approx(0.041, abs=0.001)
+    assert errors["triples"]["p90_rel_error"] == pytest.approx(0.148, abs=0.001)
+    assert errors["quads"]["median_rel_error"] == pytest.approx(0.066, abs=0.001)
+    features = held_out("features", h200, HELD_OUT / "triples")["time-slicing 3"].summary()
+    assert features["median_rel_error"] > errors["triples"]["median_rel_error"]
+    none = held_out("none", h200, HELD_OUT / "triples")["time-slicing 3"].summary()
+    assert none["median_rel_error"] > 0.5
+
+
+def test_check_scores_a_model_on_another_directory() -> None:
+    result = CliRunner().invoke(cli, ["interference", "check", "--against", str(HELD_OUT / "mps"), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert set(doc["errors"]) == {"mps 2", "time-slicing 2"}
+    assert doc["errors"]["time-slicing 2"]["predictions"] == 8
+    assert doc["errors"]["time-slicing 2"]["median_rel_error"] < 0.03

@@ -132,3 +132,41 @@ def predict(
             str(m["config"]), f"{m['solo_p50_ms']:.3f}", f"{m['p50_ms']:.3f}", f"{m['slowdown']:.2f}x"
         )
     stdout_console().print(table)
+
+
+@interference.command("check")
+@click.option(
+    "--against",
+    "held_dir",
+    type=DIR,
+    required=True,
+    help="Profile directory of held-out measurements (e.g. from schedlab profile --size 3).",
+)
+@click.option("--data", "data_dir", type=DIR, help=DATA_HELP)
+@click.option("--model", "model_name", default="measured", show_default=True, help=MODEL_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the errors as JSON.")
+def check(held_dir: Path, data_dir: Path | None, model_name: str, as_json: bool) -> None:
+    """Score a model fitted to --data on the co-located measurements of another profile
+    directory: the median and 90th percentile of |predicted p50 / measured p50 - 1| per
+    sharing mode and group size, the measured slowdown taken against the held-out
+    directory's own solo p50 (so that two machines' solo latencies need not agree)."""
+    from schedlab.files import dumps
+    from schedlab.interference import held_out, load_profiles
+
+    profiles = load_profiles(data_dir)
+    errors = {key: e.summary() for key, e in held_out(model_name, profiles, held_dir).items()}
+    if as_json:
+        click.echo(
+            dumps({"model": model_name, "data": profiles.source, "against": str(held_dir), "errors": errors})
+        )
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{model_name} fitted on {profiles.source}, checked on {held_dir}")
+    for column in ("sharing, members", "predictions", "median", "p90"):
+        table.add_column(column, justify="left" if column.startswith("sharing") else "right")
+    for key, part in errors.items():
+        table.add_row(
+            key, str(part["predictions"]), f"{part['median_rel_error']:.1%}", f"{part['p90_rel_error']:.1%}"
+        )
+    stdout_console().print(table)

@@ -1,7 +1,7 @@
 """Co-location interference: profiles of configurations alone and sharing a GPU, and
 models that predict each member's slowdown for any group sharing one GPU."""
 
-from schedlab.interference.crossval import leave_one_config_out, leave_one_pair_out
+from schedlab.interference.crossval import held_out, leave_one_config_out, leave_one_pair_out
 from schedlab.interference.models import (
     DEFAULT_MODEL,
     INTERFERENCE_MODELS,
@@ -21,6 +21,7 @@ __all__ = [
     "Sharing",
     "config_name",
     "default_profiles_path",
+    "held_out",
     "leave_one_config_out",
     "leave_one_pair_out",
     "load_profiles",

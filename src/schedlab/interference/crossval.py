@@ -1,20 +1,24 @@
-"""Cross-validation of interference models on time-sliced pair measurements.
+"""Cross-validation of interference models on time-sliced pair measurements, and their
+errors on held-out measurements.
 
 Leave one pair out: for each measured unordered pair, fit the model without that pair's
 measurements and predict both members' p50. Leave one configuration out: for each
 configuration, fit without every pair that involves it (its solo measurements stay) and
-predict all those pairs. The error of a prediction is |predicted p50 / measured p50 - 1|.
+predict all those pairs. Held out: fit on one profile directory and predict every co-located
+measurement of another (say, groups of three measured by ``schedlab profile --size 3``).
+The error of a prediction is |predicted p50 / measured p50 - 1|.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from schedlab.arrays import FloatArray
 from schedlab.interference.models.base import INTERFERENCE_MODELS, Sharing
-from schedlab.interference.profiles import Profiles
+from schedlab.interference.profiles import Profiles, load_rows
 
 
 @dataclass(frozen=True)
@@ -59,3 +63,23 @@ def leave_one_config_out(name: str, profiles: Profiles) -> Errors:
         if pairs:
             errors += _errors(name, profiles.without(configs={config}), profiles, pairs)
     return Errors(np.array(errors))
+
+
+def held_out(name: str, profiles: Profiles, directory: str | Path) -> dict[str, Errors]:
+    """Errors of model ``name`` fitted to ``profiles`` on every co-located measurement of
+    another profile directory (groups of any size, MPS too), by ``"<sharing> <size>"``.
+
+    The measured slowdown is a member's p50 over that directory's own solo p50 of the same
+    configuration, so that the two machines' solo latencies need not agree."""
+    rows = load_rows(directory)
+    solo = rows[rows["sharing"] == "alone"].groupby("config")["p50_ms"].mean()
+    model = INTERFERENCE_MODELS.get(name)(profiles)
+    errors: dict[str, list[float]] = {}
+    shared = rows[rows["tasks_on_gpu"] >= 2]
+    columns = ("config", "co_runners", "sharing", "pct", "p50_ms")
+    for config, others, mode, pct, p50 in zip(*(shared[c] for c in columns), strict=True):
+        group = [config, *(o for o in str(others).split(";") if o)]
+        sharing = Sharing(mode, int(pct)) if mode == "mps" else Sharing()
+        predicted = model.slowdowns(group, sharing)[0]
+        errors.setdefault(f"{mode} {len(group)}", []).append(abs(predicted * solo[config] / p50 - 1.0))
+    return {key: Errors(np.array(values)) for key, values in sorted(errors.items())}

@@ -143,6 +143,15 @@ def load_profiles(directory: str | Path | None = None) -> Profiles:
     return Profiles(configs, pairs, mps_alone, mps_pairs, str(root))
 
 
+def load_rows(directory: str | Path) -> pd.DataFrame:
+    """Every measurement row of a profile directory, checked: ``config``, ``co_runners``
+    (``;``-separated), ``sharing``, ``pct``, ``tasks_on_gpu`` and the latency columns."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ConfigError(f"profile directory not found: {root}")
+    return _measurements(root / "measurements.csv", set(load_profiles(root).configs))
+
+
 def _choice(path: Path, frame: pd.DataFrame, col: str, allowed: tuple[str, ...]) -> np.ndarray:
     values = read_strings(frame, col)
     bad = ~np.isin(values.astype(str), allowed)
