@@ -82,6 +82,13 @@ log = logging.getLogger("schedlab")
     help="Simulate every request of the services (FIFO per replica) instead of the analytic M/D/1 latency.",
 )
 @click.option(
+    "--requests",
+    "request_file",
+    type=PATH,
+    help="Replay service requests from this trace (Azure LLM CSV with TIMESTAMP, or one time in seconds"
+    " per line), scaled to each service's rate_rps, request by request (implies --requests-exact).",
+)
+@click.option(
     "--baseline",
     is_flag=True,
     help="Also replay without interference; report jct_inflation (batch jobs' mean JCT over that).",
@@ -116,6 +123,7 @@ def replay(
     mps_pct: int,
     services: float | None,
     requests_exact: bool,
+    request_file: Path | None,
     baseline: bool,
     reference: bool,
     out: Path | None,
@@ -149,6 +157,7 @@ def replay(
     from schedlab.sim.result import jct_inflation
     from schedlab.sim.victims import VICTIM_POLICIES
     from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes
+    from schedlab.workload.requests import load_request_trace
 
     given = click.get_current_context().get_parameter_source
     if strict and given("admission") == ParameterSource.COMMANDLINE and admission != "strict":
@@ -196,10 +205,15 @@ def replay(
             log.warning("%s has no `profile` column: --interference changes nothing", workload.source)
     elif (profiles is not None and services is None) or sharing != "time-slicing" or mps_pct != 100:
         log.warning("--profiles, --sharing and --mps-pct have no effect without --interference")
+    trace = None
+    if request_file is not None:
+        trace = load_request_trace(request_file)
+        if model is None:
+            log.warning("--requests has no effect without --interference (services need a model)")
     if speed_table is not None:
         speed_table.unknown_models(str(m) for m in node_table.model[node_table.num_gpu > 0])
     with status(f"replaying {len(workload)} tasks", not as_json):
-        result = run_replay(workload, node_table, config, speed_table, interference=model)
+        result = run_replay(workload, node_table, config, speed_table, interference=model, requests=trace)
         if baseline:
             if model is None:
                 raise ConfigError(
@@ -212,6 +226,7 @@ def replay(
         "jobs": jobs,
         "nodes": nodes or default_nodes_path(),
         "speeds": speeds,
+        "requests": request_file,
     }
     if model is not None:
         root = Path(model.profiles.source)

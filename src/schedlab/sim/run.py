@@ -20,6 +20,7 @@ from schedlab.sim.result import ReplayResult, summarize, task_table
 from schedlab.sim.services import exact_service_metrics, service_metrics
 from schedlab.trace.csvfile import release_memory
 from schedlab.trace.tables import Nodes
+from schedlab.workload.requests import RequestTrace
 from schedlab.workload.timed import TimedWorkload
 
 
@@ -30,6 +31,7 @@ def replay(
     speeds: SpeedTable | None = None,
     progress: Callable[[int, int], None] | None = None,
     interference: InterferenceModel | None = None,
+    requests: RequestTrace | None = None,
 ) -> ReplayResult:
     """Simulate ``workload`` on ``nodes``. ``wall_s`` in the summary covers everything from
     here on (building the model, the simulation, the result tables) and compiling the
@@ -37,7 +39,9 @@ def replay(
     cache happens first, once per process, like importing a library. On the compiled path,
     ``progress(arrived, tasks)`` is called now and then. ``interference``: the model named
     by ``config.interference`` fitted to other profiles than the embedded ones; with an
-    interference model the reference path runs (the compiled one does not model it yet)."""
+    interference model the reference path runs (the compiled one does not model it yet).
+    ``requests``: a request trace replayed at each service's rate (request-level latency,
+    as ``config.requests_exact`` with Poisson arrivals)."""
     config = config or ReplayConfig()
     compile_s = ready() if config.compiled and jit.enabled() else 0.0
     wall = time.perf_counter() - compile_s
@@ -62,8 +66,8 @@ def replay(
         horizon = float(tasks["end"].max()) if tasks["end"].notna().any() else 0.0
         ends = tasks["end"].to_numpy(dtype=np.float64)
         profiles = model.interference.profiles
-        if config.requests_exact:
-            extra = exact_service_metrics(workload, profiles, segments, ends, horizon, config.seed)
+        if config.requests_exact or requests is not None:
+            extra = exact_service_metrics(workload, profiles, segments, ends, horizon, config.seed, requests)
         else:
             extra = service_metrics(workload, profiles, segments, ends, horizon)
     extra["shared_gpu_time_frac"] = shared_gpu_time_frac(attempts)

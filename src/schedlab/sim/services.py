@@ -3,9 +3,13 @@ slowdown (:attr:`~schedlab.sim.progress.ProgressRates.segments`).
 
 Within a span a replica is an M/D/1 queue in steady state: Poisson requests at ``rate_rps``,
 a fixed service time D = solo p50 x slowdown / node speed (:mod:`schedlab.metrics.md1`).
-Requests that arrive while the service waits to be placed (before its first start, between
-an eviction and its restart, or to the end of the run if it never starts) miss the SLO.
-Transients at span boundaries are not modelled.
+Where a span is overloaded (load >= 1), a fluid backlog builds up and is carried into the
+spans after it until drained (:func:`_pieces`); other transients at span boundaries (a
+stable queue's ramp to its steady state) are not modelled. Requests that arrive while the
+service waits to be placed (before its first start, between an eviction and its restart, or
+to the end of the run if it never starts) miss the SLO. The request-level mode
+(:func:`exact_service_metrics`) simulates every request instead, Poisson or replayed from a
+request trace (:mod:`schedlab.workload.requests`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from schedlab.interference import Profiles
 from schedlab.metrics.md1 import latency_cdf, latency_quantile
 from schedlab.metrics.requests import fifo_waits
 from schedlab.workload import TimedWorkload
+from schedlab.workload.requests import RequestTrace, poisson_arrivals
 
 
 def service_metrics(
@@ -33,9 +38,9 @@ def service_metrics(
     """``slo_attainment`` (share of all requests within their SLO, or None without
     services) and ``services`` (per service: requests, attainment, p50/p99 latency in ms,
     seconds with the p99 above the SLO)."""
-    spans: dict[int, dict[tuple[float, float], float]] = defaultdict(lambda: defaultdict(float))
+    spans: dict[int, list[tuple[float, float, float, float]]] = defaultdict(list)
     for t, start, end, slowdown, speed in segments:
-        spans[t][(slowdown, speed)] += end - start
+        spans[t].append((start, end, slowdown, speed))
     services = np.flatnonzero(workload.is_service)
     if not len(services):
         return {"slo_attainment": None, "services": []}
@@ -45,13 +50,13 @@ def service_metrics(
         rate, slo = float(workload.rate_rps[t]), float(workload.slo_ms[t])
         solo = profiles.config(str(workload.profile[t])).solo["p50_ms"]
         until = float(ends[t]) if np.isfinite(ends[t]) else horizon  # its end, or the run's
-        groups = [(solo * slowdown / speed, seconds) for (slowdown, speed), seconds in spans[t].items()]
-        served = sum(seconds for _, seconds in groups)
+        pieces = _pieces(sorted(spans[t]), rate, solo)
+        served = sum(seconds for seconds, *_ in pieces)
         waited = max(until - float(workload.arrival[t]) - served, 0.0)
         requests = rate * (served + waited)
-        within = sum(rate * seconds * latency_cdf(rate * d / 1000, d, slo) for d, seconds in groups)
-        above = sum(seconds for d, seconds in groups if latency_quantile(rate * d / 1000, d, 0.99) > slo)
-        p50, p99 = (_mixture_quantile(groups, rate, waited, q) for q in (0.5, 0.99))
+        within = sum(rate * w * latency_cdf(rho, d, slo - shift) for w, rho, d, shift in pieces)
+        above = sum(w for w, rho, d, shift in pieces if shift + latency_quantile(rho, d, 0.99) > slo)
+        p50, p99 = (_mixture_quantile(pieces, waited, q) for q in (0.5, 0.99))
         row = _row(workload, t, requests, within, p50, p99, waited)
         rows.append(row | {"time_above_slo_s": above + waited})
         within_all += within
@@ -59,19 +64,54 @@ def service_metrics(
     return {"slo_attainment": within_all / total_all if total_all > 0 else None, "services": rows}
 
 
-def _mixture_quantile(groups: list[tuple[float, float]], rate: float, waited: float, q: float) -> float:
-    """The ``q``-quantile of a request's latency over the spans (weights: their requests);
+#: Pieces a span with a backlog is cut into (each at the backlog of its middle).
+BACKLOG_PIECES = 8
+Piece = tuple[float, float, float, float]  # seconds, load, service time (ms), backlog wait (ms)
+
+
+def _pieces(parts: list[tuple[float, float, float, float]], rate: float, solo: float) -> list[Piece]:
+    """A service's spans (start, end, slowdown, speed; in time order) as pieces of M/D/1
+    latency shifted by a backlog. A span at load >= 1 builds a fluid backlog of work (its
+    requests wait for it, deterministically); the spans after it drain the backlog at
+    1 - load per second, their requests waiting for what is left on top of the M/D/1 wait;
+    a replica that (re)starts begins empty. Pieces without backlog are merged by load."""
+    steady: dict[tuple[float, float], float] = defaultdict(float)
+    shifted: list[Piece] = []
+    backlog, last_end = 0.0, None  # backlog: seconds of queued work
+    for start, end, slowdown, speed in parts:
+        if start != last_end:
+            backlog = 0.0
+        last_end, length = end, end - start
+        d = solo * slowdown / speed
+        rho = rate * d / 1000
+        if rho >= 1 or backlog > 0:
+            slope = rho - 1 if rho >= 1 else -(1 - rho)
+            busy = length if rho >= 1 else min(backlog / (1 - rho), length)
+            step = busy / BACKLOG_PIECES
+            for k in range(BACKLOG_PIECES):
+                wait = max(backlog + slope * (k + 0.5) * step, 0.0) * 1000
+                shifted.append((step, 0.0 if rho >= 1 else rho, d, wait))
+            backlog = max(backlog + slope * length, 0.0)
+            if length > busy:
+                steady[(rho, d)] += length - busy
+        else:
+            steady[(rho, d)] += length
+    return [(w, rho, d, 0.0) for (rho, d), w in steady.items()] + shifted
+
+
+def _mixture_quantile(pieces: list[Piece], waited: float, q: float) -> float:
+    """The ``q``-quantile of a request's latency over the pieces (weights: their requests);
     requests arriving while the service waits count as infinitely late."""
-    total = sum(seconds for _, seconds in groups) + waited
-    if total <= 0 or not groups:
+    total = sum(w for w, *_ in pieces) + waited
+    if total <= 0 or not pieces:
         return math.inf
 
     def cdf(t: float) -> float:
-        return sum(seconds * latency_cdf(rate * d / 1000, d, t) for d, seconds in groups) / total
+        return sum(w * latency_cdf(rho, d, t - shift) for w, rho, d, shift in pieces) / total
 
     if cdf(1e12) < q:
         return math.inf
-    low, high = min(d for d, _ in groups), max(d for d, _ in groups) * 2
+    low, high = min(d for _, _, d, _ in pieces), max(d + shift for _, _, d, shift in pieces) * 2
     while cdf(high) < q:
         high *= 2
     for _ in range(50):
@@ -91,11 +131,13 @@ def exact_service_metrics(
     ends: np.ndarray,
     horizon: float,
     seed: int,
+    requests: RequestTrace | None = None,
 ) -> dict[str, Any]:
     """The same metrics as :func:`service_metrics`, from every request simulated: Poisson
-    arrivals (seeded), each served in FIFO order at the service time of the span it arrives
-    in; the queue carries over when the slowdown changes and starts empty when a replica
-    (re)starts; requests arriving while the service is not running miss the SLO."""
+    arrivals (seeded), or ``requests`` replayed at each service's rate, each served in FIFO
+    order at the service time of the span it arrives in; the queue carries over when the
+    slowdown changes and starts empty when a replica (re)starts; requests arriving while the
+    service is not running miss the SLO."""
     services = np.flatnonzero(workload.is_service)
     if not len(services):
         return {"slo_attainment": None, "services": []}
@@ -115,8 +157,8 @@ def exact_service_metrics(
         rate, slo = float(workload.rate_rps[t]), float(workload.slo_ms[t])
         solo = profiles.config(str(workload.profile[t])).solo["p50_ms"]
         first = float(workload.arrival[t])
-        count = int(rng.poisson(rate * life))
-        arrival = np.sort(rng.uniform(first, first + life, count))
+        arrival = (requests.arrivals if requests is not None else poisson_arrivals)(rate, first, life, rng)
+        count = len(arrival)
         parts = sorted(spans[t])
         latency = np.full(count, np.inf)
         if parts:
