@@ -23,6 +23,7 @@ INFER = ["resnet50/1", "bert/1", "vit/8", "gpt2/8", "mobilenet/32"]
 def workload(rows: list[tuple[float, float, int, str, float, float]]) -> TimedWorkload:
     """``(arrival, duration, gpu_milli, profile, rate_rps, slo_ms)`` rows (NaN rate: a batch job)."""
     tasks = Tasks.build([(1000, 1000, 1, r[2], "") for r in rows])
+    tasks.qos[:] = ["BE" if np.isnan(r[4]) else "LS" for r in rows]  # services may preempt
     return TimedWorkload(
         tasks,
         np.array([r[0] for r in rows]),
@@ -70,9 +71,9 @@ row = st.tuples(
 
 
 @settings(max_examples=40, deadline=None)
-@given(rows=st.lists(row, min_size=1, max_size=14))
+@given(rows=st.lists(row, min_size=1, max_size=14), preemption=st.sampled_from(["none", "ls-over-be"]))
 def test_slo_aware_never_creates_a_predicted_violation(
-    rows: list[tuple[float, float, int, str, float, float]],
+    rows: list[tuple[float, float, int, str, float, float]], preemption: str
 ) -> None:
     fixed = []
     for arrival, duration, milli, profile, rate, slo in sorted(rows):
@@ -83,7 +84,8 @@ def test_slo_aware_never_creates_a_predicted_violation(
             rate = min(rate, 0.6 * 1000 / d)
             fixed.append((arrival, duration, milli, profile, rate, max(slo, 10 * d)))
     w = workload(fixed)
-    result = replay(w, NODES, ReplayConfig(policy="slo-aware", interference="measured"))
+    config = ReplayConfig(policy="slo-aware", interference="measured", preemption=preemption)
+    result = replay(w, NODES, config)
     assert violations(w, result.attempts) == 0
     assert (result.summary["slo_attainment"] is None) == (not w.is_service.any())
 
@@ -107,3 +109,24 @@ def test_fgd_breaks_an_slo_that_slo_aware_keeps() -> None:
     assert violations(w, fgd.attempts) > 0 and violations(w, guarded.attempts) == 0
     assert guarded.tasks["start"].tolist() == [0.0, 100.0]  # the second waits for the first
     assert guarded.summary["slo_attainment"] > fgd.summary["slo_attainment"]
+
+
+def test_a_service_does_not_preempt_its_way_into_an_unsafe_gpu() -> None:
+    """Evicting the training job would make room, but the newcomer (a tight SLO) would then
+    share the GPU with a service that slows it past its SLO: slo-aware refuses, so nothing
+    is evicted and it waits. FGD evicts and breaks the SLO."""
+    one_gpu = Nodes.build([("n0", 64000, 262144, 1, "H100")])
+    d = PROFILES.configs["gpt2/8"].solo["p50_ms"]
+    rate, slo = 0.4 * 1000 / d, 4 * d
+    rows = [
+        (0.0, 100.0, 300, "resnet50/1", 50.0, 200.0),  # a loose SLO: safe next to training
+        (1.0, 50.0, 600, "bert_train/16", np.nan, np.nan),
+        (2.0, 100.0, 300, "gpt2/8", rate, slo),
+    ]
+    w = workload(rows)
+    config = ReplayConfig(policy="slo-aware", interference="measured", preemption="ls-over-be")
+    result = replay(w, one_gpu, config)
+    assert result.summary["preemptions"] == 0 and violations(w, result.attempts) == 0
+    assert result.tasks["start"].tolist() == [0.0, 1.0, 100.0]  # it waits for the first service
+    fgd = replay(w, one_gpu, ReplayConfig(policy="fgd", interference="measured", preemption="ls-over-be"))
+    assert fgd.summary["preemptions"] == 1 and violations(w, fgd.attempts) > 0

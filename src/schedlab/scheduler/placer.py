@@ -165,6 +165,14 @@ class Placer:
             ) from None
         return Placement(best, gpus)
 
+    def admits(self, shape: Shape, node: int) -> bool:
+        """Whether the policy's ``admit`` step takes ``node`` for ``shape`` now (True for a
+        policy without one)."""
+        if not self._admits:
+            return True
+        nodes = np.array([node], dtype=np.int64)
+        return bool(np.asarray(self._ask("admit", self.policy.admit, shape, nodes), dtype=bool)[0])
+
     def place(self, shape: Shape) -> Placement | None:
         """Select and commit a placement for ``shape``; None (and no change) when nothing fits."""
         placement = self.select(shape)

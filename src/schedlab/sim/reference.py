@@ -163,6 +163,7 @@ class Replay:
             self.gpus,
             m.rank,
             now,
+            lambda node, victims: self._admitted_without(t, node, victims),
         )
         if found is None:
             return False
@@ -180,6 +181,31 @@ class Replay:
             m.admission.evicted(v, self)
         m.admission.freed(node, self)
         return True
+
+    def _admitted_without(self, t: int, node: int, victims: list[int]) -> bool:
+        """Whether the placement policy would admit ``node`` for ``t`` once ``victims`` are
+        gone: a dry run (they leave the cluster state and their GPUs' groups, the policy is
+        asked, and everything is put back as it was)."""
+        m = self.model
+        shape = m.table.shapes[int(m.shape_of[t])]
+        held = [(v, self.placement[v]) for v in victims]
+        groups = self.colocation.groups if self.rates is not None else {}
+        saved = {key: list(group) for key, group in groups.items() if key[0] == node}
+        for v, placement in held:
+            assert placement is not None
+            self.placer.release(m.table.shapes[int(m.shape_of[v])], placement)
+            for gpu in placement.gpus:
+                if v in groups.get((node, gpu), ()):
+                    groups[(node, gpu)].remove(v)
+        try:
+            if self.rates is not None:
+                self.colocation.current = t
+            return self.placer.admits(shape, node)
+        finally:
+            groups.update(saved)
+            for v, placement in held:
+                assert placement is not None
+                m.cluster.place(node, m.table.shapes[int(m.shape_of[v])], placement.gpus, check=False)
 
     def _reschedule(self, t: int, end: float) -> None:
         """A new departure time for running task ``t`` (its earlier one is cancelled)."""

@@ -2,10 +2,14 @@
 
 For each node where evicting every preemptible task would make room, victims are taken in
 the victim policy's order until the task fits; the cost is the GPU-seconds the victims lose
-(elapsed run time x milli-GPU / 1000). The cheapest node wins; ties go to the node order.
+(elapsed run time x milli-GPU / 1000). The cheapest node wins; ties go to the node order. A
+placement policy with an ``admit`` step is asked first whether it would take the node once
+the victims are gone (a policy that guards SLOs may refuse; the next cheapest node is tried).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,11 +31,13 @@ def cheapest_eviction(
     gpus_of: Gpus,
     rank: IntArray,
     now: float,
+    accept: Callable[[int, list[int]], bool] | None = None,
 ) -> tuple[int, list[int]] | None:
-    """The node and the tasks to evict there so that ``shape`` fits; None if no node works."""
+    """The node and the tasks to evict there so that ``shape`` fits; None if no node works.
+    ``accept(node, victims)``, when given, must agree too (the cheapest accepted one wins)."""
     cluster = evictable.cluster
     total = shapes.total_gpu_milli
-    best: tuple[float, int, int, list[int]] | None = None
+    found: list[tuple[float, int, int, list[int]]] = []
     for node in np.flatnonzero(evictable.room(shape)).tolist():
         tasks = evictable.tasks_on(node)
         order = victims.order(tasks, started[tasks], total[shape_of[tasks]], now)
@@ -48,10 +54,11 @@ def cheapest_eviction(
             chosen.append(v)
             cost += (now - float(started[v])) * int(total[vs]) / 1000
         if chosen and _fits(shapes, shape, cpu, mem, free):
-            key = (cost, int(rank[node]))
-            if best is None or key < best[:2]:
-                best = (cost, int(rank[node]), node, chosen)
-    return None if best is None else (best[2], best[3])
+            found.append((cost, int(rank[node]), node, chosen))
+    for _, _, node, chosen in sorted(found, key=lambda c: c[:2]):
+        if accept is None or accept(node, chosen):
+            return node, chosen
+    return None
 
 
 def _fits(shapes: ShapeArrays, s: int, cpu: int, mem: int, free: IntArray) -> bool:
