@@ -3,6 +3,7 @@ co-located run times exactly, and departures follow every change of a GPU's grou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schedlab.arrays import FloatArray
 from schedlab.interference import InterferenceModel, Sharing, load_profiles
 from schedlab.sim import ReplayConfig, replay
 from schedlab.trace import Nodes, Tasks
@@ -84,8 +86,10 @@ def test_the_measured_model_on_a_pair() -> None:
     s_a = PROFILES.pairs[("bert_train/16", "resnet50_train/32")]
     s_b = PROFILES.pairs[("resnet50_train/32", "bert_train/16")]
     first = 100.0 * s_a
-    assert measured.summary["path"] == "reference"
+    assert measured.summary["path"] == "compiled"
     assert measured.tasks["end"].tolist() == pytest.approx([first, first + 100.0 - first / s_b], rel=1e-12)
+    reference = replay(w, ONE_GPU, ReplayConfig(policy="bestfit", interference="measured", compiled=False))
+    assert reference.summary["path"] == "reference" and reference.tasks.equals(measured.tasks)
 
 
 def test_unknown_profiles_are_a_clear_error() -> None:
@@ -163,3 +167,90 @@ def test_shared_gpu_time_and_jct_inflation(tmp_path) -> None:  # type: ignore[no
     assert plain["shared_gpu_time_frac"] == pytest.approx(100 / 110, rel=1e-9)
     refused = CliRunner().invoke(cli, [*args, "--baseline"])
     assert refused.exit_code != 0
+
+
+class Custom(InterferenceModel):
+    """A plugin model with its own group rule (not the additive one)."""
+
+    name = "custom-test"
+
+    def slowdowns(self, group: Sequence[str], sharing: Sharing | None = None) -> FloatArray:
+        return np.full(len(group), float(len(group)))
+
+
+def test_a_model_with_its_own_group_rule_runs_the_reference_path() -> None:
+    w = workload([(0.0, 10.0, 300, "bert/1")] * 3)
+    result = run(w, Custom(PROFILES), ONE_GPU)
+    assert result.summary["path"] == "reference" and result.tasks["end"].tolist() == [30.0] * 3
+
+
+SERVICE_CONFIGS = ["bert/1", "vit/8", "gpt2/32", "resnet50/1"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 40).map(float),  # coarse arrivals, so that times tie
+            st.sampled_from([1.0, 5.0, 12.5, 30.0]),
+            st.sampled_from([0, 250, 500, 1000, 2000]),  # 0: CPU only; 2000: two whole GPUs
+            st.sampled_from(["", *SERVICE_CONFIGS, "bert_train/16", "resnet50_train/32"]),
+            st.booleans(),  # an inference configuration may be a service
+            st.sampled_from(["LS", "BE"]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    policy=st.sampled_from(["fgd", "bestfit", "random"]),
+    preemption=st.sampled_from(["none", "ls-over-be"]),
+    admission=st.sampled_from(["backfill", "strict"]),
+    model=st.sampled_from(["measured", "none", "constant"]),
+)
+def test_compiled_progress_rates_equal_the_reference(
+    rows: list[tuple[float, float, int, str, bool, str]],
+    policy: str,
+    preemption: str,
+    admission: str,
+    model: str,
+) -> None:
+    rows = sorted(rows)
+    gpus = [(0 if m == 0 else 2 if m == 2000 else 1, min(m, 1000)) for _, _, m, _, _, _ in rows]
+    tasks = Tasks.build([(1000, 1000, k, milli, "") for k, milli in gpus])
+    tasks = replace(tasks, qos=np.array([r[5] for r in rows], dtype=object))
+    service = [bool(r[4] and r[3] in SERVICE_CONFIGS) for r in rows]
+    w = TimedWorkload(
+        tasks,
+        np.array([r[0] for r in rows]),
+        np.array([r[1] for r in rows]),
+        np.full(len(rows), "", dtype=object),
+        "test",
+        {},
+        np.array([r[3] for r in rows], dtype=object),
+        np.array([100.0 if s else np.nan for s in service]),
+        np.array([20.0 if s else np.nan for s in service]),
+    )
+    fitted = Constant(1.6) if model == "constant" else None
+    name = "measured" if model == "constant" else model
+    results = [
+        replay(
+            w,
+            NODES,
+            ReplayConfig(
+                policy=policy,
+                preemption=preemption,
+                admission=admission,
+                interference=name,
+                compiled=compiled,
+            ),
+            interference=fitted,
+        )
+        for compiled in (True, False)
+    ]
+    fast, slow = results
+    assert fast.summary["path"] == "compiled" and slow.summary["path"] == "reference"
+    assert fast.tasks.equals(slow.tasks) and fast.attempts.equals(slow.attempts)
+    assert fast.series.equals(slow.series) and fast.frag_series.equals(slow.frag_series)
+    keep = ("wall_s", "tasks_per_s", "config", "path")
+    assert {k: v for k, v in fast.summary.items() if k not in keep} == {
+        k: v for k, v in slow.summary.items() if k not in keep
+    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from schedlab.scheduler.placer import compiled_fits
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.recorder import ATTEMPT_COLUMNS, FRAG_COLUMNS, SERIES_COLUMNS
 from schedlab.sim.result import TaskOutcome
+
+if TYPE_CHECKING:
+    from schedlab.sim.kernels.rates import RateArrays
 
 #: Events per slice of the loop between progress reports.
 SLICE = 200_000
@@ -66,13 +70,15 @@ class CompiledRun:
     frag_series: pd.DataFrame
     events: int
     lost_gpu_s: float
+    segments: list[tuple[int, float, float, float, float]] | None  # services' spans (interference)
 
 
 def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | None:
     """A function that runs ``model`` compiled, or None when a policy has no compiled form."""
     if not (model.config.compiled and jit.enabled()) or not compiled_fits(model.cluster):
         return None
-    if model.interference is not None:  # progress rates run on the reference path only
+    rates = _rate_arrays(model) if model.interference is not None else None
+    if model.interference is not None and rates is None:
         return None
     form = compiled_form(model.policy, ClusterView(model.cluster))
     strict = model.admission.compiled_strict()
@@ -84,9 +90,49 @@ def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | N
         return None
 
     def run(progress: Progress) -> CompiledRun:
-        return _run(model, form, strict, weights, keys, groups, progress)
+        return _run(model, form, strict, weights, keys, groups, progress, rates)
 
     return run
+
+
+def _rate_arrays(model: ReplayModel) -> RateArrays | None:
+    """The progress-rate arrays of an interference run, or None when its model does not
+    follow the additive group rule (a plugin model with its own ``slowdowns`` runs on the
+    reference path)."""
+    from schedlab.interference import InterferenceModel
+    from schedlab.sim.kernels.rates import rate_arrays
+
+    interference, w = model.interference, model.workload
+    assert interference is not None
+    if type(interference).slowdowns is not InterferenceModel.slowdowns:
+        return None
+    n = len(w)
+    profile = w.profile if w.profile is not None else np.full(n, "", dtype=object)
+    names = sorted({str(p) for p in profile if p})
+    index = {name: i for i, name in enumerate(names)}
+    config = np.array([index[str(p)] if p else -1 for p in profile], dtype=np.int64)
+    sharing = model.sharing
+    for name in names:
+        interference.profiles.config(name)  # unknown names: the reference's clear error
+    pair = np.array([[interference.pair(a, b, sharing) for b in names] for a in names]).reshape(
+        len(names), len(names)
+    )
+    alone = np.array([interference.alone(a, sharing) for a in names], dtype=np.float64)
+    milli = model.shapes.gpu_milli[model.shape_of[config >= 0]]
+    sharing_milli = milli[(milli > 0) & (milli < 1000)]
+    per_gpu = 1000 // int(sharing_milli.min()) if len(sharing_milli) else 1
+    group_max = max(min(int((config >= 0).sum()), per_gpu), 1)
+    services = int(w.is_service.sum())
+    return rate_arrays(
+        len(model.cluster),
+        model.cluster.width,
+        config,
+        w.is_service,
+        pair if names else np.ones((1, 1)),
+        alone if names else np.ones(1),
+        group_max,
+        4 * services + 16,
+    )
 
 
 def _run(
@@ -97,13 +143,14 @@ def _run(
     keys: tuple[np.ndarray, np.ndarray] | None,
     groups: np.ndarray | None,
     progress: Progress,
+    rates: RateArrays | None,
 ) -> CompiledRun:
     from schedlab.policies.kernels.random_fit import pcg64_words, set_pcg64_state
     from schedlab.policies.kernels.table import kernel_id
     from schedlab.sim.kernels.loop import run_events
     from schedlab.sim.kernels.state import FINISHED, GROW, build_state, grown
 
-    st = build_state(model, form, strict, weights, keys, groups)._replace(rng=pcg64_words(form))
+    st = build_state(model, form, strict, weights, keys, groups, rates)._replace(rng=pcg64_words(form))
     kind, draws = kernel_id(form.score), bool(form.draws)
 
     n = len(model.workload)
@@ -121,7 +168,7 @@ def _run(
 
 
 def _collect(model: ReplayModel, st: object) -> CompiledRun:
-    from schedlab.sim.kernels.state import ATTEMPTS, EVENTS, LOST, SAMPLES_DONE, SERIES, State
+    from schedlab.sim.kernels.state import ATTEMPTS, EVENTS, LOST, RATES, SAMPLES_DONE, SERIES, State
 
     assert isinstance(st, State)
     o, r = st.o, st.r
@@ -147,4 +194,19 @@ def _collect(model: ReplayModel, st: object) -> CompiledRun:
         (r.sample_time, r.sample_frag / model.frag.scale, r.sample_free),
         int(st.ints[SAMPLES_DONE]),
     )
-    return CompiledRun(outcome, attempts, series, frag, int(st.ints[EVENTS]), float(st.floats[LOST]))
+    segments = None
+    if st.ints[RATES]:
+        q, used = st.q, int(st.q.segs[0])
+        segments = list(
+            zip(
+                q.seg_task[:used].tolist(),
+                q.seg_start[:used].tolist(),
+                q.seg_end[:used].tolist(),
+                q.seg_slowdown[:used].tolist(),
+                q.seg_speed[:used].tolist(),
+                strict=True,
+            )
+        )
+    return CompiledRun(
+        outcome, attempts, series, frag, int(st.ints[EVENTS]), float(st.floats[LOST]), segments
+    )

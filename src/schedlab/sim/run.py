@@ -39,7 +39,8 @@ def replay(
     cache happens first, once per process, like importing a library. On the compiled path,
     ``progress(arrived, tasks)`` is called now and then. ``interference``: the model named
     by ``config.interference`` fitted to other profiles than the embedded ones; with an
-    interference model the reference path runs (the compiled one does not model it yet).
+    interference model following the additive group rule the compiled path models progress
+    rates too (other models run on the reference path).
     ``requests``: a request trace replayed at each service's rate (request-level latency,
     as ``config.requests_exact`` with Poisson arrivals)."""
     config = config or ReplayConfig()
@@ -52,7 +53,7 @@ def replay(
     if compiled is not None:
         run = compiled(progress)
         outcome, attempts, series, frag_series = run.outcome, run.attempts, run.series, run.frag_series
-        events, lost = run.events, run.lost_gpu_s
+        events, lost, segments = run.events, run.lost_gpu_s, run.segments
     else:
         engine = Replay(model)
         outcome = engine.run()

@@ -12,13 +12,14 @@ from schedlab.cluster.kernels import fits
 from schedlab.engine.kernels import push
 from schedlab.jit import kernel
 from schedlab.scheduler.kernels import commit, select, select_drawn
-from schedlab.sim.kernels import evict, waiting
+from schedlab.sim.kernels import evict, rates, waiting
 from schedlab.sim.kernels.state import (
     ATTEMPTS,
     ESTIMATE,
     LOST,
     NOW,
     PREEMPTS,
+    RATES,
     RUNNING,
     RUNNING_NOW,
     STRICT,
@@ -40,8 +41,11 @@ def start(kind: int, draws: bool, st: State, t: int) -> bool:
     commit(st.c, st.sh, st.f, st.pl, s, n, mask, -1)
     now, o = st.floats[NOW], st.o
     o.status[t], o.start[t], o.node[t], o.mask[t] = RUNNING, now, n, mask
-    end = now + st.m.duration[t] / st.m.speed[st.c.model[n], st.m.speed_class[s]]
-    push(st.h, end, t, o.attempt[t])
+    speed = st.m.speed[st.c.model[n], st.m.speed_class[s]]
+    if st.ints[RATES]:
+        rates.start(st.q, st.h, o.attempt, t, n, mask, st.m.duration[t], speed, now)
+    else:
+        push(st.h, now + st.m.duration[t] / speed, t, rates.key(st.q, o.attempt[t], t))
     if st.ints[PREEMPTS] and st.m.preemptible[t]:
         evict.add(st.e, st.sh, t, s, n, mask, now)
     st.ints[RUNNING_NOW] += 1
@@ -54,6 +58,8 @@ def stop(st: State, t: int) -> int:
     o, r, now = st.o, st.r, st.floats[NOW]
     s, n, mask = st.m.shape_of[t], o.node[t], o.mask[t]
     commit(st.c, st.sh, st.f, st.pl, s, n, mask, 1)
+    if st.ints[RATES]:
+        rates.stop(st.q, st.h, o.attempt, t, n, mask, now)
     o.ran[t] += now - o.start[t]
     i = st.ints[ATTEMPTS]
     r.task[i], r.node[i], r.mask[i], r.start[i], r.end[i], r.attempt[i] = (

@@ -16,6 +16,7 @@ import numpy as np
 from schedlab.engine.kernels import latest, pop
 from schedlab.jit import kernel
 from schedlab.sim.kernels.actions import drain_node, drain_strict, enqueue, preempt_for, start, stop
+from schedlab.sim.kernels.rates import key
 from schedlab.sim.kernels.state import (
     ATTEMPTS,
     BUDGET,
@@ -25,10 +26,12 @@ from schedlab.sim.kernels.state import (
     ESTIMATE,
     EVENTS,
     FINISHED,
+    GROUP_MAX,
     GROW,
     NEXT,
     NOW,
     PREEMPTS,
+    RATES,
     REJECTED,
     RUNNING_NOW,
     SAMPLE_AT,
@@ -125,11 +128,13 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
     for _ in range(budget):
         busy = ints[RUNNING_NOW] + st.w.tally[1] + 2  # as state.headroom
         stops = 1 + (ints[RUNNING_NOW] if ints[PREEMPTS] else 0)
+        touched = busy * (ints[GROUP_MAX] + 1) if ints[RATES] else busy
         if (
             ints[ATTEMPTS] + stops > len(r.task)
             or ints[SERIES] + 2 > len(r.time)
             or ints[SAMPLES_DONE] + 2 > len(r.sample_time)
-            or h.size[0] + busy > len(h.time)
+            or h.size[0] + touched > len(h.time)
+            or (ints[RATES] and st.q.segs[0] + touched > len(st.q.seg_task))
         ):
             return GROW
         event, when = -1, np.inf
@@ -147,7 +152,7 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
         if event == 0:
             t, attempt = h.first[0], h.second[0]
             pop(h)
-            if attempt == st.o.attempt[t]:  # else: evicted since, this departure was cancelled
+            if attempt == key(st.q, st.o.attempt[t], t):  # else: evicted or slowed since: cancelled
                 depart(kind, draws, st, t)
                 record(st)
         elif event == 1:

@@ -24,6 +24,7 @@ from schedlab.policies.base import CompiledPolicy
 from schedlab.policies.kernels import PolicyParams
 from schedlab.scheduler.kernels import PlacerArrays, placer_arrays
 from schedlab.sim.kernels.evict import EvictArrays, evict_arrays
+from schedlab.sim.kernels.rates import RateArrays, no_rates
 from schedlab.sim.kernels.waiting import WaitingArrays, waiting_arrays
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.result import TaskOutcome
@@ -31,7 +32,7 @@ from schedlab.sim.result import TaskOutcome
 WAITING, RUNNING, DONE, REJECTED = 0, 1, 2, 3
 # Integer state: where things are in ``ints``.
 NEXT, EVENTS, RUNNING_NOW, ATTEMPTS, SERIES, SAMPLES_DONE, SAMPLE_I, SAMPLE_ON = range(8)
-STRICT, ESTIMATE, PREEMPTS, SAMPLES, CAPACITY = range(8, 13)
+STRICT, ESTIMATE, PREEMPTS, SAMPLES, CAPACITY, RATES, GROUP_MAX = range(8, 15)
 # Float state: where things are in ``floats``.
 NOW, DT, SAMPLE_AT, LOST = range(4)
 # Why run_events returned.
@@ -98,6 +99,7 @@ class State(NamedTuple):
     e: EvictArrays
     h: EventHeap
     r: Records
+    q: RateArrays
     ints: IntArray
     floats: FloatArray
     rng: IntArray
@@ -110,8 +112,10 @@ def build_state(
     weights: FloatArray,
     keys: tuple[FloatArray, FloatArray] | None,
     groups: IntArray | None,
+    rates: RateArrays | None = None,
 ) -> State:
-    """The kernel state at time zero (the model's cluster must be empty)."""
+    """The kernel state at time zero (the model's cluster must be empty); ``rates`` with an
+    interference model (:func:`schedlab.sim.kernels.rates.rate_arrays`)."""
     w, cluster = model.workload, model.cluster
     n, shapes, nodes = len(w), len(model.table), len(cluster)
     f = frag_arrays(model.frag)
@@ -147,8 +151,10 @@ def build_state(
         before.ran,
         attempt=np.zeros(n, dtype=np.int64),
     )
-    ints = np.zeros(13, dtype=np.int64)
+    ints = np.zeros(15, dtype=np.int64)
     ints[STRICT], ints[ESTIMATE], ints[PREEMPTS] = strict, estimate, model.preempts
+    ints[RATES] = rates is not None
+    ints[GROUP_MAX] = len(rates.scratch) if rates is not None else 0
     ints[SAMPLES], ints[CAPACITY], ints[SAMPLE_ON] = model.config.samples, cluster.gpu_capacity, n > 0
     floats = np.zeros(4)
     if n:
@@ -168,6 +174,7 @@ def build_state(
         e=evict_arrays(nodes, cluster.width, weights) if model.preempts else evict_arrays(0, 1, np.zeros(0)),
         h=event_heap(min(n, 1 << 16) + 16),
         r=records(n + 16, 2 * n + 16, 3 * model.config.samples + 16),
+        q=rates if rates is not None else no_rates(n),
         ints=ints,
         floats=floats,
         rng=np.zeros(4, dtype=np.uint64),
@@ -183,23 +190,27 @@ def records(attempts: int, series: int, samples: int) -> Records:
     )
 
 
-def headroom(st: State) -> tuple[int, int, int, int]:
+def headroom(st: State) -> tuple[int, int, int, int, int]:
     """Room each growable buffer needs for one more event: attempts (a departure stops one
     task; a preemption may stop every running task), the series and the samples (one row),
-    and the event heap (every waiting task and every victim may start)."""
+    the event heap (every waiting task and every victim may start; with progress rates each
+    start or stop pushes a departure for every member of its GPU's group) and the services'
+    segments (each start or stop closes at most one per member)."""
     busy = int(st.ints[RUNNING_NOW] + st.w.tally[1]) + 2
     stops = 1 + (int(st.ints[RUNNING_NOW]) if st.ints[PREEMPTS] else 0)
+    touched = busy * (int(st.ints[GROUP_MAX]) + 1) if st.ints[RATES] else busy
     return (
         int(st.ints[ATTEMPTS]) + stops,
         int(st.ints[SERIES]) + 2,
         int(st.ints[SAMPLES_DONE]) + 2,
-        int(st.h.size[0]) + busy,
+        int(st.h.size[0]) + touched,
+        int(st.q.segs[0]) + (touched if st.ints[RATES] else 0),
     )
 
 
 def grown(st: State) -> State:
     """``st`` with each buffer that lacks :func:`headroom` twice as large (or as needed)."""
-    attempts, series, samples, heap = headroom(st)
+    attempts, series, samples, heap, segments = headroom(st)
     r = st.r
     sizes = [len(r.task), len(r.time), len(r.sample_time)]
     for i, need in enumerate((attempts, series, samples)):
@@ -212,4 +223,12 @@ def grown(st: State) -> State:
         st = st._replace(r=bigger)
     if heap > len(st.h.time):
         st = st._replace(h=grown_heap(st.h, max(2 * len(st.h.time), heap)))
+    if segments > len(st.q.seg_task):
+        size = max(2 * len(st.q.seg_task), segments)
+        columns = {}
+        for name in ("seg_task", "seg_start", "seg_end", "seg_slowdown", "seg_speed"):
+            old = getattr(st.q, name)
+            columns[name] = np.zeros(size, dtype=old.dtype)
+            columns[name][: len(old)] = old
+        st = st._replace(q=st.q._replace(**columns))
     return st
