@@ -203,3 +203,25 @@ def test_an_overloaded_span_leaves_a_backlog_that_the_analytic_latency_carries(t
     assert analytic["slo_attainment"] == pytest.approx(exact["slo_attainment"], abs=0.01)
     for q in ("p50_ms", "p99_ms"):
         assert analytic["services"][0][q] == pytest.approx(exact["services"][0][q], rel=0.05)
+
+
+def test_replay_writes_one_parquet_row_per_service(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from schedlab.cli import cli
+    from schedlab.provenance import read_stamp
+
+    rows = "s,0,100,1000,1000,1,300,,LS,u,resnet50/8,300,5\nb,0,50,1000,1000,1,500,,BE,u,bert_train/16,,\n"
+    jobs, nodes = write(tmp_path, rows), tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,64000,262144,1,H100\n")
+    out = tmp_path / "out"
+    args = ["replay", "--jobs", str(jobs), "--nodes", str(nodes), "--interference", "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "services 1: SLO attainment" in result.output and "shared GPU time" in result.output
+    import pandas as pd
+
+    table = pd.read_parquet(out / "services.parquet")
+    assert table["task"].tolist() == ["s"] and table["config"].tolist() == ["resnet50/8"]
+    assert set(table.columns) >= {"requests", "slo_attainment", "p50_ms", "p99_ms", "time_above_slo_s"}
+    assert read_stamp(out / "services.parquet")["config"]["interference"] == "measured"

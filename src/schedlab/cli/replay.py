@@ -101,7 +101,8 @@ log = logging.getLogger("schedlab")
 @click.option(
     "--out",
     type=DIR,
-    help="Write tasks.parquet, attempts.parquet, series.parquet, summary.json and timeline.png here.",
+    help="Write tasks.parquet, attempts.parquet, series.parquet, summary.json, timeline.png and, with"
+    " services, services.parquet (one row per service) here.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON document.")
 def replay(
@@ -139,6 +140,8 @@ def replay(
     p50/p99 latency (see docs/interference.md).
     """
     from dataclasses import asdict, replace
+
+    import pandas as pd
 
     from schedlab.cli.types import writable_dir
     from schedlab.cluster.speeds import SpeedTable
@@ -244,6 +247,8 @@ def replay(
     if out is not None:
         for name in ("tasks", "attempts", "series"):
             write_parquet(getattr(result, name), out / f"{name}.parquet", meta)
+        if summary.get("services"):
+            write_parquet(pd.DataFrame(summary["services"]), out / "services.parquet", meta)
         write_json(out / "summary.json", summary)
         plot_timeline(
             result.series,
@@ -283,3 +288,15 @@ def _print_replay(s: dict[str, Any]) -> None:
         f"makespan {s['makespan']:,.0f} s; "
         f"{s['events']} events in {s['wall_s']:.2f} s"
     )
+    if s.get("services"):
+        services = s["services"]
+        missed = sum(1 for row in services if (row["slo_attainment"] or 0.0) < 0.99)
+        click.echo(
+            f"services {len(services)}: SLO attainment {s['slo_attainment']:.4f} of all requests;"
+            f" {missed} services under 99 % within SLO"
+        )
+    extra = [f"shared GPU time {s['shared_gpu_time_frac']:.1%}"] if "shared_gpu_time_frac" in s else []
+    if s.get("jct_inflation") is not None:
+        extra.append(f"batch JCT inflation {s['jct_inflation']:.4f} (against --baseline)")
+    if extra:
+        click.echo("; ".join(extra))
