@@ -18,6 +18,7 @@ from schedlab.cli.interference import interference
 from schedlab.cli.profile import profile
 from schedlab.cli.replay import replay
 from schedlab.cli.report import report
+from schedlab.cli.serve import serve
 from schedlab.cli.sweep import sweep
 from schedlab.cli.synth import synth
 from schedlab.errors import SchedlabError
@@ -53,7 +54,7 @@ class _Lines(logging.Formatter):
         return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
 
 
-for command in (fill, replay, synth, sweep, report, interference, profile, data):
+for command in (fill, replay, synth, sweep, report, interference, profile, serve, data):
     cli.add_command(command)
 
 

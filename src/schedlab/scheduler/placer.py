@@ -156,14 +156,40 @@ class Placer:
             raw = (cache.key[nodes] - self.tie[nodes]) // self._n
             scores = self._checked(self._ask("normalize", self.policy.normalize, shape, nodes, raw), nodes)
             best = int(nodes[int((scores * self._n + self.tie[nodes]).argmax())])
-        chosen = self._ask("choose_gpus", self.policy.choose_gpus, shape, best)
+        return Placement(best, self.choose(shape, best))
+
+    def keys(self, shape: Shape, nodes: IntArray) -> IntArray:
+        """The keys :meth:`select` compares, for ``nodes`` only: score x nodes + tie order
+        (after the policy's admit and normalise steps over ``nodes``), or ``NONE`` where
+        ``shape`` does not fit or the policy refuses. Over every node that fits, the largest
+        key is the node :meth:`select` picks (the scheduler extender ranks with this)."""
+        cache = self._refresh(shape)
+        keys: IntArray = cache.key[nodes].copy()
+        live = keys != NONE
+        if self._admits and live.any():
+            admitted = np.asarray(self._ask("admit", self.policy.admit, shape, nodes[live]), dtype=bool)
+            if admitted.shape != (int(live.sum()),):
+                raise PolicyError(f"placement policy {self.policy.name!r} must admit or refuse each node")
+            refused = np.flatnonzero(live)[~admitted]
+            keys[refused] = NONE
+            live[refused] = False
+        if self._normalizes and live.any():
+            fit = nodes[live]
+            raw = (keys[live] - self.tie[fit]) // self._n
+            scores = self._checked(self._ask("normalize", self.policy.normalize, shape, fit, raw), fit)
+            keys[live] = scores * self._n + self.tie[fit]
+        return keys
+
+    def choose(self, shape: Shape, node: int) -> tuple[int, ...]:
+        """The policy's GPUs for ``shape`` on ``node`` (checked to fit), without placing."""
+        chosen = self._ask("choose_gpus", self.policy.choose_gpus, shape, node)
         try:
             gpus = tuple(int(g) for g in chosen)
         except (TypeError, ValueError):
             raise PolicyError(
                 f"placement policy {self.policy.name!r} must return GPU indices, got {chosen!r}"
             ) from None
-        return Placement(best, gpus)
+        return gpus
 
     def admits(self, shape: Shape, node: int) -> bool:
         """Whether the policy's ``admit`` step takes ``node`` for ``shape`` now (True for a

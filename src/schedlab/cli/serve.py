@@ -1,0 +1,61 @@
+"""``schedlab serve``: a kube-scheduler extender answering with schedlab's policies."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import click
+
+from schedlab.cli.common import PATH, PODS_HELP
+from schedlab.cli.types import SEED
+
+log = logging.getLogger("schedlab")
+
+
+@click.command()
+@click.option("--policy", default="fgd", show_default=True, help="Placement policy (any registered name).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8888, show_default=True, help="Port.")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Learn nodes and pods from this cluster (list + watch) and create Bindings there. Needed"
+    " for bind and for nodeCacheCapable: true.",
+)
+@click.option("--pods", type=PATH, help="Task mix of FGD's fragmentation measure. " + PODS_HELP)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of policies that draw numbers.")
+def serve(policy: str, host: str, port: int, kubeconfig: str | None, pods: Path | None, seed: int) -> None:
+    """Answer kube-scheduler's HTTP extender calls (POST <prefix>/filter, /prioritize, /bind;
+    GET /healthz, /metrics) with a schedlab placement policy, GPU sharing in the FGD
+    convention (alibabacloud.com/gpu-milli, gpu-count, gpu-card-model; GPUs written to
+    alibabacloud.com/gpu-index). See docs/kubernetes.md."""
+    try:
+        import kubernetes  # noqa: F401
+        import prometheus_client  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn
+    except ImportError as err:
+        from schedlab.errors import ConfigError
+
+        raise ConfigError(
+            f"schedlab serve needs the k8s extra: pip install 'schedlab[k8s]' (no {err.name})"
+        ) from None
+    from schedlab.policies import parse_policies
+    from schedlab.serve.app import make_app
+    from schedlab.serve.book import Book
+    from schedlab.trace import default_pods_path, load_tasks
+
+    parse_policies(policy)
+    book = Book(policy, load_tasks(pods or default_pods_path()), seed)
+    binder = None
+    if kubeconfig is not None:
+        from schedlab.serve.kube import KubeBinder, connect, sync, watch
+
+        api = connect(kubeconfig)
+        sync(book, api)
+        watch(book, api, threading.Event())
+        binder = KubeBinder(api)
+    log.info("schedlab serve: policy %s on http://%s:%d", policy, host, port)
+    uvicorn.run(make_app(book, binder), host=host, port=port, log_level="warning", access_log=False)

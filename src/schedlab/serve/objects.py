@@ -1,0 +1,191 @@
+"""Kubernetes Pods and Nodes as schedlab sees them, in the FGD GPU-sharing convention.
+
+A pod asks for ``alibabacloud.com/gpu-milli`` (per GPU) and ``alibabacloud.com/gpu-count``,
+as annotations or as container resource requests/limits (any Kubernetes quantity form:
+``500``, ``1.5k``, ``2k``), and may restrict GPU models with the annotation
+``alibabacloud.com/gpu-card-model`` (``|``-separated). A node gives its GPU count in
+``status.capacity`` (``alibabacloud.com/gpu-count``, else ``nvidia.com/gpu``) and its model
+as the label ``alibabacloud.com/gpu-card-model``. Anything malformed is a :class:`BadRequest`
+naming the object and the field.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from schedlab.errors import SchedlabError
+
+PREFIX = "alibabacloud.com/"
+GPU_MILLI, GPU_COUNT, GPU_MODEL, GPU_INDEX = (
+    PREFIX + "gpu-milli",
+    PREFIX + "gpu-count",
+    PREFIX + "gpu-card-model",
+    PREFIX + "gpu-index",
+)
+NVIDIA_GPU = "nvidia.com/gpu"
+#: Bounds that no real object comes near: a request beyond them is an error, not a number.
+MAX_GPUS, MAX_CPU_MILLI, MAX_MEMORY_MIB = 64, 2**31 - 1, 2**31 - 1
+
+
+class BadRequest(SchedlabError):
+    """A request the extender cannot answer: malformed JSON, a missing field, a bad quantity."""
+
+
+@dataclass(frozen=True)
+class PodRequest:
+    """What a pod asks of a node: CPU (milli), memory (MiB), GPUs and per-GPU milli."""
+
+    uid: str
+    namespace: str
+    name: str
+    cpu_milli: int
+    memory_mib: int
+    num_gpu: int
+    gpu_milli: int
+    gpu_spec: str
+
+    @property
+    def wants_gpu(self) -> bool:
+        return self.num_gpu > 0
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """A node's allocatable CPU (milli) and memory (MiB), GPU count and GPU model."""
+
+    name: str
+    cpu_milli: int
+    memory_mib: int
+    num_gpu: int
+    model: str
+
+
+def quantity(text: Any, where: str) -> Decimal:
+    """A Kubernetes quantity (``1.5k``, ``500m``, ``8Gi``, ``2``) as a Decimal."""
+    from kubernetes.utils import parse_quantity
+
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise BadRequest(f"{where}: a quantity must be a string, got {type(text).__name__}")
+    try:
+        value = Decimal(str(parse_quantity(text)))
+    except (ValueError, InvalidOperation, TypeError):
+        raise BadRequest(f"{where}: not a Kubernetes quantity: {text!r}") from None
+    if not value.is_finite() or value < 0 or value > Decimal(2**53):
+        raise BadRequest(f"{where}: quantity out of range: {text!r}")
+    return value
+
+
+def _whole(value: Decimal, where: str, high: int) -> int:
+    number = int(value.to_integral_value(rounding="ROUND_CEILING"))
+    if number > high:
+        raise BadRequest(f"{where}: {number} is beyond {high}")
+    return number
+
+
+def _mapping(obj: Any, key: str, where: str) -> dict[str, Any]:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest(f"{where}.{key}: must be an object")
+    return value
+
+
+def parse_pod(obj: Any) -> PodRequest:
+    """The request of a Pod object (its API JSON)."""
+    if not isinstance(obj, dict):
+        raise BadRequest("Pod: must be an object")
+    meta = _mapping(obj, "metadata", "Pod")
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        raise BadRequest("Pod.metadata.name: missing")
+    where = f"pod {meta.get('namespace', 'default')}/{name}"
+    notes = _mapping(meta, "annotations", where + " metadata")
+    containers = _mapping(obj, "spec", where).get("containers") or []
+    if not isinstance(containers, list):
+        raise BadRequest(f"{where}: spec.containers must be a list")
+    cpu, memory, milli, count = Decimal(0), Decimal(0), Decimal(0), Decimal(0)
+    for i, container in enumerate(containers):
+        resources = _mapping(container, "resources", f"{where} container {i}")
+        requests = _mapping(resources, "requests", f"{where} container {i} resources")
+        limits = _mapping(resources, "limits", f"{where} container {i} resources")
+        asked = {**limits, **requests}  # a limit alone counts as the request, as in Kubernetes
+        field = f"{where} container {i} resources"
+        cpu += quantity(asked["cpu"], f"{field} cpu") if "cpu" in asked else 0
+        memory += quantity(asked["memory"], f"{field} memory") if "memory" in asked else 0
+        milli += quantity(asked[GPU_MILLI], f"{field} {GPU_MILLI}") if GPU_MILLI in asked else 0
+        count += quantity(asked[GPU_COUNT], f"{field} {GPU_COUNT}") if GPU_COUNT in asked else 0
+    if GPU_MILLI in notes:
+        milli = quantity(notes[GPU_MILLI], f"{where} annotation {GPU_MILLI}")
+    if GPU_COUNT in notes:
+        count = quantity(notes[GPU_COUNT], f"{where} annotation {GPU_COUNT}")
+    per_gpu = _whole(milli, f"{where} {GPU_MILLI}", MAX_GPUS * 1000)
+    gpus = _whole(count, f"{where} {GPU_COUNT}", MAX_GPUS)
+    if per_gpu and not gpus:
+        gpus, per_gpu = (1, per_gpu) if per_gpu <= 1000 else (math.ceil(per_gpu / 1000), 1000)
+    if gpus and not per_gpu:
+        per_gpu = 1000
+    if per_gpu > 1000:
+        raise BadRequest(f"{where} {GPU_MILLI}: {per_gpu} is more than one GPU (1000) per GPU")
+    if gpus > 1 and per_gpu < 1000:
+        raise BadRequest(f"{where}: {gpus} GPUs of {per_gpu} milli each: only one GPU can be shared")
+    spec = notes.get(GPU_MODEL, "")
+    if not isinstance(spec, str):
+        raise BadRequest(f"{where} annotation {GPU_MODEL}: must be a string")
+    uid = meta.get("uid", "")
+    return PodRequest(
+        uid=uid if isinstance(uid, str) and uid else f"{meta.get('namespace', 'default')}/{name}",
+        namespace=str(meta.get("namespace") or "default"),
+        name=name,
+        cpu_milli=_whole(cpu * 1000, f"{where} cpu", MAX_CPU_MILLI),
+        memory_mib=_whole(memory / 2**20, f"{where} memory", MAX_MEMORY_MIB),
+        num_gpu=gpus,
+        gpu_milli=per_gpu if gpus else 0,
+        gpu_spec=spec.strip(),
+    )
+
+
+def parse_node(obj: Any) -> NodeSpec:
+    """The resources of a Node object (its API JSON); allocatable first, then capacity."""
+    if not isinstance(obj, dict):
+        raise BadRequest("Node: must be an object")
+    meta = _mapping(obj, "metadata", "Node")
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        raise BadRequest("Node.metadata.name: missing")
+    where = f"node {name}"
+    status = _mapping(obj, "status", where)
+    capacity = _mapping(status, "capacity", where + " status")
+    allocatable = {**capacity, **_mapping(status, "allocatable", where + " status")}
+    gpu_key = GPU_COUNT if GPU_COUNT in capacity else NVIDIA_GPU
+    gpus = _whole(quantity(capacity.get(gpu_key, "0"), f"{where} capacity {gpu_key}"), where, MAX_GPUS)
+    model = _mapping(meta, "labels", where + " metadata").get(GPU_MODEL, "")
+    return NodeSpec(
+        name=name,
+        cpu_milli=_whole(quantity(allocatable.get("cpu", "0"), f"{where} cpu") * 1000, where, MAX_CPU_MILLI),
+        memory_mib=_whole(
+            quantity(allocatable.get("memory", "0"), f"{where} memory") / 2**20, where, MAX_MEMORY_MIB
+        ),
+        num_gpu=gpus,
+        model=str(model) if gpus else "",
+    )
+
+
+def gpu_index(obj: Any) -> tuple[int, ...] | None:
+    """The GPUs a bound pod holds, from its ``alibabacloud.com/gpu-index`` annotation."""
+    notes = _mapping(_mapping(obj, "metadata", "Pod"), "annotations", "Pod metadata")
+    text = notes.get(GPU_INDEX)
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        gpus = tuple(int(g) for g in text.split(","))
+    except ValueError:
+        raise BadRequest(
+            f"annotation {GPU_INDEX}: not a comma-separated list of GPU indices: {text!r}"
+        ) from None
+    if any(g < 0 or g >= MAX_GPUS for g in gpus) or len(set(gpus)) != len(gpus):
+        raise BadRequest(f"annotation {GPU_INDEX}: bad GPU indices {text!r}")
+    return gpus
