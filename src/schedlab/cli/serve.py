@@ -24,15 +24,30 @@ log = logging.getLogger("schedlab")
     help="Learn nodes and pods from this cluster (list + watch) and create Bindings there. Needed"
     " for bind and for nodeCacheCapable: true.",
 )
+@click.option(
+    "--nodes",
+    type=PATH,
+    help="Also know the nodes of this openb node list from the start (trying the service without a"
+    " cluster, load tests).",
+)
 @click.option("--pods", type=PATH, help="Task mix of FGD's fragmentation measure. " + PODS_HELP)
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of policies that draw numbers.")
-def serve(policy: str, host: str, port: int, kubeconfig: str | None, pods: Path | None, seed: int) -> None:
+def serve(
+    policy: str,
+    host: str,
+    port: int,
+    kubeconfig: str | None,
+    nodes: Path | None,
+    pods: Path | None,
+    seed: int,
+) -> None:
     """Answer kube-scheduler's HTTP extender calls (POST <prefix>/filter, /prioritize, /bind;
     GET /healthz, /metrics) with a schedlab placement policy, GPU sharing in the FGD
     convention (alibabacloud.com/gpu-milli, gpu-count, gpu-card-model; GPUs written to
     alibabacloud.com/gpu-index). See docs/kubernetes.md."""
     try:
         import kubernetes  # noqa: F401
+        import orjson  # noqa: F401
         import prometheus_client  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn
@@ -49,6 +64,19 @@ def serve(policy: str, host: str, port: int, kubeconfig: str | None, pods: Path 
 
     parse_policies(policy)
     book = Book(policy, load_tasks(pods or default_pods_path()), seed)
+    if nodes is not None:
+        from schedlab.serve.objects import NodeSpec
+        from schedlab.trace import load_nodes
+
+        table = load_nodes(nodes)
+        book.upsert(
+            [
+                NodeSpec(str(n), int(c), int(m), int(g), str(k) if g else "")
+                for n, c, m, g, k in zip(
+                    table.name, table.cpu_milli, table.memory_mib, table.num_gpu, table.model, strict=True
+                )
+            ]
+        )
     binder = None
     if kubeconfig is not None:
         from schedlab.serve.kube import KubeBinder, connect, sync, watch

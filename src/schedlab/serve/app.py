@@ -9,12 +9,13 @@ parses but cannot be answered (a bad quantity, a missing field) gets the protoco
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import numpy as np
+import orjson
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -29,7 +30,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from schedlab.errors import SchedlabError
-from schedlab.serve.book import BindError, Book
+from schedlab.serve.book import MAX_SCORE, BindError, Book
 from schedlab.serve.objects import BadRequest, PodRequest, parse_node, parse_pod
 
 log = logging.getLogger("schedlab")
@@ -87,9 +88,10 @@ def make_app(book: Book, binder: Binder | None = None) -> Starlette:
     """The extender's ASGI app over ``book``; ``binder`` creates Bindings (none: bind fails)."""
     metrics = Metrics(book)
     bind_with = binder or NoBinder()
+    answers = Scores()
     verbs: dict[str, Callable[[Any], Any]] = {
         "filter": lambda body: _filter(book, body),
-        "prioritize": lambda body: _prioritize(book, body),
+        "prioritize": lambda body: _prioritize(book, answers, body),
         "bind": lambda body: _bind(book, bind_with, metrics, body),
     }
 
@@ -104,11 +106,12 @@ def make_app(book: Book, binder: Binder | None = None) -> Starlette:
             if len(body) > MAX_BODY:
                 raise BadRequest(f"request body over {MAX_BODY} bytes")
             try:
-                doc = json.loads(body)
-            except (ValueError, UnicodeDecodeError) as err:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError as err:
                 raise BadRequest(f"malformed JSON: {err}") from None
             answer = verbs[verb](doc)
-            response: Response = JSONResponse(answer)
+            raw = answer if isinstance(answer, bytes) else orjson.dumps(answer)
+            response: Response = Response(raw, media_type="application/json")
             if isinstance(answer, dict) and answer.get("Error"):
                 metrics.errors.labels(verb).inc()
         except BadRequest as err:
@@ -172,7 +175,7 @@ def _args(body: Any) -> tuple[PodRequest, list[str], list[Any] | None]:
         if not isinstance(items, list):
             raise BadRequest("Nodes must be a NodeList with items")
         return pod, [parse_node(item).name for item in items], items
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+    if not isinstance(names, list) or not set(map(type, names)) <= {str}:
         raise BadRequest("give Nodes (a NodeList) or NodeNames (a list of names)")
     return pod, names, None
 
@@ -200,11 +203,39 @@ def _filter(book: Book, body: Any) -> dict[str, Any]:
     }
 
 
-def _prioritize(book: Book, body: Any) -> list[dict[str, Any]]:
+class Scores:
+    """Prioritize answers as bytes: each known node's ``{"Host":...,"Score":s}`` for every
+    score 0-10 made once per node set, so an answer for thousands of nodes is one join."""
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.table = np.empty((0, MAX_SCORE + 1), dtype=object)
+
+    def answer(self, book: Book, names: list[str], at: Any, scores: Any) -> bytes:
+        with book.lock:
+            if self.generation != book.generation:
+                table = np.empty((len(book.names), MAX_SCORE + 1), dtype=object)
+                for i, name in enumerate(book.names):
+                    table[i] = [_entry(name, s) for s in range(MAX_SCORE + 1)]
+                self.table, self.generation = table, book.generation
+        known = at >= 0
+        parts = np.empty(len(names), dtype=object)
+        parts[known] = self.table[at[known], scores[known]]
+        for i in np.flatnonzero(~known).tolist():
+            parts[i] = _entry(names[i], int(scores[i]))
+        return b"[" + b",".join(parts.tolist()) + b"]"
+
+
+def _entry(name: str, score: int) -> bytes:
+    return orjson.dumps({"Host": name, "Score": score})
+
+
+def _prioritize(book: Book, scores: Scores, body: Any) -> bytes:
     pod, names, items = _args(body)
     if items is not None:
         book.upsert([parse_node(item) for item in items])
-    return [{"Host": name, "Score": score} for name, score in book.prioritize(pod, names)]
+    at, points = book.prioritize(pod, names)
+    return scores.answer(book, names, at, points)
 
 
 def _bind(book: Book, binder: Binder, metrics: Metrics, body: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ placer.Placer`: prioritize ranks nodes with :meth:`Placer.keys` and bind takes t
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import OrderedDict
@@ -22,13 +23,15 @@ from schedlab.cluster.state import ClusterState
 from schedlab.policies import PolicyContext, make_policy
 from schedlab.scheduler.placer import NONE, Placer
 from schedlab.serve.objects import NodeSpec, PodRequest
-from schedlab.trace.tables import Nodes, Tasks
+from schedlab.trace.tables import IntArray, Nodes, Tasks
 
 log = logging.getLogger("schedlab")
 
 #: Pods remembered between their filter/prioritize calls and their bind.
 PENDING = 100_000
 MAX_SCORE = 10  # kube-scheduler's MaxExtenderPriority
+UNKNOWN = "schedlab: unknown node (give the service --kubeconfig to learn nodes)"
+NO_GPU = "schedlab: node has no GPU"
 
 
 class BindError(Exception):
@@ -84,6 +87,8 @@ class Book:
         context = PolicyContext(frag, np.random.default_rng(self.seed))
         self.policy = make_policy(self.policy_name, context)
         self.placer = Placer(self.cluster, self.policy, np.arange(len(names), dtype=np.int64))
+        self.names = names
+        self.generation = getattr(self, "generation", 0) + 1  # answers cached per node set
         self.fragmentation = frag
         self._shapes: dict[tuple[int, int, int, int, str], Shape] = {}
         for held in self.held.values():
@@ -115,40 +120,43 @@ class Book:
             self.remember(pod)
             if not pod.wants_gpu:
                 return list(names), {}, {}
-            passed, failed, never = [], {}, {}
-            shape = self.shape(pod)
-            c = self.cluster
-            for name in names:
-                i = self.index.get(name)
-                if i is None:
-                    never[name] = "schedlab: unknown node (give the service --kubeconfig to learn nodes)"
-                elif c.num_gpu[i] == 0:
-                    never[name] = "schedlab: node has no GPU"
-                elif shape.allowed is not None and not shape.allowed[c.model[i]]:
-                    never[name] = (
-                        f"schedlab: pod wants gpu-card-model {pod.gpu_spec}, node has {c.models[c.model[i]]}"
-                    )
-                elif c.num_gpu[i] < pod.num_gpu:
-                    never[name] = f"schedlab: pod wants {pod.num_gpu} GPUs, node has {c.num_gpu[i]}"
-                elif int((c.gpu_free[i] >= pod.gpu_milli).sum()) < pod.num_gpu:
-                    free = ",".join(str(int(f)) for f in c.gpu_free[i, : c.num_gpu[i]])
-                    failed[name] = (
-                        f"schedlab: insufficient free gpu-milli: needs {pod.num_gpu} x {pod.gpu_milli},"
-                        f" free per GPU {free}"
-                    )
-                else:
-                    passed.append(name)
-            return passed, failed, never
+            if not len(self.cluster):
+                return [], {}, dict.fromkeys(names, UNKNOWN)
+            c, shape = self.cluster, self.shape(pod)
+            at = self.lookup(names)
+            known = at >= 0
+            row = np.where(known, at, 0)
+            gpus = c.num_gpu[row]
+            has_gpu = known & (gpus > 0)
+            model_ok = has_gpu & (shape.allowed[c.model[row]] if shape.allowed is not None else True)
+            enough = model_ok & (gpus >= pod.num_gpu)
+            room = enough & ((c.gpu_free[row] >= pod.gpu_milli).sum(axis=1) >= pod.num_gpu)
+            labels = np.array(names, dtype=object)
+            never = dict.fromkeys(labels[~known].tolist(), UNKNOWN)
+            never.update(dict.fromkeys(labels[known & ~has_gpu].tolist(), NO_GPU))
+            wrong = f"schedlab: pod wants gpu-card-model {pod.gpu_spec}"
+            never.update(dict.fromkeys(labels[has_gpu & ~model_ok].tolist(), wrong))
+            few = f"schedlab: pod wants {pod.num_gpu} GPUs, more than the node has"
+            never.update(dict.fromkeys(labels[model_ok & ~enough].tolist(), few))
+            full = f"schedlab: no {pod.num_gpu} GPU(s) with {pod.gpu_milli} gpu-milli free"
+            failed = dict.fromkeys(labels[enough & ~room].tolist(), full)
+            return labels[room].tolist(), failed, never
 
-    def prioritize(self, pod: PodRequest, names: list[str]) -> list[tuple[str, int]]:
+    def lookup(self, names: list[str]) -> IntArray:
+        """Node indices of ``names`` (-1: unknown)."""
+        found = map(self.index.get, names, itertools.repeat(-1))
+        return np.fromiter(found, dtype=np.int64, count=len(names))
+
+    def prioritize(self, pod: PodRequest, names: list[str]) -> tuple[IntArray, IntArray]:
         """Scores 0-10: the node the policy would pick gets 10 alone (its tie order decides
         equal scores), the others their policy score scaled to 0-9; 0 where it does not fit.
-        A pod that asks for no GPU gets 0 everywhere (neutral)."""
+        A pod that asks for no GPU gets 0 everywhere (neutral). Returns the nodes' indices
+        (-1: unknown) and their scores, in the order of ``names``."""
         with self.lock:
             self.remember(pod)
+            known = self.lookup(names)
             if not pod.wants_gpu or not names:
-                return [(name, 0) for name in names]
-            known = np.array([self.index.get(n, -1) for n in names], dtype=np.int64)
+                return known, np.zeros(len(names), dtype=np.int64)
             keys = np.full(len(names), NONE, dtype=np.int64)
             ok = known >= 0
             if ok.any():
@@ -162,7 +170,7 @@ class Book:
                 scaled = (raw - low) * (MAX_SCORE - 1) // (high - low) if high > low else np.zeros_like(raw)
                 scores[live] = scaled
                 scores[int(np.argmax(np.where(live, keys, NONE)))] = MAX_SCORE
-            return list(zip(names, scores.tolist(), strict=True))
+            return known, scores
 
     def bind(self, uid: str, node: str) -> tuple[PodRequest, tuple[int, ...]] | None:
         """Take GPUs on ``node`` for pod ``uid`` (the policy picks them); None if the pod is
