@@ -219,11 +219,13 @@ class Scores:
                     table[i] = [_entry(name, s) for s in range(MAX_SCORE + 1)]
                 self.table, self.generation = table, book.generation
         known = at >= 0
-        parts = np.empty(len(names), dtype=object)
-        parts[known] = self.table[at[known], scores[known]]
-        for i in np.flatnonzero(~known).tolist():
-            parts[i] = _entry(names[i], int(scores[i]))
-        return b"[" + b",".join(parts.tolist()) + b"]"
+        if known.all():  # the usual case: one fancy index, one join
+            return b"[" + b",".join(self.table[at, scores].tolist()) + b"]"
+        parts = [
+            self.table[i, score] if i >= 0 else _entry(name, score)
+            for name, i, score in zip(names, at.tolist(), scores.tolist(), strict=True)
+        ]
+        return b"[" + b",".join(parts) + b"]"
 
 
 def _entry(name: str, score: int) -> bytes:
