@@ -325,3 +325,85 @@ def test_placements_through_the_service_equal_schedlab_s_own() -> None:
         bind = {"PodName": f"t{t}", "PodNamespace": "default", "PodUID": request.uid, "Node": best}
         assert http.post("/bind", json=bind).json() == {"Error": ""}
         assert binder.bound[request.uid] == (names[expected.node], expected.gpus)
+
+
+def test_the_deployment_examples_are_valid_yaml_with_the_verbs_schedlab_serves() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parents[2] / "examples" / "kubernetes"
+    (config,) = yaml.safe_load_all((root / "scheduler-config.yaml").read_text())
+    (extender,) = config["extenders"]
+    assert (extender["filterVerb"], extender["prioritizeVerb"], extender["bindVerb"]) == (
+        "filter",
+        "prioritize",
+        "bind",
+    )
+    assert "preemptVerb" not in extender and extender["nodeCacheCapable"] is True
+    assert extender["managedResources"] == [
+        {"name": "alibabacloud.com/gpu-milli", "ignoredByScheduler": True}
+    ]
+    kinds = [doc["kind"] for doc in yaml.safe_load_all((root / "deployment.yaml").read_text())]
+    assert kinds == [
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ConfigMap",
+        "Deployment",
+        "Service",
+    ]
+
+
+class FakeApi:
+    """The few CoreV1Api calls schedlab uses, on dicts (as the client's objects serialise)."""
+
+    def __init__(self, nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> None:
+        self.nodes, self.pods, self.calls = nodes, pods, []  # type: ignore[var-annotated]
+
+        class Client:
+            @staticmethod
+            def sanitize_for_serialization(obj: Any) -> Any:
+                return obj
+
+        self.api_client = Client()
+
+    def list_node(self) -> Any:
+        return type("List", (), {"items": self.nodes})
+
+    def list_pod_for_all_namespaces(self) -> Any:
+        return type("List", (), {"items": self.pods})
+
+    def patch_namespaced_pod(self, name: str, namespace: str, body: Any) -> None:
+        self.calls.append(("patch", name, body))
+
+    def create_namespaced_pod_binding(self, name: str, namespace: str, body: Any, **kwargs: Any) -> None:
+        self.calls.append(("bind", name, body.target.name))
+
+
+def test_listing_the_api_server_rebuilds_the_book_and_binds_write_gpu_indices() -> None:
+    from schedlab.serve.kube import KubeBinder, observe_pod, sync
+
+    def bound(p: dict[str, Any], where: str, gpus: str, phase: str = "Running") -> dict[str, Any]:
+        meta = {**p["metadata"], "annotations": {**p["metadata"]["annotations"], GPU_INDEX: gpus}}
+        return {**p, "metadata": meta, "spec": {**p["spec"], "nodeName": where}, "status": {"phase": phase}}
+
+    pods = [
+        bound(pod("a", 700), "n1", "1"),
+        bound(pod("b", 1000, 2), "n2", "0,1"),
+        bound(pod("c", 500), "n1", "0", "Succeeded"),
+    ]
+    api = FakeApi([node("n1", 2, "T4"), node("n2", 2, "V100")], pods)
+    book = Book("fgd", TYPICAL)
+    sync(book, api)
+    assert sorted(book.held) == ["uid-a", "uid-b"]  # c has finished
+    assert book.cluster.gpu_free.tolist() == [[1000, 300], [0, 0]]
+    observe_pod(book, "DELETED", pods[0])
+    assert book.cluster.gpu_free.tolist() == [[1000, 1000], [0, 0]]
+    request = parse_pod(pod("d", 400))
+    book.filter(request, ["n1", "n2"])
+    node_name = "n1"
+    _, gpus = book.bind(request.uid, node_name) or (None, ())
+    KubeBinder(api).bind(request, node_name, gpus)
+    assert api.calls == [
+        ("patch", "d", {"metadata": {"annotations": {GPU_INDEX: ",".join(map(str, gpus))}}}),
+        ("bind", "d", "n1"),
+    ]
