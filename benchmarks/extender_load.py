@@ -4,7 +4,8 @@ Starts ``schedlab serve --policy fgd`` (one process) knowing ``--nodes`` nodes (
 openb GPU nodes repeated, renamed), then ``--clients`` concurrent clients alternate filter
 and prioritize calls with ``nodeCacheCapable: true`` bodies (every node name, in a shuffled
 order, as kube-scheduler sends them) for pods drawn from the openb pod list, until
-``--requests`` calls or ``--seconds`` have passed. Prints per-verb p50/p99 latency (client
+``--requests`` calls or ``--seconds`` have passed, after ``--warmup`` calls (not measured)
+that fill the per-shape caches as a running service has them. Prints per-verb p50/p99 latency (client
 side, the whole HTTP exchange), the sustained rate, and the server's peak RSS. Bounded in
 count and time; loopback only. Usage: ``python benchmarks/extender_load.py [--nodes 5000]
 [--clients 8] [--requests 6000] [--seconds 60]``.
@@ -132,6 +133,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--warmup", type=int, default=1000, help="calls before measuring (not counted)")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,7 +148,8 @@ def main() -> None:
                     break
                 except OSError:
                     time.sleep(0.1)
-            asyncio.run(load(port, bodies[:16], 2, 30.0))  # warm-up: shape caches, connections
+            warm = pod_bodies(names, args.warmup, args.seed + 1)  # fills the per-shape caches
+            asyncio.run(load(port, warm, args.clients, 60.0))
             latencies, wall = asyncio.run(load(port, bodies, args.clients, args.seconds))
             server_ms = handler_means(port)
             with open(f"/proc/{server.pid}/status") as f:

@@ -407,3 +407,63 @@ def test_listing_the_api_server_rebuilds_the_book_and_binds_write_gpu_indices() 
         ("patch", "d", {"metadata": {"annotations": {GPU_INDEX: ",".join(map(str, gpus))}}}),
         ("bind", "d", "n1"),
     ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    gpus=st.lists(st.sampled_from([0, 1, 2, 4, 8]), min_size=1, max_size=12),
+    requests=st.lists(
+        st.tuples(
+            st.sampled_from([100, 500, 1000]), st.sampled_from([1, 2]), st.sampled_from(["", "T4", "V100"])
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    extra=st.lists(st.sampled_from(["ghost", "node-x", "n-0"]), max_size=3),
+    seed=st.integers(0, 100),
+)
+def test_the_compiled_path_answers_as_the_plain_one(
+    gpus: list[int], requests: list[tuple[int, int, str]], extra: list[str], seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    specs = [node(f"n{i}", g, "T4" if i % 2 else "V100") for i, g in enumerate(gpus)]
+    apps = []
+    for compiled in (True, False):
+        book, binder = Book("fgd", TYPICAL), MemoryBinder()
+        book.upsert([parse_node(s) for s in specs])
+        apps.append(TestClient(make_app(book, binder, compiled=compiled), raise_server_exceptions=False))
+    names = [f"n{i}" for i in rng.permutation(len(gpus))] + extra
+    for k, (milli, count, model) in enumerate(requests):
+        body = {
+            "Pod": pod(f"p{k}", milli if count == 1 else 1000, count, model),
+            "Nodes": None,
+            "NodeNames": names,
+        }
+        answers = [
+            [http.post(f"/{verb}", json=body).json() for verb in ("filter", "prioritize")] for http in apps
+        ]
+        assert answers[0] == answers[1]
+        passed = answers[0][0]["NodeNames"]
+        if passed:
+            bind = {"PodName": f"p{k}", "PodNamespace": "default", "PodUID": f"uid-p{k}", "Node": passed[0]}
+            assert [http.post("/bind", json=bind).json() for http in apps] == [{"Error": ""}] * 2
+
+
+def test_the_compiled_path_takes_node_names_and_leaves_node_lists_to_the_plain_one() -> None:
+    from schedlab.serve.fast import FastNames
+
+    book = Book("fgd", TYPICAL)
+    book.upsert([parse_node(node("a", 2, "T4"))])
+    fast = FastNames()
+    names = json.dumps({"Pod": pod("p"), "Nodes": None, "NodeNames": ["a", "b"]}).encode()
+    assert json.loads(fast.filter(book, names) or b"null")["NodeNames"] == ["a"]
+    assert json.loads(fast.prioritize(book, names) or b"null") == [
+        {"Host": "a", "Score": 10},
+        {"Host": "b", "Score": 0},
+    ]
+    listed = json.dumps(
+        {"Pod": pod("p"), "Nodes": {"items": [node("a", 2, "T4")]}, "NodeNames": None}
+    ).encode()
+    assert fast.filter(book, listed) is None
+    escaped = json.dumps({"Pod": pod("p"), "NodeNames": ["a\\u00e9"]}).encode()
+    assert fast.filter(book, escaped) is None

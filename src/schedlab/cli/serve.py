@@ -85,5 +85,9 @@ def serve(
         sync(book, api)
         watch(book, api, threading.Event())
         binder = KubeBinder(api)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # what was loaded stays: the collector need not walk it on every request
     log.info("schedlab serve: policy %s on http://%s:%d", policy, host, port)
     uvicorn.run(make_app(book, binder), host=host, port=port, log_level="warning", access_log=False)

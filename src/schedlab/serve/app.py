@@ -84,8 +84,17 @@ class Metrics:
         nodes.set_function(lambda: len(book.nodes))
 
 
-def make_app(book: Book, binder: Binder | None = None) -> Starlette:
-    """The extender's ASGI app over ``book``; ``binder`` creates Bindings (none: bind fails)."""
+def make_app(book: Book, binder: Binder | None = None, compiled: bool = True) -> Starlette:
+    """The extender's ASGI app over ``book``; ``binder`` creates Bindings (none: bind fails).
+    ``compiled``: answer ``NodeNames`` filter and prioritize calls on the compiled path
+    (:mod:`schedlab.serve.fast`; the same answers) when numba is there."""
+    from schedlab import jit
+
+    fast = None
+    if compiled and jit.enabled():
+        from schedlab.serve.fast import FastNames
+
+        fast = FastNames()
     metrics = Metrics(book)
     bind_with = binder or NoBinder()
     answers = Scores()
@@ -105,11 +114,18 @@ def make_app(book: Book, binder: Binder | None = None) -> Starlette:
             body = await request.body()
             if len(body) > MAX_BODY:
                 raise BadRequest(f"request body over {MAX_BODY} bytes")
-            try:
-                doc = orjson.loads(body)
-            except orjson.JSONDecodeError as err:
-                raise BadRequest(f"malformed JSON: {err}") from None
-            answer = verbs[verb](doc)
+            answer: Any = None
+            if fast is not None and verb != "bind":
+                try:
+                    answer = fast.filter(book, body) if verb == "filter" else fast.prioritize(book, body)
+                except BadRequest:
+                    answer = None  # the plain path says what is wrong, in the verb's own way
+            if answer is None:
+                try:
+                    doc = orjson.loads(body)
+                except orjson.JSONDecodeError as err:
+                    raise BadRequest(f"malformed JSON: {err}") from None
+                answer = verbs[verb](doc)
             raw = answer if isinstance(answer, bytes) else orjson.dumps(answer)
             response: Response = Response(raw, media_type="application/json")
             if isinstance(answer, dict) and answer.get("Error"):

@@ -30,8 +30,8 @@ log = logging.getLogger("schedlab")
 #: Pods remembered between their filter/prioritize calls and their bind.
 PENDING = 100_000
 MAX_SCORE = 10  # kube-scheduler's MaxExtenderPriority
-UNKNOWN = "schedlab: unknown node (give the service --kubeconfig to learn nodes)"
-NO_GPU = "schedlab: node has no GPU"
+#: Filter codes: why a node does not take a pod (PASS: it does).
+PASS, UNKNOWN, NO_GPU, WRONG_MODEL, TOO_FEW, ROOM = -1, 0, 1, 2, 3, 4
 
 
 class BindError(Exception):
@@ -91,6 +91,7 @@ class Book:
         self.generation = getattr(self, "generation", 0) + 1  # answers cached per node set
         self.fragmentation = frag
         self._shapes: dict[tuple[int, int, int, int, str], Shape] = {}
+        self._fit: dict[Shape, tuple[int, IntArray]] = {}
         for held in self.held.values():
             if held.node in self.index:
                 self.cluster.place(self.index[held.node], self.shape(held.pod), held.gpus, check=False)
@@ -116,31 +117,69 @@ class Book:
     def filter(self, pod: PodRequest, names: list[str]) -> tuple[list[str], dict[str, str], dict[str, str]]:
         """Nodes where ``pod`` fits per GPU; the others with a reason: those that could free
         room (FailedNodes) and those that never can (FailedAndUnresolvableNodes)."""
+        codes = self.filter_codes(pod, self.lookup(names))
+        reasons = self.reasons(pod)
+        labels = np.array(names, dtype=object)
+        never: dict[str, str] = {}
+        for code in range(ROOM):
+            never.update(dict.fromkeys(labels[codes == code].tolist(), reasons[code]))
+        failed = dict.fromkeys(labels[codes == ROOM].tolist(), reasons[ROOM])
+        return labels[codes == PASS].tolist(), failed, never
+
+    def filter_codes(self, pod: PodRequest, at: IntArray) -> IntArray:
+        """Per node (indices, -1: unknown): ``PASS``, or why ``pod`` does not fit there
+        (an index into :meth:`reasons`; ``ROOM`` alone could be resolved by preemption)."""
         with self.lock:
             self.remember(pod)
+            codes = np.full(len(at), PASS, dtype=np.int64)
             if not pod.wants_gpu:
-                return list(names), {}, {}
-            if not len(self.cluster):
-                return [], {}, dict.fromkeys(names, UNKNOWN)
-            c, shape = self.cluster, self.shape(pod)
-            at = self.lookup(names)
+                return codes
             known = at >= 0
-            row = np.where(known, at, 0)
-            gpus = c.num_gpu[row]
-            has_gpu = known & (gpus > 0)
-            model_ok = has_gpu & (shape.allowed[c.model[row]] if shape.allowed is not None else True)
-            enough = model_ok & (gpus >= pod.num_gpu)
-            room = enough & ((c.gpu_free[row] >= pod.gpu_milli).sum(axis=1) >= pod.num_gpu)
-            labels = np.array(names, dtype=object)
-            never = dict.fromkeys(labels[~known].tolist(), UNKNOWN)
-            never.update(dict.fromkeys(labels[known & ~has_gpu].tolist(), NO_GPU))
-            wrong = f"schedlab: pod wants gpu-card-model {pod.gpu_spec}"
-            never.update(dict.fromkeys(labels[has_gpu & ~model_ok].tolist(), wrong))
-            few = f"schedlab: pod wants {pod.num_gpu} GPUs, more than the node has"
-            never.update(dict.fromkeys(labels[model_ok & ~enough].tolist(), few))
-            full = f"schedlab: no {pod.num_gpu} GPU(s) with {pod.gpu_milli} gpu-milli free"
-            failed = dict.fromkeys(labels[enough & ~room].tolist(), full)
-            return labels[room].tolist(), failed, never
+            codes[~known] = UNKNOWN
+            if len(self.cluster) and known.any():
+                codes[known] = self._codes(self.shape(pod))[at[known]]
+            return codes
+
+    def _codes(self, shape: Shape) -> IntArray:
+        """The filter code of every node for ``shape``, kept per shape and brought up to date
+        on the nodes changed since (as the placer keeps its scores)."""
+        c = self.cluster
+        changes = len(c.changes)
+        entry = self._fit.get(shape)
+        if entry is None or changes - entry[0] > len(c) // 8:
+            codes = self._codes_of(shape, np.arange(len(c)))
+        else:
+            position, codes = entry
+            if position != changes:
+                dirty = c.changed_since(position)
+                codes[dirty] = self._codes_of(shape, dirty)
+        self._fit[shape] = (changes, codes)
+        return codes
+
+    def _codes_of(self, shape: Shape, rows: IntArray) -> IntArray:
+        c = self.cluster
+        gpus = c.num_gpu[rows]
+        has_gpu = gpus > 0
+        model_ok = has_gpu & (shape.allowed[c.model[rows]] if shape.allowed is not None else True)
+        enough = model_ok & (gpus >= shape.num_gpu)
+        room = enough & ((c.gpu_free[rows] >= shape.gpu_milli).sum(axis=1) >= shape.num_gpu)
+        codes = np.full(len(rows), PASS, dtype=np.int64)
+        codes[~has_gpu] = NO_GPU
+        codes[has_gpu & ~model_ok] = WRONG_MODEL
+        codes[model_ok & ~enough] = TOO_FEW
+        codes[enough & ~room] = ROOM
+        return codes
+
+    @staticmethod
+    def reasons(pod: PodRequest) -> list[str]:
+        """The reason of each :meth:`filter_codes` code, for this pod."""
+        return [
+            "schedlab: unknown node (give the service --kubeconfig to learn nodes)",
+            "schedlab: node has no GPU",
+            f"schedlab: pod wants gpu-card-model {pod.gpu_spec}",
+            f"schedlab: pod wants {pod.num_gpu} GPUs, more than the node has",
+            f"schedlab: no {pod.num_gpu} GPU(s) with {pod.gpu_milli} gpu-milli free",
+        ]
 
     def lookup(self, names: list[str]) -> IntArray:
         """Node indices of ``names`` (-1: unknown)."""
@@ -148,21 +187,25 @@ class Book:
         return np.fromiter(found, dtype=np.int64, count=len(names))
 
     def prioritize(self, pod: PodRequest, names: list[str]) -> tuple[IntArray, IntArray]:
+        """:meth:`scores` of ``names``: their node indices and scores."""
+        at = self.lookup(names)
+        return at, self.scores(pod, at)
+
+    def scores(self, pod: PodRequest, known: IntArray) -> IntArray:
         """Scores 0-10: the node the policy would pick gets 10 alone (its tie order decides
         equal scores), the others their policy score scaled to 0-9; 0 where it does not fit.
-        A pod that asks for no GPU gets 0 everywhere (neutral). Returns the nodes' indices
-        (-1: unknown) and their scores, in the order of ``names``."""
+        A pod that asks for no GPU gets 0 everywhere (neutral). ``known``: node indices
+        (-1: unknown)."""
         with self.lock:
             self.remember(pod)
-            known = self.lookup(names)
-            if not pod.wants_gpu or not names:
-                return known, np.zeros(len(names), dtype=np.int64)
-            keys = np.full(len(names), NONE, dtype=np.int64)
+            if not pod.wants_gpu or not len(known):
+                return np.zeros(len(known), dtype=np.int64)
+            keys = np.full(len(known), NONE, dtype=np.int64)
             ok = known >= 0
             if ok.any():
                 keys[ok] = self.placer.keys(self.shape(pod), known[ok])
             live = keys != NONE
-            scores = np.zeros(len(names), dtype=np.int64)
+            scores = np.zeros(len(known), dtype=np.int64)
             if live.any():
                 n = max(len(self.cluster), 1)
                 raw = (keys[live] - self.placer.tie[known[live]]) // n
@@ -170,7 +213,7 @@ class Book:
                 scaled = (raw - low) * (MAX_SCORE - 1) // (high - low) if high > low else np.zeros_like(raw)
                 scores[live] = scaled
                 scores[int(np.argmax(np.where(live, keys, NONE)))] = MAX_SCORE
-            return known, scores
+            return scores
 
     def bind(self, uid: str, node: str) -> tuple[PodRequest, tuple[int, ...]] | None:
         """Take GPUs on ``node`` for pod ``uid`` (the policy picks them); None if the pod is

@@ -86,8 +86,13 @@ def observe_pod(book: Book, kind: str, obj: dict[str, Any]) -> None:
 
 def sync(book: Book, api: Any) -> None:
     """List every node and pod once (at start: the state after a restart)."""
-    for node in api.list_node().items:
-        observe_node(book, "ADDED", plain(api, node))
+    nodes = []
+    for item in api.list_node().items:
+        try:
+            nodes.append(parse_node(plain(api, item)))
+        except BadRequest as err:
+            log.warning("ignoring a node: %s", err)
+    book.upsert(nodes)  # one rebuild for all of them
     for pod in api.list_pod_for_all_namespaces().items:
         observe_pod(book, "ADDED", plain(api, pod))
     log.info("learned %d nodes and %d pods holding GPUs from the API server", len(book.nodes), len(book.held))

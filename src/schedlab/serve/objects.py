@@ -69,6 +69,8 @@ def quantity(text: Any, where: str) -> Decimal:
 
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         raise BadRequest(f"{where}: a quantity must be a string, got {type(text).__name__}")
+    if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) < 16:
+        return Decimal(text)  # the common plain integer: no need for the full parser
     try:
         value = Decimal(str(parse_quantity(text)))
     except (ValueError, InvalidOperation, TypeError):
