@@ -142,23 +142,33 @@ def read_names(
 
 
 @kernel
+def copy(source: Bytes, start: int, end: int, out: Bytes, at: int) -> int:
+    """``source[start:end]`` written at ``out[at]``; the new end."""
+    for m in range(start, end):
+        out[at] = source[m]
+        at += 1
+    return at
+
+
+@kernel
+def quoted(body: Bytes, start: int, end: int, out: Bytes, at: int, comma: bool) -> int:
+    """``,"name"`` (the comma when ``comma``) written at ``out[at]``; the new end."""
+    if comma:
+        out[at] = COMMA
+        at += 1
+    out[at] = QUOTE
+    at = copy(body, start, end, out, at + 1)
+    out[at] = QUOTE
+    return at + 1
+
+
+@kernel
 def emit_list(body: Bytes, starts: IntArray, ends: IntArray, keep: BoolArray, out: Bytes, at: int) -> int:
     """``"a","b",...`` for the kept names, written at ``out[at]``; the new end."""
-    first = True
+    first = at
     for k in range(len(keep)):
-        if not keep[k]:
-            continue
-        if not first:
-            out[at] = COMMA
-            at += 1
-        first = False
-        out[at] = QUOTE
-        at += 1
-        for m in range(starts[k], ends[k]):
-            out[at] = body[m]
-            at += 1
-        out[at] = QUOTE
-        at += 1
+        if keep[k]:
+            at = quoted(body, starts[k], ends[k], out, at, at > first)
     return at
 
 
@@ -176,26 +186,13 @@ def emit_map(
     at: int,
 ) -> int:
     """``"name":"reason",...`` for names whose code is in ``[want_low, want_high]``."""
-    first = True
+    first = at
     for k in range(len(codes)):
         code = codes[k]
-        if code < want_low or code > want_high:
-            continue
-        if not first:
-            out[at] = COMMA
-            at += 1
-        first = False
-        out[at] = QUOTE
-        at += 1
-        for m in range(starts[k], ends[k]):
-            out[at] = body[m]
-            at += 1
-        out[at] = QUOTE
-        out[at + 1] = COLON
-        at += 2
-        for m in range(text_offsets[code], text_offsets[code + 1]):
-            out[at] = texts[m]
-            at += 1
+        if want_low <= code <= want_high:
+            at = quoted(body, starts[k], ends[k], out, at, at > first)
+            out[at] = COLON
+            at = copy(texts, text_offsets[code], text_offsets[code + 1], out, at + 1)
     return at
 
 
