@@ -14,7 +14,8 @@ from typing import Any
 from schedlab.sim import ReplayConfig, replay
 from schedlab.trace import default_nodes_path, default_pods_path, load_nodes, load_tasks
 from schedlab.workload import from_openb
-from schedlab.workload.synth import gpu_load, synthesize
+from schedlab.workload.load import gpu_load
+from schedlab.workload.synth import synthesize
 
 
 def rate(label: str, policy: str, s: dict[str, Any]) -> str:

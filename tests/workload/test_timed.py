@@ -11,7 +11,8 @@ from schedlab.cluster.speeds import SpeedTable
 from schedlab.errors import ConfigError, TraceError
 from schedlab.trace import default_nodes_path, default_pods_path, load_nodes, load_tasks
 from schedlab.workload import from_openb, load_jobs, write_jobs
-from schedlab.workload.synth import gpu_load, synthesize
+from schedlab.workload.load import gpu_load
+from schedlab.workload.synth import synthesize
 
 JOBS = """id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,user
 j1,0,100,4000,8000,1,500,,LS,alice

@@ -49,6 +49,16 @@ log = logging.getLogger("schedlab")
     "--victim", default="least-lost", show_default=True, help="Victim policy: least-lost or newest."
 )
 @click.option(
+    "--time-scale",
+    type=Finite(min=0, max=1e12, min_open=True),
+    help="Multiply the inter-arrival times by X (< 1 compresses: more load; run times unchanged).",
+)
+@click.option(
+    "--target-load",
+    type=Finite(min=0, max=1000, min_open=True),
+    help="Choose the time scale that offers L x the cluster's GPU capacity (printed).",
+)
+@click.option(
     "--speeds",
     type=PATH,
     help="CSV of speed factors: model,speed[,task_class]. Default: every GPU at speed 1.",
@@ -116,6 +126,8 @@ def replay(
     preemption: str,
     preempt: bool,
     victim: str,
+    time_scale: float | None,
+    target_load: float | None,
     speeds: Path | None,
     seed: int,
     interference: str,
@@ -160,6 +172,7 @@ def replay(
     from schedlab.sim.result import jct_inflation
     from schedlab.sim.victims import VICTIM_POLICIES
     from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes
+    from schedlab.workload.load import scale_for_load, time_scaled
     from schedlab.workload.requests import load_request_trace
 
     given = click.get_current_context().get_parameter_source
@@ -196,6 +209,13 @@ def replay(
     workload = timed_workload(pods, jobs)
     node_table = load_nodes(nodes or default_nodes_path())
     check_gpu_specs(workload.tasks, node_table)
+    if time_scale is not None and target_load is not None:
+        raise ConfigError("give --time-scale or --target-load, not both")
+    if target_load is not None:
+        time_scale = scale_for_load(workload, node_table, target_load)
+        log.info("time scale %.6g: offered GPU load %.3g x capacity", time_scale, target_load)
+    if time_scale is not None:
+        workload = time_scaled(workload, time_scale)
     speed_table = SpeedTable.load(speeds) if speeds else None
     model = None
     if services is not None:
@@ -237,6 +257,7 @@ def replay(
     settings = asdict(config) | {name: str(path) if path else None for name, path in files.items()}
     meta = stamp(settings, inputs(files))
     summary = result.summary | meta
+    _warn_if_idle(summary)
     if summary["rejected"]:
         log.warning(
             "%d of %d tasks fit no node of %s even when it is empty; they are counted as rejected",
@@ -263,6 +284,27 @@ def replay(
         click.echo(dumps(summary))
         return
     _print_replay(summary)
+
+
+def _warn_if_idle(summary: dict[str, Any]) -> None:
+    """Say so when a replay barely loads its cluster: its numbers then compare nothing."""
+    from schedlab.workload.load import LOW_LOAD, LOW_PEAK_PCT
+
+    offered, mean, peak = summary["offered_load"], summary["alloc_mean_pct"], summary["alloc_peak_pct"]
+    if offered < LOW_LOAD or peak < LOW_PEAK_PCT:
+        log.warning(
+            "the workload offers %.3g x the GPU capacity and allocation peaks at %.1f %%: policies"
+            " will hardly differ; compress it with --target-load (e.g. --target-load 0.9)",
+            offered,
+            peak,
+        )
+    elif mean < 50 * min(offered, 1.0):
+        log.warning(
+            "mean GPU allocation %.1f %% is under half the offered load (%.3g x capacity): long tasks"
+            " run on after the arrivals end, so the run is mostly ramp-up and drain",
+            mean,
+            offered,
+        )
 
 
 def _print_replay(s: dict[str, Any]) -> None:

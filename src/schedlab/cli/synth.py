@@ -70,7 +70,8 @@ def synth(
     from schedlab.cli.types import writable_file
     from schedlab.trace import default_nodes_path, load_nodes
     from schedlab.workload import write_jobs
-    from schedlab.workload.synth import gpu_load, synthesize
+    from schedlab.workload.load import gpu_load
+    from schedlab.workload.synth import synthesize
 
     writable_file(out)
     trace = timed_workload(pods, jobs)

@@ -16,10 +16,11 @@ from schedlab.sim.config import ReplayConfig
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.occupancy import shared_gpu_time_frac
 from schedlab.sim.reference import Replay
-from schedlab.sim.result import ReplayResult, summarize, task_table
+from schedlab.sim.result import ReplayResult, allocation_stats, summarize, task_table
 from schedlab.sim.services import exact_service_metrics, service_metrics
 from schedlab.trace.csvfile import release_memory
 from schedlab.trace.tables import Nodes
+from schedlab.workload.load import gpu_load
 from schedlab.workload.requests import RequestTrace
 from schedlab.workload.timed import TimedWorkload
 
@@ -72,6 +73,8 @@ def replay(
         else:
             extra = service_metrics(workload, profiles, segments, ends, horizon)
     extra["shared_gpu_time_frac"] = shared_gpu_time_frac(attempts)
+    extra["offered_load"] = gpu_load(workload, nodes)
+    extra |= allocation_stats(series, model.cluster.gpu_capacity)
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
     summary["path"] = "compiled" if compiled is not None else "reference"
     return ReplayResult(config, tasks, attempts, series, frag_series, summary)

@@ -15,7 +15,7 @@ import numpy as np
 
 from schedlab.errors import ConfigError
 from schedlab.trace.csvfile import MAX_TIME
-from schedlab.trace.tables import GPU_MILLI, FloatArray, Nodes
+from schedlab.trace.tables import FloatArray, Nodes
 from schedlab.workload.timed import TimedWorkload
 
 DURATIONS_HELP = "trace (each task keeps its run time), exp:MEAN or const:SECONDS"
@@ -76,12 +76,3 @@ def synthesize(
     return TimedWorkload(
         renamed, arrival, run_time, trace.user[picks], f"synth({trace.source}, load={load}, seed={seed})"
     )
-
-
-def gpu_load(workload: TimedWorkload, nodes: Nodes) -> float:
-    """Offered GPU load of a workload: GPU milli-seconds requested per second / capacity."""
-    span = float(workload.arrival[-1] - workload.arrival[0]) if len(workload) > 1 else 0.0
-    if span <= 0:
-        return float("nan")
-    work = float((workload.tasks.total_gpu_milli * workload.duration).sum())
-    return work / span / (nodes.gpu_capacity_milli or GPU_MILLI)

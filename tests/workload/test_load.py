@@ -1,0 +1,67 @@
+"""Offered load, time scaling and the replay's allocation numbers and warnings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from schedlab.errors import ConfigError
+from schedlab.sim import ReplayConfig, replay
+from schedlab.trace import Nodes, Tasks, default_nodes_path, default_pods_path, load_nodes, load_tasks
+from schedlab.workload import TimedWorkload, from_openb
+from schedlab.workload.load import gpu_load, scale_for_load, time_scaled
+from tests.test_cli import run_cli
+
+ONE_GPU = Nodes.build([("n0", 64000, 262144, 1, "T4")])
+
+
+def two_tasks() -> TimedWorkload:
+    tasks = Tasks.build([(1000, 1000, 1, 500, ""), (1000, 1000, 1, 500, "")])
+    users = np.full(2, "", dtype=object)
+    return TimedWorkload(tasks, np.array([0.0, 5.0]), np.array([10.0, 10.0]), users, "test")
+
+
+def test_the_summary_gives_offered_load_and_allocation_exactly() -> None:
+    summary = replay(two_tasks(), ONE_GPU, ReplayConfig(policy="bestfit")).summary
+    assert summary["offered_load"] == pytest.approx((500 * 10 + 500 * 10) / 5 / 1000)
+    # 500 milli for 5 s, 1000 for 5 s, 500 for 5 s, over the 15 s run
+    assert summary["alloc_mean_pct"] == pytest.approx(100 * (500 * 5 + 1000 * 5 + 500 * 5) / 15 / 1000)
+    assert summary["alloc_peak_pct"] == 100.0
+
+
+def test_time_scaling_keeps_the_pattern_and_sets_the_load() -> None:
+    trace = from_openb(load_tasks(default_pods_path()))
+    nodes = load_nodes(default_nodes_path())
+    before = gpu_load(trace, nodes)
+    assert before < 0.01  # the default trace, as recorded, barely loads the embedded nodes
+    faster = time_scaled(trace, 0.01)
+    assert faster.arrival[0] == trace.arrival[0]
+    assert np.allclose(np.diff(faster.arrival), np.diff(trace.arrival) * 0.01)
+    assert gpu_load(faster, nodes) == pytest.approx(before / 0.01)
+    scale = scale_for_load(trace, nodes, 0.9)
+    assert gpu_load(time_scaled(trace, scale), nodes) == pytest.approx(0.9)
+    slow, fast = (
+        replay(time_scaled(trace, x), nodes, ReplayConfig(policy="bestfit")).summary for x in (1, scale)
+    )
+    assert slow["alloc_peak_pct"] < 10 < fast["alloc_peak_pct"]
+    for bad in (0.0, float("nan"), -1.0):
+        with pytest.raises(ConfigError):
+            scale_for_load(trace, nodes, bad)
+        with pytest.raises(ConfigError):
+            time_scaled(trace, bad)
+    with pytest.raises(ConfigError, match="cannot set a load"):
+        one = two_tasks()
+        scale_for_load(TimedWorkload(one.tasks, np.zeros(2), one.duration, one.user, "at once"), ONE_GPU, 1)
+
+
+def test_replay_warns_when_the_cluster_stays_idle_and_takes_a_target_load() -> None:
+    idle = run_cli("replay", "--json")
+    assert idle.returncode == 0 and json.loads(idle.stdout)["alloc_peak_pct"] < 10
+    assert "warning: the workload offers" in idle.stderr and "--target-load" in idle.stderr
+    loaded = run_cli("replay", "--json", "--target-load", "0.9")
+    assert loaded.returncode == 0 and json.loads(loaded.stdout)["offered_load"] == pytest.approx(0.9)
+    assert "time scale" in loaded.stderr
+    both = run_cli("replay", "--target-load", "0.9", "--time-scale", "2")
+    assert both.returncode == 2 and "give --time-scale or --target-load, not both" in both.stderr
