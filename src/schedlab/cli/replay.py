@@ -288,10 +288,15 @@ def replay(
 
 def _warn_if_idle(summary: dict[str, Any]) -> None:
     """Say so when a replay barely loads its cluster: its numbers then compare nothing."""
+    import math
+
     from schedlab.workload.load import LOW_LOAD, LOW_PEAK_PCT
 
     offered, mean, peak = summary["offered_load"], summary["alloc_mean_pct"], summary["alloc_peak_pct"]
-    if offered < LOW_LOAD or peak < LOW_PEAK_PCT:
+    if offered is None or not math.isfinite(offered):  # no arrival span: no load to speak of
+        if peak < LOW_PEAK_PCT:
+            log.warning("GPU allocation peaks at %.1f %%: the cluster stays nearly idle", peak)
+    elif offered < LOW_LOAD or peak < LOW_PEAK_PCT:
         log.warning(
             "the workload offers %.3g x the GPU capacity and allocation peaks at %.1f %%: policies"
             " will hardly differ; compress it with --target-load (e.g. --target-load 0.9)",

@@ -133,14 +133,18 @@ def summarize(
     return doc
 
 
-def allocation_stats(series: pd.DataFrame, capacity_milli: int) -> dict[str, float]:
-    """``alloc_mean_pct`` (time average over the run, first event to last) and
-    ``alloc_peak_pct`` of the allocated GPU share, in % of the cluster's GPU capacity."""
+def allocation_stats(series: pd.DataFrame, capacity_milli: int, until: float) -> dict[str, float]:
+    """``alloc_mean_pct`` (time average from the first event to ``until``, the last arrival:
+    while the workload plays, not while the last tasks drain) and ``alloc_peak_pct`` of the
+    allocated GPU share, in % of the cluster's GPU capacity."""
     if not len(series) or capacity_milli <= 0:
         return {"alloc_mean_pct": 0.0, "alloc_peak_pct": 0.0}
     times = series["time"].to_numpy(dtype=np.float64)
     allocated = series["allocated_milli"].to_numpy(dtype=np.float64)
-    mean = time_average(times, allocated, float(times[-1])) if times[-1] > times[0] else float(allocated[0])
+    playing = times <= until
+    mean = (
+        time_average(times[playing], allocated[playing], until) if until > times[0] else float(allocated[0])
+    )
     return {
         "alloc_mean_pct": 100.0 * mean / capacity_milli,
         "alloc_peak_pct": 100.0 * float(allocated.max()) / capacity_milli,

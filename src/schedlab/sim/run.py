@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -73,8 +74,10 @@ def replay(
         else:
             extra = service_metrics(workload, profiles, segments, ends, horizon)
     extra["shared_gpu_time_frac"] = shared_gpu_time_frac(attempts)
-    extra["offered_load"] = gpu_load(workload, nodes)
-    extra |= allocation_stats(series, model.cluster.gpu_capacity)
+    load = gpu_load(workload, nodes)
+    extra["offered_load"] = load if math.isfinite(load) else None  # None: no arrival span
+    last = float(workload.arrival[-1]) if len(workload) else 0.0
+    extra |= allocation_stats(series, model.cluster.gpu_capacity, last)
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
     summary["path"] = "compiled" if compiled is not None else "reference"
     return ReplayResult(config, tasks, attempts, series, frag_series, summary)
