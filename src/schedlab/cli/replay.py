@@ -335,6 +335,8 @@ def _print_replay(s: dict[str, Any]) -> None:
         f"makespan {s['makespan']:,.0f} s; "
         f"{s['events']} events in {s['wall_s']:.2f} s"
     )
+    if s.get("warmup_tasks"):
+        click.echo(f"warm start: {s['warmup_tasks']} tasks running at time 0, not measured")
     if s.get("services"):
         services = s["services"]
         missed = sum(1 for row in services if (row["slo_attainment"] or 0.0) < 0.99)

@@ -50,6 +50,14 @@ MAX_COPIES = 1_000
 @click.option(
     "--profiles", type=DIR, help="Profile directory for --services. Default: the embedded H100 one."
 )
+@click.option(
+    "--warm-start/--cold-start",
+    default=False,
+    show_default=True,
+    help="Begin in the workload's steady state: tasks already running at time 0 (warmup=1 rows,"
+    " residual run times), so that the run holds the offered load from the start; a replay"
+    " measures only the tasks that arrive after.",
+)
 @click.option("--out", type=PATH, required=True, help="Job CSV to write.")
 def synth(
     pods: Path | None,
@@ -62,6 +70,7 @@ def synth(
     seed: int,
     services: float | None,
     profiles: Path | None,
+    warm_start: bool,
     out: Path,
 ) -> None:
     """Generate a synthetic workload: tasks drawn from a trace's mix, Poisson arrivals at an
@@ -78,7 +87,7 @@ def synth(
     node_table = load_nodes(nodes or default_nodes_path())
     if copies > 1:
         node_table = node_table.repeat(copies)
-    workload = synthesize(trace, node_table, count, load, seed, durations)
+    workload = synthesize(trace, node_table, count, load, seed, durations, warm=warm_start)
     if services is not None:
         from schedlab.interference import load_profiles
         from schedlab.interference.mix import with_profiles
@@ -86,6 +95,8 @@ def synth(
         workload = with_profiles(workload, load_profiles(profiles), services, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_jobs(workload, out)
+    warm = int(workload.is_warmup.sum())
+    extra = f", {warm} warm-up tasks running at time 0" if warm else ""
     click.echo(
-        f"wrote {len(workload)} tasks to {out} (offered GPU load {gpu_load(workload, node_table):.3f})"
+        f"wrote {len(workload)} tasks to {out} (offered GPU load {gpu_load(workload, node_table):.3f}{extra})"
     )

@@ -65,7 +65,7 @@ def task_table(
     done = out.status == DONE
     jct = np.where(done, out.end - workload.arrival, np.nan)
     wait = np.where(done, jct - out.ran, np.nan)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "task": np.arange(len(workload)),
             "name": workload.tasks.name,
@@ -86,6 +86,9 @@ def task_table(
         },
         copy=False,
     )
+    if workload.warmup is not None:
+        frame["warmup"] = workload.warmup
+    return frame
 
 
 def summarize(
@@ -98,16 +101,18 @@ def summarize(
 ) -> dict[str, Any]:
     """The summary document: counts, JCT and wait statistics overall and per QoS class,
     preemptions, lost GPU-seconds, makespan, events, wall time and the configuration."""
+    counted = ~workload.is_warmup  # a warm start's warm-up tasks are not measured
     status = tasks["status"]
-    done = (status == "completed").to_numpy(dtype=bool)
+    done = (status == "completed").to_numpy(dtype=bool) & counted
     ls = tasks["ls"].to_numpy(dtype=bool)
     times = {name: tasks[name].to_numpy() for name in ("jct", "wait")}
     doc: dict[str, Any] = {
-        "tasks": len(tasks),
+        "tasks": int(counted.sum()),
         "completed": int(done.sum()),
-        "unfinished": int((status == "unfinished").sum()),
-        "rejected": int((status == "rejected").sum()),
+        "unfinished": int(((status == "unfinished").to_numpy() & counted).sum()),
+        "rejected": int(((status == "rejected").to_numpy() & counted).sum()),
         "excluded": dict(workload.excluded),
+        "warmup_tasks": int((~counted).sum()),
     }
     for name, values in times.items():
         for stat, value in latency_stats(values[done]).items():
@@ -118,10 +123,10 @@ def summarize(
             for name, values in times.items()
             for stat, value in latency_stats(values[mask]).items()
         }
-    end = float(np.nanmax(tasks["end"])) if done.any() else 0.0
-    first = float(tasks["arrival"].min()) if len(tasks) else 0.0
+    end = float(np.nanmax(tasks["end"].to_numpy()[done])) if done.any() else 0.0
+    first = float(tasks["arrival"].to_numpy()[counted].min()) if counted.any() else 0.0
     doc |= {
-        "preemptions": int(tasks["preemptions"].sum()),
+        "preemptions": int(tasks["preemptions"].to_numpy()[counted].sum()),
         "lost_gpu_s": lost_gpu_s,
         "makespan": end - first,
         "events": events,

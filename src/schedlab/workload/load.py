@@ -27,11 +27,14 @@ LOW_LOAD, LOW_PEAK_PCT = 0.05, 10.0
 
 def gpu_load(workload: TimedWorkload, nodes: Nodes) -> float:
     """Offered GPU load of a workload: GPU milli-seconds requested per second / capacity
-    (NaN when all tasks arrive at once)."""
-    span = float(workload.arrival[-1] - workload.arrival[0]) if len(workload) > 1 else 0.0
+    (NaN when all tasks arrive at once). A warm start's warm-up tasks do not count: they
+    are the load's past, not what it offers."""
+    counted = ~workload.is_warmup
+    arrival = workload.arrival[counted]
+    span = float(arrival[-1] - arrival[0]) if len(arrival) > 1 else 0.0
     if span <= 0:
         return float("nan")
-    work = float((workload.tasks.total_gpu_milli * workload.duration).sum())
+    work = float((workload.tasks.total_gpu_milli[counted] * workload.duration[counted]).sum())
     return work / span / (nodes.gpu_capacity_milli or GPU_MILLI)
 
 

@@ -48,8 +48,11 @@ def synthesize(
     load: float,
     seed: int,
     durations: str = "trace",
+    warm: bool = False,
 ) -> TimedWorkload:
-    """``tasks`` tasks drawn from ``trace`` arriving as a Poisson process at offered ``load``."""
+    """``tasks`` tasks drawn from ``trace`` arriving as a Poisson process at offered ``load``;
+    with ``warm``, preceded by the tasks already running in the workload's steady state
+    (:func:`warm_tasks`)."""
     if tasks < 1:
         raise ConfigError("the number of tasks must be at least 1")
     if not load > 0:
@@ -71,8 +74,40 @@ def synthesize(
     arrival = np.cumsum(rng.exponential(1.0 / rate, size=tasks))
     if not arrival[-1] < MAX_TIME:
         raise ConfigError(f"load {load} spreads {tasks} arrivals beyond 2^53 seconds: raise --load")
-    names = np.array([f"synth-{i}" for i in range(tasks)], dtype=object)
-    renamed = replace(sampled, name=names, creation_time=arrival)
-    return TimedWorkload(
-        renamed, arrival, run_time, trace.user[picks], f"synth({trace.source}, load={load}, seed={seed})"
+    source = f"synth({trace.source}, load={load}, seed={seed}{', warm start' if warm else ''})"
+    cpu_mode = capacity != float(nodes.gpu_capacity_milli) or not sampled.total_gpu_milli.any()
+    held = load * capacity
+    warm_picks, residual = (
+        warm_tasks(trace, durations, held, cpu_mode, rng) if warm else (picks[:0], run_time[:0])
     )
+    n = len(warm_picks)
+    every = np.r_[warm_picks, picks]
+    names = np.array([f"warm-{i}" for i in range(n)] + [f"synth-{i}" for i in range(tasks)], dtype=object)
+    times = np.r_[np.zeros(n), arrival]
+    table = replace(trace.tasks.take(every), name=names, creation_time=times)
+    flags = np.r_[np.ones(n, dtype=bool), np.zeros(tasks, dtype=bool)] if warm else None
+    return TimedWorkload(table, times, np.r_[residual, run_time], trace.user[every], source, warmup=flags)
+
+
+def warm_tasks(
+    trace: TimedWorkload, durations: str, held: float, cpu_mode: bool, rng: np.random.Generator
+) -> tuple[np.ndarray, FloatArray]:
+    """The tasks running at a random instant of the steady state of Poisson arrivals that
+    keep ``held`` GPU milli (CPU milli in ``cpu_mode``) busy on average, with no waiting
+    (M/G/infinity), as (trace rows, residual run times): their number is Poisson with mean
+    rate x mean run time, the rate being ``held`` / mean(demand x run time) over a large
+    sample of the mix; each is a run-time-biased draw (a long task is more likely to be
+    running), its residual run time uniform over its run time. All arrive at time 0,
+    before the first arrival."""
+    pool = rng.integers(0, len(trace), size=max(len(trace), 100_000))
+    lengths = _durations(durations, trace, pool, rng)
+    taken = trace.tasks.take(pool)
+    demand = (taken.cpu_milli if cpu_mode else taken.total_gpu_milli).astype(np.float64)
+    work = float((demand * lengths).mean())
+    mean = float(lengths.mean())
+    count = int(rng.poisson(held / work * mean)) if work > 0 and mean > 0 else 0
+    if count == 0:
+        return pool[:0], lengths[:0]
+    chosen = rng.choice(len(pool), size=count, p=lengths / lengths.sum())
+    residual: FloatArray = rng.uniform(0.0, 1.0, size=count) * lengths[chosen]
+    return pool[chosen], residual

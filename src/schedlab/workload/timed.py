@@ -33,7 +33,7 @@ from schedlab.trace.tables import GPU_MILLI, BoolArray, FloatArray, StrArray, Ta
 log = logging.getLogger(__name__)
 
 JOB_COLUMNS = ("id", "submit_time", "duration", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
-JOB_OPTIONAL = ("gpu_spec", "qos", "user", "profile", "rate_rps", "slo_ms")
+JOB_OPTIONAL = ("gpu_spec", "qos", "user", "profile", "rate_rps", "slo_ms", "warmup")
 #: QoS values of latency-sensitive tasks; every other value is best-effort.
 LS_QOS = frozenset({"LS", "Guaranteed"})
 
@@ -56,6 +56,15 @@ class TimedWorkload:
     #: Inference services: mean request rate (NaN for a batch job) and latency target (ms).
     rate_rps: FloatArray | None = None
     slo_ms: FloatArray | None = None
+    #: Warm start: tasks already running when the run begins (their metrics are not counted).
+    warmup: BoolArray | None = None
+
+    @property
+    def is_warmup(self) -> BoolArray:
+        """True for the warm-up tasks of a warm start (none without one)."""
+        if self.warmup is None:
+            return np.zeros(len(self), dtype=bool)
+        return self.warmup
 
     @property
     def is_service(self) -> BoolArray:
@@ -93,6 +102,7 @@ class TimedWorkload:
             None if self.profile is None else self.profile[idx],
             None if self.rate_rps is None else self.rate_rps[idx],
             None if self.slo_ms is None else self.slo_ms[idx],
+            None if self.warmup is None else self.warmup[idx],
         )
 
 
@@ -106,9 +116,12 @@ def _sorted(
     profile: StrArray | None = None,
     rate_rps: FloatArray | None = None,
     slo_ms: FloatArray | None = None,
+    warmup: BoolArray | None = None,
 ) -> TimedWorkload:
     if len(arrival) < 2 or bool((arrival[1:] >= arrival[:-1]).all()):  # already in order: no copies
-        return TimedWorkload(tasks, arrival, duration, user, source, excluded, profile, rate_rps, slo_ms)
+        return TimedWorkload(
+            tasks, arrival, duration, user, source, excluded, profile, rate_rps, slo_ms, warmup
+        )
     order = np.argsort(arrival, kind="stable")
 
     def pick(values: np.ndarray | None) -> np.ndarray | None:
@@ -124,6 +137,7 @@ def _sorted(
         pick(profile),
         pick(rate_rps),
         pick(slo_ms),
+        pick(warmup),
     )
 
 
@@ -208,6 +222,7 @@ def _parse_jobs(path: Path) -> TimedWorkload:
                 "profile": read_strings(frame, "profile"),
                 "rate_rps": read_positive(path, frame, "rate_rps"),
                 "slo_ms": read_positive(path, frame, "slo_ms"),
+                "warmup": _read_flag(path, frame, "warmup"),
             }
         )
         _check_services(path, frame, parts[-1])
@@ -218,6 +233,7 @@ def _parse_jobs(path: Path) -> TimedWorkload:
     nan = np.full(n, np.nan)
     submit, duration, user = cols.pop("submit"), cols.pop("duration"), cols.pop("user")
     profile, rate, slo = cols.pop("profile"), cols.pop("rate_rps"), cols.pop("slo_ms")
+    warm = cols.pop("warmup").astype(bool)
     services = bool((~np.isnan(rate)).any())
     tasks = Tasks(
         **cols,
@@ -238,7 +254,20 @@ def _parse_jobs(path: Path) -> TimedWorkload:
         profile if has_profile else None,
         rate if services else None,
         slo if services else None,
+        warm if warm.any() else None,
     )
+
+
+def _read_flag(path: Path, frame: pd.DataFrame, col: str) -> np.ndarray:
+    """An optional 0/1 column (empty: 0)."""
+    if col not in frame.columns:
+        return np.zeros(len(frame), dtype=np.int64)
+    raw = frame[col].str.strip()
+    bad = ~raw.isin(["", "0", "1"]).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise TraceError(path, line(frame, i), col, f"must be 0 or 1: '{raw.iloc[i]}'")
+    return (raw == "1").to_numpy().astype(np.int64)
 
 
 def _check_services(path: Path, frame: pd.DataFrame, cols: dict[str, np.ndarray]) -> None:
@@ -266,6 +295,8 @@ def write_jobs(workload: TimedWorkload, path: Path) -> None:
         extra["profile"] = workload.profile
     if workload.rate_rps is not None and workload.slo_ms is not None:
         extra |= {"rate_rps": workload.rate_rps, "slo_ms": workload.slo_ms}
+    if workload.warmup is not None:
+        extra["warmup"] = workload.warmup.astype(np.int64)
     pd.DataFrame(
         {
             "id": t.name,
