@@ -22,9 +22,11 @@ from schedlab.cluster.state import CapacityError, ClusterState
 from schedlab.cluster.view import ClusterView
 from schedlab.errors import SchedlabError
 from schedlab.policies.base import SCORE_LIMIT, PlacementPolicy
-from schedlab.trace.tables import IntArray
+from schedlab.trace.tables import BoolArray, IntArray
 
 NONE = np.iinfo(np.int64).min
+#: Nodes asked of an admit step at first (then 4x more each time none is admitted).
+ADMIT_BATCH = 16
 #: The largest cluster the compiled placer takes (its keys are int32); larger ones run here.
 MAX_COMPILED_NODES = (2**31 - 1) // (101 * 16)
 #: The most GPUs per node the compiled placer takes (a key holds the GPU index in 4 bits).
@@ -142,12 +144,15 @@ class Placer:
         if int(cache.key[best]) == NONE:
             return None
         nodes = np.flatnonzero(cache.key != NONE) if self._admits or self._normalizes else None
-        if self._admits:
+        if self._admits and not self._normalizes:
             assert nodes is not None
-            admitted = np.asarray(self._ask("admit", self.policy.admit, shape, nodes), dtype=bool)
-            if admitted.shape != nodes.shape:
-                raise PolicyError(f"placement policy {self.policy.name!r} must admit or refuse each node")
-            nodes = nodes[admitted]
+            found = self._best_admitted(shape, nodes[np.argsort(-cache.key[nodes], kind="stable")])
+            if found < 0:
+                return None
+            best = found
+        elif self._admits:
+            assert nodes is not None
+            nodes = nodes[self._admitted(shape, nodes)]
             if not len(nodes):
                 return None
             best = int(nodes[int(cache.key[nodes].argmax())])
@@ -158,6 +163,25 @@ class Placer:
             best = int(nodes[int((scores * self._n + self.tie[nodes]).argmax())])
         return Placement(best, self.choose(shape, best))
 
+    def _admitted(self, shape: Shape, nodes: IntArray) -> BoolArray:
+        admitted = np.asarray(self._ask("admit", self.policy.admit, shape, nodes), dtype=bool)
+        if admitted.shape != nodes.shape:
+            raise PolicyError(f"placement policy {self.policy.name!r} must admit or refuse each node")
+        return admitted
+
+    def _best_admitted(self, shape: Shape, ranked: IntArray) -> int:
+        """The first node of ``ranked`` (best key first) that the policy admits, or -1; asked
+        in growing batches, since admit decides each node on its own and the best admitted
+        node is usually among the first."""
+        start, size = 0, ADMIT_BATCH
+        while start < len(ranked):
+            batch = ranked[start : start + size]
+            admitted = self._admitted(shape, batch)
+            if admitted.any():
+                return int(batch[int(np.argmax(admitted))])
+            start, size = start + size, size * 4
+        return -1
+
     def keys(self, shape: Shape, nodes: IntArray) -> IntArray:
         """The keys :meth:`select` compares, for ``nodes`` only: score x nodes + tie order
         (after the policy's admit and normalise steps over ``nodes``), or ``NONE`` where
@@ -167,9 +191,7 @@ class Placer:
         keys: IntArray = cache.key[nodes].copy()
         live = keys != NONE
         if self._admits and live.any():
-            admitted = np.asarray(self._ask("admit", self.policy.admit, shape, nodes[live]), dtype=bool)
-            if admitted.shape != (int(live.sum()),):
-                raise PolicyError(f"placement policy {self.policy.name!r} must admit or refuse each node")
+            admitted = self._admitted(shape, nodes[live])
             refused = np.flatnonzero(live)[~admitted]
             keys[refused] = NONE
             live[refused] = False
