@@ -82,8 +82,10 @@ class PlacementPolicy:
         """Which of the feasible ``nodes`` this decision may use (optional, like
         ``normalize`` asked at every decision, so it may depend on the task being placed).
 
-        The default admits all; a policy that overrides this step is asked every time, and a
-        decision with no node admitted places nothing (the task waits).
+        The default admits all; a policy that overrides this step is asked at every decision,
+        and a decision with no node admitted places nothing (the task waits). It must decide
+        each node on its own: the placer may ask about the best-scored nodes first, in
+        batches, and stop at the first admitted one.
         """
         return np.ones(len(nodes), dtype=bool)
 
