@@ -467,3 +467,40 @@ def test_the_compiled_path_takes_node_names_and_leaves_node_lists_to_the_plain_o
     assert fast.filter(book, listed) is None
     escaped = json.dumps({"Pod": pod("p"), "NodeNames": ["a\\u00e9"]}).encode()
     assert fast.filter(book, escaped) is None
+
+
+def test_the_serve_command_answers_over_http(tmp_path: Path) -> None:
+    """`schedlab serve --nodes FILE` as a process: health, then a filter call over a socket."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\na,64000,262144,2,T4\nb,64000,262144,0,\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "schedlab", "serve", "--port", str(port), "--nodes", str(nodes)]
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while True:
+            try:
+                assert urllib.request.urlopen(f"{base}/healthz", timeout=2).read() == b"ok"
+                break
+            except OSError:
+                assert time.time() < deadline and server.poll() is None, "the service did not start"
+                time.sleep(0.2)
+        body = json.dumps({"Pod": pod("p", 500), "Nodes": None, "NodeNames": ["a", "b"]}).encode()
+        request = urllib.request.Request(f"{base}/scheduler/filter", data=body, method="POST")
+        request.add_header("Content-Type", "application/json")
+        answer = json.loads(urllib.request.urlopen(request, timeout=10).read())
+        assert answer["NodeNames"] == ["a"] and answer["FailedAndUnresolvableNodes"] == {
+            "b": "schedlab: node has no GPU"
+        }
+    finally:
+        server.terminate()
+        server.wait(20)
