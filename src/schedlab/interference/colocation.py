@@ -42,8 +42,6 @@ class Colocation:
         self.groups = groups
         self.busy_nodes = busy_nodes
         self.current = -1
-        self._pairs: dict[tuple[str, str], float] = {}
-        self._alones: dict[str, float] = {}
         self._limits: dict[int, float] = {}
         self._asked: dict[int, int] = {}
 
@@ -68,33 +66,10 @@ class Colocation:
         return True
 
     def _slowdowns(self, names: list[str]) -> list[float]:
-        """The model's slowdowns of a group (1 alone); for the additive rule of the base
-        model, computed here with the same operations over remembered pair values (faster)."""
+        """The model's slowdowns of a group (1 alone)."""
         if len(names) == 1:
             return [1.0]
-        if type(self.model).slowdowns is not InterferenceModel.slowdowns:
-            return [float(x) for x in self.model.slowdowns(names, self.sharing)]
-        result = []
-        for i, name in enumerate(names):
-            extra = 0.0
-            for j, other in enumerate(names):
-                if j != i:
-                    extra += self._pair(name, other) - 1.0
-            result.append(self._alone(name) * max(1.0 + extra, 1e-3))
-        return result
-
-    def _pair(self, name: str, other: str) -> float:
-        key = (name, other)
-        value = self._pairs.get(key)
-        if value is None:
-            value = self._pairs[key] = self.model.pair(name, other, self.sharing)
-        return value
-
-    def _alone(self, name: str) -> float:
-        value = self._alones.get(name)
-        if value is None:
-            value = self._alones[name] = self.model.alone(name, self.sharing)
-        return value
+        return [float(x) for x in self.model.slowdowns(names, self.sharing)]
 
     def _within(self, u: int, slowdown: float) -> bool:
         """Whether service ``u`` at ``slowdown`` meets its SLO for SAFE_QUANTILE of its

@@ -66,11 +66,23 @@ class InterferenceModel:
         shares one GPU, in the order given."""
         for name in group:
             self.profiles.config(name)  # unknown names: a clear error
+        pairs = self._pairs(sharing)
         result = np.empty(len(group))
         for i, name in enumerate(group):
-            extra = sum(self.pair(name, other, sharing) - 1.0 for j, other in enumerate(group) if j != i)
+            extra = 0.0
+            for j, other in enumerate(group):
+                if j != i:
+                    value = pairs.get((name, other))
+                    if value is None:
+                        value = pairs[(name, other)] = self.pair(name, other, sharing)
+                    extra += value - 1.0
             result[i] = self.alone(name, sharing) * max(1.0 + extra, 1e-3)
         return result
+
+    def _pairs(self, sharing: Sharing) -> dict[tuple[str, str], float]:
+        """The pair slowdowns asked so far under ``sharing`` (a pair's value never changes)."""
+        memo: dict[Sharing, dict[tuple[str, str], float]] = self.__dict__.setdefault("_pair_memo", {})
+        return memo.setdefault(sharing, {})
 
 
 def interpolate(levels: Mapping[int, float], pct: int) -> float:
