@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import click
 from click.core import ParameterSource
@@ -17,7 +16,6 @@ from schedlab.cli.common import (
     PODS_HELP,
     sharing_options,
     status,
-    stdout_console,
     timed_workload,
 )
 from schedlab.cli.types import SEED, Finite
@@ -257,7 +255,9 @@ def replay(
     settings = asdict(config) | {name: str(path) if path else None for name, path in files.items()}
     meta = stamp(settings, inputs(files))
     summary = result.summary | meta
-    _warn_if_idle(summary)
+    from schedlab.cli.replay_report import print_replay, warn_if_idle
+
+    warn_if_idle(summary)
     if summary["rejected"]:
         log.warning(
             "%d of %d tasks fit no node of %s even when it is empty; they are counted as rejected",
@@ -283,69 +283,4 @@ def replay(
     if as_json:
         click.echo(dumps(summary))
         return
-    _print_replay(summary)
-
-
-def _warn_if_idle(summary: dict[str, Any]) -> None:
-    """Say so when a replay barely loads its cluster: its numbers then compare nothing."""
-    import math
-
-    from schedlab.workload.load import LOW_LOAD, LOW_PEAK_PCT
-
-    offered, mean, peak = summary["offered_load"], summary["alloc_mean_pct"], summary["alloc_peak_pct"]
-    if offered is None or not math.isfinite(offered):  # no arrival span: no load to speak of
-        if peak < LOW_PEAK_PCT:
-            log.warning("GPU allocation peaks at %.1f %%: the cluster stays nearly idle", peak)
-    elif offered < LOW_LOAD or peak < LOW_PEAK_PCT:
-        log.warning(
-            "the workload offers %.3g x the GPU capacity and allocation peaks at %.1f %%: policies"
-            " will hardly differ; compress it with --target-load (e.g. --target-load 0.9)",
-            offered,
-            peak,
-        )
-    elif mean < 50 * min(offered, 1.0):
-        log.warning(
-            "mean GPU allocation %.1f %% is under half the offered load (%.3g x capacity): long tasks"
-            " run on after the arrivals end, so the run is mostly ramp-up and drain",
-            mean,
-            offered,
-        )
-
-
-def _print_replay(s: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    def fmt(value: Any) -> str:
-        return "-" if value is None else f"{value:,.1f}"
-
-    table = Table(title=f"replay: {s['completed']} of {s['tasks']} tasks completed; times in seconds")
-    table.add_column("class", no_wrap=True)
-    table.add_column("tasks", justify="right")
-    for metric in ("JCT", "wait"):
-        for stat in ("mean", "p50", "p95", "p99"):
-            table.add_column(f"{metric} {stat}", justify="right")
-    for label, part in (("all", s), ("LS", s["ls"]), ("BE", s["be"])):
-        stats = [part[f"{m}_{p}"] for m in ("jct", "wait") for p in ("mean", "p50", "p95", "p99")]
-        table.add_row(label, str(part["completed"]), *(fmt(v) for v in stats))
-    stdout_console().print(table)
-    excluded = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s["excluded"].items()) or "none"
-    click.echo(
-        f"unfinished {s['unfinished']}, rejected {s['rejected']}, left out of the trace: {excluded}; "
-        f"preemptions {s['preemptions']} ({s['lost_gpu_s']:,.0f} GPU-s lost); "
-        f"makespan {s['makespan']:,.0f} s; "
-        f"{s['events']} events in {s['wall_s']:.2f} s"
-    )
-    if s.get("warmup_tasks"):
-        click.echo(f"warm start: {s['warmup_tasks']} tasks running at time 0, not measured")
-    if s.get("services"):
-        services = s["services"]
-        missed = sum(1 for row in services if (row["slo_attainment"] or 0.0) < 0.99)
-        click.echo(
-            f"services {len(services)}: SLO attainment {s['slo_attainment']:.4f} of all requests;"
-            f" {missed} services under 99 % within SLO"
-        )
-    extra = [f"shared GPU time {s['shared_gpu_time_frac']:.1%}"] if "shared_gpu_time_frac" in s else []
-    if s.get("jct_inflation") is not None:
-        extra.append(f"batch JCT inflation {s['jct_inflation']:.4f} (against --baseline)")
-    if extra:
-        click.echo("; ".join(extra))
+    print_replay(summary)

@@ -96,14 +96,20 @@ def _mapping(obj: Any, key: str, where: str) -> dict[str, Any]:
     return value
 
 
-def parse_pod(obj: Any) -> PodRequest:
-    """The request of a Pod object (its API JSON)."""
+def _named(obj: Any, kind: str) -> tuple[dict[str, Any], str]:
+    """An API object's metadata and name (both required)."""
     if not isinstance(obj, dict):
-        raise BadRequest("Pod: must be an object")
-    meta = _mapping(obj, "metadata", "Pod")
+        raise BadRequest(f"{kind}: must be an object")
+    meta = _mapping(obj, "metadata", kind)
     name = meta.get("name")
     if not isinstance(name, str) or not name:
-        raise BadRequest("Pod.metadata.name: missing")
+        raise BadRequest(f"{kind}.metadata.name: missing")
+    return meta, name
+
+
+def parse_pod(obj: Any) -> PodRequest:
+    """The request of a Pod object (its API JSON)."""
+    meta, name = _named(obj, "Pod")
     where = f"pod {meta.get('namespace', 'default')}/{name}"
     notes = _mapping(meta, "annotations", where + " metadata")
     containers = _mapping(obj, "spec", where).get("containers") or []
@@ -152,12 +158,7 @@ def parse_pod(obj: Any) -> PodRequest:
 
 def parse_node(obj: Any) -> NodeSpec:
     """The resources of a Node object (its API JSON); allocatable first, then capacity."""
-    if not isinstance(obj, dict):
-        raise BadRequest("Node: must be an object")
-    meta = _mapping(obj, "metadata", "Node")
-    name = meta.get("name")
-    if not isinstance(name, str) or not name:
-        raise BadRequest("Node.metadata.name: missing")
+    meta, name = _named(obj, "Node")
     where = f"node {name}"
     status = _mapping(obj, "status", where)
     capacity = _mapping(status, "capacity", where + " status")

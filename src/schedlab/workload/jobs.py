@@ -1,0 +1,165 @@
+"""Generic job CSVs: reading them strictly (:func:`load_jobs`) and writing them
+(:func:`write_jobs`, the format ``schedlab synth`` writes and ``replay --jobs`` reads)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from schedlab.errors import TraceError
+from schedlab.trace.csvfile import (
+    check_unique,
+    concat,
+    line,
+    read_csv_chunks,
+    read_integers,
+    read_positive,
+    read_qos,
+    read_strings,
+    read_times,
+    release_memory,
+    time_origin,
+)
+from schedlab.trace.openb import MAX_NODE_GPUS, check_gpu_request
+from schedlab.trace.tables import GPU_MILLI, Tasks, effective_cpu
+from schedlab.workload.timed import TimedWorkload, in_arrival_order
+
+JOB_COLUMNS = ("id", "submit_time", "duration", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
+JOB_OPTIONAL = ("gpu_spec", "qos", "user", "profile", "rate_rps", "slo_ms", "warmup")
+
+
+def load_jobs(path: str | Path) -> TimedWorkload:
+    """Load a generic job CSV.
+
+    Required columns: ``id, submit_time, duration`` (seconds), ``cpu_milli, memory_mib,
+    num_gpu, gpu_milli``; optional: ``gpu_spec`` (models separated by ``|``), ``qos`` (LS or
+    Guaranteed = latency-sensitive, anything else best-effort), ``user``, ``profile`` (the
+    task's configuration for interference models, e.g. ``resnet50/8``; empty = none).
+    """
+    workload = _parse_jobs(Path(path))
+    release_memory()
+    return workload
+
+
+def _parse_jobs(path: Path) -> TimedWorkload:
+    parts = []
+    origin = None
+    for frame in read_csv_chunks(path, JOB_COLUMNS):
+        origin = time_origin(frame, "submit_time") if origin is None else origin
+        submit = read_times(path, frame, "submit_time", origin)
+        duration = read_times(path, frame, "duration")
+        for col, values in (("submit_time", submit), ("duration", duration)):
+            if np.isnan(values).any():
+                raise TraceError(
+                    path, line(frame, int(np.flatnonzero(np.isnan(values))[0])), col, "missing value"
+                )
+        num_gpu = read_integers(path, frame, "num_gpu", high=MAX_NODE_GPUS)
+        milli = read_integers(path, frame, "gpu_milli", high=GPU_MILLI)
+        check_gpu_request(path, num_gpu, milli, int(frame.index[0]))
+        parts.append(
+            {
+                "name": read_strings(frame, "id"),
+                "cpu_milli": effective_cpu(read_integers(path, frame, "cpu_milli")),
+                "memory_mib": read_integers(path, frame, "memory_mib"),
+                "num_gpu": num_gpu,
+                "gpu_milli": milli,
+                "gpu_spec": read_strings(frame, "gpu_spec"),
+                "qos": read_qos(path, frame),
+                "submit": submit,
+                "duration": duration,
+                "user": read_strings(frame, "user"),
+                "profile": read_strings(frame, "profile"),
+                "rate_rps": read_positive(path, frame, "rate_rps"),
+                "slo_ms": read_positive(path, frame, "slo_ms"),
+                "warmup": _read_flag(path, frame, "warmup"),
+            }
+        )
+        _check_services(path, frame, parts[-1])
+    cols = concat(parts)
+    check_unique(path, cols["name"], "id", "job id")
+    cols["submit"] -= cols["submit"].min()  # rebased to the first arrival (exact: see read_times)
+    n = len(cols["submit"])
+    nan = np.full(n, np.nan)
+    submit, duration, user = cols.pop("submit"), cols.pop("duration"), cols.pop("user")
+    profile, rate, slo = cols.pop("profile"), cols.pop("rate_rps"), cols.pop("slo_ms")
+    warm = cols.pop("warmup").astype(bool)
+    services = bool((~np.isnan(rate)).any())
+    tasks = Tasks(
+        **cols,
+        pod_phase=np.full(n, "", dtype=object),  # one shared empty string
+        creation_time=submit,
+        deletion_time=nan,  # never written: one array serves both
+        scheduled_time=nan,
+        source=str(path),
+    )
+    has_profile = bool((profile != "").any())
+    return in_arrival_order(
+        tasks,
+        submit,
+        duration,
+        user,
+        str(path),
+        {},
+        profile if has_profile else None,
+        rate if services else None,
+        slo if services else None,
+        warm if warm.any() else None,
+    )
+
+
+def _read_flag(path: Path, frame: pd.DataFrame, col: str) -> np.ndarray:
+    """An optional 0/1 column (empty: 0)."""
+    if col not in frame.columns:
+        return np.zeros(len(frame), dtype=np.int64)
+    raw = frame[col].str.strip()
+    bad = ~raw.isin(["", "0", "1"]).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise TraceError(path, line(frame, i), col, f"must be 0 or 1: '{raw.iloc[i]}'")
+    return (raw == "1").to_numpy().astype(np.int64)
+
+
+def _check_services(path: Path, frame: pd.DataFrame, cols: dict[str, np.ndarray]) -> None:
+    """A service (a row with ``rate_rps``) needs ``slo_ms`` and an inference ``profile``;
+    a batch job has neither a rate nor an SLO."""
+    service = ~np.isnan(cols["rate_rps"])
+    for bad, col, why in (
+        (service & np.isnan(cols["slo_ms"]), "slo_ms", "a service (a row with rate_rps) needs slo_ms"),
+        (service & (cols["profile"] == ""), "profile", "a service (a row with rate_rps) needs a profile"),
+        (
+            ~service & ~np.isnan(cols["slo_ms"]),
+            "rate_rps",
+            "slo_ms without rate_rps: give the service's rate",
+        ),
+    ):
+        if bad.any():
+            raise TraceError(path, line(frame, int(np.flatnonzero(bad)[0])), col, why)
+
+
+def write_jobs(workload: TimedWorkload, path: Path) -> None:
+    """Write a workload as a generic job CSV (readable by :func:`load_jobs`)."""
+    t = workload.tasks
+    extra: dict[str, np.ndarray] = {}
+    if workload.profile is not None:
+        extra["profile"] = workload.profile
+    if workload.rate_rps is not None and workload.slo_ms is not None:
+        extra |= {"rate_rps": workload.rate_rps, "slo_ms": workload.slo_ms}
+    if workload.warmup is not None:
+        extra["warmup"] = workload.warmup.astype(np.int64)
+    pd.DataFrame(
+        {
+            "id": t.name,
+            "submit_time": workload.arrival,
+            "duration": workload.duration,
+            "cpu_milli": t.cpu_milli,
+            "memory_mib": t.memory_mib,
+            "num_gpu": t.num_gpu,
+            "gpu_milli": t.gpu_milli,
+            "gpu_spec": t.gpu_spec,
+            "qos": t.qos,
+            "user": workload.user,
+        }
+        | extra
+    ).to_csv(path, index=False, float_format="%.6f")
