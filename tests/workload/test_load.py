@@ -13,6 +13,7 @@ from schedlab.sim import ReplayConfig, replay
 from schedlab.trace import Nodes, Tasks, default_nodes_path, default_pods_path, load_nodes, load_tasks
 from schedlab.workload import TimedWorkload, from_openb
 from schedlab.workload.load import gpu_load, scale_for_load, time_scaled
+from schedlab.workload.synth import warm_started
 from tests.test_cli import run_cli
 
 ONE_GPU = Nodes.build([("n0", 64000, 262144, 1, "T4")])
@@ -61,9 +62,21 @@ def test_replay_warns_when_the_cluster_stays_idle_and_takes_a_target_load() -> N
     idle = run_cli("replay", "--json")
     assert idle.returncode == 0 and json.loads(idle.stdout)["alloc_peak_pct"] < 10
     assert "warning: the workload offers" in idle.stderr and "--target-load" in idle.stderr
-    loaded = run_cli("replay", "--json", "--target-load", "0.9")
-    assert loaded.returncode == 0 and json.loads(loaded.stdout)["offered_load"] == pytest.approx(0.9)
-    assert "time scale" in loaded.stderr
+    cold = run_cli("replay", "--json", "--target-load", "0.9", "--cold-start")
+    assert cold.returncode == 0 and json.loads(cold.stdout)["offered_load"] == pytest.approx(0.9)
+    assert "time scale" in cold.stderr and "warning: mean GPU allocation" in cold.stderr
+    assert "--warm-start" in cold.stderr
+    warm = {
+        policy: run_cli("replay", "--json", "--target-load", "0.9", "--policy", policy)
+        for policy in ("fgd", "random")
+    }
+    summaries = {policy: json.loads(done.stdout) for policy, done in warm.items()}
+    for done, summary in zip(warm.values(), summaries.values(), strict=True):
+        assert done.returncode == 0 and "warning" not in done.stderr
+        assert summary["alloc_peak_pct"] > 50 and summary["alloc_mean_pct"] > 50
+        assert summary["tasks"] == 7255 and summary["warmup_tasks"] > 1000  # warm-up not measured
+        assert summary["offered_load"] == pytest.approx(0.9)
+    assert summaries["fgd"]["wait_mean"] < summaries["random"]["wait_mean"]  # policies differ
     both = run_cli("replay", "--target-load", "0.9", "--time-scale", "2")
     assert both.returncode == 2 and "give --time-scale or --target-load, not both" in both.stderr
 
@@ -103,3 +116,20 @@ def test_warm_up_rows_round_trip_through_a_job_csv(tmp_path: Path) -> None:
     path.write_text("\n".join(rows) + "\n")
     with pytest.raises(TraceError, match=r"jobs\.csv:2: field 'warmup': must be 0 or 1: 'yes'"):
         load_jobs(path)
+
+
+def test_a_warm_started_trace_keeps_its_rows_and_adds_the_steady_state_first() -> None:
+    trace = time_scaled(from_openb(load_tasks(default_pods_path())), 0.003)
+    nodes = load_nodes(default_nodes_path())
+    warm = warm_started(trace, nodes, 0.5, seed=3)
+    n = int(warm.is_warmup.sum())
+    assert n > 0 and not warm.is_warmup[n:].any() and len(warm) == n + len(trace)
+    assert (warm.arrival[:n] == trace.arrival[0]).all() and (warm.arrival[n:] == trace.arrival).all()
+    assert (warm.duration[n:] == trace.duration).all() and (warm.tasks.name[n:] == trace.tasks.name).all()
+    held = float((warm.tasks.total_gpu_milli[:n]).sum()) / nodes.gpu_capacity_milli
+    assert held == pytest.approx(0.5, abs=0.05)  # the steady state holds the load's share of GPUs
+    assert gpu_load(warm, nodes) == gpu_load(trace, nodes)  # warm-up rows are no offered load
+    same = warm_started(trace, nodes, 0.5, seed=3)
+    assert (same.duration == warm.duration).all()
+    with pytest.raises(ConfigError, match="warm already"):
+        warm_started(warm, nodes, 0.5, seed=3)

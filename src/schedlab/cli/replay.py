@@ -57,6 +57,13 @@ log = logging.getLogger("schedlab")
     help="Choose the time scale that offers L x the cluster's GPU capacity (printed).",
 )
 @click.option(
+    "--warm-start/--cold-start",
+    default=None,
+    help="Begin in the workload's steady state at its offered load: tasks of its own mix already"
+    " running (residual run times; queued above load 1), not measured. [default: warm with"
+    " --target-load, else cold]",
+)
+@click.option(
     "--speeds",
     type=PATH,
     help="CSV of speed factors: model,speed[,task_class]. Default: every GPU at speed 1.",
@@ -126,6 +133,7 @@ def replay(
     victim: str,
     time_scale: float | None,
     target_load: float | None,
+    warm_start: bool | None,
     speeds: Path | None,
     seed: int,
     interference: str,
@@ -170,8 +178,9 @@ def replay(
     from schedlab.sim.result import jct_inflation
     from schedlab.sim.victims import VICTIM_POLICIES
     from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes
-    from schedlab.workload.load import scale_for_load, time_scaled
+    from schedlab.workload.load import gpu_load, scale_for_load, time_scaled
     from schedlab.workload.requests import load_request_trace
+    from schedlab.workload.synth import warm_started
 
     given = click.get_current_context().get_parameter_source
     if strict and given("admission") == ParameterSource.COMMANDLINE and admission != "strict":
@@ -214,6 +223,9 @@ def replay(
         log.info("time scale %.6g: offered GPU load %.3g x capacity", time_scale, target_load)
     if time_scale is not None:
         workload = time_scaled(workload, time_scale)
+    if warm_start if warm_start is not None else target_load is not None:
+        workload = warm_started(workload, node_table, gpu_load(workload, node_table), seed)
+        log.info("warm start: %d tasks running at the start", int(workload.is_warmup.sum()))
     speed_table = SpeedTable.load(speeds) if speeds else None
     model = None
     if services is not None:

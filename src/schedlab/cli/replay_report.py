@@ -33,7 +33,8 @@ def warn_if_idle(summary: dict[str, Any]) -> None:
     elif mean < 50 * min(offered, 1.0):
         log.warning(
             "mean GPU allocation %.1f %% is under half the offered load (%.3g x capacity): long tasks"
-            " run on after the arrivals end, so the run is mostly ramp-up and drain",
+            " run on after the arrivals end, so the run is mostly ramp-up and drain; begin it in its steady"
+            " state with --warm-start",
             mean,
             offered,
         )

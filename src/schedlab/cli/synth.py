@@ -52,7 +52,7 @@ MAX_COPIES = 1_000
 )
 @click.option(
     "--warm-start/--cold-start",
-    default=False,
+    default=True,
     show_default=True,
     help="Begin in the workload's steady state: tasks already running at time 0 (warmup=1 rows,"
     " residual run times), so that the run holds the offered load from the start; a replay"
@@ -96,7 +96,8 @@ def synth(
     out.parent.mkdir(parents=True, exist_ok=True)
     write_jobs(workload, out)
     warm = int(workload.is_warmup.sum())
-    extra = f", {warm} warm-up tasks running at time 0" if warm else ""
+    extra = f" and {warm} warm-up tasks running at time 0" if warm else ""
     click.echo(
-        f"wrote {len(workload)} tasks to {out} (offered GPU load {gpu_load(workload, node_table):.3f}{extra})"
+        f"wrote {len(workload) - warm} tasks{extra} to {out}"
+        f" (offered GPU load {gpu_load(workload, node_table):.3f})"
     )

@@ -89,6 +89,41 @@ def synthesize(
     return TimedWorkload(table, times, np.r_[residual, run_time], trace.user[every], source, warmup=flags)
 
 
+def warm_started(workload: TimedWorkload, nodes: Nodes, load: float, seed: int) -> TimedWorkload:
+    """``workload`` begun in its steady state at offered ``load`` (x the GPU capacity of
+    ``nodes``): the tasks of its own mix that would be running then (:func:`warm_tasks`,
+    with their trace run times) arrive first, at the first arrival, as warm-up tasks. Above
+    a load of 1 they fill the cluster and queue. A replay does not measure them."""
+    if workload.warmup is not None and workload.warmup.any():
+        raise ConfigError(f"{workload.source} begins warm already (it has warm-up rows)")
+    if not len(workload):
+        return workload
+    cpu_mode = nodes.gpu_capacity_milli == 0 or not workload.tasks.total_gpu_milli.any()
+    capacity = float(nodes.cpu_milli.sum()) if cpu_mode else float(nodes.gpu_capacity_milli)
+    rng = np.random.default_rng(seed)
+    picks, residual = warm_tasks(workload, "trace", load * capacity, cpu_mode, rng)
+    n = len(picks)
+    idx = np.r_[picks, np.arange(len(workload))]
+    names = np.r_[np.array([f"warm-{i}" for i in range(n)], dtype=object), workload.tasks.name]
+    times = np.r_[np.full(n, workload.arrival[0]), workload.arrival]
+
+    def pick(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else values[idx]
+
+    return TimedWorkload(
+        replace(workload.tasks.take(idx), name=names, creation_time=times),
+        times,
+        np.r_[residual, workload.duration],
+        workload.user[idx],
+        f"{workload.source} (warm start)",
+        workload.excluded,
+        pick(workload.profile),
+        pick(workload.rate_rps),
+        pick(workload.slo_ms),
+        np.r_[np.ones(n, dtype=bool), np.zeros(len(workload), dtype=bool)],
+    )
+
+
 def warm_tasks(
     trace: TimedWorkload, durations: str, held: float, cpu_mode: bool, rng: np.random.Generator
 ) -> tuple[np.ndarray, FloatArray]:

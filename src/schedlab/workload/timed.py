@@ -73,21 +73,6 @@ class TimedWorkload:
         result: BoolArray = np.array([v in LS_QOS for v in values], dtype=bool)[codes]
         return result
 
-    def head(self, n: int) -> TimedWorkload:
-        idx = np.arange(min(n, len(self)))
-        return TimedWorkload(
-            self.tasks.take(idx),
-            self.arrival[idx],
-            self.duration[idx],
-            self.user[idx],
-            self.source,
-            self.excluded,
-            None if self.profile is None else self.profile[idx],
-            None if self.rate_rps is None else self.rate_rps[idx],
-            None if self.slo_ms is None else self.slo_ms[idx],
-            None if self.warmup is None else self.warmup[idx],
-        )
-
 
 def in_arrival_order(
     tasks: Tasks,
