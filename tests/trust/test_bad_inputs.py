@@ -290,7 +290,7 @@ SWEEP_CASES = [
     ("tune_ratios = [nan]\n", "bad tune ratio nan in '[nan]': must be a number in (0, 100]"),
     (
         "foo = 1\n",
-        "unknown key(s) ['foo'] (known: ['data_dir', 'nodes', 'policies', 'seeds', 'tune_ratios',"
+        "unknown key(s) ['foo'] (known: ['data_dir', 'kind', 'nodes', 'policies', 'seeds', 'tune_ratios',"
         " 'workloads'])",
     ),
     ("nodes = 5\n", "key 'nodes': expected a non-empty string, got 5"),

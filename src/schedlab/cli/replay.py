@@ -166,7 +166,6 @@ def replay(
     from schedlab.errors import ConfigError
     from schedlab.files import dumps, write_json
     from schedlab.interference import load_profiles, make_model
-    from schedlab.interference.mix import with_profiles
     from schedlab.policies import parse_policies
     from schedlab.provenance import inputs, stamp, write_parquet
     from schedlab.report.timeline import plot_timeline
@@ -174,13 +173,12 @@ def replay(
     from schedlab.sim import replay as run_replay
     from schedlab.sim.admission import ADMISSION_POLICIES
     from schedlab.sim.preemption import PREEMPTION_POLICIES
+    from schedlab.sim.prepare import prepare
     from schedlab.sim.queues import QUEUE_POLICIES
     from schedlab.sim.result import jct_inflation
     from schedlab.sim.victims import VICTIM_POLICIES
     from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes
-    from schedlab.workload.load import gpu_load, scale_for_load, time_scaled
     from schedlab.workload.requests import load_request_trace
-    from schedlab.workload.synth import warm_started
 
     given = click.get_current_context().get_parameter_source
     if strict and given("admission") == ParameterSource.COMMANDLINE and admission != "strict":
@@ -216,22 +214,19 @@ def replay(
     workload = timed_workload(pods, jobs)
     node_table = load_nodes(nodes or default_nodes_path())
     check_gpu_specs(workload.tasks, node_table)
-    if time_scale is not None and target_load is not None:
-        raise ConfigError("give --time-scale or --target-load, not both")
-    if target_load is not None:
-        time_scale = scale_for_load(workload, node_table, target_load)
-        log.info("time scale %.6g: offered GPU load %.3g x capacity", time_scale, target_load)
-    if time_scale is not None:
-        workload = time_scaled(workload, time_scale)
-    if warm_start if warm_start is not None else target_load is not None:
-        workload = warm_started(workload, node_table, gpu_load(workload, node_table), seed)
-        log.info("warm start: %d tasks running at the start", int(workload.is_warmup.sum()))
+    profile_set = load_profiles(profiles) if services is not None else None
+    workload = prepare(
+        workload,
+        node_table,
+        seed=seed,
+        time_scale=time_scale,
+        target_load=target_load,
+        warm_start=warm_start,
+        services=services,
+        profiles=profile_set,
+    )
     speed_table = SpeedTable.load(speeds) if speeds else None
     model = None
-    if services is not None:
-        if workload.profile is not None:
-            raise ConfigError(f"--services: {workload.source} has profiles already")
-        workload = with_profiles(workload, load_profiles(profiles), services, seed)
     if interference != "none":
         model = make_model(interference, load_profiles(profiles))
         if workload.profile is None:

@@ -105,34 +105,49 @@ def sweep(
     from schedlab.policies import parse_policies
     from schedlab.sweep.backends import Backend, LocalBackend, RayBackend
     from schedlab.sweep.driver import run_sweep
-    from schedlab.sweep.matrix import SweepMatrix, expand
+    from schedlab.sweep.matrix import RunSpec, SweepMatrix, expand
+    from schedlab.sweep.replays import ReplayMatrix, ReplaySpec, expand_replays
     from schedlab.sweep.store import ResultStore
+    from schedlab.sweep.toml import sweep_kind
 
     if preset and config_file:
         raise ConfigError("give --preset or --config, not both")
-    matrix = SweepMatrix.preset(preset) if preset else SweepMatrix()
-    if config_file:
-        matrix = SweepMatrix.from_toml(config_file)
-    if workloads:
-        matrix = replace(matrix, workloads=tuple(w.strip() for w in workloads.split(",") if w.strip()))
-    if policies:
-        matrix = replace(matrix, policies=tuple(parse_policies(policies)))
-    if seeds:
-        matrix = replace(matrix, seeds=tuple(parse_seeds(seeds)))
-    if tune_ratios:
-        matrix = replace(matrix, tune_ratios=parse_ratios(tune_ratios))
-    if data_dir:
-        matrix = replace(matrix, data_dir=data_dir)
-    if nodes:
-        matrix = replace(matrix, nodes=nodes)
     writable_dir(out)
-    specs = expand(matrix)
+    specs: list[RunSpec] | list[ReplaySpec]
+    if config_file and sweep_kind(config_file) == "replay":
+        fill_only = {"--workloads": workloads, "--tune-ratio": tune_ratios, "--data-dir": data_dir}
+        given = [flag for flag, value in (fill_only | {"--nodes": nodes}).items() if value]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: fill sweep flags; a replay sweep sets these in its TOML")
+        replays = ReplayMatrix.from_toml(config_file)
+        if policies:
+            replays = replace(replays, policies=tuple(parse_policies(policies)))
+        if seeds:
+            replays = replace(replays, seeds=tuple(parse_seeds(seeds)))
+        specs, described = expand_replays(replays), replays.describe()
+    else:
+        matrix = SweepMatrix.preset(preset) if preset else SweepMatrix()
+        if config_file:
+            matrix = SweepMatrix.from_toml(config_file)
+        if workloads:
+            matrix = replace(matrix, workloads=tuple(w.strip() for w in workloads.split(",") if w.strip()))
+        if policies:
+            matrix = replace(matrix, policies=tuple(parse_policies(policies)))
+        if seeds:
+            matrix = replace(matrix, seeds=tuple(parse_seeds(seeds)))
+        if tune_ratios:
+            matrix = replace(matrix, tune_ratios=parse_ratios(tune_ratios))
+        if data_dir:
+            matrix = replace(matrix, data_dir=data_dir)
+        if nodes:
+            matrix = replace(matrix, nodes=nodes)
+        specs, described = expand(matrix), matrix.describe()
     backend: Backend = (
         RayBackend(None if ray_address == "local" else ray_address, workers)
         if ray_address
         else LocalBackend(workers)
     )
-    config = {"schedlab": __version__, "backend": backend.name, "matrix": matrix.describe()}
+    config = {"schedlab": __version__, "backend": backend.name, "matrix": described}
     with progress_bar(True) as progress:
         bar = progress.add_task("sweep", total=None)
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab.report.figures import plot_curves, policy_colors, save_figure
-from schedlab.sweep.store import ResultStore, natural_key, summarize
+from schedlab.sweep.store import ResultStore, fill_order, natural_key, summarize
 
 FAMILIES = {
     "cpu": "CPU-only task share",
@@ -54,7 +54,7 @@ def _label(workload: str, ratio: float | None) -> str:
 
 def write_report(root: Path) -> list[Path]:
     """Write figures, ``summary.csv`` and ``report.md`` for the store at ``root``."""
-    runs = ResultStore(root).load()
+    runs = fill_order(ResultStore(root).load())
     summary = summarize(runs)
     summary.to_csv(root / "summary.csv", index=False)
     figures = root / "figures"
@@ -116,12 +116,17 @@ def write_report(root: Path) -> list[Path]:
     return written
 
 
-def _header(root: Path, runs: pd.DataFrame, policies: list[str]) -> list[str]:
-    lines = ["# schedlab sweep report", ""]
+def sweep_config_lines(root: Path) -> list[str]:
+    """The report's line on the latest sweep's configuration (none without sweep.json)."""
     sweep_json = root / "sweep.json"
-    if sweep_json.is_file():
-        config = json.loads(sweep_json.read_text())
-        lines += [f"Configuration of the latest sweep: `{json.dumps(config.get('matrix', config))}`", ""]
+    if not sweep_json.is_file():
+        return []
+    config = json.loads(sweep_json.read_text())
+    return [f"Configuration of the latest sweep: `{json.dumps(config.get('matrix', config))}`", ""]
+
+
+def _header(root: Path, runs: pd.DataFrame, policies: list[str]) -> list[str]:
+    lines = ["# schedlab sweep report", "", *sweep_config_lines(root)]
     lines += [
         f"{runs['run_id'].nunique()} runs: {runs['workload'].nunique()} workload(s) x {len(policies)} "
         f"policies x {runs['seed'].nunique()} seed(s); x = arrived GPU load in % of GPU capacity. "

@@ -99,13 +99,14 @@ def summarize(
     events: int,
     wall_s: float,
 ) -> dict[str, Any]:
-    """The summary document: counts, JCT and wait statistics overall and per QoS class,
+    """The summary document: counts, JCT, wait and bounded slowdown statistics overall and per QoS class,
     preemptions, lost GPU-seconds, makespan, events, wall time and the configuration."""
     counted = ~workload.is_warmup  # a warm start's warm-up tasks are not measured
     status = tasks["status"]
     done = (status == "completed").to_numpy(dtype=bool) & counted
     ls = tasks["ls"].to_numpy(dtype=bool)
     times = {name: tasks[name].to_numpy() for name in ("jct", "wait")}
+    times["slowdown"] = bounded_slowdown(times["jct"], tasks["duration"].to_numpy())
     doc: dict[str, Any] = {
         "tasks": int(counted.sum()),
         "completed": int(done.sum()),
@@ -136,6 +137,18 @@ def summarize(
         "workload": workload.source,
     }
     return doc
+
+
+#: Run times below this many seconds count as this long in :func:`bounded_slowdown`.
+SLOWDOWN_FLOOR_S = 10.0
+
+
+def bounded_slowdown(jct: FloatArray, duration: FloatArray) -> FloatArray:
+    """Bounded slowdown per task: max(1, JCT / max(run time, 10 s)), the run time being the
+    task's own (on a speed-1 GPU); the floor keeps seconds-long tasks from dominating."""
+    with np.errstate(invalid="ignore"):
+        result: FloatArray = np.maximum(1.0, jct / np.maximum(duration, SLOWDOWN_FLOOR_S))
+    return np.where(np.isnan(jct), np.nan, result)
 
 
 def allocation_stats(series: pd.DataFrame, capacity_milli: int, until: float) -> dict[str, float]:

@@ -24,10 +24,20 @@ import pandas as pd
 from schedlab import jit
 from schedlab.errors import ConfigError, SchedlabError
 from schedlab.plugins import Plugin, load_shipped, loaded
-from schedlab.sweep.matrix import RunSpec, SweepData, run_one
-from schedlab.trace import Nodes, Tasks
 
 log = logging.getLogger(__name__)
+
+
+class Spec(Protocol):
+    """A run of a sweep (a fill or replay spec)."""
+
+    kind: str
+
+
+class Inputs(Protocol):
+    """The loaded inputs of a sweep: they run one of its specs."""
+
+    def run(self, spec: Any) -> pd.DataFrame: ...
 
 
 class Backend(Protocol):
@@ -35,14 +45,14 @@ class Backend(Protocol):
 
     name: str
 
-    def run(self, specs: Sequence[RunSpec], data: SweepData) -> Iterator[pd.DataFrame]: ...
+    def run(self, specs: Sequence[Spec], data: Inputs) -> Iterator[pd.DataFrame]: ...
 
 
-_WORKER_DATA: SweepData | None = None
+_WORKER_DATA: Inputs | None = None
 _WORKER_ERROR: ConfigError | None = None
 
 
-def _init_worker(data: SweepData, shipped: list[Plugin]) -> None:
+def _init_worker(data: Inputs, shipped: list[Plugin]) -> None:
     """Set up a worker process: die with the parent, load the parent's plugins, keep the data."""
     global _WORKER_DATA, _WORKER_ERROR
     _die_with_parent()
@@ -60,17 +70,28 @@ def _die_with_parent() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _run_in_worker(spec: RunSpec) -> pd.DataFrame:
+def _run_in_worker(spec: Spec) -> pd.DataFrame:
     if _WORKER_ERROR is not None:
         raise _WORKER_ERROR
     assert _WORKER_DATA is not None, "worker not initialised"
-    return run_one(spec, _WORKER_DATA.tasks[spec.workload], _WORKER_DATA.nodes)
+    return _WORKER_DATA.run(spec)
 
 
-def _run_shipped(spec: RunSpec, tasks: Tasks, nodes: Nodes, shipped: list[Plugin]) -> pd.DataFrame:
+def _run_shipped(spec: Spec, data: Inputs, shipped: list[Plugin]) -> pd.DataFrame:
     """A Ray task: load the parent's plugins (once per worker process), then run."""
     load_shipped(shipped)
-    return run_one(spec, tasks, nodes)
+    return data.run(spec)
+
+
+def _compile_once(kind: str) -> None:
+    """Compile a kind's kernels here, if needed, rather than in every worker at once."""
+    if not jit.enabled():
+        return
+    if kind == "fill":
+        from schedlab.fill.compiled import ready
+    else:
+        from schedlab.sim.compiled import ready
+    ready()
 
 
 class LocalBackend:
@@ -83,18 +104,15 @@ class LocalBackend:
             raise ConfigError("--workers must be at least 1")
         self.workers = workers
 
-    def run(self, specs: Sequence[RunSpec], data: SweepData) -> Iterator[pd.DataFrame]:
+    def run(self, specs: Sequence[Spec], data: Inputs) -> Iterator[pd.DataFrame]:
         if self.workers == 1 or len(specs) <= 1:
             for spec in specs:
-                yield run_one(spec, data.tasks[spec.workload], data.nodes)
+                yield data.run(spec)
             return
         workers = min(self.workers, len(specs), 4 * (os.cpu_count() or 1))
         if workers < self.workers:
             log.info("using %d worker processes (runs to do and cores allow no more)", workers)
-        if jit.enabled():  # compile here once, if needed, rather than in every worker at once
-            from schedlab.fill.compiled import ready
-
-            ready()
+        _compile_once(specs[0].kind)
         context = multiprocessing.get_context("spawn")  # no fork under the progress thread
         pool = ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_worker, initargs=(data, loaded())
@@ -144,7 +162,7 @@ class RayBackend:
         if address:
             reachable(address)  # before any work starts
 
-    def run(self, specs: Sequence[RunSpec], data: SweepData) -> Iterator[pd.DataFrame]:
+    def run(self, specs: Sequence[Spec], data: Inputs) -> Iterator[pd.DataFrame]:
         try:
             import ray
         except ImportError:
@@ -161,10 +179,9 @@ class RayBackend:
                 ray.init(num_cpus=self.workers, **options)
         try:
             remote = ray.remote(num_cpus=1)(_run_shipped)
-            nodes = ray.put(data.nodes)
-            tasks = {w: ray.put(t) for w, t in data.tasks.items()}
+            inputs = ray.put(data)
             shipped = ray.put(loaded())
-            pending = [remote.remote(spec, tasks[spec.workload], nodes, shipped) for spec in specs]
+            pending = [remote.remote(spec, inputs, shipped) for spec in specs]
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 try:

@@ -1,4 +1,8 @@
-"""Running a sweep into a results store: skip what is done, store each run as it finishes."""
+"""Running a sweep into a results store: skip what is done, store each run as it finishes.
+
+Two kinds of sweep share the store and the backends: fill sweeps
+(:mod:`schedlab.sweep.matrix`) and replay sweeps (:mod:`schedlab.sweep.replays`); each
+kind loads its inputs once, runs a spec, and summarises its stored runs."""
 
 from __future__ import annotations
 
@@ -6,12 +10,16 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from schedlab.errors import ConfigError
 from schedlab.files import write_json
 from schedlab.sweep.backends import Backend
 from schedlab.sweep.matrix import RunSpec, SweepData
+from schedlab.sweep.replay_runs import ReplayData, summarize_replays
+from schedlab.sweep.replays import ReplaySpec
 from schedlab.sweep.store import ResultStore, summarize
 
 log = logging.getLogger(__name__)
@@ -25,8 +33,26 @@ class SweepOutcome:
     summary: Path
 
 
+Spec = RunSpec | ReplaySpec
+#: Per kind of sweep: how to load its inputs, and how to summarise its runs.
+KINDS: dict[str, tuple[Callable[[Sequence[Any]], Any], Callable[[pd.DataFrame], pd.DataFrame]]] = {
+    "fill": (SweepData.load, summarize),
+    "replay": (ReplayData.load, summarize_replays),
+}
+
+
+def summarize_store(store: ResultStore) -> pd.DataFrame:
+    """The summary over seeds of every run in ``store`` (of one kind)."""
+    kinds = store.kinds()
+    if len(kinds) > 1:
+        raise ConfigError(
+            f"the store {store.root} mixes {' and '.join(sorted(kinds))} runs; give a new --out"
+        )
+    return KINDS[kinds.pop()][1](store.load())
+
+
 def run_sweep(
-    specs: Sequence[RunSpec],
+    specs: Sequence[Spec],
     store: ResultStore,
     backend: Backend,
     config: Mapping[str, object],
@@ -39,9 +65,15 @@ def run_sweep(
     each run is stored.
     """
     unique = list({s.run_id: s for s in specs}.values())
+    if not unique:
+        raise ConfigError("the sweep has no run")
+    kind = unique[0].kind
     store.root.mkdir(parents=True, exist_ok=True)
+    other = store.kinds() - {kind}
+    if other:
+        raise ConfigError(f"{store.root} holds {other.pop()} runs; a {kind} sweep needs a new --out")
     store.clean_partial()
-    wanted: dict[tuple[object, ...], str] = {s.slot: s.run_id for s in unique}
+    wanted: dict[str, str] = {s.slot: s.run_id for s in unique}
     stale = [run_id for run_id, slot in store.slots().items() if wanted.get(slot, run_id) != run_id]
     if stale:
         log.info(
@@ -58,13 +90,14 @@ def run_sweep(
         on_start(len(todo))
     ran = 0
     if todo:
-        for frame in backend.run(todo, SweepData.load(todo)):
-            store.write(frame)
+        by_id = {s.run_id: s for s in todo}
+        for frame in backend.run(todo, KINDS[kind][0](todo)):
+            store.write(frame, by_id[str(frame["run_id"].iloc[0])])
             ran += 1
             if on_done is not None:
                 on_done(frame)
     summary_path = store.root / "summary.csv"
     tmp = summary_path.with_suffix(".csv.tmp")
-    summarize(store.load()).to_csv(tmp, index=False)
+    summarize_store(store).to_csv(tmp, index=False)
     tmp.replace(summary_path)
     return SweepOutcome(total=len(unique), skipped=len(unique) - len(todo), ran=ran, summary=summary_path)

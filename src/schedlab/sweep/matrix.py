@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -21,10 +20,11 @@ import pandas as pd
 from schedlab.errors import ConfigError
 from schedlab.files import file_sha256
 from schedlab.fill import CURVES, FillConfig, run_fill
-from schedlab.options import check_ratios, parse_seeds
+from schedlab.options import check_ratios
 from schedlab.policies import PAPER_POLICIES, parse_policies
 from schedlab.policies.base import PLACEMENT_POLICIES
 from schedlab.provenance import code_digest
+from schedlab.sweep.toml import list_of, read_toml, seeds, string, strings
 from schedlab.trace import Nodes, Tasks, load_nodes, load_tasks
 from schedlab.trace.embedded import DEFAULT_NODES, embedded_path
 from schedlab.version import __version__
@@ -78,37 +78,24 @@ class SweepMatrix:
     def from_toml(cls, path: Path) -> SweepMatrix:
         """Read a matrix from TOML: keys ``workloads``, ``policies``, ``seeds`` (list or
         ``"42-51"``), ``tune_ratios``, ``data_dir`` (relative to the file), ``nodes``."""
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: file not found") from None
-        except IsADirectoryError:
-            raise ConfigError(f"{path}: is a folder, not a file") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{path}: not UTF-8 text") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: not valid TOML: {err}") from None
-        known = {"workloads", "policies", "seeds", "tune_ratios", "data_dir", "nodes"}
-        unknown = set(doc) - known
-        if unknown:
-            raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)} (known: {sorted(known)})")
+        doc = read_toml(path, {"kind", "workloads", "policies", "seeds", "tune_ratios", "data_dir", "nodes"})
+        if doc.get("kind", "fill") != "fill":
+            raise ConfigError(f"{path}: kind {doc['kind']!r} is not a fill sweep")
         matrix = cls()
         try:
             if "workloads" in doc:
-                matrix = replace(matrix, workloads=tuple(_strings(doc, "workloads")))
+                matrix = replace(matrix, workloads=tuple(strings(doc, "workloads")))
             if "policies" in doc:
-                matrix = replace(matrix, policies=tuple(parse_policies(",".join(_strings(doc, "policies")))))
+                matrix = replace(matrix, policies=tuple(parse_policies(",".join(strings(doc, "policies")))))
             if "seeds" in doc:
-                seeds = doc["seeds"]
-                text = seeds if isinstance(seeds, str) else ",".join(str(s) for s in _list(doc, "seeds", int))
-                matrix = replace(matrix, seeds=tuple(parse_seeds(text)))
+                matrix = replace(matrix, seeds=seeds(doc))
             if "tune_ratios" in doc:
-                ratios = tuple(float(r) for r in _list(doc, "tune_ratios", (int, float)))
+                ratios = tuple(float(r) for r in list_of(doc, "tune_ratios", (int, float)))
                 matrix = replace(matrix, tune_ratios=check_ratios(ratios, str(doc["tune_ratios"])))
             if "data_dir" in doc:
-                matrix = replace(matrix, data_dir=(path.parent / _string(doc, "data_dir")).resolve())
+                matrix = replace(matrix, data_dir=(path.parent / string(doc, "data_dir")).resolve())
             if "nodes" in doc:
-                matrix = replace(matrix, nodes=_string(doc, "nodes"))
+                matrix = replace(matrix, nodes=string(doc, "nodes"))
         except ConfigError as err:
             raise ConfigError(f"{path}: {err}") from None
         return matrix
@@ -130,34 +117,6 @@ class SweepMatrix:
         doc = asdict(self)
         doc["data_dir"] = str(self.data_dir)
         return doc
-
-
-def _list(doc: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> list[Any]:
-    """``doc[key]``: a non-empty list of values of ``kind`` (booleans are not numbers here)."""
-    value = doc[key]
-    names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-    if not isinstance(value, list) or not value:
-        raise ConfigError(f"key {key!r}: expected a non-empty list of {names}, got {value!r}")
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, kind):
-            raise ConfigError(f"key {key!r}: expected {names} values, got {item!r}")
-    return value
-
-
-def _strings(doc: dict[str, Any], key: str) -> list[str]:
-    items: list[str] = _list(doc, key, str)
-    if any(not item.strip() for item in items):
-        raise ConfigError(f"key {key!r}: empty name in {items!r}")
-    if len(set(items)) != len(items):
-        raise ConfigError(f"key {key!r}: {items!r} names an item twice")
-    return [item.strip() for item in items]
-
-
-def _string(doc: dict[str, Any], key: str) -> str:
-    value = doc[key]
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"key {key!r}: expected a non-empty string, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -183,11 +142,19 @@ class RunSpec:
         key = {k: v for k, v in asdict(self).items() if k not in ("pods", "nodes")}
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
 
+    kind = "fill"
+
     @property
-    def slot(self) -> tuple[str, str, int, float]:
+    def slot(self) -> str:
         """What the run measures (workload, policy, seed, tune ratio): a store keeps one
         run per slot, the one of the current inputs and code."""
-        return (self.workload, self.policy, self.seed, self.tune_ratio)
+        return json.dumps([self.workload, self.policy, self.seed, self.tune_ratio])
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "run_id": self.run_id} | asdict(self)
+
+    def inputs(self) -> dict[str, str]:
+        return {self.pods: self.pods_sha256, self.nodes: self.nodes_sha256}
 
 
 def expand(matrix: SweepMatrix) -> list[RunSpec]:
@@ -215,6 +182,9 @@ class SweepData:
     tasks: dict[str, Tasks]
     nodes: Nodes
 
+    def run(self, spec: RunSpec) -> pd.DataFrame:
+        return run_one(spec, self.tasks[spec.workload], self.nodes)
+
     @classmethod
     def load(cls, specs: Iterable[RunSpec]) -> SweepData:
         pods: dict[str, str] = {}
@@ -233,7 +203,7 @@ def run_one(spec: RunSpec, tasks: Tasks, nodes: Nodes) -> pd.DataFrame:
     result = run_fill(tasks, nodes, FillConfig(spec.policy, spec.seed, spec.tune_ratio))
     n = len(result.curves[CURVES[0]])
     frame = pd.DataFrame({"x": range(n)} | {name: result.curves[name] for name in CURVES})
-    config = {"run_id": spec.run_id, **asdict(spec)}
+    config = {"run_id": spec.run_id, "kind": spec.kind, "slot": spec.slot, **asdict(spec)}
     counts = {
         "tasks": result.tasks,
         "placed": result.placed,

@@ -2,9 +2,13 @@
 
 Layout of a store directory::
 
-    runs/<run_id>.parquet   one row set per run (131 rows, x = 0..130), config in columns
+    runs/<run_id>.parquet   one row set per run, config in columns (a fill run: 131 rows,
+                            x = 0..130; a replay run: one row of metrics)
     sweep.json              the matrix of the latest sweep into this store
-    summary.csv             means over seeds per workload, policy and x (written at the end)
+    summary.csv             statistics over seeds (written at the end)
+
+A store holds runs of one kind (fill or replay sweeps); every run file has columns ``kind``
+and ``slot`` (what the run measures: a store keeps one run per slot).
 
 A file appears under its final name only once complete (written to a temporary name, then
 renamed), so a killed sweep leaves only whole runs, and a rerun skips exactly those.
@@ -12,8 +16,10 @@ renamed), so a killed sweep leaves only whole runs, and a rerun skips exactly th
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -36,6 +42,20 @@ SUMMARY_COLUMNS = [
 ]
 
 
+class StoredSpec(Protocol):
+    """What the store needs of a run's spec."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def run_id(self) -> str: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def inputs(self) -> dict[str, str]: ...
+
+
 def natural_key(text: str) -> tuple[object, ...]:
     """Sort key that orders ``gpushare40`` before ``gpushare100``."""
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
@@ -54,28 +74,37 @@ class ResultStore:
             return set()
         return {p.stem for p in self.runs_dir.glob("*.parquet")}
 
-    def write(self, frame: pd.DataFrame) -> Path:
+    def write(self, frame: pd.DataFrame, spec: StoredSpec) -> Path:
         """Store one run's rows atomically under its ``run_id``, with its provenance (the
         run's configuration, input digests and version) in the file's metadata."""
-        first = frame.iloc[0]
-        run_id = str(first["run_id"])
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        final = self.runs_dir / f"{run_id}.parquet"
-        config = {k: first[k] for k in (*SLOT, "pods", "nodes", "code_sha256", "run_id")}
-        digests = {
-            str(first["pods"]): str(first["pods_sha256"]),
-            str(first["nodes"]): str(first["nodes_sha256"]),
-        }
-        write_parquet(frame, final, stamp(config, digests) | {"version": str(first["version"])})
+        final = self.runs_dir / f"{spec.run_id}.parquet"
+        write_parquet(frame, final, stamp(spec.describe(), spec.inputs()) | {"version": spec.version})
         return final
 
-    def slots(self) -> dict[str, tuple[object, ...]]:
-        """``{run_id: (workload, policy, seed, tune_ratio)}`` of every stored run."""
-        found = {}
+    def _first_rows(self) -> dict[str, pd.Series]:
+        """The first row of every stored run, by run id."""
+        rows = {}
         for path in sorted(self.runs_dir.glob("*.parquet")) if self.runs_dir.is_dir() else []:
-            row = pd.read_parquet(path, columns=list(SLOT)).iloc[0]
-            found[path.stem] = tuple(row[k].item() if hasattr(row[k], "item") else row[k] for k in SLOT)
+            rows[path.stem] = pd.read_parquet(path).iloc[0]
+        return rows
+
+    def slots(self) -> dict[str, str]:
+        """``{run_id: slot}`` of every stored run (runs stored before slots were recorded:
+        their workload, policy, seed and tune ratio)."""
+        found = {}
+        for run_id, row in self._first_rows().items():
+            if "slot" in row.index:
+                found[run_id] = str(row["slot"])
+            else:
+                found[run_id] = json.dumps(
+                    [row[k].item() if hasattr(row[k], "item") else row[k] for k in SLOT]
+                )
         return found
+
+    def kinds(self) -> set[str]:
+        """The kinds of sweep (``fill``, ``replay``) whose runs the store holds."""
+        return {str(row["kind"]) if "kind" in row.index else "fill" for row in self._first_rows().values()}
 
     def remove(self, run_ids: list[str]) -> None:
         for run_id in run_ids:
@@ -89,17 +118,23 @@ class ResultStore:
         return len(partial)
 
     def load(self) -> pd.DataFrame:
-        """Every stored run, sorted by workload (default first, then natural order), policy, seed,
-        tune ratio and x."""
+        """Every stored run (in the order of their ids)."""
         files = sorted(self.runs_dir.glob("*.parquet")) if self.runs_dir.is_dir() else []
         if not files:
             raise ConfigError(f"no finished runs in {self.runs_dir}")
-        runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-        policies = list(PAPER_POLICIES) + sorted(set(runs["policy"]) - set(PAPER_POLICIES))
-        runs["_w"] = runs["workload"].map(lambda w: (w != "default", natural_key(w)))
-        runs["_p"] = runs["policy"].map(policies.index)
-        runs = runs.sort_values(["_w", "_p", "seed", "tune_ratio", "x"], kind="stable")
-        return runs.drop(columns=["_w", "_p"]).reset_index(drop=True)
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
+def fill_order(runs: pd.DataFrame) -> pd.DataFrame:
+    """Fill runs sorted by workload (default first, then natural order), policy (the paper's
+    six first), seed, tune ratio and x."""
+    policies = list(PAPER_POLICIES) + sorted(set(runs["policy"]) - set(PAPER_POLICIES))
+    runs = runs.assign(
+        _w=runs["workload"].map(lambda w: (w != "default", natural_key(w))),
+        _p=runs["policy"].map(policies.index),
+    )
+    runs = runs.sort_values(["_w", "_p", "seed", "tune_ratio", "x"], kind="stable")
+    return runs.drop(columns=["_w", "_p"]).reset_index(drop=True)
 
 
 def check_consistent(runs: pd.DataFrame) -> None:
@@ -129,6 +164,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean (and std) over seeds per workload, policy and x; a ``tune_ratio`` column is added
     after ``policy`` when the runs have more than one tune ratio. Std is the sample std
     (0 for a single seed). A store of mixed inputs is refused (:func:`check_consistent`)."""
+    runs = fill_order(runs)
     check_consistent(runs)
     keys = ["workload", "policy"]
     if runs["tune_ratio"].nunique() > 1:

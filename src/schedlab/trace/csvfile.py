@@ -41,6 +41,14 @@ def read_csv(path: Path, required: Sequence[str]) -> pd.DataFrame:
     return _checked_columns(path, frame, required)
 
 
+def header(path: Path) -> list[str]:
+    """The column names of a CSV file (its header line)."""
+    with _as_trace_errors(path):
+        return [
+            str(c) for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig", skipinitialspace=True).columns
+        ]
+
+
 def _read(path: Path, rows: int | None) -> Any:
     """The CSV reader: every cell as text; UTF-8 only (a byte-order mark is dropped)."""
     return pd.read_csv(

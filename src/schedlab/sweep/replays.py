@@ -1,0 +1,340 @@
+"""Replay sweeps: a matrix of replays (traces x policies x loads x seeds x queue, admission,
+preemption, victim, speeds and interference settings) in the same resumable store as fill
+sweeps.
+
+A TOML file with ``kind = "replay"`` describes one (keys in :data:`KEYS`; every list key
+takes one value or several, paths are relative to the file). Each trace is a job CSV or an
+openb pod list (told apart by its header; ``default`` = the embedded openb default trace).
+A run replays the trace time-scaled to its load (``loads``, x GPU capacity) or by a factor
+(``time_scales``), begun warm unless ``warm_start = false``; with ``synth_tasks = N`` each run
+instead draws N tasks from the trace's mix at its load with its seed (``schedlab synth``),
+so that seeds vary the workload too. A run stores one row: its configuration and the
+numbers of :data:`METRICS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from schedlab.errors import ConfigError
+from schedlab.files import file_sha256
+from schedlab.policies import parse_policies
+from schedlab.policies.base import PLACEMENT_POLICIES
+from schedlab.provenance import code_digest
+from schedlab.registry import Registry
+from schedlab.sim.admission import ADMISSION_POLICIES
+from schedlab.sim.preemption import PREEMPTION_POLICIES
+from schedlab.sim.queues import QUEUE_POLICIES
+from schedlab.sim.victims import VICTIM_POLICIES
+from schedlab.sweep.toml import numbers, read_toml, seeds, string, strings
+from schedlab.trace import default_nodes_path, default_pods_path
+from schedlab.version import __version__
+
+#: What a replay run reports, per run; summaries give mean, std, n and a 95 % CI of each.
+METRICS = (
+    "jct_mean",
+    "jct_p50",
+    "jct_p99",
+    "wait_mean",
+    "wait_p50",
+    "wait_p99",
+    "slowdown_mean",
+    "slowdown_p50",
+    "slowdown_p99",
+    "alloc_mean_pct",
+    "alloc_peak_pct",
+    "preemptions",
+    "lost_gpu_s",
+    "slo_attainment",
+    "offered_load",
+    "completed",
+    "unfinished",
+    "rejected",
+)
+#: Keys of a replay sweep's TOML file; the list keys (plural) form the matrix.
+KEYS = (
+    "kind",
+    "traces",
+    "nodes",
+    "policies",
+    "seeds",
+    "loads",
+    "time_scales",
+    "queues",
+    "admissions",
+    "preemptions",
+    "victims",
+    "speeds",
+    "interference",
+    "profiles",
+    "services",
+    "synth_tasks",
+    "warm_start",
+)
+#: Keys that take one value or a list of them.
+LIST_KEYS = frozenset(
+    {"traces", "policies", "loads", "time_scales", "queues", "admissions", "preemptions", "victims"}
+    | {"speeds", "interference"}
+)
+DEFAULT_TRACE = "default"
+
+
+@dataclass(frozen=True)
+class ReplayMatrix:
+    """What a replay sweep runs: the product of every list, on one node list."""
+
+    traces: tuple[str, ...] = (DEFAULT_TRACE,)
+    nodes: str = ""
+    policies: tuple[str, ...] = ("fgd", "bestfit")
+    seeds: tuple[int, ...] = (42,)
+    loads: tuple[float, ...] = (0.9,)
+    time_scales: tuple[float, ...] = ()
+    queues: tuple[str, ...] = ("fifo",)
+    admissions: tuple[str, ...] = ("backfill",)
+    preemptions: tuple[str, ...] = ("none",)
+    victims: tuple[str, ...] = ("least-lost",)
+    speeds: tuple[str, ...] = ("",)
+    interference: tuple[str, ...] = ("none",)
+    profiles: str = ""
+    services: float | None = None
+    synth_tasks: int = 0
+    warm_start: bool = True
+
+    @classmethod
+    def from_toml(cls, path: Path) -> ReplayMatrix:
+        doc = read_toml(path, KEYS)
+        try:
+            matrix = cls.from_doc(doc, path.parent)
+            matrix.validate()
+            return matrix
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from None
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], base: Path) -> ReplayMatrix:
+        if doc.get("kind") != "replay":
+            raise ConfigError(f'kind {doc.get("kind")!r}: a replay sweep needs kind = "replay"')
+        doc = {k: [v] if k in LIST_KEYS and not isinstance(v, list) else v for k, v in doc.items()}
+        values: dict[str, Any] = {}
+
+        def path_of(text: str) -> str:
+            return text if text in ("", DEFAULT_TRACE) else str((base / text).resolve())
+
+        for key in ("traces", "speeds"):
+            if key in doc:
+                values[key] = tuple(path_of(t) for t in strings(doc, key))
+        for key in ("nodes", "profiles"):
+            if key in doc:
+                values[key] = path_of(string(doc, key))
+        if "policies" in doc:
+            values["policies"] = tuple(parse_policies(",".join(strings(doc, "policies"))))
+        if "seeds" in doc:
+            values["seeds"] = seeds(doc)
+        for key in ("loads", "time_scales"):
+            if key in doc:
+                values[key] = numbers(doc, key)
+        if "time_scales" in doc and "loads" not in doc:
+            values["loads"] = ()
+        for key, registry in (
+            ("queues", QUEUE_POLICIES),
+            ("admissions", ADMISSION_POLICIES),
+            ("preemptions", PREEMPTION_POLICIES),
+            ("victims", VICTIM_POLICIES),
+        ):
+            if key in doc:
+                values[key] = tuple(strings(doc, key))
+                for name in values[key]:
+                    _known(registry, key, name)
+        if "interference" in doc:
+            values["interference"] = tuple(strings(doc, "interference"))
+        if "services" in doc:
+            services = doc["services"]
+            if isinstance(services, bool) or not isinstance(services, int | float) or not 0 <= services <= 1:
+                raise ConfigError(f"key 'services': expected a fraction in [0, 1], got {services!r}")
+            values["services"] = float(services)
+        if "synth_tasks" in doc:
+            tasks = doc["synth_tasks"]
+            if isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1:
+                raise ConfigError(f"key 'synth_tasks': expected a positive integer, got {tasks!r}")
+            values["synth_tasks"] = tasks
+        if "warm_start" in doc:
+            if not isinstance(doc["warm_start"], bool):
+                raise ConfigError(f"key 'warm_start': expected true or false, got {doc['warm_start']!r}")
+            values["warm_start"] = doc["warm_start"]
+        return replace(cls(), **values)
+
+    def validate(self) -> None:
+        if self.loads and self.time_scales:
+            raise ConfigError("give loads or time_scales, not both")
+        if not (self.loads or self.time_scales):
+            raise ConfigError("the matrix has no load and no time scale")
+        if self.synth_tasks and not self.loads:
+            raise ConfigError("synth_tasks draws workloads at a load: give loads, not time_scales")
+        for name in self.interference:
+            if name != "none":
+                from schedlab.interference import INTERFERENCE_MODELS
+
+                _known(INTERFERENCE_MODELS, "interference", name)
+        paths = [t for t in self.traces if t != DEFAULT_TRACE] + [p for p in (self.nodes, *self.speeds) if p]
+        missing = [p for p in paths if not Path(p).is_file()]
+        if missing:
+            raise ConfigError(f"file(s) not found: {', '.join(missing)}")
+        if self.profiles and not Path(self.profiles).is_dir():
+            raise ConfigError(f"profile directory not found: {self.profiles}")
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "replay"} | asdict(self)
+
+
+def _known(registry: Registry[Any], key: str, name: str) -> None:
+    try:
+        registry.get(name)
+    except ConfigError as err:
+        raise ConfigError(f"key {key!r}: {err}") from None
+
+
+@dataclass(frozen=True)
+class ReplaySpec:
+    """One replay of a sweep, with everything its result depends on (input digests, the
+    schedlab version, the policy's source when it is a plugin)."""
+
+    trace: str
+    trace_sha256: str
+    nodes: str
+    nodes_sha256: str
+    policy: str
+    seed: int
+    load: float | None
+    time_scale: float | None
+    queue: str
+    admission: str
+    preemption: str
+    victim: str
+    speeds: str
+    speeds_sha256: str
+    interference: str
+    profiles: str
+    profiles_sha256: str
+    services: float | None
+    synth_tasks: int
+    warm_start: bool
+    version: str = __version__
+    code_sha256: str = ""
+
+    kind = "replay"
+    #: Fields that name files: left out of the run id and the slot (their digests count).
+    PATHS = ("trace", "nodes", "speeds", "profiles")
+
+    @property
+    def run_id(self) -> str:
+        key = {k: v for k, v in asdict(self).items() if k not in self.PATHS}
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+
+    @property
+    def slot(self) -> str:
+        """What the run measures: its settings, with file names rather than paths."""
+        return json.dumps([*self.labels().values(), self.seed])
+
+    def labels(self) -> dict[str, Any]:
+        """The settings that tell runs apart, but the seed (summaries group by these)."""
+        return {
+            "trace": trace_label(self.trace),
+            "policy": self.policy,
+            "load": self.load,
+            "time_scale": self.time_scale,
+            "queue": self.queue,
+            "admission": self.admission,
+            "preemption": self.preemption,
+            "victim": self.victim,
+            "speeds": trace_label(self.speeds),
+            "interference": self.interference,
+            "services": self.services,
+            "synth_tasks": self.synth_tasks,
+            "warm_start": self.warm_start,
+            "nodes": trace_label(self.nodes),
+            "profiles": trace_label(self.profiles),
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "run_id": self.run_id} | asdict(self)
+
+    def inputs(self) -> dict[str, str]:
+        pairs = (
+            (self.trace, self.trace_sha256),
+            (self.nodes, self.nodes_sha256),
+            (self.speeds, self.speeds_sha256),
+        )
+        return {path: sha for path, sha in pairs if path}
+
+
+def trace_label(path: str) -> str:
+    """How a trace (or other input) is named in summaries: its file name."""
+    return Path(path).name if path else ""
+
+
+def profile_digest(directory: str) -> str:
+    """SHA-256 over a profile directory's two files ("" for the embedded profiles)."""
+    if not directory:
+        return ""
+    root = Path(directory)
+    files = [root / name for name in ("configs.csv", "measurements.csv")]
+    parts = [file_sha256(path) for path in files if path.is_file()]
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
+
+
+def expand_replays(matrix: ReplayMatrix) -> list[ReplaySpec]:
+    """The runs of a replay matrix, in a fixed order (trace, policy, load, settings, seed)."""
+    matrix.validate()
+    traces = {t: str(default_pods_path()) if t == DEFAULT_TRACE else t for t in matrix.traces}
+    nodes = matrix.nodes or str(default_nodes_path())
+    digest = {p: file_sha256(Path(p)) for p in (*traces.values(), nodes, *(s for s in matrix.speeds if s))}
+    digest[""] = ""
+    code = {policy: code_digest(PLACEMENT_POLICIES.get(policy)) for policy in matrix.policies}
+    scales: list[tuple[float | None, float | None]] = [(load, None) for load in matrix.loads]
+    scales += [(None, scale) for scale in matrix.time_scales]
+    product = itertools.product(
+        traces.values(),
+        matrix.policies,
+        scales,
+        matrix.queues,
+        matrix.admissions,
+        matrix.preemptions,
+        matrix.victims,
+        matrix.speeds,
+        matrix.interference,
+        matrix.seeds,
+    )
+    common: dict[str, Any] = {
+        "nodes": nodes,
+        "nodes_sha256": digest[nodes],
+        "profiles": matrix.profiles,
+        "profiles_sha256": profile_digest(matrix.profiles),
+        "services": matrix.services,
+        "synth_tasks": matrix.synth_tasks,
+        "warm_start": matrix.warm_start,
+    }
+    return [
+        ReplaySpec(
+            trace=trace,
+            trace_sha256=digest[trace],
+            policy=policy,
+            seed=seed,
+            load=load,
+            time_scale=scale,
+            queue=queue,
+            admission=admission,
+            preemption=preemption,
+            victim=victim,
+            speeds=speeds,
+            speeds_sha256=digest[speeds],
+            interference=model,
+            code_sha256=code[policy],
+            **common,
+        )
+        for trace, policy, (load, scale), queue, admission, preemption, victim, speeds, model, seed in product
+    ]

@@ -1,0 +1,124 @@
+"""Replay sweeps: a TOML grid of replays into a resumable store, summarised over seeds with
+Student-t intervals and drawn against load; each run equals the single replay it stands for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from schedlab.errors import ConfigError
+from schedlab.sweep.backends import LocalBackend
+from schedlab.sweep.driver import run_sweep
+from schedlab.sweep.matrix import SweepMatrix, expand
+from schedlab.sweep.replays import ReplayMatrix, expand_replays
+from schedlab.sweep.store import ResultStore
+from tests.sweep.test_sweep import small_data
+from tests.test_cli import run_cli
+
+GRID = """kind = "replay"
+traces = ["default"]
+policies = ["fgd", "bestfit"]
+loads = [0.7, 0.95]
+seeds = "1-3"
+"""
+
+
+def test_a_replay_sweep_summarises_with_intervals_draws_and_resumes(tmp_path: Path) -> None:
+    config = tmp_path / "grid.toml"
+    config.write_text(GRID)
+    out = tmp_path / "store"
+    first = run_cli("sweep", "--config", str(config), "--out", str(out), "--workers", "2")
+    assert first.returncode == 0, first.stderr
+    assert "12 runs in the matrix: 0 already done, 12 run now" in first.stdout
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 4 and set(summary["policy"]) == {"fgd", "bestfit"} and (summary["runs"] == 3).all()
+    for metric in ("jct_mean", "wait_p99", "slowdown_mean", "alloc_mean_pct", "preemptions"):
+        for stat in ("mean", "std", "n", "ci_low", "ci_high"):
+            assert f"{metric}_{stat}" in summary.columns
+        assert (summary[f"{metric}_ci_low"] <= summary[f"{metric}_mean"] + 1e-9).all()
+    busy = summary[summary["load"] == 0.95]
+    assert (busy["wait_mean_std"] > 0).all() and (busy["wait_mean_ci_high"] > busy["wait_mean_ci_low"]).all()
+    again = run_cli("sweep", "--config", str(config), "--out", str(out))
+    assert again.returncode == 0 and "12 already done, 0 run now" in again.stdout
+    report = run_cli("report", str(out), "--json")
+    assert report.returncode == 0, report.stderr
+    doc = json.loads(report.stdout)
+    assert doc["interval"] == "Student t" and doc["confidence"] == 0.95 and len(doc["groups"]) == 4
+    group = next(g for g in doc["groups"] if g["policy"] == "fgd" and g["load"] == 0.95)
+    row = summary[(summary["policy"] == "fgd") & (summary["load"] == 0.95)].iloc[0]
+    assert group["metrics"]["wait_mean"]["ci_high"] == pytest.approx(row["wait_mean_ci_high"])
+    figure = out / "figures" / "replay_openb_pod_list_default.png"
+    assert (
+        figure.stat().st_size > 10_000
+        and "replay_openb_pod_list_default.png" in (out / "report.md").read_text()
+    )
+
+
+def test_a_sweep_run_is_the_replay_it_stands_for(tmp_path: Path) -> None:
+    matrix = ReplayMatrix(policies=("fgd",), loads=(0.95,), seeds=(2,))
+    store = ResultStore(tmp_path / "store")
+    run_sweep(expand_replays(matrix), store, LocalBackend(1), {})
+    row = store.load().iloc[0]
+    alone = run_cli("replay", "--target-load", "0.95", "--seed", "2", "--json")
+    assert alone.returncode == 0, alone.stderr
+    summary = json.loads(alone.stdout)
+    for metric in ("jct_mean", "wait_p99", "slowdown_mean", "alloc_mean_pct", "offered_load", "completed"):
+        assert row[metric] == summary[metric], metric
+    assert row["warmup_tasks"] == summary["warmup_tasks"] > 0
+
+
+def test_seeds_vary_a_synthetic_workload_and_time_scales_replace_loads(tmp_path: Path) -> None:
+    matrix = ReplayMatrix(policies=("bestfit",), loads=(0.8,), seeds=(1, 2), synth_tasks=300)
+    store = ResultStore(tmp_path / "synth")
+    run_sweep(expand_replays(matrix), store, LocalBackend(1), {})
+    runs = store.load()
+    assert runs["tasks"].tolist() == [300, 300] and runs["jct_mean"].nunique() == 2
+    scaled = ReplayMatrix(policies=("bestfit",), loads=(), time_scales=(0.01,), warm_start=False)
+    store = ResultStore(tmp_path / "scaled")
+    run_sweep(expand_replays(scaled), store, LocalBackend(1), {})
+    row = store.load().iloc[0]
+    assert row["time_scale"] == 0.01 and row["warmup_tasks"] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('kind = "replay"\nloads = [0.5]\ntime_scales = [0.1]\n', "loads or time_scales, not both"),
+        ('kind = "replay"\ntime_scales = [0.1]\nsynth_tasks = 10\n', "synth_tasks draws workloads at a load"),
+        ('kind = "replay"\nqueues = ["lifo"]\n', "key 'queues': unknown"),
+        ('kind = "replay"\nloads = [-1]\n', "key 'loads': expected positive numbers"),
+        ('kind = "replay"\ntraces = ["missing.csv"]\n', "file(s) not found"),
+        ('kind = "replay"\npolicy = ["fgd"]\n', "unknown key(s) ['policy']"),
+        ('kind = "batch"\n', 'expected "fill" or "replay"'),
+        ('kind = "replay"\nwarm_start = "yes"\n', "key 'warm_start': expected true or false"),
+    ],
+)
+def test_bad_replay_grids_are_one_clear_line(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "grid.toml"
+    config.write_text(text)
+    done = run_cli("sweep", "--config", str(config), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: ") and message in done.stderr and str(config) in done.stderr
+
+
+def test_a_store_holds_one_kind_of_sweep(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path / "store")
+    data = small_data(tmp_path / "data")
+    run_sweep(
+        expand(SweepMatrix(("default",), ("bestfit",), (1,), data_dir=data)), store, LocalBackend(1), {}
+    )
+    with pytest.raises(ConfigError, match="holds fill runs; a replay sweep needs a new --out"):
+        run_sweep(expand_replays(ReplayMatrix(policies=("fgd",))), store, LocalBackend(1), {})
+    fill_flag = run_cli(
+        "sweep", "--config", str(_grid(tmp_path)), "--tune-ratio", "1.2", "--out", str(tmp_path / "x")
+    )
+    assert fill_flag.returncode == 2 and "--tune-ratio: fill sweep flags" in fill_flag.stderr
+
+
+def _grid(root: Path) -> Path:
+    path = root / "grid.toml"
+    path.write_text(GRID)
+    return path
