@@ -58,6 +58,12 @@ MAX_COPIES = 1_000
     " residual run times), so that the run holds the offered load from the start; a replay"
     " measures only the tasks that arrive after.",
 )
+@click.option(
+    "--gangs",
+    metavar="FRACTION:SIZES",
+    help="Make this fraction of the jobs of whole GPUs gang jobs of a size drawn from SIZES"
+    " (e.g. 0.2:2,4,8): all tasks start together (a gang_size column).",
+)
 @click.option("--out", type=PATH, required=True, help="Job CSV to write.")
 def synth(
     pods: Path | None,
@@ -71,6 +77,7 @@ def synth(
     services: float | None,
     profiles: Path | None,
     warm_start: bool,
+    gangs: str | None,
     out: Path,
 ) -> None:
     """Generate a synthetic workload: tasks drawn from a trace's mix, Poisson arrivals at an
@@ -80,14 +87,15 @@ def synth(
     from schedlab.trace import default_nodes_path, load_nodes
     from schedlab.workload import write_jobs
     from schedlab.workload.load import gpu_load
-    from schedlab.workload.synth import synthesize
+    from schedlab.workload.synth import parse_gangs, synthesize
 
     writable_file(out)
     trace = timed_workload(pods, jobs)
     node_table = load_nodes(nodes or default_nodes_path())
     if copies > 1:
         node_table = node_table.repeat(copies)
-    workload = synthesize(trace, node_table, count, load, seed, durations, warm=warm_start)
+    gang_mix = parse_gangs(gangs) if gangs else None
+    workload = synthesize(trace, node_table, count, load, seed, durations, warm=warm_start, gangs=gang_mix)
     if services is not None:
         from schedlab.interference import load_profiles
         from schedlab.interference.mix import with_profiles

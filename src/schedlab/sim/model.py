@@ -11,14 +11,17 @@ import pandas as pd
 from schedlab.cluster import ClusterState, Fragmentation, ShapeArrays, ShapeTable, TypicalTasks
 from schedlab.cluster.shapes import intern
 from schedlab.cluster.speeds import SpeedTable, class_index
+from schedlab.errors import ConfigError
 from schedlab.interference import InterferenceModel, Sharing, load_profiles, make_model
 from schedlab.policies import PlacementPolicy, PolicyContext, make_policy
 from schedlab.sim.admission import ADMISSION_POLICIES, AdmissionPolicy
 from schedlab.sim.config import ReplayConfig
+from schedlab.sim.gangs import gangs_that_fit
 from schedlab.sim.preemption import PREEMPTION_POLICIES
 from schedlab.sim.queues import QueueContext, QueuePolicy, make_queue_policy
 from schedlab.sim.victims import VICTIM_POLICIES, VictimPolicy
 from schedlab.trace.tables import BoolArray, FloatArray, IntArray, Nodes
+from schedlab.workload.gangs import gang_layout
 from schedlab.workload.timed import TimedWorkload
 
 
@@ -46,6 +49,11 @@ class ReplayModel:
     victims: VictimPolicy
     interference: InterferenceModel | None = None  # None: sharing a GPU is free
     sharing: Sharing = field(default_factory=Sharing)
+    #: Gangs: per task, its gang's leader (itself when alone), its gang's size, and whether
+    #: its gang fits the empty cluster at all.
+    leader: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    gang_size: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    gang_fits: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @classmethod
     def build(
@@ -73,6 +81,10 @@ class ReplayModel:
         is_ls = workload.is_ls
         context = QueueContext(workload.arrival, workload.duration, table.of_task, workload.user, is_ls)
         preemption = PREEMPTION_POLICIES.get(config.preemption)(is_ls)
+        leader, gang_size = gang_layout(workload)
+        uses_model = config.interference != "none" or interference is not None
+        if workload.has_gangs and (uses_model or workload.is_service.any()):
+            raise ConfigError("gang jobs with interference or services are not supported yet")
         return cls(
             workload=workload,
             config=config,
@@ -94,6 +106,9 @@ class ReplayModel:
             victims=VICTIM_POLICIES.get(config.victim)(),
             interference=_interference(workload, config, interference),
             sharing=Sharing(config.sharing, config.mps_pct),
+            leader=leader,
+            gang_size=gang_size,
+            gang_fits=gangs_that_fit(cluster, table.shapes, table.of_task, leader, gang_size),
         )
 
     def speed(self, shape: int, node: int) -> float:

@@ -15,6 +15,7 @@ from schedlab.engine import Simulator
 from schedlab.interference.colocation import Colocation
 from schedlab.scheduler import Placement, Placer, PolicyError
 from schedlab.sim.evictable import Evictable
+from schedlab.sim.gangs import place_gang
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.preemption.search import cheapest_eviction
 from schedlab.sim.progress import ProgressRates
@@ -46,6 +47,7 @@ class Replay:
         self._sample_dt = 0.0
         self.epoch = np.zeros(n, dtype=np.int64)  # bumped when a departure is rescheduled
         self.rates = None
+        self.has_gangs = m.workload.has_gangs
         if m.interference is not None:
             w = m.workload
             profile = w.profile if w.profile is not None else np.full(n, "", dtype=object)
@@ -78,22 +80,29 @@ class Replay:
         arrival = self.model.workload.arrival
         if t + 1 < len(arrival):
             self.sim.schedule(float(arrival[t + 1]), self._arrive, t + 1, ARRIVE)
-        if not self.model.schedulable[self.model.shape_of[t]]:
-            self.out.status[t] = REJECTED
+        m = self.model
+        if m.leader[t] != t:
+            return  # a gang member: its leader arrived at the same instant, for the whole gang
+        members = self._members(t)
+        if not (m.schedulable[m.shape_of[t]] and m.gang_fits[t]):
+            self.out.status[members] = REJECTED
             return
-        self.out.status[t] = WAITING
-        self.model.admission.arrive(t, self)
+        self.out.status[members] = WAITING
+        m.admission.arrive(t, self)
         self._record()
 
     def _depart(self, payload: tuple[int, int, int]) -> None:
         t, attempt, epoch = payload
         if attempt != self.attempt[t] or epoch != self.epoch[t]:
             return  # evicted or slowed down since: this departure was cancelled
-        node = self._stop(t)
-        self.out.status[t] = DONE
-        self.out.end[t] = self.sim.now
-        self.model.queue.observe(t, self.sim.now - self.out.start[t])
-        self.model.admission.freed(node, self)
+        nodes = []
+        for u in self._members(t):  # a gang ends together: all its tasks leave now
+            nodes.append(self._stop(u))
+            self.out.status[u] = DONE
+            self.out.end[u] = self.sim.now
+            self.model.queue.observe(u, self.sim.now - self.out.start[u])
+        for node in dict.fromkeys(nodes):
+            self.model.admission.freed(node, self)
         self._record()
 
     def _sample(self, i: int) -> None:
@@ -113,17 +122,28 @@ class Replay:
     # ----- actions (for the admission policy) ---------------------------------------------------
 
     def start(self, t: int) -> bool:
-        m, out = self.model, self.out
+        m = self.model
         s = int(m.shape_of[t])
         if self.rates is not None:
             self.colocation.current = t
         try:
-            placement = self.placer.place(m.table.shapes[s])
+            if m.gang_size[t] > 1:
+                placements = place_gang(self.placer, m.table.shapes[s], int(m.gang_size[t]))
+            else:
+                placement = self.placer.place(m.table.shapes[s])
+                placements = None if placement is None else [placement]
         except PolicyError as err:
             raise PolicyError(f"task {m.workload.tasks.name[t]}: {err}") from None
-        if placement is None:
+        if placements is None:
             return False
-        now = self.sim.now
+        ends = [self._run(t + k, s, placement) for k, placement in enumerate(placements)]
+        if self.rates is None:  # a gang leaves when its slowest task is done
+            self.sim.schedule(max(ends), self._depart, (t, int(self.attempt[t]), 0), DEPART)
+        return True
+
+    def _run(self, t: int, s: int, placement: Placement) -> float:
+        """Task ``t`` runs from now on ``placement``; its end time at its node's speed."""
+        m, out, now = self.model, self.out, self.sim.now
         node = placement.node
         self.placement[t] = placement
         self.gpus[t] = placement.gpus
@@ -131,15 +151,20 @@ class Replay:
         out.start[t] = now
         out.node[t] = node
         out.gpu_mask[t] = placement.gpu_mask
-        if self.rates is None:
-            end = now + float(m.workload.duration[t]) / m.speed(s, node)
-            self.sim.schedule(end, self._depart, (t, int(self.attempt[t]), 0), DEPART)
-        else:
+        if self.rates is not None:
             self.rates.start(t, node, placement.gpus, float(m.workload.duration[t]), m.speed(s, node), now)
         if self.evictable is not None and m.preemptible[t]:
             self.evictable.add(t, s, node, placement.gpus)
         self.running += 1
-        return True
+        return now + float(m.workload.duration[t]) / m.speed(s, node)
+
+    def gang_size(self, t: int) -> int:
+        return int(self.model.gang_size[t])
+
+    def _members(self, t: int) -> np.ndarray:
+        """The tasks of ``t``'s gang (``t`` alone when it is in none)."""
+        first = int(self.model.leader[t])
+        return np.arange(first, first + int(self.model.gang_size[first]))
 
     def enqueue(self, t: int) -> None:
         self.queue.push((self.model.queue.key(t), t))
@@ -150,8 +175,8 @@ class Replay:
 
     def preempt_for(self, t: int) -> bool:
         m = self.model
-        if self.evictable is None or not m.preemptors[t]:
-            return False
+        if self.evictable is None or not m.preemptors[t] or m.gang_size[t] > 1:
+            return False  # gangs do not preempt
         now = self.sim.now
         found = cheapest_eviction(
             int(m.shape_of[t]),
@@ -169,17 +194,20 @@ class Replay:
             return False
         node, victims = found
         total = m.shapes.total_gpu_milli
-        for v in victims:
-            self._stop(v)
+        evicted = [int(u) for v in victims for u in self._members(v)]  # a gang is evicted whole
+        freed = [node]
+        for v in dict.fromkeys(evicted):
+            freed.append(self._stop(v))
             self.out.preemptions[v] += 1
             self.attempt[v] += 1
             self.lost_gpu_s += (now - float(self.out.start[v])) * int(total[m.shape_of[v]]) / 1000
             self.out.status[v] = WAITING
         started = self.start(t)
         assert started, "the preempting task must fit after eviction"
-        for v in victims:
+        for v in dict.fromkeys(int(m.leader[v]) for v in evicted):
             m.admission.evicted(v, self)
-        m.admission.freed(node, self)
+        for other in dict.fromkeys(freed):
+            m.admission.freed(other, self)
         return True
 
     def _admitted_without(self, t: int, node: int, victims: list[int]) -> bool:

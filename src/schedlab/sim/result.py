@@ -88,6 +88,8 @@ def task_table(
     )
     if workload.warmup is not None:
         frame["warmup"] = workload.warmup
+    if workload.gang is not None:
+        frame["gang"] = workload.gang
     return frame
 
 

@@ -52,6 +52,10 @@ class WaitingQueue:
         self.size -= 1
         return item
 
+    def waiting_shapes(self) -> set[int]:
+        """The shapes of the waiting tasks."""
+        return set(self._by_shape)
+
     def head(self, shapes: Iterable[int] | None = None) -> int | None:
         """The shape (among ``shapes``, default all) whose first task comes first in order."""
         best, best_item = None, None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from schedlab.trace.csvfile import (
 )
 from schedlab.trace.openb import MAX_NODE_GPUS, check_gpu_request
 from schedlab.trace.tables import GPU_MILLI, Tasks, effective_cpu
+from schedlab.workload.gangs import MAX_GANG, expand_gangs, gang_sizes
 from schedlab.workload.timed import TimedWorkload, in_arrival_order
 
 
@@ -39,7 +41,7 @@ def load_timed(path: str | Path) -> TimedWorkload:
 
 
 JOB_COLUMNS = ("id", "submit_time", "duration", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
-JOB_OPTIONAL = ("gpu_spec", "qos", "user", "profile", "rate_rps", "slo_ms", "warmup")
+JOB_OPTIONAL = ("gpu_spec", "qos", "user", "profile", "rate_rps", "slo_ms", "warmup", "gang_size")
 
 
 def load_jobs(path: str | Path) -> TimedWorkload:
@@ -48,7 +50,8 @@ def load_jobs(path: str | Path) -> TimedWorkload:
     Required columns: ``id, submit_time, duration`` (seconds), ``cpu_milli, memory_mib,
     num_gpu, gpu_milli``; optional: ``gpu_spec`` (models separated by ``|``), ``qos`` (LS or
     Guaranteed = latency-sensitive, anything else best-effort), ``user``, ``profile`` (the
-    task's configuration for interference models, e.g. ``resnet50/8``; empty = none).
+    task's configuration for interference models, e.g. ``resnet50/8``; empty = none),
+    ``gang_size`` (a row of N > 1 is a gang of N tasks of its shape, named ``<id>/0`` ..).
     """
     workload = _parse_jobs(Path(path))
     release_memory()
@@ -86,6 +89,7 @@ def _parse_jobs(path: Path) -> TimedWorkload:
                 "rate_rps": read_positive(path, frame, "rate_rps"),
                 "slo_ms": read_positive(path, frame, "slo_ms"),
                 "warmup": _read_flag(path, frame, "warmup"),
+                "gang_size": _read_gang_sizes(path, frame),
             }
         )
         _check_services(path, frame, parts[-1])
@@ -97,6 +101,7 @@ def _parse_jobs(path: Path) -> TimedWorkload:
     submit, duration, user = cols.pop("submit"), cols.pop("duration"), cols.pop("user")
     profile, rate, slo = cols.pop("profile"), cols.pop("rate_rps"), cols.pop("slo_ms")
     warm = cols.pop("warmup").astype(bool)
+    sizes = cols.pop("gang_size")
     services = bool((~np.isnan(rate)).any())
     tasks = Tasks(
         **cols,
@@ -107,7 +112,7 @@ def _parse_jobs(path: Path) -> TimedWorkload:
         source=str(path),
     )
     has_profile = bool((profile != "").any())
-    return in_arrival_order(
+    ordered = in_arrival_order(
         tasks,
         submit,
         duration,
@@ -118,7 +123,17 @@ def _parse_jobs(path: Path) -> TimedWorkload:
         rate if services else None,
         slo if services else None,
         warm if warm.any() else None,
+        sizes,  # as the gang column for now: sorted with the rows, then expanded
     )
+    return expand_gangs(replace(ordered, gang=None), ordered.gang) if ordered.gang is not None else ordered
+
+
+def _read_gang_sizes(path: Path, frame: pd.DataFrame) -> np.ndarray:
+    """The optional ``gang_size`` column: tasks per row, 1 to :data:`MAX_GANG` (empty: 1)."""
+    if "gang_size" not in frame.columns:
+        return np.ones(len(frame), dtype=np.int64)
+    sized = frame.assign(gang_size=frame["gang_size"].str.strip().replace("", "1"))
+    return read_integers(path, sized, "gang_size", low=1, high=MAX_GANG)
 
 
 def _read_flag(path: Path, frame: pd.DataFrame, col: str) -> np.ndarray:
@@ -160,6 +175,13 @@ def write_jobs(workload: TimedWorkload, path: Path) -> None:
         extra |= {"rate_rps": workload.rate_rps, "slo_ms": workload.slo_ms}
     if workload.warmup is not None:
         extra["warmup"] = workload.warmup.astype(np.int64)
+    rows = np.arange(len(workload))
+    if workload.has_gangs:  # one row per gang, named as before expansion
+        sizes = gang_sizes(workload)
+        rows = np.flatnonzero(sizes)
+        extra["gang_size"] = sizes
+        workload = replace(workload, tasks=replace(t, name=_gang_names(t.name, sizes)))
+        t = workload.tasks
     pd.DataFrame(
         {
             "id": t.name,
@@ -174,4 +196,12 @@ def write_jobs(workload: TimedWorkload, path: Path) -> None:
             "user": workload.user,
         }
         | extra
-    ).to_csv(path, index=False, float_format="%.6f")
+    ).iloc[rows].to_csv(path, index=False, float_format="%.6f")
+
+
+def _gang_names(names: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Names with the member suffix ``/0`` of gang leaders taken off."""
+    result = names.copy()
+    ganged = sizes > 1
+    result[ganged] = [str(name).rsplit("/", 1)[0] for name in names[ganged]]
+    return result

@@ -15,8 +15,9 @@ import numpy as np
 
 from schedlab.errors import ConfigError
 from schedlab.trace.csvfile import MAX_TIME
-from schedlab.trace.tables import FloatArray, Nodes
-from schedlab.workload.timed import TimedWorkload
+from schedlab.trace.tables import GPU_MILLI, FloatArray, Nodes
+from schedlab.workload.gangs import MAX_GANG, expand_gangs
+from schedlab.workload.timed import TimedWorkload, select
 
 DURATIONS_HELP = "trace (each task keeps its run time), exp:MEAN or const:SECONDS"
 
@@ -49,10 +50,12 @@ def synthesize(
     seed: int,
     durations: str = "trace",
     warm: bool = False,
+    gangs: tuple[float, tuple[int, ...]] | None = None,
 ) -> TimedWorkload:
-    """``tasks`` tasks drawn from ``trace`` arriving as a Poisson process at offered ``load``;
+    """``tasks`` jobs drawn from ``trace`` arriving as a Poisson process at offered ``load``;
     with ``warm``, preceded by the tasks already running in the workload's steady state
-    (:func:`warm_tasks`)."""
+    (:func:`warm_tasks`). ``gangs = (fraction, sizes)``: that fraction of the jobs of whole
+    GPUs become gangs of a size drawn uniformly from ``sizes`` (the load counts every task)."""
     if tasks < 1:
         raise ConfigError("the number of tasks must be at least 1")
     if not load > 0:
@@ -67,7 +70,13 @@ def synthesize(
     capacity = float(nodes.gpu_capacity_milli)
     if not demand.any() or capacity == 0:  # CPU-only workload: offer CPU load instead
         demand, capacity = sampled.cpu_milli.astype(np.float64), float(nodes.cpu_milli.sum())
-    work = float((demand * run_time).mean())
+    sizes = np.ones(tasks, dtype=np.int64)
+    if gangs is not None:
+        fraction, choices = gangs
+        whole = (sampled.num_gpu >= 1) & (sampled.gpu_milli == GPU_MILLI)
+        chosen = whole & (rng.random(tasks) < fraction)
+        sizes[chosen] = rng.choice(np.asarray(choices, dtype=np.int64), size=int(chosen.sum()))
+    work = float((demand * run_time * sizes).mean())
     if work <= 0:
         raise ConfigError("the drawn tasks request no resources over time: cannot set a load")
     rate = load * capacity / work
@@ -86,7 +95,8 @@ def synthesize(
     times = np.r_[np.zeros(n), arrival]
     table = replace(trace.tasks.take(every), name=names, creation_time=times)
     flags = np.r_[np.ones(n, dtype=bool), np.zeros(tasks, dtype=bool)] if warm else None
-    return TimedWorkload(table, times, np.r_[residual, run_time], trace.user[every], source, warmup=flags)
+    result = TimedWorkload(table, times, np.r_[residual, run_time], trace.user[every], source, warmup=flags)
+    return expand_gangs(result, np.r_[np.ones(n, dtype=np.int64), sizes])
 
 
 def warm_started(workload: TimedWorkload, nodes: Nodes, load: float, seed: int) -> TimedWorkload:
@@ -106,21 +116,16 @@ def warm_started(workload: TimedWorkload, nodes: Nodes, load: float, seed: int) 
     idx = np.r_[picks, np.arange(len(workload))]
     names = np.r_[np.array([f"warm-{i}" for i in range(n)], dtype=object), workload.tasks.name]
     times = np.r_[np.full(n, workload.arrival[0]), workload.arrival]
-
-    def pick(values: np.ndarray | None) -> np.ndarray | None:
-        return None if values is None else values[idx]
-
-    return TimedWorkload(
-        replace(workload.tasks.take(idx), name=names, creation_time=times),
-        times,
-        np.r_[residual, workload.duration],
-        workload.user[idx],
-        f"{workload.source} (warm start)",
-        workload.excluded,
-        pick(workload.profile),
-        pick(workload.rate_rps),
-        pick(workload.slo_ms),
-        np.r_[np.ones(n, dtype=bool), np.zeros(len(workload), dtype=bool)],
+    picked = workload.tasks.take(idx)
+    return select(
+        workload,
+        idx,
+        tasks=replace(picked, name=names, creation_time=times),
+        arrival=times,
+        duration=np.r_[residual, workload.duration],
+        source=f"{workload.source} (warm start)",
+        warmup=np.r_[np.ones(n, dtype=bool), np.zeros(len(workload), dtype=bool)],
+        gang=None if workload.gang is None else np.r_[np.full(n, -1), workload.gang],
     )
 
 
@@ -146,3 +151,19 @@ def warm_tasks(
     chosen = rng.choice(len(pool), size=count, p=lengths / lengths.sum())
     residual: FloatArray = rng.uniform(0.0, 1.0, size=count) * lengths[chosen]
     return pool[chosen], residual
+
+
+def parse_gangs(text: str) -> tuple[float, tuple[int, ...]]:
+    """``FRACTION:SIZES`` (e.g. ``0.2:2,4,8``) as (fraction, sizes)."""
+    fraction_text, _, sizes_text = text.partition(":")
+    try:
+        fraction = float(fraction_text)
+        sizes = tuple(int(s) for s in sizes_text.split(",") if s.strip())
+    except ValueError:
+        fraction, sizes = -1.0, ()
+    if not (0 <= fraction <= 1) or not sizes or any(not 2 <= s <= MAX_GANG for s in sizes):
+        raise ConfigError(
+            f"--gangs {text!r}: expected FRACTION:SIZES, a fraction in [0, 1] and gang sizes"
+            f" from 2 to {MAX_GANG}, e.g. 0.2:2,4,8"
+        )
+    return fraction, sizes

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from schedlab.errors import TraceError
-from schedlab.trace.tables import BoolArray, FloatArray, StrArray, Tasks
+from schedlab.trace.tables import BoolArray, FloatArray, IntArray, StrArray, Tasks
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class TimedWorkload:
     slo_ms: FloatArray | None = None
     #: Warm start: tasks already running when the run begins (their metrics are not counted).
     warmup: BoolArray | None = None
+    #: Gang jobs: per task, the number of its gang (-1: none); a gang's tasks are consecutive.
+    gang: IntArray | None = None
 
     @property
     def is_warmup(self) -> BoolArray:
@@ -56,6 +59,10 @@ class TimedWorkload:
             return np.zeros(len(self), dtype=bool)
         result: BoolArray = ~np.isnan(self.rate_rps)
         return result
+
+    @property
+    def has_gangs(self) -> bool:
+        return self.gang is not None and bool((self.gang >= 0).any())
 
     def __post_init__(self) -> None:
         if len(self.arrival) > 1 and (np.diff(self.arrival) < 0).any():
@@ -74,6 +81,23 @@ class TimedWorkload:
         return result
 
 
+def select(workload: TimedWorkload, idx: np.ndarray, **changes: Any) -> TimedWorkload:
+    """The tasks of ``workload`` at ``idx`` (every per-task column picked), with ``changes``
+    (new columns for the result, e.g. ``arrival``) applied before the order is checked."""
+    columns: dict[str, Any] = {
+        "tasks": workload.tasks.take(idx),
+        "arrival": workload.arrival[idx],
+        "duration": workload.duration[idx],
+        "user": workload.user[idx],
+        "source": workload.source,
+        "excluded": workload.excluded,
+    }
+    for name in ("profile", "rate_rps", "slo_ms", "warmup", "gang"):
+        values = getattr(workload, name)
+        columns[name] = None if values is None else values[idx]
+    return TimedWorkload(**(columns | changes))
+
+
 def in_arrival_order(
     tasks: Tasks,
     arrival: FloatArray,
@@ -85,11 +109,12 @@ def in_arrival_order(
     rate_rps: FloatArray | None = None,
     slo_ms: FloatArray | None = None,
     warmup: BoolArray | None = None,
+    gang: IntArray | None = None,
 ) -> TimedWorkload:
     """A workload of these columns, sorted by arrival (stable; no copies when in order)."""
     if len(arrival) < 2 or bool((arrival[1:] >= arrival[:-1]).all()):  # already in order: no copies
         return TimedWorkload(
-            tasks, arrival, duration, user, source, excluded, profile, rate_rps, slo_ms, warmup
+            tasks, arrival, duration, user, source, excluded, profile, rate_rps, slo_ms, warmup, gang
         )
     order = np.argsort(arrival, kind="stable")
 
@@ -107,6 +132,7 @@ def in_arrival_order(
         pick(rate_rps),
         pick(slo_ms),
         pick(warmup),
+        pick(gang),
     )
 
 

@@ -19,9 +19,15 @@ class Actions(Protocol):
     """What an admission policy may do to the simulation."""
 
     queue: WaitingQueue
+    #: Whether the workload has gang jobs (a task standing for several that start together).
+    has_gangs: bool
 
     def start(self, task: int) -> bool:
-        """Start ``task`` now if it fits somewhere; False (and no change) if not."""
+        """Start ``task`` now if it fits somewhere (a gang's leader: the whole gang, all or
+        nothing); False (and no change) if not."""
+
+    def gang_size(self, task: int) -> int:
+        """How many tasks ``task`` starts: its gang's size, 1 for a task alone."""
 
     def preempt_for(self, task: int) -> bool:
         """Evict running tasks so that ``task`` starts; False (and no change) if not allowed
