@@ -21,6 +21,7 @@ from schedlab.cli.report import report
 from schedlab.cli.serve import serve
 from schedlab.cli.sweep import sweep
 from schedlab.cli.synth import synth
+from schedlab.cli.trace import trace
 from schedlab.errors import SchedlabError
 
 
@@ -54,7 +55,7 @@ class _Lines(logging.Formatter):
         return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
 
 
-for command in (fill, replay, synth, sweep, report, interference, profile, serve, data):
+for command in (fill, replay, synth, sweep, report, interference, profile, serve, trace, data):
     cli.add_command(command)
 
 

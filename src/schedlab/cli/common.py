@@ -21,10 +21,14 @@ PATH = click.Path(dir_okay=False, path_type=Path)
 DIR = click.Path(file_okay=False, path_type=Path)
 PODS_HELP = "openb pod list, replayed on its own timeline. Default: the embedded openb default trace."
 JOBS_HELP = (
-    "Generic job CSV: id, submit_time, duration, cpu_milli, memory_mib, num_gpu, gpu_milli"
-    " [, gpu_spec, qos, user]."
+    "Job table: a job CSV (id, submit_time, duration, cpu_milli, memory_mib, num_gpu, gpu_milli"
+    " [, gpu_spec, qos, user, gang_size]) or any job table `schedlab trace inspect` knows"
+    " (Helios, PAI 2020 tasks, Philly job log, DLRM 2025, openb pods)."
 )
-NODES_HELP = "Node list (openb CSV). Default: the embedded openb GPU node list (1213 nodes)."
+NODES_HELP = (
+    "Node list: openb CSV, spot GPU 2026, PAI 2020 machine spec, Philly machine list or Helios GPU"
+    " counts (see `schedlab trace inspect`). Default: the embedded openb GPU node list (1213 nodes)."
+)
 
 
 def stderr() -> Console:
@@ -75,13 +79,14 @@ def status(message: str, enabled: bool) -> Iterator[None]:
 def timed_workload(pods: Path | None, jobs: Path | None) -> TimedWorkload:
     """The workload of ``--pods`` (an openb timeline) or ``--jobs`` (a job CSV)."""
     from schedlab.errors import ConfigError
+    from schedlab.formats import read_workload
     from schedlab.trace import default_pods_path, load_tasks
-    from schedlab.workload import from_openb, load_jobs
+    from schedlab.workload import from_openb
 
     if pods and jobs:
         raise ConfigError("give --pods or --jobs, not both")
     if jobs:
-        return load_jobs(jobs)
+        return read_workload(jobs)
     return from_openb(load_tasks(pods or default_pods_path()))
 
 

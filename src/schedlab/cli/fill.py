@@ -68,11 +68,12 @@ def fill(
     from schedlab.cli.types import writable_dir
     from schedlab.files import dumps
     from schedlab.fill import FillConfig, run_fill
+    from schedlab.formats import read_nodes
     from schedlab.options import parse_seeds
     from schedlab.policies import PAPER_POLICIES, parse_policies
     from schedlab.provenance import inputs, stamp
     from schedlab.report import curves_frame, plot_curves, write_fill
-    from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes, load_tasks
+    from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_tasks
 
     policy_list = parse_policies(",".join(PAPER_POLICIES) if policies is None else policies)
     seed_list = parse_seeds(seeds)
@@ -81,7 +82,7 @@ def fill(
     pods_path = pods or default_pods_path()
     nodes_path = nodes or default_nodes_path()
     tasks = load_tasks(pods_path)
-    node_table = load_nodes(nodes_path)
+    node_table = read_nodes(nodes_path)
     check_gpu_specs(tasks, node_table)
     configs = [FillConfig(p, s, tune_ratio) for p in policy_list for s in seed_list]
     results: list[FillResult] = []

@@ -165,6 +165,7 @@ def replay(
     from schedlab.cluster.speeds import SpeedTable
     from schedlab.errors import ConfigError
     from schedlab.files import dumps, write_json
+    from schedlab.formats import read_nodes
     from schedlab.interference import load_profiles, make_model
     from schedlab.policies import parse_policies
     from schedlab.provenance import inputs, stamp, write_parquet
@@ -177,7 +178,7 @@ def replay(
     from schedlab.sim.queues import QUEUE_POLICIES
     from schedlab.sim.result import jct_inflation
     from schedlab.sim.victims import VICTIM_POLICIES
-    from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_nodes
+    from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path
     from schedlab.workload.requests import load_request_trace
 
     given = click.get_current_context().get_parameter_source
@@ -212,7 +213,7 @@ def replay(
     if out is not None:
         writable_dir(out)
     workload = timed_workload(pods, jobs)
-    node_table = load_nodes(nodes or default_nodes_path())
+    node_table = read_nodes(nodes or default_nodes_path())
     check_gpu_specs(workload.tasks, node_table)
     profile_set = load_profiles(profiles) if services is not None else None
     workload = prepare(

@@ -84,14 +84,15 @@ def synth(
     offered GPU load, run times from the trace or a distribution. Writes a job CSV for
     `schedlab replay --jobs`."""
     from schedlab.cli.types import writable_file
-    from schedlab.trace import default_nodes_path, load_nodes
+    from schedlab.formats import read_nodes
+    from schedlab.trace import default_nodes_path
     from schedlab.workload import write_jobs
     from schedlab.workload.load import gpu_load
     from schedlab.workload.synth import parse_gangs, synthesize
 
     writable_file(out)
     trace = timed_workload(pods, jobs)
-    node_table = load_nodes(nodes or default_nodes_path())
+    node_table = read_nodes(nodes or default_nodes_path())
     if copies > 1:
         node_table = node_table.repeat(copies)
     gang_mix = parse_gangs(gangs) if gangs else None

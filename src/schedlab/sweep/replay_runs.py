@@ -17,15 +17,15 @@ import pandas as pd
 
 from schedlab.cluster.speeds import SpeedTable
 from schedlab.errors import ConfigError
+from schedlab.formats import read_nodes, read_workload
 from schedlab.interference import Profiles, load_profiles, make_model
 from schedlab.metrics.stats import aggregate
 from schedlab.sim import ReplayConfig, replay
 from schedlab.sim.prepare import prepare
 from schedlab.sweep.replays import METRICS, ReplaySpec
-from schedlab.trace import check_gpu_specs, load_nodes
+from schedlab.trace import check_gpu_specs
 from schedlab.trace.tables import Nodes
 from schedlab.workload import TimedWorkload
-from schedlab.workload.jobs import load_timed
 from schedlab.workload.synth import synthesize
 
 #: The columns a replay summary groups by, in order (the settings of a run but its seed).
@@ -62,10 +62,10 @@ class ReplayData:
         specs = list(specs)
         if not specs:
             raise ConfigError("no run to load data for")
-        nodes = load_nodes(specs[0].nodes)
+        nodes = read_nodes(specs[0].nodes)
         workloads = {}
         for trace in dict.fromkeys(s.trace for s in specs):
-            workloads[trace] = load_timed(trace)
+            workloads[trace] = read_workload(trace)
             check_gpu_specs(workloads[trace].tasks, nodes)
         speeds = {s.speeds: SpeedTable.load(s.speeds) for s in specs if s.speeds}
         wants_profiles = any(s.interference != "none" or s.services is not None for s in specs)

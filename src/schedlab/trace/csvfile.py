@@ -36,23 +36,18 @@ _QOS = {q.lower(): q for q in QOS_VALUES} | {"": ""}
 
 def read_csv(path: Path, required: Sequence[str]) -> pd.DataFrame:
     """Read a whole CSV as strings, checking that it parses and has the required columns."""
-    with _as_trace_errors(path):
+    with as_trace_errors(path):
         frame = _read(path, None)
     return _checked_columns(path, frame, required)
 
 
-def header(path: Path) -> list[str]:
-    """The column names of a CSV file (its header line)."""
-    with _as_trace_errors(path):
-        return [
-            str(c) for c in pd.read_csv(path, nrows=0, encoding="utf-8-sig", skipinitialspace=True).columns
-        ]
-
-
-def _read(path: Path, rows: int | None) -> Any:
-    """The CSV reader: every cell as text; UTF-8 only (a byte-order mark is dropped)."""
+def _read(path: Path, rows: int | None, names: Sequence[str] | None = None) -> Any:
+    """The CSV reader: every cell as text; UTF-8 only (a byte-order mark is dropped); with
+    ``names``, a file without a header row."""
     return pd.read_csv(
         path,
+        header=None if names is not None else "infer",
+        names=list(names) if names is not None else None,
         dtype=str,
         keep_default_na=False,
         skipinitialspace=True,
@@ -67,12 +62,12 @@ def read_csv_chunks(path: Path, required: Sequence[str], rows: int = CHUNK_ROWS)
     """Read a CSV as strings in chunks of ``rows`` (each frame's index is its row number in
     the file), checking that it parses and has the required columns. A file with a header
     and no row is an error: there is nothing to simulate."""
-    with _as_trace_errors(path):
+    with as_trace_errors(path):
         reader = _read(path, rows)
     yielded = False
     with reader:
         while True:
-            with _as_trace_errors(path):
+            with as_trace_errors(path):
                 frame = next(reader, None)
             if frame is None or not len(frame):
                 break
@@ -84,7 +79,7 @@ def read_csv_chunks(path: Path, required: Sequence[str], rows: int = CHUNK_ROWS)
 
 
 @contextlib.contextmanager
-def _as_trace_errors(path: Path) -> Iterator[None]:
+def as_trace_errors(path: Path) -> Iterator[None]:
     """Turn the CSV reader's failures into one :class:`TraceError` naming the file."""
     try:
         with warnings.catch_warnings():
@@ -229,6 +224,33 @@ def time_origin(frame: pd.DataFrame, col: str) -> int:
         return max(int(numbers.min()), 0)
     low = float(numbers.min())
     return int(np.floor(low)) if 0 <= low < MAX_TIME else 0
+
+
+def read_headerless(path: Path, names: Sequence[str]) -> pd.DataFrame:
+    """Read a CSV without a header row (as text, like :func:`read_csv`), naming its columns
+    ``names``; :func:`line` still gives each row's file line (the first row is line 1)."""
+    with as_trace_errors(path):
+        frame: pd.DataFrame = _read(path, None, names)
+    frame.index = frame.index - 1
+    return frame
+
+
+def read_rows(path: Path, required: Sequence[str]) -> pd.DataFrame:
+    """:func:`read_csv`, refusing a file with a header and no rows."""
+    frame = read_csv(path, required)
+    if not len(frame):
+        raise TraceError(path, 2, None, "no data rows (the file has only a header)")
+    return frame
+
+
+def read_numbers(path: Path, frame: pd.DataFrame, col: str) -> np.ndarray:
+    """An optional column of finite numbers >= 0; empty cells NaN."""
+    raw = frame[col].str.strip()
+    given = (raw != "").to_numpy()
+    values = np.full(len(frame), np.nan)
+    values[given] = pd.to_numeric(raw[given], errors="coerce").to_numpy(dtype=np.float64)
+    _first(path, frame, col, given & ~(np.isfinite(values) & (values >= 0)), "not a number >= 0: '{text}'")
+    return values
 
 
 def read_positive(path: Path, frame: pd.DataFrame, col: str) -> np.ndarray:

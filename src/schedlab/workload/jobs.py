@@ -13,7 +13,6 @@ from schedlab.errors import TraceError
 from schedlab.trace.csvfile import (
     check_unique,
     concat,
-    header,
     line,
     read_csv_chunks,
     read_integers,
@@ -28,17 +27,6 @@ from schedlab.trace.openb import MAX_NODE_GPUS, check_gpu_request
 from schedlab.trace.tables import GPU_MILLI, Tasks, effective_cpu
 from schedlab.workload.gangs import MAX_GANG, expand_gangs, gang_sizes
 from schedlab.workload.timed import TimedWorkload, in_arrival_order
-
-
-def load_timed(path: str | Path) -> TimedWorkload:
-    """A job CSV (its header names ``submit_time``) or else an openb pod list on its own timeline."""
-    from schedlab.trace.openb import load_tasks
-    from schedlab.workload.timed import from_openb
-
-    if "submit_time" in header(Path(path)):
-        return load_jobs(path)
-    return from_openb(load_tasks(path))
-
 
 JOB_COLUMNS = ("id", "submit_time", "duration", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
 JOB_OPTIONAL = ("gpu_spec", "qos", "user", "profile", "rate_rps", "slo_ms", "warmup", "gang_size")
