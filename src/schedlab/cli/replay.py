@@ -28,7 +28,17 @@ log = logging.getLogger("schedlab")
 @click.option("--jobs", type=PATH, help=JOBS_HELP)
 @click.option("--nodes", type=PATH, help=NODES_HELP)
 @click.option("--policy", default="fgd", show_default=True, help="Placement policy.")
-@click.option("--queue", default="fifo", show_default=True, help="Queue policy: fifo, sjf, sjf-est, qos.")
+@click.option(
+    "--queue",
+    default="fifo",
+    show_default=True,
+    help="Queue policy: fifo, sjf, sjf-est, qos, drf (fair share).",
+)
+@click.option(
+    "--quotas",
+    type=PATH,
+    help="CSV user,weight: fair-share weights for --queue drf (users not listed weigh 1).",
+)
 @click.option(
     "--admission",
     default="backfill",
@@ -126,6 +136,7 @@ def replay(
     nodes: Path | None,
     policy: str,
     queue: str,
+    quotas: Path | None,
     admission: str,
     strict: bool,
     preemption: str,
@@ -179,6 +190,7 @@ def replay(
     from schedlab.sim.result import jct_inflation
     from schedlab.sim.victims import VICTIM_POLICIES
     from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path
+    from schedlab.workload.quotas import load_quotas
     from schedlab.workload.requests import load_request_trace
 
     given = click.get_current_context().get_parameter_source
@@ -198,6 +210,7 @@ def replay(
         sharing=sharing,
         mps_pct=mps_pct,
         requests_exact=requests_exact,
+        quotas=load_quotas(quotas) if quotas else (),
     )
     if len(parse_policies(policy)) > 1:
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
@@ -278,6 +291,8 @@ def replay(
             write_parquet(getattr(result, name), out / f"{name}.parquet", meta)
         if summary.get("services"):
             write_parquet(pd.DataFrame(summary["services"]), out / "services.parquet", meta)
+        if result.users is not None:
+            write_parquet(result.users, out / "users.parquet", meta)
         write_json(out / "summary.json", summary)
         plot_timeline(
             result.series,

@@ -30,3 +30,5 @@ class ReplayConfig:
     sharing: str = "time-slicing"
     mps_pct: int = 100
     requests_exact: bool = False
+    #: Fair-share weights by user (``--quotas``; users not listed weigh 1).
+    quotas: tuple[tuple[str, float], ...] = ()

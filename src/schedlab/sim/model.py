@@ -79,7 +79,17 @@ class ReplayModel:
         kinds = intern(nodes.cpu_milli, nodes.memory_mib, nodes.num_gpu, cluster.model)[1]
         schedulable = np.array([bool(cluster.feasible(s, kinds).any()) for s in table.shapes], dtype=bool)
         is_ls = workload.is_ls
-        context = QueueContext(workload.arrival, workload.duration, table.of_task, workload.user, is_ls)
+        context = QueueContext(
+            workload.arrival,
+            workload.duration,
+            table.of_task,
+            workload.user,
+            is_ls,
+            gpu_milli=shapes.total_gpu_milli[table.of_task],
+            cpu_milli=shapes.cpu[table.of_task],
+            capacity=(cluster.gpu_capacity, cluster.cpu_capacity),
+            weights=dict(config.quotas),
+        )
         preemption = PREEMPTION_POLICIES.get(config.preemption)(is_ls)
         leader, gang_size = gang_layout(workload)
         uses_model = config.interference != "none" or interference is not None

@@ -9,6 +9,8 @@ the recorder keeps what happened. The rules are in ``docs/replay.md``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from schedlab.engine import Simulator
@@ -33,7 +35,8 @@ class Replay:
     def __init__(self, model: ReplayModel) -> None:
         self.model = m = model
         self.placer = Placer(m.cluster, m.policy, m.node_order)
-        self.queue = WaitingQueue(m.cluster, m.shape_of, m.shapes)
+        users = m.workload.user if m.queue.by_user else None
+        self.queue = WaitingQueue(m.cluster, m.shape_of, m.shapes, users)
         self.evictable = Evictable(m.cluster, m.shapes) if m.preempts else None
         self.recorder = Recorder(m.cluster, m.frag)
         self.sim = Simulator()
@@ -156,7 +159,16 @@ class Replay:
         if self.evictable is not None and m.preemptible[t]:
             self.evictable.add(t, s, node, placement.gpus)
         self.running += 1
+        self._held(t, m.queue.started)
         return now + float(m.workload.duration[t]) / m.speed(s, node)
+
+    def _held(self, t: int, change: Callable[[int], None]) -> None:
+        """Tell the queue policy that ``t`` started or stopped; with per-user keys, take the
+        keys of its user's other waiting tasks again."""
+        policy = self.model.queue
+        change(t)
+        if policy.by_user:  # the gang's leader (t itself when alone) may sit in the queue still
+            self.queue.rekey(str(self.model.workload.user[t]), policy.key, skip=int(self.model.leader[t]))
 
     def gang_size(self, t: int) -> int:
         return int(self.model.gang_size[t])
@@ -256,4 +268,5 @@ class Replay:
         if self.evictable is not None and m.preemptible[t]:
             self.evictable.remove(t, s, placement.node, placement.gpus)
         self.running -= 1
+        self._held(t, m.queue.stopped)
         return placement.node

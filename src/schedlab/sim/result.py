@@ -30,6 +30,8 @@ class ReplayResult:
     series: pd.DataFrame
     frag_series: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    #: Per-user outcomes (:func:`schedlab.metrics.fairness.user_table`) when there are several users.
+    users: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,16 +8,18 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from schedlab import jit
 from schedlab.cluster.speeds import SpeedTable
 from schedlab.interference import InterferenceModel
+from schedlab.metrics.fairness import fairness_summary, user_table
 from schedlab.sim.compiled import compiled_runner, ready
 from schedlab.sim.config import ReplayConfig
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.occupancy import shared_gpu_time_frac
 from schedlab.sim.reference import Replay
-from schedlab.sim.result import ReplayResult, allocation_stats, summarize, task_table
+from schedlab.sim.result import ReplayResult, allocation_stats, bounded_slowdown, summarize, task_table
 from schedlab.sim.services import exact_service_metrics, service_metrics
 from schedlab.trace.csvfile import release_memory
 from schedlab.trace.tables import Nodes
@@ -74,10 +76,26 @@ def replay(
         else:
             extra = service_metrics(workload, profiles, segments, ends, horizon)
     extra["shared_gpu_time_frac"] = shared_gpu_time_frac(attempts)
+    users = per_user(tasks, workload, model.shapes.total_gpu_milli[model.shape_of])
+    if users is not None:
+        extra["fairness"] = fairness_summary(users)
     load = gpu_load(workload, nodes)
     extra["offered_load"] = load if math.isfinite(load) else None  # None: no arrival span
     last = float(workload.arrival[-1]) if len(workload) else 0.0
     extra |= allocation_stats(series, model.cluster.gpu_capacity, last)
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
     summary["path"] = "compiled" if compiled is not None else "reference"
-    return ReplayResult(config, tasks, attempts, series, frag_series, summary)
+    return ReplayResult(config, tasks, attempts, series, frag_series, summary, users)
+
+
+def per_user(tasks: pd.DataFrame, workload: TimedWorkload, gpu_milli: np.ndarray) -> pd.DataFrame | None:
+    """The per-user table of the measured tasks, or None when they have a single user."""
+    counted = ~workload.is_warmup
+    users = workload.user[counted]
+    if len(pd.unique(users)) < 2:
+        return None
+    done = (tasks["status"] == "completed").to_numpy()[counted]
+    jct = tasks["jct"].to_numpy()[counted]
+    slowdown = bounded_slowdown(jct, tasks["duration"].to_numpy()[counted])
+    gpu_s = tasks["run_time"].to_numpy()[counted] * gpu_milli[counted] / 1000
+    return user_table(users, done, jct, slowdown, gpu_s)

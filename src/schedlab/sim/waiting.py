@@ -6,7 +6,8 @@ arrival). The queue's head is the smallest first item over all shapes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from sortedcontainers import SortedList
@@ -14,7 +15,7 @@ from sortedcontainers import SortedList
 from schedlab.cluster.feasibility import shapes_fitting
 from schedlab.cluster.shapes import ShapeArrays
 from schedlab.cluster.state import ClusterState
-from schedlab.trace.tables import IntArray
+from schedlab.trace.tables import IntArray, StrArray
 
 Item = tuple[tuple[float, ...], int]
 
@@ -22,12 +23,18 @@ Item = tuple[tuple[float, ...], int]
 class WaitingQueue:
     """Waiting tasks by shape; counts them in :attr:`size`."""
 
-    def __init__(self, cluster: ClusterState, shape_of: IntArray, shapes: ShapeArrays) -> None:
+    def __init__(
+        self, cluster: ClusterState, shape_of: IntArray, shapes: ShapeArrays, users: StrArray | None = None
+    ) -> None:
         self.cluster = cluster
         self.shape_of = shape_of
         self.shapes = shapes
         self._by_shape: dict[int, SortedList] = {}
         self.size = 0
+        #: With ``users``: each waiting task's item, and the waiting tasks of each user (for :meth:`rekey`).
+        self.users = users
+        self._items: dict[int, Item] = {}
+        self._by_user: dict[str, set[int]] = defaultdict(set)
 
     def __bool__(self) -> bool:
         return self.size > 0
@@ -39,6 +46,9 @@ class WaitingQueue:
             queue = self._by_shape[s] = SortedList()
         queue.add(item)
         self.size += 1
+        if self.users is not None:
+            self._items[item[1]] = item
+            self._by_user[str(self.users[item[1]])].add(item[1])
 
     def first(self, shape: int) -> Item:
         item: Item = self._by_shape[shape][0]
@@ -50,7 +60,21 @@ class WaitingQueue:
         if not queue:
             del self._by_shape[shape]
         self.size -= 1
+        if self.users is not None:
+            del self._items[item[1]]
+            self._by_user[str(self.users[item[1]])].discard(item[1])
         return item
+
+    def rekey(self, user: str, key: Callable[[int], tuple[float, ...]], skip: int = -1) -> None:
+        """Take the keys of ``user``'s waiting tasks (but ``skip``) again (needs ``users``)."""
+        for t in self._by_user.get(user, ()):
+            old = self._items[t]
+            new = (key(t), t)
+            if t != skip and new != old:
+                queue = self._by_shape[int(self.shape_of[t])]
+                queue.remove(old)
+                queue.add(new)
+                self._items[t] = new
 
     def waiting_shapes(self) -> set[int]:
         """The shapes of the waiting tasks."""

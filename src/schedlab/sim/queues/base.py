@@ -29,6 +29,12 @@ class QueueContext:
     shape: IntArray
     user: StrArray
     is_ls: BoolArray
+    #: Per task, GPU milli (all its GPUs) and CPU milli it holds while it runs; the cluster's
+    #: totals; each user's weight (fair-share policies).
+    gpu_milli: IntArray | None = None
+    cpu_milli: IntArray | None = None
+    capacity: tuple[int, int] = (1, 1)  # (GPU milli, CPU milli)
+    weights: dict[str, float] | None = None
 
 
 class QueuePolicy(ABC):
@@ -43,8 +49,18 @@ class QueuePolicy(ABC):
     def key(self, task: int) -> tuple[float, ...]:
         """Sort key of ``task`` as it enters the queue (smaller first)."""
 
+    #: Whether keys change while tasks wait: then the keys of a user's waiting tasks are
+    #: taken again whenever one of the user's tasks starts or stops (:meth:`started`, :meth:`stopped`).
+    by_user: ClassVar[bool] = False
+
     def observe(self, task: int, run_time: float) -> None:  # noqa: B027 (optional hook)
         """``task`` finished after running ``run_time`` seconds (default: ignored)."""
+
+    def started(self, task: int) -> None:  # noqa: B027 (optional hook)
+        """``task`` started running (default: ignored)."""
+
+    def stopped(self, task: int) -> None:  # noqa: B027 (optional hook)
+        """``task`` stopped running: finished or evicted (default: ignored)."""
 
     def static_keys(self) -> tuple[FloatArray, FloatArray] | None:
         """Every task's key as two columns (a second column of zeros for one-part keys),
