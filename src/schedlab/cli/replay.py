@@ -74,6 +74,23 @@ log = logging.getLogger("schedlab")
     " --target-load, else cold]",
 )
 @click.option(
+    "--node-events",
+    type=PATH,
+    help="CSV time,node,event (fail, drain, repair, add): nodes leaving and joining (docs/replay.md).",
+)
+@click.option(
+    "--mtbf",
+    type=Finite(min=0, max=1e9, min_open=True),
+    help="Random node failures: mean hours between failures of each node (seeded by --seed).",
+)
+@click.option(
+    "--mttr",
+    type=Finite(min=0, max=1e9, min_open=True),
+    default=4.0,
+    show_default=True,
+    help="Mean hours to repair a failed node (with --mtbf).",
+)
+@click.option(
     "--speeds",
     type=PATH,
     help="CSV of speed factors: model,speed[,task_class]. Default: every GPU at speed 1.",
@@ -145,6 +162,9 @@ def replay(
     time_scale: float | None,
     target_load: float | None,
     warm_start: bool | None,
+    node_events: Path | None,
+    mtbf: float | None,
+    mttr: float,
     speeds: Path | None,
     seed: int,
     interference: str,
@@ -184,6 +204,7 @@ def replay(
     from schedlab.sim import ReplayConfig
     from schedlab.sim import replay as run_replay
     from schedlab.sim.admission import ADMISSION_POLICIES
+    from schedlab.sim.nodes import load_node_events
     from schedlab.sim.preemption import PREEMPTION_POLICIES
     from schedlab.sim.prepare import prepare
     from schedlab.sim.queues import QUEUE_POLICIES
@@ -211,6 +232,8 @@ def replay(
         mps_pct=mps_pct,
         requests_exact=requests_exact,
         quotas=load_quotas(quotas) if quotas else (),
+        mtbf_h=mtbf,
+        mttr_h=mttr,
     )
     if len(parse_policies(policy)) > 1:
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
@@ -255,7 +278,10 @@ def replay(
     if speed_table is not None:
         speed_table.unknown_models(str(m) for m in node_table.model[node_table.num_gpu > 0])
     with status(f"replaying {len(workload)} tasks", not as_json):
-        result = run_replay(workload, node_table, config, speed_table, interference=model, requests=trace)
+        events = load_node_events(node_events, node_table) if node_events else None
+        result = run_replay(
+            workload, node_table, config, speed_table, interference=model, requests=trace, node_events=events
+        )
         if baseline:
             if model is None:
                 raise ConfigError(
@@ -269,6 +295,7 @@ def replay(
         "nodes": nodes or default_nodes_path(),
         "speeds": speeds,
         "requests": request_file,
+        "node_events": node_events,
     }
     if model is not None:
         root = Path(model.profiles.source)

@@ -44,6 +44,8 @@ class ClusterState:
         self.gpu_free: IntArray = np.where(has, GPU_MILLI, 0).astype(np.int64)
         self.class_count: IntArray = np.zeros((len(nodes), self.width + 1), dtype=np.int64)
         self.version: IntArray = np.zeros(len(nodes), dtype=np.int64)
+        #: Whether each node is in service (node events take nodes out and back).
+        self.up: BoolArray = np.ones(len(nodes), dtype=bool)
         self.changes = array("q")  # every node changed, in order: lets caches find what changed
         self.allocated_gpu_milli = 0
 
@@ -55,10 +57,23 @@ class ClusterState:
         return self.gpu_capacity - self.allocated_gpu_milli
 
     def feasible(self, shape: Shape, nodes: IntArray) -> BoolArray:
-        """Which of ``nodes`` can host ``shape`` now (see :mod:`schedlab.cluster.feasibility`)."""
-        return nodes_fitting(
+        """Which of ``nodes`` can host ``shape`` now (see :mod:`schedlab.cluster.feasibility`);
+        a node out of service hosts nothing."""
+        fits: BoolArray = nodes_fitting(
             self.cpu_left[nodes], self.mem_left[nodes], self.gpu_free[nodes], self.model[nodes], shape
         )
+        return fits & self.up[nodes]
+
+    def set_up(self, node: int, up: bool) -> None:
+        """Take ``node`` out of service (no new placements; what runs there stays) or back."""
+        self.up[node] = up
+        self.version[node] += 1
+        self.changes.append(node)
+
+    @property
+    def gpu_capacity_up(self) -> int:
+        """GPU milli of the nodes in service."""
+        return int(self.num_gpu[self.up].sum()) * GPU_MILLI
 
     def place(self, node: int, shape: Shape, gpus: npt.ArrayLike, check: bool = True) -> None:
         """Take ``shape``'s resources on ``node``, ``shape.gpu_milli`` from each of ``gpus``.

@@ -77,7 +77,7 @@ def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | N
     """A function that runs ``model`` compiled, or None when a policy has no compiled form."""
     if not (model.config.compiled and jit.enabled()) or not compiled_fits(model.cluster):
         return None
-    if model.workload.has_gangs:  # gang jobs run on the reference path
+    if model.workload.has_gangs or model.node_events:  # gangs and node events: the reference path
         return None
     rates = _rate_arrays(model) if model.interference is not None else None
     if model.interference is not None and rates is None:

@@ -32,3 +32,6 @@ class ReplayConfig:
     requests_exact: bool = False
     #: Fair-share weights by user (``--quotas``; users not listed weigh 1).
     quotas: tuple[tuple[str, float], ...] = ()
+    #: Random node failures: mean time between failures and to repair, in hours (None: none).
+    mtbf_h: float | None = None
+    mttr_h: float = 4.0

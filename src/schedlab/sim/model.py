@@ -17,6 +17,7 @@ from schedlab.policies import PlacementPolicy, PolicyContext, make_policy
 from schedlab.sim.admission import ADMISSION_POLICIES, AdmissionPolicy
 from schedlab.sim.config import ReplayConfig
 from schedlab.sim.gangs import gangs_that_fit
+from schedlab.sim.nodes import NodeEvent, random_failures
 from schedlab.sim.preemption import PREEMPTION_POLICIES
 from schedlab.sim.queues import QueueContext, QueuePolicy, make_queue_policy
 from schedlab.sim.victims import VICTIM_POLICIES, VictimPolicy
@@ -54,6 +55,8 @@ class ReplayModel:
     leader: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     gang_size: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     gang_fits: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: Node failures, drains, repairs and additions, by time (:mod:`schedlab.sim.nodes`).
+    node_events: list[NodeEvent] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -63,6 +66,7 @@ class ReplayModel:
         config: ReplayConfig,
         speeds: SpeedTable | None = None,
         interference: InterferenceModel | None = None,
+        node_events: list[NodeEvent] | None = None,
     ) -> ReplayModel:
         cluster = ClusterState(nodes)
         tie_rng, policy_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(2))
@@ -119,6 +123,7 @@ class ReplayModel:
             leader=leader,
             gang_size=gang_size,
             gang_fits=gangs_that_fit(cluster, table.shapes, table.of_task, leader, gang_size),
+            node_events=_node_events(workload, len(cluster), config, node_events),
         )
 
     def speed(self, shape: int, node: int) -> float:
@@ -150,3 +155,14 @@ def _interference(
             if name:
                 model.profiles.config(str(name))
     return model
+
+
+def _node_events(
+    workload: TimedWorkload, nodes: int, config: ReplayConfig, given: list[NodeEvent] | None
+) -> list[NodeEvent]:
+    """The events given, and random failures when ``config.mtbf_h`` is set, by time."""
+    events = list(given or [])
+    if config.mtbf_h is not None and len(workload):
+        start, end = float(workload.arrival[0]), float(workload.arrival[-1])
+        events += random_failures(nodes, start, end, config.mtbf_h, config.mttr_h, config.seed)
+    return sorted(events, key=lambda e: e.time)

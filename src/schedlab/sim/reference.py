@@ -19,13 +19,14 @@ from schedlab.scheduler import Placement, Placer, PolicyError
 from schedlab.sim.evictable import Evictable
 from schedlab.sim.gangs import place_gang
 from schedlab.sim.model import ReplayModel
+from schedlab.sim.nodes import ADD, DRAIN, FAIL
 from schedlab.sim.preemption.search import cheapest_eviction
 from schedlab.sim.progress import ProgressRates
 from schedlab.sim.recorder import Recorder
 from schedlab.sim.result import DONE, REJECTED, RUNNING, WAITING, TaskOutcome
 from schedlab.sim.waiting import Item, WaitingQueue
 
-DEPART, ARRIVE, SAMPLE = 0, 1, 2  # event priorities at equal times
+DEPART, ARRIVE, SAMPLE, NODE = 0, 1, 2, 3  # event priorities at equal times
 
 
 class Replay:
@@ -49,6 +50,9 @@ class Replay:
         self.lost_gpu_s = 0.0
         self._sample_dt = 0.0
         self.epoch = np.zeros(n, dtype=np.int64)  # bumped when a departure is rescheduled
+        self.failure_restarts = 0
+        self.failure_lost_gpu_s = 0.0
+        self.capacity: list[tuple[float, int]] = []  # (time, GPU milli in service) after node events
         self.rates = None
         self.has_gangs = m.workload.has_gangs
         if m.interference is not None:
@@ -73,6 +77,13 @@ class Replay:
             horizon = float(arrival[-1])
             self._sample_dt = horizon / self.model.config.samples if horizon > 0 else 0.0
             self.sim.schedule(float(arrival[0]), self._sample, 0, SAMPLE)
+        cluster = self.model.cluster
+        for i, event in enumerate(self.model.node_events):
+            if event.kind == ADD and cluster.up[event.node]:
+                cluster.set_up(event.node, False)  # out of service until it is added
+            self.sim.schedule(event.time, self._node_event, i, NODE)
+        if self.model.node_events:
+            self.capacity.append((float(arrival[0]) if len(arrival) else 0.0, cluster.gpu_capacity_up))
         self.sim.run()
         self.recorder.sample(self.sim.now)
         return self.out
@@ -107,6 +118,39 @@ class Replay:
         for node in dict.fromkeys(nodes):
             self.model.admission.freed(node, self)
         self._record()
+
+    def _node_event(self, i: int) -> None:
+        m = self.model
+        event = m.node_events[i]
+        if event.kind == FAIL:
+            self._fail(event.node)
+        elif event.kind == DRAIN:
+            m.cluster.set_up(event.node, False)
+        elif not m.cluster.up[event.node]:  # repair or add
+            m.cluster.set_up(event.node, True)
+            m.admission.freed(event.node, self)
+        self.capacity.append((self.sim.now, m.cluster.gpu_capacity_up))
+        self._record()
+
+    def _fail(self, node: int) -> None:
+        """``node`` fails: out of service; its running tasks (whole gangs) restart elsewhere."""
+        m, out, now = self.model, self.out, self.sim.now
+        m.cluster.set_up(node, False)
+        running = np.flatnonzero((out.status == RUNNING) & (out.node == node))
+        victims = dict.fromkeys(int(u) for v in running for u in self._members(int(v)))
+        total = m.shapes.total_gpu_milli
+        freed = []
+        for v in victims:
+            self.failure_lost_gpu_s += (now - float(out.start[v])) * int(total[m.shape_of[v]]) / 1000
+            freed.append(self._stop(v))
+            self.attempt[v] += 1
+            out.status[v] = WAITING
+            self.failure_restarts += 1
+        for leader in dict.fromkeys(int(m.leader[v]) for v in victims):
+            m.admission.evicted(leader, self)
+        for other in dict.fromkeys(freed):
+            if other != node:  # a gang's members elsewhere freed room there
+                m.admission.freed(other, self)
 
     def _sample(self, i: int) -> None:
         """Sample ``samples`` times over the arrival span, then ``samples`` times over what is

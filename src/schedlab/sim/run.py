@@ -17,6 +17,7 @@ from schedlab.metrics.fairness import fairness_summary, user_table
 from schedlab.sim.compiled import compiled_runner, ready
 from schedlab.sim.config import ReplayConfig
 from schedlab.sim.model import ReplayModel
+from schedlab.sim.nodes import NodeEvent
 from schedlab.sim.occupancy import shared_gpu_time_frac
 from schedlab.sim.reference import Replay
 from schedlab.sim.result import ReplayResult, allocation_stats, bounded_slowdown, summarize, task_table
@@ -36,6 +37,7 @@ def replay(
     progress: Callable[[int, int], None] | None = None,
     interference: InterferenceModel | None = None,
     requests: RequestTrace | None = None,
+    node_events: list[NodeEvent] | None = None,
 ) -> ReplayResult:
     """Simulate ``workload`` on ``nodes``. ``wall_s`` in the summary covers everything from
     here on (building the model, the simulation, the result tables) and compiling the
@@ -46,14 +48,16 @@ def replay(
     interference model following the additive group rule the compiled path models progress
     rates too (other models run on the reference path).
     ``requests``: a request trace replayed at each service's rate (request-level latency,
-    as ``config.requests_exact`` with Poisson arrivals)."""
+    as ``config.requests_exact`` with Poisson arrivals). ``node_events``: nodes failing,
+    draining, coming back or joining (:mod:`schedlab.sim.nodes`; the reference path runs)."""
     config = config or ReplayConfig()
     compile_s = ready() if config.compiled and jit.enabled() else 0.0
     wall = time.perf_counter() - compile_s
-    model = ReplayModel.build(workload, nodes, config, speeds, interference)
+    model = ReplayModel.build(workload, nodes, config, speeds, interference, node_events)
     release_memory()  # the temporaries of interning shapes and typical tasks
     compiled = compiled_runner(model)
     segments = None
+    extra_nodes: dict[str, Any] = {}
     if compiled is not None:
         run = compiled(progress)
         outcome, attempts, series, frag_series = run.outcome, run.attempts, run.series, run.frag_series
@@ -64,9 +68,19 @@ def replay(
         attempts, series, frag_series = engine.recorder.frames()
         events, lost = engine.sim.events, engine.lost_gpu_s
         segments = engine.rates.segments if engine.rates is not None else None
+        if model.node_events:
+            series = with_capacity(series, engine.capacity)
+            extra_nodes = {
+                "node_events": len(model.node_events),
+                "failure_restarts": engine.failure_restarts,
+                "failure_lost_gpu_s": engine.failure_lost_gpu_s,
+                "capacity_min_pct": 100.0
+                * min(c for _, c in engine.capacity)
+                / max(model.cluster.gpu_capacity, 1),
+            }
     release_memory()  # the simulation's buffers are gone: give their pages back before the tables
     tasks = task_table(workload, model.shape_of, model.is_ls, outcome)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(extra_nodes)
     if segments is not None and model.interference is not None:
         horizon = float(tasks["end"].max()) if tasks["end"].notna().any() else 0.0
         ends = tasks["end"].to_numpy(dtype=np.float64)
@@ -99,3 +113,11 @@ def per_user(tasks: pd.DataFrame, workload: TimedWorkload, gpu_milli: np.ndarray
     slowdown = bounded_slowdown(jct, tasks["duration"].to_numpy()[counted])
     gpu_s = tasks["run_time"].to_numpy()[counted] * gpu_milli[counted] / 1000
     return user_table(users, done, jct, slowdown, gpu_s)
+
+
+def with_capacity(series: pd.DataFrame, capacity: list[tuple[float, int]]) -> pd.DataFrame:
+    """``series`` with ``capacity_milli``: the GPU milli in service at each row's time."""
+    times = np.array([t for t, _ in capacity])
+    values = np.array([c for _, c in capacity], dtype=np.int64)
+    at = np.searchsorted(times, series["time"].to_numpy(), side="right") - 1
+    return series.assign(capacity_milli=values[np.maximum(at, 0)])

@@ -90,8 +90,8 @@ class WaitingQueue:
         return best
 
     def fitting_node(self, node: int) -> set[int]:
-        """Waiting shapes that fit ``node`` as it is now."""
-        if not self._by_shape:
+        """Waiting shapes that fit ``node`` as it is now (none while it is out of service)."""
+        if not self._by_shape or not self.cluster.up[node]:
             return set()
         cluster = self.cluster
         waiting = np.fromiter(self._by_shape, dtype=np.int64, count=len(self._by_shape))

@@ -1,0 +1,76 @@
+"""Cluster events: nodes failing, draining, coming back and joining during a replay.
+
+An event file (``replay --node-events FILE``) is a CSV ``time,node,event``: the time in
+seconds on the replay's clock (the clock of the tasks' arrival times), a node name of the
+node list, and one of:
+
+- ``fail``: the node leaves service at once; its running tasks stop and restart elsewhere
+  (their work so far is lost: ``failure_lost_gpu_s``; a gang restarts whole);
+- ``drain``: no new task is placed on the node; what runs there finishes;
+- ``repair``: the node (failed or drained) is in service again;
+- ``add``: the node joins the cluster: it is out of service from the start until then.
+
+``--mtbf HOURS`` draws failures instead (or as well): each node fails as a Poisson process
+of mean time between failures MTBF (from the first arrival until the last), and is repaired
+an exponential time of mean ``--mttr`` later; seeded by the replay's seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from schedlab.errors import ConfigError, TraceError
+from schedlab.trace.csvfile import line, read_rows, read_strings, read_times
+from schedlab.trace.tables import Nodes
+
+KINDS = ("fail", "drain", "repair", "add")
+FAIL, DRAIN, REPAIR, ADD = range(4)
+
+
+@dataclass(frozen=True)
+class NodeEvent:
+    time: float
+    node: int
+    kind: int  # index into KINDS
+
+
+def load_node_events(path: Path, nodes: Nodes) -> list[NodeEvent]:
+    """The events of a ``time,node,event`` CSV (checked: known nodes and kinds, times >= 0)."""
+    frame = read_rows(path, ("time", "node", "event"))
+    times = read_times(path, frame, "time")
+    index = {str(name): i for i, name in enumerate(nodes.name)}
+    events = []
+    for i, (time, name, kind) in enumerate(
+        zip(times, read_strings(frame, "node"), read_strings(frame, "event"), strict=True)
+    ):
+        if np.isnan(time):
+            raise TraceError(path, line(frame, i), "time", "missing value")
+        if name not in index:
+            raise TraceError(path, line(frame, i), "node", f"no node {name!r} in {nodes.source}")
+        if kind not in KINDS:
+            raise TraceError(
+                path, line(frame, i), "event", f"unknown event {kind!r} (known: {', '.join(KINDS)})"
+            )
+        events.append(NodeEvent(float(time), index[name], KINDS.index(kind)))
+    return sorted(events, key=lambda e: e.time)
+
+
+def random_failures(
+    nodes: int, start: float, end: float, mtbf_h: float, mttr_h: float, seed: int
+) -> list[NodeEvent]:
+    """Failures and repairs of every node: Poisson failures of mean ``mtbf_h`` hours between
+    ``start`` and ``end``, each repaired an exponential time of mean ``mttr_h`` hours later."""
+    if not (mtbf_h > 0 and mttr_h > 0):
+        raise ConfigError("--mtbf and --mttr must be positive numbers of hours")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x4E0DE]))
+    events = []
+    for node in range(nodes):
+        t = start + rng.exponential(mtbf_h * 3600)
+        while t < end:
+            back = t + rng.exponential(mttr_h * 3600)
+            events += [NodeEvent(float(t), node, FAIL), NodeEvent(float(back), node, REPAIR)]
+            t = back + rng.exponential(mtbf_h * 3600)
+    return sorted(events, key=lambda e: (e.time, e.node))

@@ -1,0 +1,98 @@
+"""Cluster events: failures restart running tasks elsewhere (lost work counted), drains stop
+new placements, repairs and additions bring capacity; random failures are seeded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from schedlab.sim import ReplayConfig, ReplayResult, replay
+from schedlab.sim.nodes import FAIL, REPAIR, load_node_events, random_failures
+from schedlab.trace import Nodes, Tasks
+from schedlab.workload import TimedWorkload
+from tests.test_cli import run_cli
+
+TWO = Nodes.build([("n0", 32000, 262144, 1, "T4"), ("n1", 32000, 262144, 1, "T4")])
+
+
+def one_gpu_tasks(rows: list[tuple[float, float]]) -> TimedWorkload:
+    tasks = Tasks.build([(1000, 1000, 1, 1000, "")] * len(rows))
+    users = np.full(len(rows), "", dtype=object)
+    return TimedWorkload(tasks, np.array([r[0] for r in rows]), np.array([r[1] for r in rows]), users, "t")
+
+
+def run(tmp_path: Path, events: str, rows: list[tuple[float, float]]) -> ReplayResult:
+    path = tmp_path / "events.csv"
+    path.write_text("time,node,event\n" + events)
+    return replay(
+        one_gpu_tasks(rows), TWO, ReplayConfig(policy="bestfit"), node_events=load_node_events(path, TWO)
+    )
+
+
+def spans(result: ReplayResult) -> list[tuple[float, float, int]]:
+    t = result.tasks
+    return list(zip(t["start"], t["end"], t["node"], strict=True))
+
+
+def test_a_failure_restarts_its_tasks_and_a_repair_brings_the_node_back(tmp_path: Path) -> None:
+    # a (n1) and b (n0) start at 0; c waits. n0 fails at 10: b restarts (10 s lost) and
+    # waits before c (earlier arrival); n0 is back at 50: b runs 50-80, then c 80-90.
+    result = run(tmp_path, "10,n0,fail\n50,n0,repair\n", [(0, 100), (0, 30), (5, 10)])
+    assert spans(result) == [(0, 100, 1), (50, 80, 0), (80, 90, 0)]
+    s = result.summary
+    assert (s["failure_restarts"], s["failure_lost_gpu_s"], s["capacity_min_pct"]) == (1, 10.0, 50.0)
+    assert result.series["capacity_milli"].tolist() == [2000, 2000, 2000, 1000, 2000, 2000, 2000, 2000]
+    assert result.attempts[result.attempts["task"] == 1]["start"].tolist() == [0.0, 50.0]
+
+
+def test_a_drained_node_finishes_its_work_and_takes_no_more(tmp_path: Path) -> None:
+    # n1 drains at 1: a keeps running there until 100; c (arrives 5) waits for n0 (b, to 30).
+    result = run(tmp_path, "1,n1,drain\n", [(0, 100), (0, 30), (5, 10)])
+    assert spans(result) == [(0, 100, 1), (0, 30, 0), (30, 40, 0)]
+    assert result.summary["failure_restarts"] == 0
+
+
+def test_an_added_node_is_out_of_service_until_it_joins(tmp_path: Path) -> None:
+    result = run(tmp_path, "20,n1,add\n", [(0, 100), (0, 30)])
+    assert spans(result) == [(0, 100, 0), (20, 50, 1)]
+    assert result.series["capacity_milli"].iloc[0] == 1000
+
+
+def test_random_failures_are_seeded_and_bounded() -> None:
+    one = random_failures(50, 0.0, 86400.0, mtbf_h=24, mttr_h=2, seed=3)
+    assert one == random_failures(50, 0.0, 86400.0, mtbf_h=24, mttr_h=2, seed=3)
+    assert one != random_failures(50, 0.0, 86400.0, mtbf_h=24, mttr_h=2, seed=4)
+    fails = [e for e in one if e.kind == FAIL]
+    assert 15 < len(fails) < 90 and all(e.time < 86400 for e in fails)  # about 50 x 1 day / 24 h
+    assert len([e for e in one if e.kind == REPAIR]) == len(fails)
+
+
+def test_mtbf_from_the_command_line_counts_restarts(tmp_path: Path) -> None:
+    args = ["replay", "--target-load", "0.9", "--mtbf", "2000", "--mttr", "2", "--json"]
+    done = run_cli(*args)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (
+        summary["node_events"] > 0 and summary["failure_restarts"] > 0 and summary["failure_lost_gpu_s"] > 0
+    )
+    assert summary["config"]["mtbf_h"] == 2000 and summary["path"] == "reference"
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "why"),
+    [
+        ("5,n9,fail", "node", "no node 'n9'"),
+        ("5,n0,explode", "event", "unknown event 'explode'"),
+        ("-1,n0,fail", "time", ""),
+    ],
+)
+def test_bad_event_files_are_one_clear_line(tmp_path: Path, row: str, field: str, why: str) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text(f"time,node,event\n{row}\n")
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,32000,262144,1,T4\n")
+    done = run_cli("replay", "--nodes", str(nodes), "--node-events", str(events))
+    assert done.returncode == 2 and f"{events}:2: field '{field}': {why}" in done.stderr, done.stderr
