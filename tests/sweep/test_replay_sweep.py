@@ -13,7 +13,8 @@ from schedlab.errors import ConfigError
 from schedlab.sweep.backends import LocalBackend
 from schedlab.sweep.driver import run_sweep
 from schedlab.sweep.matrix import SweepMatrix, expand
-from schedlab.sweep.replays import ReplayMatrix, expand_replays
+from schedlab.sweep.replay_specs import expand_replays
+from schedlab.sweep.replays import ReplayMatrix
 from schedlab.sweep.store import ResultStore
 from tests.sweep.test_sweep import small_data
 from tests.test_cli import run_cli

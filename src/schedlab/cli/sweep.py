@@ -106,7 +106,8 @@ def sweep(
     from schedlab.sweep.backends import Backend, LocalBackend, RayBackend
     from schedlab.sweep.driver import run_sweep
     from schedlab.sweep.matrix import RunSpec, SweepMatrix, expand
-    from schedlab.sweep.replays import ReplayMatrix, ReplaySpec, expand_replays
+    from schedlab.sweep.replay_specs import ReplaySpec, expand_replays
+    from schedlab.sweep.replays import ReplayMatrix
     from schedlab.sweep.store import ResultStore
     from schedlab.sweep.toml import sweep_kind
 

@@ -19,7 +19,7 @@ from schedlab.files import write_json
 from schedlab.sweep.backends import Backend
 from schedlab.sweep.matrix import RunSpec, SweepData
 from schedlab.sweep.replay_runs import ReplayData, summarize_replays
-from schedlab.sweep.replays import ReplaySpec
+from schedlab.sweep.replay_specs import ReplaySpec
 from schedlab.sweep.store import ResultStore, summarize
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,8 @@ from schedlab.interference import Profiles, load_profiles, make_model
 from schedlab.metrics.stats import aggregate
 from schedlab.sim import ReplayConfig, replay
 from schedlab.sim.prepare import prepare
-from schedlab.sweep.replays import METRICS, ReplaySpec
+from schedlab.sweep.replay_specs import ReplaySpec
+from schedlab.sweep.replays import METRICS
 from schedlab.trace import check_gpu_specs
 from schedlab.trace.tables import Nodes
 from schedlab.workload import TimedWorkload

@@ -1,0 +1,149 @@
+"""The options of ``schedlab replay`` (kept apart from the command's body)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from schedlab.cli.common import DIR, JOBS_HELP, NODES_HELP, PATH, PODS_HELP, sharing_options
+from schedlab.cli.types import SEED, Finite
+
+OPTIONS: list[Callable[[Any], Any]] = [
+    click.option("--pods", type=PATH, help=PODS_HELP),
+    click.option("--jobs", type=PATH, help=JOBS_HELP),
+    click.option("--nodes", type=PATH, help=NODES_HELP),
+    click.option("--policy", default="fgd", show_default=True, help="Placement policy."),
+    click.option(
+        "--queue",
+        default="fifo",
+        show_default=True,
+        help="Queue policy: fifo, sjf, sjf-est, qos, drf (fair share).",
+    ),
+    click.option(
+        "--quotas",
+        type=PATH,
+        help="CSV user,weight: fair-share weights for --queue drf (users not listed weigh 1).",
+    ),
+    click.option(
+        "--admission",
+        default="backfill",
+        show_default=True,
+        help="Admission policy: backfill (start any waiting task that fits) or strict.",
+    ),
+    click.option("--strict", is_flag=True, help="Head-of-line blocking: the same as --admission strict."),
+    click.option(
+        "--preemption",
+        default="none",
+        show_default=True,
+        help="Preemption policy: none, or ls-over-be (latency-sensitive tasks may evict best-effort ones).",
+    ),
+    click.option("--preempt", is_flag=True, help="The same as --preemption ls-over-be."),
+    click.option(
+        "--victim", default="least-lost", show_default=True, help="Victim policy: least-lost or newest."
+    ),
+    click.option(
+        "--time-scale",
+        type=Finite(min=0, max=1e12, min_open=True),
+        help="Multiply the inter-arrival times by X (< 1 compresses: more load; run times unchanged).",
+    ),
+    click.option(
+        "--target-load",
+        type=Finite(min=0, max=1000, min_open=True),
+        help="Choose the time scale that offers L x the cluster's GPU capacity (printed).",
+    ),
+    click.option(
+        "--warm-start/--cold-start",
+        default=None,
+        help="Begin in the workload's steady state at its offered load: tasks of its own mix already"
+        " running (residual run times; queued above load 1), not measured. [default: warm with"
+        " --target-load, else cold]",
+    ),
+    click.option(
+        "--node-events",
+        type=PATH,
+        help="CSV time,node,event (fail, drain, repair, add): nodes leaving and joining (docs/replay.md).",
+    ),
+    click.option(
+        "--mtbf",
+        type=Finite(min=0, max=1e9, min_open=True),
+        help="Random node failures: mean hours between failures of each node (seeded by --seed).",
+    ),
+    click.option(
+        "--mttr",
+        type=Finite(min=0, max=1e9, min_open=True),
+        default=4.0,
+        show_default=True,
+        help="Mean hours to repair a failed node (with --mtbf).",
+    ),
+    click.option(
+        "--speeds",
+        type=PATH,
+        help="CSV of speed factors: model,speed[,task_class]. Default: every GPU at speed 1.",
+    ),
+    click.option(
+        "--seed",
+        type=SEED,
+        default=42,
+        show_default=True,
+        help="Seed of the node tie order, random-fit, warm starts and drawn failures.",
+    ),
+    click.option(
+        "--interference",
+        is_flag=False,
+        flag_value="measured",
+        default="none",
+        show_default=True,
+        metavar="[MODEL]",
+        help="Co-located tasks with a `profile` slow each other down as MODEL predicts (alone: measured).",
+    ),
+    click.option(
+        "--profiles", type=DIR, help="Profile directory of the interference model. Default: embedded H100."
+    ),
+    sharing_options,  # --sharing and --mps-pct
+    click.option(
+        "--services",
+        type=Finite(min=0, max=1),
+        help="Give the tasks profiles first: this fraction become inference services (latency-sensitive"
+        " sharing tasks first), the other GPU-sharing tasks training jobs (seeded by --seed; see"
+        " docs/interference.md). For inputs without profiles, e.g. openb pod lists.",
+    ),
+    click.option(
+        "--requests-exact",
+        is_flag=True,
+        help="Simulate every request of the services (FIFO per replica) instead of the analytic"
+        " M/D/1 latency.",
+    ),
+    click.option(
+        "--requests",
+        "request_file",
+        type=PATH,
+        help="Replay service requests from this trace (Azure LLM CSV with TIMESTAMP, or one time in seconds"
+        " per line), scaled to each service's rate_rps, request by request (implies --requests-exact).",
+    ),
+    click.option(
+        "--baseline",
+        is_flag=True,
+        help="Also replay without interference; report jct_inflation (batch jobs' mean JCT over that).",
+    ),
+    click.option(
+        "--reference",
+        is_flag=True,
+        help="Run the pure-Python reference path instead of the compiled kernels (same results, slower).",
+    ),
+    click.option(
+        "--out",
+        type=DIR,
+        help="Write tasks.parquet, attempts.parquet, series.parquet, summary.json, timeline.png and, with"
+        " services, services.parquet (one row per service) here.",
+    ),
+    click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON document."),
+]
+
+
+def replay_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add every option of ``schedlab replay`` to ``command``, in the order of :data:`OPTIONS`."""
+    for option in reversed(OPTIONS):
+        command = option(command)
+    return command
