@@ -7,10 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from schedlab.formats import detect, read_nodes, read_workload
 from schedlab.sim import ReplayConfig, replay
+from schedlab.trace import Nodes, Tasks
+from schedlab.workload import TimedWorkload
 from schedlab.workload.gangs import gang_layout
 from tests.test_cli import run_cli
 
@@ -89,8 +93,15 @@ def test_the_shared_traces_replay(tmp_path: Path) -> None:
     assert len(dlrm) == 23871 and int((dlrm.tasks.num_gpu == 1).sum()) == 7386
     assert set(dlrm.tasks.qos) == {"LS"} and len(set(dlrm.user)) == 156
     nodes = read_nodes(SHARED / "openb-2023" / "openb_node_list_all_node.csv")
-    summary = replay(dlrm, nodes, ReplayConfig(policy="bestfit")).summary
-    assert summary["tasks"] == 23871 and summary["completed"] + summary["unfinished"] > 0
+    result = replay(dlrm, nodes, ReplayConfig(policy="bestfit"))
+    s = result.summary
+    assert s["tasks"] == 23871 and s["completed"] + s["rejected"] == 23871 and s["completed"] > 23000
+    assert dlrm.max_per_node is not None
+    limited = dlrm.max_per_node >= 0  # only instances with a limit count towards it
+    limit = pd.Series(dlrm.max_per_node[limited], index=dlrm.user[limited]).groupby(level=0).max()
+    attempts = result.attempts[limited[result.attempts["task"].to_numpy()]]
+    peak = most_at_once(attempts, dlrm.user)
+    assert (peak <= limit[peak.index]).all() and (peak == limit[peak.index]).any()
     for jobs, node_list in (
         (FIXTURES / "philly" / "cluster_job_log", SHARED / "trace-samples/philly/cluster_machine_list"),
         (
@@ -146,3 +157,28 @@ def test_unknown_and_malformed_files_are_one_clear_line(tmp_path: Path) -> None:
     broken.write_text('[{"jobid": "a", "attempts": [')
     done = run_cli("trace", "inspect", str(broken))
     assert done.returncode == 2 and "not valid JSON" in done.stderr
+
+
+def test_anti_affinity_keeps_a_service_under_its_limit_per_node() -> None:
+    # three instances of one service, at most one a node, on two roomy nodes: the third
+    # waits for the first to leave although both nodes have room.
+    tasks = Tasks.build([(1000, 1000, 0, 0, "")] * 3)
+    users = np.array(["svc"] * 3, dtype=object)
+    workload = TimedWorkload(
+        tasks, np.array([0.0, 0.0, 1.0]), np.array([10.0, 20.0, 5.0]), users, "t",
+        max_per_node=np.array([1, 1, 1]),
+    )  # fmt: skip
+    nodes = Nodes.build([("n0", 32000, 65536, 1, "T4"), ("n1", 32000, 65536, 1, "T4")])
+    result = replay(workload, nodes, ReplayConfig(policy="bestfit"))
+    assert result.tasks["start"].tolist() == [0.0, 0.0, 10.0]
+    assert result.summary["path"] == "reference"
+
+
+def most_at_once(attempts: pd.DataFrame, users: np.ndarray) -> pd.Series:
+    """The most attempts of one user running at once on one node, per user."""
+    frame = attempts.assign(user=users[attempts["task"].to_numpy()])
+    starts = frame.assign(step=1, time=frame["start"])
+    ends = frame.assign(step=-1, time=frame["end"])
+    events = pd.concat([starts, ends]).sort_values(["time", "step"])
+    events["on"] = events.groupby(["user", "node"])["step"].cumsum()
+    return events.groupby("user")["on"].max()

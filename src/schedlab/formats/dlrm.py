@@ -6,8 +6,8 @@ MiB, ``gpu_request`` whole GPUs (0 for the CPU nodes' instances, role CN; 1 for 
 nodes', role HN); QoS LS; user = ``app_name`` (the service). Arrival ``creation_time``
 (empty: before the trace began, so at its start), run time until ``deletion_time`` (empty:
 after the trace ended, so until its last recorded time). RDMA and disk requests are not
-modelled. ``max_instance_per_node`` (per-service anti-affinity, -1 = none) is read and
-reported by ``trace inspect`` but the placer does not enforce it yet.
+modelled. ``max_instance_per_node`` (per-service anti-affinity, -1 = none) is honoured: the
+placer never puts more instances of one service on a node (reference path).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from schedlab.errors import TraceError
 from schedlab.formats.base import Format, register, tasks_of
@@ -55,9 +56,28 @@ def load_instances(path: Path) -> TimedWorkload:
     cpu_milli, mem_mib = np.round(cpu * 1000), np.round(mem * 1024)
     tasks = tasks_of(names, cpu_milli, mem_mib, num_gpu, milli, arrival, path, qos="LS")
     users = read_strings(frame, "app_name")
+    limit = _limits(path, frame)
     return TimedWorkload(
-        tasks.take(order), arrival[order], (leave - arrival)[order], users[order], str(path), {}
+        tasks.take(order),
+        arrival[order],
+        (leave - arrival)[order],
+        users[order],
+        str(path),
+        {},
+        max_per_node=limit[order],
     )
+
+
+def _limits(path: Path, frame: pd.DataFrame) -> np.ndarray:
+    """``max_instance_per_node``: -1 (no limit) or a positive whole number."""
+    raw = frame["max_instance_per_node"].str.strip()
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values) | (values != np.floor(values)) | (values < -1) | (values == 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        why = f"expected -1 or a positive whole number: '{raw.iloc[i]}'"
+        raise TraceError(path, line(frame, i), "max_instance_per_node", why)
+    return values.astype(np.int64)
 
 
 register(
@@ -68,6 +88,7 @@ register(
         lambda peek: set(COLUMNS) <= peek.columns,
         load_instances,
         "one LS task per instance: cpu_request cores, memory_request GiB, gpu_request GPUs;"
-        " arrival creation_time (empty: trace start), leaves at deletion_time (empty: trace end)",
+        " arrival creation_time (empty: trace start), leaves at deletion_time (empty: trace end);"
+        " at most max_instance_per_node instances of a service on a node",
     )
 )

@@ -137,16 +137,21 @@ class Placer:
             raise PolicyError(f"placement policy {name!r} returned score {worst}, beyond +/- 2**40")
         return scores.astype(np.int64, copy=False)
 
-    def select(self, shape: Shape) -> Placement | None:
-        """Choose a node and GPUs for ``shape`` without placing it; None when nothing fits."""
+    def select(self, shape: Shape, exclude: IntArray | None = None) -> Placement | None:
+        """Choose a node and GPUs for ``shape`` without placing it; None when nothing fits.
+        No node of ``exclude`` is chosen."""
         cache = self._refresh(shape)
-        best = int(cache.key.argmax())
-        if int(cache.key[best]) == NONE:
+        key = cache.key
+        if exclude is not None and len(exclude):
+            key = key.copy()
+            key[exclude] = NONE
+        best = int(key.argmax())
+        if int(key[best]) == NONE:
             return None
-        nodes = np.flatnonzero(cache.key != NONE) if self._admits or self._normalizes else None
+        nodes = np.flatnonzero(key != NONE) if self._admits or self._normalizes else None
         if self._admits and not self._normalizes:
             assert nodes is not None
-            found = self._best_admitted(shape, nodes[np.argsort(-cache.key[nodes], kind="stable")])
+            found = self._best_admitted(shape, nodes[np.argsort(-key[nodes], kind="stable")])
             if found < 0:
                 return None
             best = found
@@ -155,10 +160,10 @@ class Placer:
             nodes = nodes[self._admitted(shape, nodes)]
             if not len(nodes):
                 return None
-            best = int(nodes[int(cache.key[nodes].argmax())])
+            best = int(nodes[int(key[nodes].argmax())])
         if self._normalizes:
             assert nodes is not None
-            raw = (cache.key[nodes] - self.tie[nodes]) // self._n
+            raw = (key[nodes] - self.tie[nodes]) // self._n
             scores = self._checked(self._ask("normalize", self.policy.normalize, shape, nodes, raw), nodes)
             best = int(nodes[int((scores * self._n + self.tie[nodes]).argmax())])
         return Placement(best, self.choose(shape, best))
@@ -221,9 +226,10 @@ class Placer:
         nodes = np.array([node], dtype=np.int64)
         return bool(np.asarray(self._ask("admit", self.policy.admit, shape, nodes), dtype=bool)[0])
 
-    def place(self, shape: Shape) -> Placement | None:
-        """Select and commit a placement for ``shape``; None (and no change) when nothing fits."""
-        placement = self.select(shape)
+    def place(self, shape: Shape, exclude: IntArray | None = None) -> Placement | None:
+        """Select and commit a placement for ``shape`` (on no node of ``exclude``); None (and
+        no change) when nothing fits."""
+        placement = self.select(shape, exclude)
         if placement is not None:
             try:
                 self.cluster.place(placement.node, shape, placement.gpus)

@@ -77,7 +77,8 @@ def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | N
     """A function that runs ``model`` compiled, or None when a policy has no compiled form."""
     if not (model.config.compiled and jit.enabled()) or not compiled_fits(model.cluster):
         return None
-    if model.workload.has_gangs or model.node_events:  # gangs and node events: the reference path
+    w = model.workload
+    if w.has_gangs or w.has_spread or model.node_events:  # these run on the reference path
         return None
     rates = _rate_arrays(model) if model.interference is not None else None
     if model.interference is not None and rates is None:

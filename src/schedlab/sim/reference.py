@@ -24,6 +24,7 @@ from schedlab.sim.preemption.search import cheapest_eviction
 from schedlab.sim.progress import ProgressRates
 from schedlab.sim.recorder import Recorder
 from schedlab.sim.result import DONE, REJECTED, RUNNING, WAITING, TaskOutcome
+from schedlab.sim.spread import Spread
 from schedlab.sim.waiting import Item, WaitingQueue
 
 DEPART, ARRIVE, SAMPLE, NODE = 0, 1, 2, 3  # event priorities at equal times
@@ -50,6 +51,7 @@ class Replay:
         self.lost_gpu_s = 0.0
         self._sample_dt = 0.0
         self.epoch = np.zeros(n, dtype=np.int64)  # bumped when a departure is rescheduled
+        self.spread = Spread(m.workload.user, m.workload.max_per_node)
         self.failure_restarts = 0
         self.failure_lost_gpu_s = 0.0
         self.capacity: list[tuple[float, int]] = []  # (time, GPU milli in service) after node events
@@ -177,7 +179,7 @@ class Replay:
             if m.gang_size[t] > 1:
                 placements = place_gang(self.placer, m.table.shapes[s], int(m.gang_size[t]))
             else:
-                placement = self.placer.place(m.table.shapes[s])
+                placement = self.placer.place(m.table.shapes[s], self.spread.full(t))
                 placements = None if placement is None else [placement]
         except PolicyError as err:
             raise PolicyError(f"task {m.workload.tasks.name[t]}: {err}") from None
@@ -203,6 +205,7 @@ class Replay:
         if self.evictable is not None and m.preemptible[t]:
             self.evictable.add(t, s, node, placement.gpus)
         self.running += 1
+        self.spread.add(t, node, +1)
         self._held(t, m.queue.started)
         return now + float(m.workload.duration[t]) / m.speed(s, node)
 
@@ -312,5 +315,6 @@ class Replay:
         if self.evictable is not None and m.preemptible[t]:
             self.evictable.remove(t, s, placement.node, placement.gpus)
         self.running -= 1
+        self.spread.add(t, placement.node, -1)
         self._held(t, m.queue.stopped)
         return placement.node

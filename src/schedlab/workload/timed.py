@@ -44,6 +44,12 @@ class TimedWorkload:
     warmup: BoolArray | None = None
     #: Gang jobs: per task, the number of its gang (-1: none); a gang's tasks are consecutive.
     gang: IntArray | None = None
+    #: Anti-affinity: at most this many tasks of the task's user (service) on one node (-1: no limit).
+    max_per_node: IntArray | None = None
+
+    @property
+    def has_spread(self) -> bool:
+        return self.max_per_node is not None and bool((self.max_per_node >= 0).any())
 
     @property
     def is_warmup(self) -> BoolArray:
@@ -92,7 +98,7 @@ def select(workload: TimedWorkload, idx: np.ndarray, **changes: Any) -> TimedWor
         "source": workload.source,
         "excluded": workload.excluded,
     }
-    for name in ("profile", "rate_rps", "slo_ms", "warmup", "gang"):
+    for name in ("profile", "rate_rps", "slo_ms", "warmup", "gang", "max_per_node"):
         values = getattr(workload, name)
         columns[name] = None if values is None else values[idx]
     return TimedWorkload(**(columns | changes))
