@@ -77,3 +77,47 @@ def test_fetch_missing_file_on_server(tmp_path: Path, serve) -> None:  # type: i
     empty.mkdir()
     with pytest.raises(FetchError, match="404"):
         fetch("openb-2023", tmp_path / "data", base_url=serve(empty))
+
+
+def test_pai_archives_are_unpacked_and_verified(tmp_path: Path, serve, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import tarfile
+
+    from schedlab.trace import fetch as fetching
+
+    spec = Path(__file__).parents[3] / "shared/data/trace-samples/pai-2020/pai_machine_spec.csv"
+    if not spec.is_file():
+        pytest.skip("needs ../shared/data")
+    member, digest = fetching.PAI_2020.extract["pai_machine_spec.tar.gz"]
+    assert sha256(spec) == digest  # the checksum schedlab ships is the genuine file's
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    archive = mirror / "pai_machine_spec.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(spec, arcname=member)
+    test_set = fetching.Dataset(
+        "pai-test", "", {archive.name: sha256(archive)}, "test", {archive.name: (member, digest)}
+    )
+    monkeypatch.setitem(fetching.DATASETS, "pai-test", test_set)
+    dest = tmp_path / "data"
+    assert fetch("pai-test", dest, base_url=serve(mirror)) == {archive.name: "downloaded"}
+    assert sha256(dest / member) == digest
+    (dest / member).write_text("tampered\n")  # unpacked again from the archive kept
+    assert fetch("pai-test", dest, base_url=serve(mirror)) == {archive.name: "present"}
+    assert sha256(dest / member) == digest
+    wrong = fetching.Dataset("pai-bad", "", test_set.files, "test", {archive.name: (member, "0" * 64)})
+    monkeypatch.setitem(fetching.DATASETS, "pai-bad", wrong)
+    with pytest.raises(FetchError, match="does not match its SHA-256"):
+        fetch("pai-bad", tmp_path / "other", base_url=serve(mirror))
+    assert not (tmp_path / "other" / member).exists()
+
+
+def test_pai_fetch_offline_is_one_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    from tests.test_cli import run_cli
+
+    result = run_cli(
+        "data", "fetch", "pai-2020", "--dest", str(tmp_path), "--base-url", f"http://127.0.0.1:{port}/"
+    )
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].startswith("error: cannot reach")

@@ -9,7 +9,7 @@ import click
 from schedlab.cli.common import DIR, progress_bar
 
 #: The data sets ``fetch`` knows (checked against schedlab.trace.fetch.DATASETS by a test).
-DATASET_NAMES = ("openb-2023",)
+DATASET_NAMES = ("openb-2023", "pai-2020")
 
 
 @click.group()
@@ -30,7 +30,10 @@ def data() -> None:
 )
 def fetch(dataset: str, dest: Path, base_url: str | None, timeout: float) -> None:
     """Download DATASET's files into DEST, each verified against the SHA-256 checksum
-    shipped with schedlab; files already present and valid are skipped."""
+    shipped with schedlab; files already present and valid are skipped.
+
+    openb-2023: the openb node and pod lists. pai-2020: the PAI 2020 job, task and machine
+    tables (archives unpacked and their CSVs verified too; about 100 MB)."""
     from schedlab.trace.fetch import DATASETS
     from schedlab.trace.fetch import fetch as fetch_dataset
 
