@@ -3,17 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
 
 .PHONY: demo test lint bench fidelity clean
 
-$(STAMP): pyproject.toml
+# schedlab alone (what the demo needs), then the development extras (tests, linters, Ray, ...)
+$(CORE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $(CORE)
+
+$(STAMP): $(CORE)
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
 ## demo: all six policies on the embedded openb trace, 3 seeds; table + figure in out/demo
-demo: $(STAMP)
+demo: $(CORE)
 	$(BIN)/schedlab fill --seeds 42-44 --out out/demo
 	@echo "figure: out/demo/curves.png"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from schedlab.cluster.speeds import SpeedTable
@@ -13,6 +14,7 @@ from schedlab.trace import default_nodes_path, default_pods_path, load_nodes, lo
 from schedlab.workload import from_openb, load_jobs, write_jobs
 from schedlab.workload.load import gpu_load
 from schedlab.workload.synth import synthesize
+from tests.test_cli import run_cli
 
 JOBS = """id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,user
 j1,0,100,4000,8000,1,500,,LS,alice
@@ -93,3 +95,21 @@ def test_speed_table_file(tmp_path: Path) -> None:
     path.write_text("model,speed,task_class\nV100,2,gpu\n")
     with pytest.raises(TraceError, match="task_class"):
         SpeedTable.load(path)
+
+
+def test_drawn_run_times_keep_the_tasks_that_never_ran_in_the_mix(tmp_path: Path) -> None:
+    pods = tmp_path / "pods.csv"
+    pods.write_text(
+        "name,cpu_milli,memory_mib,num_gpu,gpu_milli,creation_time,scheduled_time,deletion_time\n"
+        "ran,1000,1000,1,1000,0,0,100\n"
+        "pending,1000,1000,2,1000,10,,\n"
+    )
+
+    mixes = {}
+    for durations in ("trace", "exp:60"):
+        out = tmp_path / f"{durations.replace(':', '')}.csv"
+        done = run_cli("synth", "--pods", str(pods), "--tasks", "200", "--durations", durations,
+                       "--cold-start", "--out", str(out))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        mixes[durations] = set(pd.read_csv(out)["num_gpu"])
+    assert mixes == {"trace": {1}, "exp:60": {1, 2}}

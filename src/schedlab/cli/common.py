@@ -67,17 +67,38 @@ def advance(progress: Progress, bar: TaskID, runs_done: int) -> Callable[[int, i
 
 
 @contextmanager
-def status(message: str, enabled: bool) -> Iterator[None]:
-    """A spinner on stderr while the block runs (nothing when disabled)."""
-    if not enabled:
-        yield
+def replay_progress(tasks: int, enabled: bool) -> Iterator[Callable[[int, int, float], None] | None]:
+    """A replay's progress bar on stderr (tasks arrived, simulated time, rate) when
+    ``enabled`` and stderr is a terminal; yields the replay's progress callback (or None)."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
         return
-    with stderr().status(message, spinner="dots"):
-        yield
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("replay"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} tasks arrived"),
+        TextColumn("sim {task.fields[sim]}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+    )
+    start = time.perf_counter()
+    with Progress(*columns, console=stderr(), transient=True) as progress:
+        bar = progress.add_task("replay", total=tasks, sim="0 h", rate="")
+
+        def update(arrived: int, total: int, now: float) -> None:
+            rate = arrived / max(time.perf_counter() - start, 1e-9)
+            progress.update(bar, completed=arrived, sim=f"{now / 3600:,.1f} h", rate=f"{rate:,.0f} tasks/s")
+
+        yield update
 
 
-def timed_workload(pods: Path | None, jobs: Path | None) -> TimedWorkload:
-    """The workload of ``--pods`` (an openb timeline) or ``--jobs`` (a job CSV)."""
+def timed_workload(pods: Path | None, jobs: Path | None, keep_unrun: bool = False) -> TimedWorkload:
+    """The workload of ``--pods`` (an openb timeline; with ``keep_unrun``, also the pods that
+    never ran, run time 0) or ``--jobs`` (a job table)."""
     from schedlab.errors import ConfigError
     from schedlab.formats import read_workload
     from schedlab.trace import default_pods_path, load_tasks
@@ -87,7 +108,7 @@ def timed_workload(pods: Path | None, jobs: Path | None) -> TimedWorkload:
         raise ConfigError("give --pods or --jobs, not both")
     if jobs:
         return read_workload(jobs)
-    return from_openb(load_tasks(pods or default_pods_path()))
+    return from_openb(load_tasks(pods or default_pods_path()), keep_unrun)
 
 
 def sharing_options(command: Callable[..., None]) -> Callable[..., None]:

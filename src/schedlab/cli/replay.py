@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from schedlab.cli.common import status, timed_workload
+from schedlab.cli.common import replay_progress, timed_workload
 from schedlab.cli.replay_options import replay_options
 
 log = logging.getLogger("schedlab")
@@ -47,6 +47,7 @@ def replay(
     reference: bool,
     out: Path | None,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Event-driven simulation with a clock: tasks arrive, wait in a queue when they do not
     fit, run for their duration (scaled by the GPU's speed) and leave.
@@ -146,10 +147,17 @@ def replay(
             log.warning("--requests has no effect without --interference (services need a model)")
     if speed_table is not None:
         speed_table.unknown_models(str(m) for m in node_table.model[node_table.num_gpu > 0])
-    with status(f"replaying {len(workload)} tasks", not as_json):
-        events = load_node_events(node_events, node_table) if node_events else None
+    events = load_node_events(node_events, node_table) if node_events else None
+    with replay_progress(len(workload), not (as_json or quiet)) as progress:
         result = run_replay(
-            workload, node_table, config, speed_table, interference=model, requests=trace, node_events=events
+            workload,
+            node_table,
+            config,
+            speed_table,
+            progress,
+            interference=model,
+            requests=trace,
+            node_events=events,
         )
         if baseline:
             if model is None:

@@ -139,6 +139,9 @@ OPTIONS: list[Callable[[Any], Any]] = [
         " services, services.parquet (one row per service) here.",
     ),
     click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON document."),
+    click.option(
+        "--quiet", is_flag=True, help="No progress bar (there is none with --json or off a terminal)."
+    ),
 ]
 
 

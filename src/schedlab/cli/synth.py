@@ -30,7 +30,8 @@ MAX_COPIES = 1_000
     "--durations",
     default="trace",
     show_default=True,
-    help="Run times: trace (each task keeps its run time), exp:MEAN or const:SECONDS.",
+    help="Run times: trace (each task keeps its run time; tasks that never ran are left out),"
+    " exp:MEAN or const:SECONDS (every task of the trace's mix, those that never ran too).",
 )
 @click.option(
     "--copies",
@@ -91,7 +92,7 @@ def synth(
     from schedlab.workload.synth import parse_gangs, synthesize
 
     writable_file(out)
-    trace = timed_workload(pods, jobs)
+    trace = timed_workload(pods, jobs, keep_unrun=durations != "trace")  # drawn run times: the whole mix
     node_table = read_nodes(nodes or default_nodes_path())
     if copies > 1:
         node_table = node_table.repeat(copies)

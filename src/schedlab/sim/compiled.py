@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 #: Events per slice of the loop between progress reports.
 SLICE = 200_000
-Progress = Callable[[int, int], None] | None
+#: ``progress(arrived, tasks, now)``: tasks arrived so far, all tasks, the simulated time.
+Progress = Callable[[int, int, float], None] | None
 _ready: list[float] = []
 
 
@@ -151,7 +152,7 @@ def _run(
     from schedlab.policies.kernels.random_fit import pcg64_words, set_pcg64_state
     from schedlab.policies.kernels.table import kernel_id
     from schedlab.sim.kernels.loop import run_events
-    from schedlab.sim.kernels.state import FINISHED, GROW, build_state, grown
+    from schedlab.sim.kernels.state import FINISHED, GROW, NOW, build_state, grown
 
     st = build_state(model, form, strict, weights, keys, groups, rates)._replace(rng=pcg64_words(form))
     kind, draws = kernel_id(form.score), bool(form.draws)
@@ -164,7 +165,7 @@ def _run(
         if code == GROW:
             st = grown(st)
         if progress is not None:
-            progress(int(st.ints[0]), n)
+            progress(int(st.ints[0]), n, float(st.floats[NOW]))
     if form.rng is not None:
         set_pcg64_state(form.rng, st.rng)
     return _collect(model, st)

@@ -28,14 +28,16 @@ from schedlab.sim.spread import Spread
 from schedlab.sim.waiting import Item, WaitingQueue
 
 DEPART, ARRIVE, SAMPLE, NODE = 0, 1, 2, 3  # event priorities at equal times
+PROGRESS_EVERY = 4096  # arrivals between progress reports
 
 
 class Replay:
     """One simulation of a model; call :meth:`run` once. Implements the admission
     policies' :class:`~schedlab.sim.admission.Actions`."""
 
-    def __init__(self, model: ReplayModel) -> None:
+    def __init__(self, model: ReplayModel, progress: Callable[[int, int, float], None] | None = None) -> None:
         self.model = m = model
+        self.progress = progress
         self.placer = Placer(m.cluster, m.policy, m.node_order)
         users = m.workload.user if m.queue.by_user else None
         self.queue = WaitingQueue(m.cluster, m.shape_of, m.shapes, users)
@@ -96,6 +98,8 @@ class Replay:
         arrival = self.model.workload.arrival
         if t + 1 < len(arrival):
             self.sim.schedule(float(arrival[t + 1]), self._arrive, t + 1, ARRIVE)
+        if self.progress is not None and t % PROGRESS_EVERY == 0:
+            self.progress(t + 1, len(arrival), self.sim.now)
         m = self.model
         if m.leader[t] != t:
             return  # a gang member: its leader arrived at the same instant, for the whole gang

@@ -34,7 +34,7 @@ def replay(
     nodes: Nodes,
     config: ReplayConfig | None = None,
     speeds: SpeedTable | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
     interference: InterferenceModel | None = None,
     requests: RequestTrace | None = None,
     node_events: list[NodeEvent] | None = None,
@@ -42,8 +42,9 @@ def replay(
     """Simulate ``workload`` on ``nodes``. ``wall_s`` in the summary covers everything from
     here on (building the model, the simulation, the result tables) and compiling the
     kernels when that happens (the first run on a machine); loading them from the on-disk
-    cache happens first, once per process, like importing a library. On the compiled path,
-    ``progress(arrived, tasks)`` is called now and then. ``interference``: the model named
+    cache happens first, once per process, like importing a library.
+    ``progress(arrived, tasks, now)`` is called now and then (``now``: the simulated time).
+    ``interference``: the model named
     by ``config.interference`` fitted to other profiles than the embedded ones; with an
     interference model following the additive group rule the compiled path models progress
     rates too (other models run on the reference path).
@@ -63,7 +64,7 @@ def replay(
         outcome, attempts, series, frag_series = run.outcome, run.attempts, run.series, run.frag_series
         events, lost, segments = run.events, run.lost_gpu_s, run.segments
     else:
-        engine = Replay(model)
+        engine = Replay(model, progress)
         outcome = engine.run()
         attempts, series, frag_series = engine.recorder.frames()
         events, lost = engine.sim.events, engine.lost_gpu_s

@@ -142,12 +142,13 @@ def in_arrival_order(
     )
 
 
-def from_openb(tasks: Tasks) -> TimedWorkload:
+def from_openb(tasks: Tasks, keep_unrun: bool = False) -> TimedWorkload:
     """An openb pod list on its own timeline: arrival = ``creation_time``, run time =
     ``deletion_time - scheduled_time``.
 
     Rows without ``scheduled_time`` never ran in the trace (Pending at its end): their run
-    time is unknown, so they are left out and counted in ``excluded["never_ran"]``.
+    time is unknown, so they are left out and counted in ``excluded["never_ran"]``; with
+    ``keep_unrun`` they stay, with run time 0 (for a mix whose run times are drawn anew).
     """
     if np.isnan(tasks.creation_time).all():
         raise TraceError(
@@ -163,6 +164,9 @@ def from_openb(tasks: Tasks) -> TimedWorkload:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise TraceError(tasks.source, i + 2, "deletion_time", "is before scheduled_time")
+    if keep_unrun:
+        duration = np.where(never_ran, 0.0, duration)
+        never_ran = np.zeros(len(tasks), dtype=bool)
     keep = ~never_ran & ~missing_arrival
     excluded = {}
     if never_ran.any():
