@@ -180,9 +180,10 @@ def replay(
     settings = asdict(config) | {name: str(path) if path else None for name, path in files.items()}
     meta = stamp(settings, inputs(files))
     summary = result.summary | meta
-    from schedlab.cli.replay_report import print_replay, warn_if_idle
+    from schedlab.cli.replay_report import print_replay, warn_if_idle, warn_if_starving
 
     warn_if_idle(summary)
+    warn_if_starving(summary)
     if summary["rejected"]:
         log.warning(
             "%d of %d tasks fit no node of %s even when it is empty; they are counted as rejected",

@@ -40,6 +40,14 @@ def warn_if_idle(summary: dict[str, Any]) -> None:
         )
 
 
+def warn_if_starving(summary: dict[str, Any]) -> None:
+    """Say so when a class of tasks waits far longer than the rest (by_class)."""
+    from schedlab.metrics.breakdown import starving
+
+    for line in starving(summary.get("by_class", {}), summary.get("wait_p99")):
+        log.warning(line)
+
+
 def print_replay(s: dict[str, Any]) -> None:
     from rich.table import Table
 
@@ -56,6 +64,7 @@ def print_replay(s: dict[str, Any]) -> None:
         stats = [part[f"{m}_{p}"] for m in ("jct", "wait") for p in ("mean", "p50", "p95", "p99")]
         table.add_row(label, str(part["completed"]), *(fmt(v) for v in stats))
     stdout_console().print(table)
+    print_classes(s.get("by_class", {}).get("gpu", {}))
     excluded = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s["excluded"].items()) or "none"
     click.echo(
         f"unfinished {s['unfinished']}, rejected {s['rejected']}, left out of the trace: {excluded}; "
@@ -77,3 +86,19 @@ def print_replay(s: dict[str, Any]) -> None:
         extra.append(f"batch JCT inflation {s['jct_inflation']:.4f} (against --baseline)")
     if extra:
         click.echo("; ".join(extra))
+
+
+def print_classes(classes: dict[str, Any]) -> None:
+    """Wait per GPU-demand class: who waits, and how long."""
+    from rich.table import Table
+
+    if len(classes) < 2:
+        return
+    table = Table(title="wait by GPU demand (completed tasks; seconds)")
+    for name in ("class", "tasks", "mean", "p50", "p99", "max"):
+        table.add_column(name, justify="left" if name == "class" else "right")
+    for name, row in classes.items():
+        wait = row["wait"]
+        cells = ["-" if wait[k] is None else f"{wait[k]:,.1f}" for k in ("mean", "p50", "p99", "max")]
+        table.add_row(name, str(row["tasks"]), *cells)
+    stdout_console().print(table)

@@ -8,9 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from schedlab.metrics.breakdown import MAX_USERS, breakdown
 from schedlab.metrics.latency import latency_stats
 from schedlab.sim.config import ReplayConfig
 from schedlab.trace.tables import BoolArray, FloatArray, IntArray
+from schedlab.workload.classes import GPU_CLASSES, gpu_class
+from schedlab.workload.gangs import gang_layout
 from schedlab.workload.timed import TimedWorkload
 
 WAITING, RUNNING, DONE, REJECTED, FUTURE = 0, 1, 2, 3, 4
@@ -74,6 +77,12 @@ def task_table(
             "qos": workload.tasks.qos,
             "ls": is_ls,
             "shape": shape_of,
+            "num_gpu": workload.tasks.num_gpu,
+            "gpu_milli": workload.tasks.gpu_milli,
+            "cpu_milli": workload.tasks.cpu_milli,
+            "memory_mib": workload.tasks.memory_mib,
+            "gpu_spec": workload.tasks.gpu_spec,
+            "user": workload.user,
             "arrival": workload.arrival,
             "duration": workload.duration,
             "start": out.start,
@@ -122,6 +131,7 @@ def summarize(
     for name, values in times.items():
         for stat, value in latency_stats(values[done]).items():
             doc[f"{name}_{stat}"] = value
+    doc["by_class"] = class_breakdown(workload, done[counted], {k: v[counted] for k, v in times.items()})
     for label, mask in (("ls", done & ls), ("be", done & ~ls)):
         doc[label] = {"completed": int(mask.sum())} | {
             f"{name}_{stat}": value
@@ -193,3 +203,21 @@ def jct_inflation(tasks: pd.DataFrame, baseline: pd.DataFrame, service: BoolArra
         return None
     base = float(baseline["jct"].to_numpy()[both].mean())
     return float(tasks["jct"].to_numpy()[both].mean()) / base if base > 0 else None
+
+
+def class_breakdown(
+    workload: TimedWorkload, done: np.ndarray, times: dict[str, FloatArray]
+) -> dict[str, Any]:
+    """:func:`~schedlab.metrics.breakdown.breakdown` of the measured tasks by GPU demand, QoS,
+    user (up to :data:`~schedlab.metrics.breakdown.MAX_USERS`) and gang size (with gangs)."""
+    counted = ~workload.is_warmup
+    classes: dict[str, np.ndarray] = {
+        "gpu": pd.Categorical(gpu_class(workload.tasks)[counted], categories=GPU_CLASSES),  # type: ignore[dict-item]
+        "qos": workload.tasks.qos[counted],
+    }
+    users = workload.user[counted]
+    if 1 < len(pd.unique(users)) <= MAX_USERS:
+        classes["user"] = users
+    if workload.has_gangs:
+        classes["gang_size"] = gang_layout(workload)[1][counted]
+    return breakdown(classes, done, times)
