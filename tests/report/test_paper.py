@@ -28,16 +28,22 @@ def test_report_figures_and_tables(tmp_path: Path) -> None:
     summary = pd.read_csv(out / "summary.csv")
     text = (out / "report.md").read_text()
 
-    # "| default | 81.23 ± 0.45 | ..." rows of the allocation tables: mean ± std at x = 100.
+    # "| default | 81.23 ± 0.45 (sd 0.05, n 2) | ..." rows of the allocation tables at x = 100:
+    # mean ± the 95 % CI half-width (Student t), the sample std and n, all from summary.csv.
     at100 = summary[summary["x"] == 100].set_index(["workload", "policy"])
     policies = ["random", "bestfit", "fgd"]
     rows = re.findall(r"^\| (default|cpu050) \| (.+) \|$", text, flags=re.M)
     assert len(rows) == 4  # the overall table and the cpu family's table, 2 workloads each
+    cell_re = re.compile(r"([\d.]+) ± ([\d.]+) \(sd ([\d.]+), n (\d+)\)")
     for workload, cells in rows:
         for policy, cell in zip(policies, cells.split(" | "), strict=True):
-            mean, std = (float(v) for v in cell.split(" ± "))
-            assert mean == round(at100.loc[(workload, policy), "alloc_mean"], 2)
-            assert std == round(at100.loc[(workload, policy), "alloc_std"], 2)
+            match = cell_re.fullmatch(cell)
+            assert match is not None, cell
+            mean, half, std, n = (float(v) for v in match.groups())
+            row = at100.loc[(workload, policy)]
+            assert mean == round(row["alloc_mean"], 2) and std == round(row["alloc_std"], 2) and n == 2
+            assert half == round(row["alloc_ci_high"] - row["alloc_mean"], 2)
+            assert half == round(12.706204736174707 * row["alloc_std"] / 2**0.5, 2)  # t(0.975, 1)
 
     # Per-workload tables: policy rows with alloc @80/90/100/130, frag amount @90, frag ratio @80.
     for workload in ("default", "cpu050"):
@@ -48,7 +54,8 @@ def test_report_figures_and_tables(tmp_path: Path) -> None:
             s = summary[(summary["workload"] == workload) & (summary["policy"] == policy)].set_index("x")
             expected = [s.loc[x, "alloc_mean"] for x in (80, 90, 100, 130)]
             expected += [s.loc[90, "frag_amount_mean"], s.loc[80, "frag_ratio_mean"]]
-            assert [float(v) for v in cells.group(1).split(" | ")] == [round(v, 2) for v in expected]
+            means = [float(v.split(" ")[0]) for v in cells.group(1).split(" | ")]
+            assert means == [round(v, 2) for v in expected]
 
 
 def test_report_on_empty_store_is_a_clear_error(tmp_path: Path) -> None:

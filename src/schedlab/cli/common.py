@@ -127,3 +127,21 @@ def sharing_options(command: Callable[..., None]) -> Callable[..., None]:
         show_default=True,
         help="How tasks share a GPU: time-slicing, or MPS with an SM share.",
     )(command)
+
+
+def figure_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """``--format`` and ``--dpi``: how the command's figures are written."""
+    command = click.option(
+        "--dpi",
+        type=click.IntRange(30, 1200),
+        default=120,
+        show_default=True,
+        help="Resolution of raster figures.",
+    )(command)
+    return click.option(
+        "--format",
+        "formats",
+        default="png",
+        show_default=True,
+        help="Figure formats, a comma list of png, pdf, svg (each figure is written in each).",
+    )(command)

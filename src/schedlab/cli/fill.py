@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from schedlab.cli.common import DIR, PATH, advance, progress_bar, stdout_console
+from schedlab.cli.common import DIR, PATH, advance, figure_flags, progress_bar, stdout_console
 from schedlab.cli.types import Finite
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ log = logging.getLogger("schedlab")
     help="Run the pure-Python reference path instead of the compiled kernels (same results, slower).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every run to stdout.")
+@figure_flags
 def fill(
     pods: Path | None,
     nodes: Path | None,
@@ -58,6 +59,8 @@ def fill(
     out: Path | None,
     reference: bool,
     as_json: bool,
+    formats: str,
+    dpi: int,
 ) -> None:
     """Fill experiment of the FGD paper (ATC'23): offer tasks one by one until the arrived
     GPU load reaches TUNE-RATIO x capacity; nothing departs, a task that fits nowhere fails.
@@ -73,12 +76,15 @@ def fill(
     from schedlab.policies import PAPER_POLICIES, parse_policies
     from schedlab.provenance import inputs, stamp
     from schedlab.report import curves_frame, plot_curves, write_fill
+    from schedlab.report.figures import figure_options, parse_formats
+    from schedlab.report.tables import curve_stats
     from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path, load_tasks
 
     policy_list = parse_policies(",".join(PAPER_POLICIES) if policies is None else policies)
     seed_list = parse_seeds(seeds)
     if out is not None:
         writable_dir(out)
+    figure_formats = parse_formats(formats)
     pods_path = pods or default_pods_path()
     nodes_path = nodes or default_nodes_path()
     tasks = load_tasks(pods_path)
@@ -102,14 +108,25 @@ def fill(
     }
     meta = stamp(settings, inputs({"pods": pods_path, "nodes": nodes_path}))
     if as_json:
-        click.echo(dumps({"runs": [r.summary() for r in results], **meta}))
+        stats = curve_stats(results).to_dict("records")  # every point: mean, std, n, 95 % CI
+        click.echo(dumps({"runs": [r.summary() for r in results], "aggregate": stats, **meta}))
     else:
         _print_table(results, len(seed_list))
     if out is not None:
         written = write_fill(results, out, meta)
-        written.append(plot_curves(curves_frame(results), out / "curves.png", title=pods_path.name))
+        title = (
+            f"fill: {pods_path.name} on {nodes_path.name}, {len(policy_list)} policies,"
+            f" {len(seed_list)} seed(s), tune ratio {tune_ratio:g}"
+        )
+        with figure_options(figure_formats, dpi):
+            written.append(plot_curves(curves_frame(results), out / "curves.png", title=title))
         for path in written:
             log.info("wrote %s", path)
+
+
+def _half(value: float) -> str:
+    """The CI half-width on a line of its own (nothing for one seed)."""
+    return f"\n±{value:.2f}" if value == value else ""
 
 
 def _print_table(results: list[FillResult], n_seeds: int) -> None:
@@ -118,13 +135,18 @@ def _print_table(results: list[FillResult], n_seeds: int) -> None:
     from schedlab.report import mean_table
 
     frame = mean_table(results)
-    table = Table(title=f"Fill experiment, mean over {n_seeds} seed(s); x = arrived GPU load, % of capacity")
+    means = [c for c in frame.columns if not c.endswith("±")]
+    spread = " ± 95 % CI (Student t)" if n_seeds > 1 else ""
+    table = Table(
+        title=f"Fill experiment, mean{spread} over {n_seeds} seed(s); x = arrived GPU load, % of capacity"
+    )
     table.add_column("policy", no_wrap=True)
-    for column in frame.columns:
+    for column in means:
         what, x = column.split("@")
         table.add_column(f"{'alloc' if what == 'alloc' else 'frag amt'} %\nx={x}", justify="right")
     for policy, row in frame.iterrows():
-        table.add_row(str(policy), *(f"{v:.2f}" for v in row))
+        cells = [f"{row[c]:.2f}" + _half(row[c + "±"]) for c in means]
+        table.add_row(str(policy), *cells)
     stdout_console().print(table)
     wall = sum(r.wall_s for r in results)
     tasks = sum(r.tasks for r in results)

@@ -47,6 +47,8 @@ def replay(
     reference: bool,
     out: Path | None,
     as_json: bool,
+    formats: str,
+    dpi: int,
     quiet: bool,
 ) -> None:
     """Event-driven simulation with a clock: tasks arrive, wait in a queue when they do not
@@ -70,6 +72,7 @@ def replay(
     from schedlab.interference import load_profiles, make_model
     from schedlab.policies import parse_policies
     from schedlab.provenance import inputs, stamp, write_parquet
+    from schedlab.report.figures import figure_options, parse_formats
     from schedlab.report.timeline import plot_timeline
     from schedlab.sim import ReplayConfig
     from schedlab.sim import replay as run_replay
@@ -118,6 +121,7 @@ def replay(
         registry.get(name)
     if out is not None:
         writable_dir(out)
+    figure_formats = parse_formats(formats)
     workload = timed_workload(pods, jobs)
     node_table = read_nodes(nodes or default_nodes_path())
     check_gpu_specs(workload.tasks, node_table)
@@ -199,14 +203,19 @@ def replay(
         if result.users is not None:
             write_parquet(result.users, out / "users.parquet", meta)
         write_json(out / "summary.json", summary)
-        plot_timeline(
-            result.series,
-            result.frag_series,
-            node_table.gpu_capacity_milli,
-            out / "timeline.png",
-            title=f"{Path(workload.source).name}: {policy}, {config.queue}, {config.admission},"
-            f" preemption {config.preemption}",
+        source = Path(files["jobs"] or files["pods"] or "").name
+        load = (
+            f", load {target_load:g}" if target_load else f", time scale {time_scale:g}" if time_scale else ""
         )
+        with figure_options(figure_formats, dpi):
+            plot_timeline(
+                result.series,
+                result.frag_series,
+                node_table.gpu_capacity_milli,
+                out / "timeline.png",
+                title=f"{source} on {node_table.source.rsplit('/', 1)[-1]}{load}: {policy}, {config.queue},"
+                f" {config.admission}, preemption {config.preemption}, seed {seed}",
+            )
         log.info("wrote %s", out)
     if as_json:
         click.echo(dumps(summary))

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from schedlab.cli.common import DIR, JOBS_HELP, NODES_HELP, PATH, PODS_HELP, sharing_options
+from schedlab.cli.common import DIR, JOBS_HELP, NODES_HELP, PATH, PODS_HELP, figure_flags, sharing_options
 from schedlab.cli.types import SEED, Finite
 
 OPTIONS: list[Callable[[Any], Any]] = [
@@ -139,6 +139,7 @@ OPTIONS: list[Callable[[Any], Any]] = [
         " services, services.parquet (one row per service) here.",
     ),
     click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON document."),
+    figure_flags,
     click.option(
         "--quiet", is_flag=True, help="No progress bar (there is none with --json or off a terminal)."
     ),

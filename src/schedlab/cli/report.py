@@ -7,13 +7,16 @@ from pathlib import Path
 
 import click
 
+from schedlab.cli.common import figure_flags
+
 log = logging.getLogger("schedlab")
 
 
 @click.command()
 @click.argument("out_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Also print the summary as one JSON document.")
-def report(out_dir: Path, as_json: bool) -> None:
+@figure_flags
+def report(out_dir: Path, as_json: bool, formats: str, dpi: int) -> None:
     """Write figures (PNG), summary.csv and report.md from the results store OUT_DIR of a
     sweep, recomputed from its stored runs.
 
@@ -26,6 +29,7 @@ def report(out_dir: Path, as_json: bool) -> None:
     from schedlab.cli.types import writable_dir
     from schedlab.errors import ConfigError
     from schedlab.files import dumps
+    from schedlab.report.figures import figure_options, parse_formats
     from schedlab.report.paper import write_report
     from schedlab.report.replays import write_replay_report
     from schedlab.sweep.store import ResultStore
@@ -36,7 +40,8 @@ def report(out_dir: Path, as_json: bool) -> None:
     if len(kinds) > 1:
         raise ConfigError(f"{out_dir} mixes {' and '.join(sorted(kinds))} runs")
     replays = kinds == {"replay"}
-    paths = write_replay_report(out_dir, store.load()) if replays else write_report(out_dir)
+    with figure_options(parse_formats(formats), dpi):
+        paths = write_replay_report(out_dir, store.load()) if replays else write_report(out_dir)
     for path in paths:
         log.info("wrote %s", path)
     if as_json:

@@ -18,7 +18,7 @@ from schedlab.cluster import ClusterState, Fragmentation, Shape, ShapeTable, Typ
 from schedlab.errors import ConfigError
 from schedlab.fill.result import FillConfig, FillResult
 from schedlab.fill.tuning import tuned_order
-from schedlab.metrics.curves import bin_curve
+from schedlab.metrics.curves import bin_curve, curve_end
 from schedlab.policies import PolicyContext, make_policy
 from schedlab.policies.base import compiled_form
 from schedlab.scheduler import Placer, PolicyError
@@ -103,10 +103,11 @@ def run_fill(
     )
     x = arrived * 100.0 / capacity
     ratio = np.divide(frag_milli, free, out=np.zeros(n), where=free > 0)
+    end = curve_end(config.tune_ratio)  # the curves run to the load the tune ratio reaches
     curves = {
-        "alloc_pct": bin_curve(x, allocated * 100.0 / capacity),
-        "frag_amount_pct": bin_curve(x, frag_milli * 100.0 / capacity),
-        "frag_ratio_pct": bin_curve(x, ratio * 100.0),
+        "alloc_pct": bin_curve(x, allocated * 100.0 / capacity, end),
+        "frag_amount_pct": bin_curve(x, frag_milli * 100.0 / capacity, end),
+        "frag_ratio_pct": bin_curve(x, ratio * 100.0, end),
     }
     return FillResult(
         config=config,

@@ -6,8 +6,14 @@ import numpy as np
 
 from schedlab.arrays import FloatArray
 
-#: The curves span arrived load 0..130 % of GPU capacity.
+#: The curves span arrived load 0..130 % of GPU capacity at the paper's tune ratio 1.3.
 X_MAX = 130
+
+
+def curve_end(tune_ratio: float) -> int:
+    """The last point of a fill run's curves: the arrived load its tune ratio reaches (% of
+    capacity), 0..100 x ratio (131 points at 1.3, 201 at 2.0)."""
+    return max(1, round(100 * tune_ratio))
 
 
 def bin_curve(x: FloatArray, y: FloatArray, x_max: int = X_MAX) -> FloatArray:

@@ -70,7 +70,7 @@ def write_report(root: Path) -> list[Path]:
     md = _header(root, runs, policies)
 
     at100 = summary[summary["x"] == 100]
-    md += ["## Allocation at arrived 100 % (mean ± std over seeds, % of GPU capacity)", ""]
+    md += ["## Allocation at arrived 100 % (% of GPU capacity)", ""]
     md += _table(
         ["workload", *policies],
         [[_label(w, r), *(_mean_std(at100, w, r, p) for p in policies)] for w, r in groups],
@@ -98,7 +98,8 @@ def write_report(root: Path) -> list[Path]:
         path = plot_curves(
             subset,
             figures / f"curves_{label}.png",
-            title=f"{label}: mean and ±1 std over {n_seeds} seed(s)",
+            title=f"{label}: {len(policies)} policies, {n_seeds} seed(s)"
+            + (f", tune ratio {ratio:g}" if ratio else f", tune ratio {subset['tune_ratio'].iloc[0]:g}"),
         )
         written.append(path)
         md += [f"## Workload {label}", "", f"![{label}](figures/{path.name})", ""]
@@ -130,7 +131,8 @@ def _header(root: Path, runs: pd.DataFrame, policies: list[str]) -> list[str]:
     lines += [
         f"{runs['run_id'].nunique()} runs: {runs['workload'].nunique()} workload(s) x {len(policies)} "
         f"policies x {runs['seed'].nunique()} seed(s); x = arrived GPU load in % of GPU capacity. "
-        "All numbers are means over seeds from `summary.csv`.",
+        "Every number: mean ± the half-width of its 95 % confidence interval over seeds (Student t),"
+        " with the sample std and n; all from `summary.csv`.",
         "",
     ]
     return lines
@@ -145,9 +147,18 @@ def _select(summary: pd.DataFrame, workload: str, ratio: float | None, policy: s
 
 def _mean_std(at100: pd.DataFrame, workload: str, ratio: float | None, policy: str) -> str:
     row = _select(at100, workload, ratio, policy)
-    if row.empty:
+    return "-" if row.empty else stat_cell(row.iloc[0], "alloc")
+
+
+def stat_cell(row: pd.Series, metric: str) -> str:
+    """``mean ± half-width (sd std, n n)`` of the 95 % Student-t interval; ``mean (n 1)``
+    for a single seed; ``-`` when nothing was measured."""
+    mean, high, std, n = (row[f"{metric}_{s}"] for s in ("mean", "ci_high", "std", "n"))
+    if not np.isfinite(mean):
         return "-"
-    return f"{row['alloc_mean'].iloc[0]:.2f} ± {row['alloc_std'].iloc[0]:.2f}"
+    if not np.isfinite(high):
+        return f"{mean:.2f} (n {int(n)})"
+    return f"{mean:.2f} ± {high - mean:.2f} (sd {std:.2f}, n {int(n)})"
 
 
 def _value(
@@ -155,7 +166,7 @@ def _value(
 ) -> str:
     rows = _select(summary, workload, ratio, policy)
     rows = rows[rows["x"] == x]
-    return "-" if rows.empty or np.isnan(rows[column].iloc[0]) else f"{rows[column].iloc[0]:.2f}"
+    return "-" if rows.empty else stat_cell(rows.iloc[0], column.removesuffix("_mean"))
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -176,19 +187,21 @@ def _family_chart(
     width = 0.8 / len(policies)
     colors = policy_colors(policies)
     for i, policy in enumerate(policies):
-        means, stds = [], []
+        means, halves = [], []
         for workload in workloads:
             row = _select(at100, workload, ratio, policy)
-            means.append(row["alloc_mean"].iloc[0] if len(row) else np.nan)
-            stds.append(row["alloc_std"].iloc[0] if len(row) else 0.0)
+            mean = float(row["alloc_mean"].iloc[0]) if len(row) else np.nan
+            high = float(row["alloc_ci_high"].iloc[0]) if len(row) else np.nan
+            means.append(mean)
+            halves.append(high - mean if np.isfinite(high) else 0.0)  # 95 % CI (Student t)
         offsets = np.arange(len(workloads)) - 0.4 + width * (i + 0.5)
-        ax.bar(offsets, means, width, yerr=stds, label=policy, capsize=2, color=colors[policy])
+        ax.bar(offsets, means, width, yerr=halves, label=policy, capsize=2, color=colors[policy])
     ax.set_xticks(np.arange(len(workloads)), workloads)
     ax.set_xlabel(f"Workload ({title})")
     ax.set_ylabel("GPU allocation at arrived 100 % (% of capacity)")
-    values = at100[at100["workload"].isin(workloads)]["alloc_mean"]
-    if len(values):
-        ax.set_ylim(max(0.0, float(values.min()) - 5), min(100.0, float(values.max()) + 3))
+    ax.set_ylim(0, 100)  # bars start at zero
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(ncol=min(len(policies), 6), fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    return save_figure(fig, path)
+    seeds = int(at100["n_seeds"].max()) if len(at100) else 0
+    ratio_text = f", tune ratio {ratio:g}" if ratio is not None else ""
+    return save_figure(fig, path, f"{title}: mean and 95 % CI over {seeds} seed(s){ratio_text}")

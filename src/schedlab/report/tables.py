@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab.fill import CURVES, FillResult
+from schedlab.metrics.stats import aggregate
 
 #: Arrived-load points shown in summary tables (% of GPU capacity).
 TABLE_X = (80, 90, 100, 130)
@@ -27,15 +28,23 @@ def curves_frame(results: Sequence[FillResult]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def curve_stats(results: Sequence[FillResult]) -> pd.DataFrame:
+    """Per policy and x: every curve's mean, std, n and 95 % Student-t interval over seeds."""
+    return aggregate(curves_frame(results), ["policy", "x"], list(CURVES))
+
+
 def mean_table(results: Sequence[FillResult], xs: Sequence[int] = TABLE_X) -> pd.DataFrame:
-    """Per policy (in first-seen order): mean over seeds of allocation and fragment amount at ``xs``."""
-    frame = curves_frame(results)
-    frame = frame[frame["x"].isin(xs)]
-    mean = frame.groupby(["policy", "x"], sort=False)[["alloc_pct", "frag_amount_pct"]].mean()
+    """Per policy (in first-seen order), for allocation and fragment amount at ``xs``: the
+    mean over seeds (``alloc@x``) and its 95 % CI half-width (``alloc@x±``; NaN for one seed)."""
+    stats = curve_stats(results)
+    stats = stats[stats["x"].isin(xs)].set_index(["policy", "x"])
     order = list(dict.fromkeys(r.config.policy for r in results))
-    columns = {
-        f"{label}@{x}": mean[column].xs(x, level="x").reindex(order)
-        for column, label in (("alloc_pct", "alloc"), ("frag_amount_pct", "frag"))
-        for x in xs
-    }
+    columns = {}
+    for column, label in (("alloc_pct", "alloc"), ("frag_amount_pct", "frag")):
+        for x in xs:
+            if x not in stats.index.get_level_values("x"):
+                continue
+            at = stats.xs(x, level="x").reindex(order)
+            columns[f"{label}@{x}"] = at[f"{column}_mean"]
+            columns[f"{label}@{x}±"] = at[f"{column}_ci_high"] - at[f"{column}_mean"]
     return pd.DataFrame(columns)

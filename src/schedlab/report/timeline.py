@@ -33,4 +33,4 @@ def plot_timeline(
     bottom.set_xlabel("Simulated time (hours)")
     bottom.grid(True, alpha=0.3)
     bottom.legend(loc="upper right", fontsize="small")
-    return save_figure(fig, path, title, dpi=110)
+    return save_figure(fig, path, title)

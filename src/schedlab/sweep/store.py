@@ -24,21 +24,21 @@ from typing import Any, Protocol
 import pandas as pd
 
 from schedlab.errors import ConfigError
+from schedlab.metrics.stats import STATS, aggregate
 from schedlab.policies import PAPER_POLICIES
 from schedlab.provenance import stamp, write_parquet
 
 #: The columns that say what a run measures: a store keeps one run per slot.
 SLOT = ("workload", "policy", "seed", "tune_ratio")
 
+#: The fill curves, by the names summaries give them.
+SUMMARY_METRICS = {"alloc_pct": "alloc", "frag_amount_pct": "frag_amount", "frag_ratio_pct": "frag_ratio"}
 SUMMARY_COLUMNS = [
     "workload",
     "policy",
     "x",
-    "alloc_mean",
-    "alloc_std",
-    "frag_amount_mean",
-    "frag_ratio_mean",
     "n_seeds",
+    *(f"{m}_{stat}" for m in SUMMARY_METRICS.values() for stat in STATS),
 ]
 
 
@@ -161,22 +161,16 @@ def check_consistent(runs: pd.DataFrame) -> None:
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean (and std) over seeds per workload, policy and x; a ``tune_ratio`` column is added
-    after ``policy`` when the runs have more than one tune ratio. Std is the sample std
-    (0 for a single seed). A store of mixed inputs is refused (:func:`check_consistent`)."""
+    """Per workload, policy and x: for every curve, mean, sample std, n and the 95 % Student-t
+    interval over seeds (:func:`schedlab.metrics.stats.aggregate`; std and interval NaN for
+    one seed); a ``tune_ratio`` column follows ``policy`` when the runs have several. A store
+    of mixed inputs is refused (:func:`check_consistent`)."""
     runs = fill_order(runs)
     check_consistent(runs)
     keys = ["workload", "policy"]
     if runs["tune_ratio"].nunique() > 1:
         keys.append("tune_ratio")
-    grouped = runs.groupby([*keys, "x"], sort=False)
-    summary = grouped.agg(
-        alloc_mean=("alloc_pct", "mean"),
-        alloc_std=("alloc_pct", "std"),
-        frag_amount_mean=("frag_amount_pct", "mean"),
-        frag_ratio_mean=("frag_ratio_pct", "mean"),
-        n_seeds=("seed", "nunique"),
-    ).reset_index()
-    summary["alloc_std"] = summary["alloc_std"].fillna(0.0)
+    summary = aggregate(runs.rename(columns=SUMMARY_METRICS), [*keys, "x"], list(SUMMARY_METRICS.values()))
+    summary = summary.rename(columns={"runs": "n_seeds"})
     columns = SUMMARY_COLUMNS[:2] + keys[2:] + SUMMARY_COLUMNS[2:]
     return summary[columns]
