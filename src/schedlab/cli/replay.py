@@ -23,6 +23,7 @@ def replay(
     policy: str,
     queue: str,
     quotas: Path | None,
+    reserve_after: float | None,
     admission: str,
     strict: bool,
     preemption: str,
@@ -107,9 +108,12 @@ def replay(
         quotas=load_quotas(quotas) if quotas else (),
         mtbf_h=mtbf,
         mttr_h=mttr,
+        reserve_after=reserve_after,
     )
     if len(parse_policies(policy)) > 1:
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
+    if reserve_after is not None and config.admission != "backfill":
+        log.warning("--reserve-after guards backfill: with --admission %s it has no effect", config.admission)
     if config.preemption == "none" and victim != "least-lost":
         log.warning("--victim %s has no effect without preemption (--preempt or --preemption)", victim)
     for registry, name in (

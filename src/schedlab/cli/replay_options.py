@@ -32,6 +32,12 @@ OPTIONS: list[Callable[[Any], Any]] = [
         show_default=True,
         help="Admission policy: backfill (start any waiting task that fits) or strict.",
     ),
+    click.option(
+        "--reserve-after",
+        type=Finite(min=0, max=1e12),
+        help="Starvation guard for backfill: once the queue's head has waited this many seconds it"
+        " gets an EASY-style reservation (docs/replay.md).",
+    ),
     click.option("--strict", is_flag=True, help="Head-of-line blocking: the same as --admission strict."),
     click.option(
         "--preemption",

@@ -79,7 +79,8 @@ def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | N
     if not (model.config.compiled and jit.enabled()) or not compiled_fits(model.cluster):
         return None
     w = model.workload
-    if w.has_gangs or w.has_spread or model.node_events:  # these run on the reference path
+    reserving = model.config.reserve_after is not None
+    if w.has_gangs or w.has_spread or model.node_events or reserving:  # these run on the reference path
         return None
     rates = _rate_arrays(model) if model.interference is not None else None
     if model.interference is not None and rates is None:

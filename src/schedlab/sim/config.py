@@ -35,3 +35,5 @@ class ReplayConfig:
     #: Random node failures: mean time between failures and to repair, in hours (None: none).
     mtbf_h: float | None = None
     mttr_h: float = 4.0
+    #: Starvation guard: seconds of waiting after which the queue's head gets a reservation.
+    reserve_after: float | None = None

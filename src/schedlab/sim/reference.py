@@ -20,9 +20,11 @@ from schedlab.sim.evictable import Evictable
 from schedlab.sim.gangs import place_gang
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import ADD, DRAIN, FAIL
+from schedlab.sim.preemption.dryrun import admitted_without
 from schedlab.sim.preemption.search import cheapest_eviction
 from schedlab.sim.progress import ProgressRates
 from schedlab.sim.recorder import Recorder
+from schedlab.sim.reservation import Reservation
 from schedlab.sim.result import DONE, REJECTED, RUNNING, WAITING, TaskOutcome
 from schedlab.sim.spread import Spread
 from schedlab.sim.waiting import Item, WaitingQueue
@@ -54,6 +56,12 @@ class Replay:
         self._sample_dt = 0.0
         self.epoch = np.zeros(n, dtype=np.int64)  # bumped when a departure is rescheduled
         self.spread = Spread(m.workload.user, m.workload.max_per_node)
+        after = m.config.reserve_after
+        self.reservation = (
+            None
+            if after is None
+            else Reservation(m.cluster, m.table.shapes, m.shape_of, m.workload.arrival, m.rank, after)
+        )
         self.failure_restarts = 0
         self.failure_lost_gpu_s = 0.0
         self.capacity: list[tuple[float, int]] = []  # (time, GPU milli in service) after node events
@@ -140,23 +148,34 @@ class Replay:
 
     def _fail(self, node: int) -> None:
         """``node`` fails: out of service; its running tasks (whole gangs) restart elsewhere."""
+        self.model.cluster.set_up(node, False)
+        running = np.flatnonzero((self.out.status == RUNNING) & (self.out.node == node))
+        victims, freed, lost = self._evict(running.tolist())
+        self.failure_lost_gpu_s += lost
+        self.failure_restarts += len(victims)
+        self._requeue(victims, [n for n in freed if n != node])  # a gang's members elsewhere
+
+    def _evict(self, tasks: list[int]) -> tuple[list[int], list[int], float]:
+        """Stop ``tasks`` (whole gangs) to start again later: the tasks stopped, the nodes
+        freed and the GPU-seconds lost."""
         m, out, now = self.model, self.out, self.sim.now
-        m.cluster.set_up(node, False)
-        running = np.flatnonzero((out.status == RUNNING) & (out.node == node))
-        victims = dict.fromkeys(int(u) for v in running for u in self._members(int(v)))
         total = m.shapes.total_gpu_milli
-        freed = []
+        victims = list(dict.fromkeys(int(u) for v in tasks for u in self._members(v)))
+        freed, lost = [], 0.0
         for v in victims:
-            self.failure_lost_gpu_s += (now - float(out.start[v])) * int(total[m.shape_of[v]]) / 1000
+            lost += (now - float(out.start[v])) * int(total[m.shape_of[v]]) / 1000
             freed.append(self._stop(v))
             self.attempt[v] += 1
             out.status[v] = WAITING
-            self.failure_restarts += 1
+        return victims, freed, lost
+
+    def _requeue(self, victims: list[int], freed: list[int]) -> None:
+        """Give evicted tasks (by gang leader) and freed nodes back to the admission policy."""
+        m = self.model
         for leader in dict.fromkeys(int(m.leader[v]) for v in victims):
             m.admission.evicted(leader, self)
-        for other in dict.fromkeys(freed):
-            if other != node:  # a gang's members elsewhere freed room there
-                m.admission.freed(other, self)
+        for node in dict.fromkeys(freed):
+            m.admission.freed(node, self)
 
     def _sample(self, i: int) -> None:
         """Sample ``samples`` times over the arrival span, then ``samples`` times over what is
@@ -183,7 +202,7 @@ class Replay:
             if m.gang_size[t] > 1:
                 placements = place_gang(self.placer, m.table.shapes[s], int(m.gang_size[t]))
             else:
-                placement = self.placer.place(m.table.shapes[s], self.spread.full(t))
+                placement = self.placer.place(m.table.shapes[s], self._excluded(t, s))
                 placements = None if placement is None else [placement]
         except PolicyError as err:
             raise PolicyError(f"task {m.workload.tasks.name[t]}: {err}") from None
@@ -192,7 +211,27 @@ class Replay:
         ends = [self._run(t + k, s, placement) for k, placement in enumerate(placements)]
         if self.rates is None:  # a gang leaves when its slowest task is done
             self.sim.schedule(max(ends), self._depart, (t, int(self.attempt[t]), 0), DEPART)
+        if self.reservation is not None:
+            for k, placement in enumerate(placements):
+                self.reservation.started(t + k, placement.node, placement.gpus, max(ends))
         return True
+
+    def _excluded(self, t: int, s: int) -> np.ndarray | None:
+        """Nodes ``t`` may not take: anti-affinity, and the reserved node of a starving head
+        unless ``t`` would end by its shadow time."""
+        full = self.spread.full(t)
+        guard = self.reservation
+        if guard is None or not self.queue:
+            return full
+        s_head = self.queue.head()
+        head = self.queue.first(s_head)[1] if s_head is not None else -1
+        if head == t or head < 0 or self.model.gang_size[head] > 1 or not guard.holds(head, self.sim.now):
+            return full
+        end = self.sim.now + float(self.model.workload.duration[t]) / self.model.speed(s, guard.node)
+        if end <= guard.shadow:
+            return full
+        reserved = np.array([guard.node], dtype=np.int64)
+        return reserved if full is None else np.r_[full, reserved]
 
     def _run(self, t: int, s: int, placement: Placement) -> float:
         """Task ``t`` runs from now on ``placement``; its end time at its node's speed."""
@@ -256,47 +295,26 @@ class Replay:
         if found is None:
             return False
         node, victims = found
-        total = m.shapes.total_gpu_milli
-        evicted = [int(u) for v in victims for u in self._members(v)]  # a gang is evicted whole
-        freed = [node]
-        for v in dict.fromkeys(evicted):
-            freed.append(self._stop(v))
-            self.out.preemptions[v] += 1
-            self.attempt[v] += 1
-            self.lost_gpu_s += (now - float(self.out.start[v])) * int(total[m.shape_of[v]]) / 1000
-            self.out.status[v] = WAITING
+        evicted, freed, lost = self._evict(victims)  # a gang is evicted whole
+        self.out.preemptions[evicted] += 1
+        self.lost_gpu_s += lost
         started = self.start(t)
         assert started, "the preempting task must fit after eviction"
-        for v in dict.fromkeys(int(m.leader[v]) for v in evicted):
-            m.admission.evicted(v, self)
-        for other in dict.fromkeys(freed):
-            m.admission.freed(other, self)
+        self._requeue(evicted, [node, *freed])
         return True
 
     def _admitted_without(self, t: int, node: int, victims: list[int]) -> bool:
-        """Whether the placement policy would admit ``node`` for ``t`` once ``victims`` are
-        gone: a dry run (they leave the cluster state and their GPUs' groups, the policy is
-        asked, and everything is put back as it was)."""
+        """Whether the placement policy would admit ``node`` for ``t`` once ``victims`` are gone
+        (never a node ``t`` may not take: anti-affinity, a reservation)."""
         m = self.model
-        shape = m.table.shapes[int(m.shape_of[t])]
-        held = [(v, self.placement[v]) for v in victims]
+        excluded = self._excluded(t, int(m.shape_of[t]))
+        if excluded is not None and node in excluded:
+            return False
+        held = [(m.table.shapes[int(m.shape_of[v])], self.placement[v], v) for v in victims]
         groups = self.colocation.groups if self.rates is not None else {}
-        saved = {key: list(group) for key, group in groups.items() if key[0] == node}
-        for v, placement in held:
-            assert placement is not None
-            self.placer.release(m.table.shapes[int(m.shape_of[v])], placement)
-            for gpu in placement.gpus:
-                if v in groups.get((node, gpu), ()):
-                    groups[(node, gpu)].remove(v)
-        try:
-            if self.rates is not None:
-                self.colocation.current = t
-            return self.placer.admits(shape, node)
-        finally:
-            groups.update(saved)
-            for v, placement in held:
-                assert placement is not None
-                m.cluster.place(node, m.table.shapes[int(m.shape_of[v])], placement.gpus, check=False)
+        if self.rates is not None:
+            self.colocation.current = t
+        return admitted_without(self.placer, m.table.shapes[int(m.shape_of[t])], node, held, groups)
 
     def _reschedule(self, t: int, end: float) -> None:
         """A new departure time for running task ``t`` (its earlier one is cancelled)."""
@@ -320,5 +338,7 @@ class Replay:
             self.evictable.remove(t, s, placement.node, placement.gpus)
         self.running -= 1
         self.spread.add(t, placement.node, -1)
+        if self.reservation is not None:
+            self.reservation.stopped(t, placement.node)
         self._held(t, m.queue.stopped)
         return placement.node
