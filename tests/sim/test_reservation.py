@@ -54,7 +54,7 @@ def test_the_guard_needs_fixed_run_times(tmp_path: Path) -> None:
         replay(load_jobs(path), ONE, ReplayConfig(policy="bestfit", reserve_after=5, interference="measured"))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     rows=st.lists(
         st.tuples(

@@ -67,6 +67,7 @@ class Replay:
         self.capacity: list[tuple[float, int]] = []  # (time, GPU milli in service) after node events
         self.rates = None
         self.has_gangs = m.workload.has_gangs
+        self.preempting = False
         if m.interference is not None:
             w = m.workload
             profile = w.profile if w.profile is not None else np.full(n, "", dtype=object)
@@ -221,7 +222,7 @@ class Replay:
         unless ``t`` would end by its shadow time."""
         full = self.spread.full(t)
         guard = self.reservation
-        if guard is None or not self.queue:
+        if guard is None or not self.queue or self.preempting:
             return full
         s_head = self.queue.head()
         head = self.queue.first(s_head)[1] if s_head is not None else -1
@@ -298,7 +299,9 @@ class Replay:
         evicted, freed, lost = self._evict(victims)  # a gang is evicted whole
         self.out.preemptions[evicted] += 1
         self.lost_gpu_s += lost
+        self.preempting = True  # the node it evicted for is its own, reservation or not
         started = self.start(t)
+        self.preempting = False
         assert started, "the preempting task must fit after eviction"
         self._requeue(evicted, [node, *freed])
         return True
