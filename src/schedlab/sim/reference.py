@@ -42,7 +42,8 @@ class Replay:
         self.progress = progress
         self.placer = Placer(m.cluster, m.policy, m.node_order)
         users = m.workload.user if m.queue.by_user else None
-        self.queue = WaitingQueue(m.cluster, m.shape_of, m.shapes, users)
+        guarded = m.workload.arrival if m.config.reserve_after is not None else None
+        self.queue = WaitingQueue(m.cluster, m.shape_of, m.shapes, users, guarded)
         self.evictable = Evictable(m.cluster, m.shapes) if m.preempts else None
         self.recorder = Recorder(m.cluster, m.frag)
         self.sim = Simulator()
@@ -124,6 +125,8 @@ class Replay:
         t, attempt, epoch = payload
         if attempt != self.attempt[t] or epoch != self.epoch[t]:
             return  # evicted or slowed down since: this departure was cancelled
+        if self.reservation is not None:
+            self._starving_head()  # a task that waited too long goes first when room is freed
         nodes = []
         for u in self._members(t):  # a gang ends together: all its tasks leave now
             nodes.append(self._stop(u))
@@ -217,6 +220,15 @@ class Replay:
                 self.reservation.started(t + k, placement.node, placement.gpus, max(ends))
         return True
 
+    def _starving_head(self) -> int:
+        """The head of the queue, after putting there the task that has waited longest once
+        it has waited ``reserve_after`` seconds (it holds the reservation then)."""
+        after = self.model.config.reserve_after
+        if after is not None:
+            self.queue.promote_oldest(self.sim.now - after, lambda t: self.model.gang_size[t] == 1)
+        s = self.queue.head()
+        return self.queue.first(s)[1] if s is not None else -1
+
     def _excluded(self, t: int, s: int) -> np.ndarray | None:
         """Nodes ``t`` may not take: anti-affinity, and the reserved node of a starving head
         unless ``t`` would end by its shadow time."""
@@ -224,8 +236,7 @@ class Replay:
         guard = self.reservation
         if guard is None or not self.queue or self.preempting:
             return full
-        s_head = self.queue.head()
-        head = self.queue.first(s_head)[1] if s_head is not None else -1
+        head = self._starving_head()
         if head == t or head < 0 or self.model.gang_size[head] > 1 or not guard.holds(head, self.sim.now):
             return full
         end = self.sim.now + float(self.model.workload.duration[t]) / self.model.speed(s, guard.node)

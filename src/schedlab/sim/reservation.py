@@ -53,6 +53,8 @@ class Reservation:
             self.task = -1
             return False
         changes = len(self.cluster.changes)
+        if head == self.task and changes == self.position:
+            return math.isfinite(self.shadow)  # no node changed since it was last brought up to date
         if head != self.task:
             self.task = head
             dirty = np.arange(len(self.cluster))

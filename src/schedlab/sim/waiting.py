@@ -6,6 +6,8 @@ arrival). The queue's head is the smallest first item over all shapes.
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
@@ -15,7 +17,7 @@ from sortedcontainers import SortedList
 from schedlab.cluster.feasibility import shapes_fitting
 from schedlab.cluster.shapes import ShapeArrays
 from schedlab.cluster.state import ClusterState
-from schedlab.trace.tables import IntArray, StrArray
+from schedlab.trace.tables import FloatArray, IntArray, StrArray
 
 Item = tuple[tuple[float, ...], int]
 
@@ -24,7 +26,12 @@ class WaitingQueue:
     """Waiting tasks by shape; counts them in :attr:`size`."""
 
     def __init__(
-        self, cluster: ClusterState, shape_of: IntArray, shapes: ShapeArrays, users: StrArray | None = None
+        self,
+        cluster: ClusterState,
+        shape_of: IntArray,
+        shapes: ShapeArrays,
+        users: StrArray | None = None,
+        arrival: FloatArray | None = None,
     ) -> None:
         self.cluster = cluster
         self.shape_of = shape_of
@@ -35,6 +42,9 @@ class WaitingQueue:
         self.users = users
         self._items: dict[int, Item] = {}
         self._by_user: dict[str, set[int]] = defaultdict(set)
+        #: With ``arrival``: the waiting tasks by arrival (lazily cleaned), for :meth:`oldest`.
+        self.arrival = arrival
+        self._oldest: list[tuple[float, int]] = []
 
     def __bool__(self) -> bool:
         return self.size > 0
@@ -46,9 +56,11 @@ class WaitingQueue:
             queue = self._by_shape[s] = SortedList()
         queue.add(item)
         self.size += 1
+        self._items[item[1]] = item
         if self.users is not None:
-            self._items[item[1]] = item
             self._by_user[str(self.users[item[1]])].add(item[1])
+        if self.arrival is not None:
+            heapq.heappush(self._oldest, (float(self.arrival[item[1]]), item[1]))
 
     def first(self, shape: int) -> Item:
         item: Item = self._by_shape[shape][0]
@@ -60,17 +72,38 @@ class WaitingQueue:
         if not queue:
             del self._by_shape[shape]
         self.size -= 1
+        del self._items[item[1]]
         if self.users is not None:
-            del self._items[item[1]]
             self._by_user[str(self.users[item[1]])].discard(item[1])
         return item
+
+    def oldest(self) -> int:
+        """The waiting task that arrived first (-1: none; needs ``arrival``)."""
+        while self._oldest and self._oldest[0][1] not in self._items:
+            heapq.heappop(self._oldest)
+        return self._oldest[0][1] if self._oldest else -1
+
+    def promote_oldest(self, before: float, eligible: Callable[[int], bool]) -> None:
+        """Put the waiting task that arrived first ahead of every other (its key becomes
+        -infinity) if it arrived at or before ``before`` and is ``eligible``."""
+        t = self.oldest()
+        if t < 0 or self.arrival is None or float(self.arrival[t]) > before or not eligible(t):
+            return
+        old = self._items[t]
+        if old[0][0] == -math.inf:
+            return
+        new: Item = ((-math.inf,), t)
+        queue = self._by_shape[int(self.shape_of[t])]
+        queue.remove(old)
+        queue.add(new)
+        self._items[t] = new
 
     def rekey(self, user: str, key: Callable[[int], tuple[float, ...]], skip: int = -1) -> None:
         """Take the keys of ``user``'s waiting tasks (but ``skip``) again (needs ``users``)."""
         for t in self._by_user.get(user, ()):
             old = self._items[t]
             new = (key(t), t)
-            if t != skip and new != old:
+            if t != skip and new != old and old[0][0] != -math.inf:  # promoted: stays first
                 queue = self._by_shape[int(self.shape_of[t])]
                 queue.remove(old)
                 queue.add(new)
