@@ -59,9 +59,7 @@ class Replay:
         self.spread = Spread(m.workload.user, m.workload.max_per_node)
         after = m.config.reserve_after
         self.reservation = (
-            None
-            if after is None
-            else Reservation(m.cluster, m.table.shapes, m.shape_of, m.workload.arrival, m.rank, after)
+            None if after is None else Reservation(m.cluster, m.table.shapes, m.shape_of, m.rank)
         )
         self.failure_restarts = 0
         self.failure_lost_gpu_s = 0.0
@@ -125,8 +123,7 @@ class Replay:
         t, attempt, epoch = payload
         if attempt != self.attempt[t] or epoch != self.epoch[t]:
             return  # evicted or slowed down since: this departure was cancelled
-        if self.reservation is not None:
-            self._starving_head()  # a task that waited too long goes first when room is freed
+        self._reserve()  # tasks that waited too long go first when room is freed
         nodes = []
         for u in self._members(t):  # a gang ends together: all its tasks leave now
             nodes.append(self._stop(u))
@@ -220,30 +217,30 @@ class Replay:
                 self.reservation.started(t + k, placement.node, placement.gpus, max(ends))
         return True
 
-    def _starving_head(self) -> int:
-        """The head of the queue, after putting there the task that has waited longest once
-        it has waited ``reserve_after`` seconds (it holds the reservation then)."""
-        after = self.model.config.reserve_after
-        if after is not None:
-            self.queue.promote_oldest(self.sim.now - after, lambda t: self.model.gang_size[t] == 1)
-        s = self.queue.head()
-        return self.queue.first(s)[1] if s is not None else -1
+    def _reserve(self) -> None:
+        """Bring the reservations of the tasks that waited ``reserve_after`` up to date."""
+        guard, after = self.reservation, self.model.config.reserve_after
+        if guard is not None and after is not None:
+            single = self.model.gang_size
+            guard.update(self.queue.starving(self.sim.now - after, lambda t: single[t] == 1), self.sim.now)
 
     def _excluded(self, t: int, s: int) -> np.ndarray | None:
-        """Nodes ``t`` may not take: anti-affinity, and the reserved node of a starving head
-        unless ``t`` would end by its shadow time."""
+        """Nodes ``t`` may not take: anti-affinity, and the nodes reserved for tasks that
+        waited too long unless ``t`` would end there by their shadow time."""
         full = self.spread.full(t)
         guard = self.reservation
-        if guard is None or not self.queue or self.preempting:
+        if guard is None or self.preempting:
             return full
-        head = self._starving_head()
-        if head == t or head < 0 or self.model.gang_size[head] > 1 or not guard.holds(head, self.sim.now):
+        self._reserve()
+        now, run = self.sim.now, float(self.model.workload.duration[t])
+        reserved = [
+            node for node, (holder, shadow) in guard.held.items()
+            if holder != t and now + run / self.model.speed(s, node) > shadow
+        ]  # fmt: skip
+        if not reserved:
             return full
-        end = self.sim.now + float(self.model.workload.duration[t]) / self.model.speed(s, guard.node)
-        if end <= guard.shadow:
-            return full
-        reserved = np.array([guard.node], dtype=np.int64)
-        return reserved if full is None else np.r_[full, reserved]
+        nodes = np.array(reserved, dtype=np.int64)
+        return nodes if full is None else np.r_[full, nodes]
 
     def _run(self, t: int, s: int, placement: Placement) -> float:
         """Task ``t`` runs from now on ``placement``; its end time at its node's speed."""

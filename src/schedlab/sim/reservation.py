@@ -1,12 +1,12 @@
-"""A starvation guard for backfill (``replay --reserve-after SECONDS``): EASY-style reservations.
+"""A starvation guard for backfill (``replay --reserve-after SECONDS``): reservations.
 
-When the task at the head of the queue (in queue order; a task alone, not a gang) has waited
-``after`` seconds, it holds a reservation: the node where it could start the earliest as the
-running tasks end (their end times are known to the simulator: exact run-time estimates),
-and that start time, the *shadow time*. While it holds it, a later task may start on the
-reserved node only if it ends by the shadow time; elsewhere it starts as usual. The head
-starts as soon as it fits anywhere. Each node's earliest start is recomputed only when the
-node changes.
+Every waiting task (alone, not a gang) that has waited ``after`` seconds goes ahead of the
+queue's order, and the first :data:`MAX_RESERVATIONS` of them (by arrival) hold a
+reservation: in order of arrival, each takes the node, among those
+not reserved yet, where it could start the earliest as the running tasks end (their end
+times are known to the simulator: exact run-time estimates); that start time is its *shadow
+time*. Any other task may start on a reserved node only if it ends by that node's shadow
+time. Each node's earliest start is recomputed only when the node changes.
 """
 
 from __future__ import annotations
@@ -20,26 +20,22 @@ from schedlab.cluster.shapes import Shape
 from schedlab.cluster.state import ClusterState
 from schedlab.trace.tables import FloatArray, IntArray
 
+#: At most this many of the tasks that waited longest hold a reservation at once.
+MAX_RESERVATIONS = 8
+
 
 class Reservation:
-    """The reservation of the starving head, and what it needs: running tasks by node."""
+    """The reservations of the starving tasks, and what they need: running tasks by node."""
 
     def __init__(
-        self,
-        cluster: ClusterState,
-        shapes: tuple[Shape, ...],
-        shape_of: IntArray,
-        arrival: FloatArray,
-        rank: IntArray,
-        after: float,
+        self, cluster: ClusterState, shapes: tuple[Shape, ...], shape_of: IntArray, rank: IntArray
     ) -> None:
-        self.cluster, self.shapes, self.shape_of = cluster, shapes, shape_of
-        self.arrival, self.rank, self.after = arrival, rank, after
+        self.cluster, self.shapes, self.shape_of, self.rank = cluster, shapes, shape_of, rank
         self.on_node: dict[int, dict[int, tuple[float, tuple[int, ...]]]] = {}
-        self.task = -1  # the task holding the reservation
-        self.earliest = np.full(len(cluster), math.inf)  # its earliest start on each node
+        self.earliest: dict[int, FloatArray] = {}  # per starving task: its earliest start per node
         self.position = 0  # the cluster's change log when ``earliest`` was last brought up to date
-        self.node, self.shadow = -1, math.inf
+        self.held: dict[int, tuple[int, float]] = {}  # reserved node: (task, shadow time)
+        self.tasks: list[int] = []
 
     def started(self, t: int, node: int, gpus: tuple[int, ...], end: float) -> None:
         self.on_node.setdefault(node, {})[t] = (end, gpus)
@@ -47,27 +43,36 @@ class Reservation:
     def stopped(self, t: int, node: int) -> None:
         self.on_node.get(node, {}).pop(t, None)
 
-    def holds(self, head: int, now: float) -> bool:
-        """Whether ``head`` (-1: none) holds a reservation now; brings it up to date."""
-        if head < 0 or now - float(self.arrival[head]) < self.after:
-            self.task = -1
-            return False
+    def update(self, starving: list[int], now: float) -> None:
+        """Reserve a node for each of the first :data:`MAX_RESERVATIONS` of ``starving`` (by
+        arrival), bringing their estimates up to date."""
+        starving = starving[:MAX_RESERVATIONS]
         changes = len(self.cluster.changes)
-        if head == self.task and changes == self.position:
-            return math.isfinite(self.shadow)  # no node changed since it was last brought up to date
-        if head != self.task:
-            self.task = head
-            dirty = np.arange(len(self.cluster))
-        else:
-            dirty = self.cluster.changed_since(self.position)
+        if starving == self.tasks and changes == self.position:
+            return
+        dirty = self.cluster.changed_since(self.position).tolist()
         self.position = changes
-        shape = self.shapes[int(self.shape_of[head])]
-        for node in dirty.tolist():
-            self.earliest[node] = self._earliest(shape, node, now)
-        order = np.lexsort((self.rank, self.earliest))
-        self.node = int(order[0])
-        self.shadow = float(self.earliest[self.node])
-        return math.isfinite(self.shadow)
+        for t in [t for t in self.earliest if t not in starving]:
+            del self.earliest[t]
+        for t in starving:
+            shape = self.shapes[int(self.shape_of[t])]
+            known = self.earliest.get(t)
+            if known is None:
+                known = self.earliest[t] = np.array(
+                    [self._earliest(shape, n, now) for n in range(len(self.cluster))]
+                )
+            else:
+                for n in dirty:
+                    known[n] = self._earliest(shape, n, now)
+        self.tasks = list(starving)
+        self.held = {}
+        for t in starving:
+            free = self.earliest[t].copy()
+            free[list(self.held)] = math.inf
+            best = np.flatnonzero(free == free.min())
+            node = int(best[np.argmin(self.rank[best])])  # ties: the node order
+            if math.isfinite(free[node]):
+                self.held[node] = (t, float(free[node]))
 
     def _earliest(self, shape: Shape, node: int, now: float) -> float:
         """When ``shape`` fits ``node`` if its running tasks leave at their end times."""

@@ -6,7 +6,6 @@ arrival). The queue's head is the smallest first item over all shapes.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -44,7 +43,7 @@ class WaitingQueue:
         self._by_user: dict[str, set[int]] = defaultdict(set)
         #: With ``arrival``: the waiting tasks by arrival (lazily cleaned), for :meth:`oldest`.
         self.arrival = arrival
-        self._oldest: list[tuple[float, int]] = []
+        self._by_arrival = SortedList()
 
     def __bool__(self) -> bool:
         return self.size > 0
@@ -60,7 +59,7 @@ class WaitingQueue:
         if self.users is not None:
             self._by_user[str(self.users[item[1]])].add(item[1])
         if self.arrival is not None:
-            heapq.heappush(self._oldest, (float(self.arrival[item[1]]), item[1]))
+            self._by_arrival.add((float(self.arrival[item[1]]), item[1]))
 
     def first(self, shape: int) -> Item:
         item: Item = self._by_shape[shape][0]
@@ -73,30 +72,27 @@ class WaitingQueue:
             del self._by_shape[shape]
         self.size -= 1
         del self._items[item[1]]
+        if self.arrival is not None:
+            self._by_arrival.remove((float(self.arrival[item[1]]), item[1]))
         if self.users is not None:
             self._by_user[str(self.users[item[1]])].discard(item[1])
         return item
 
-    def oldest(self) -> int:
-        """The waiting task that arrived first (-1: none; needs ``arrival``)."""
-        while self._oldest and self._oldest[0][1] not in self._items:
-            heapq.heappop(self._oldest)
-        return self._oldest[0][1] if self._oldest else -1
-
-    def promote_oldest(self, before: float, eligible: Callable[[int], bool]) -> None:
-        """Put the waiting task that arrived first ahead of every other (its key becomes
-        -infinity) if it arrived at or before ``before`` and is ``eligible``."""
-        t = self.oldest()
-        if t < 0 or self.arrival is None or float(self.arrival[t]) > before or not eligible(t):
-            return
-        old = self._items[t]
-        if old[0][0] == -math.inf:
-            return
-        new: Item = ((-math.inf,), t)
-        queue = self._by_shape[int(self.shape_of[t])]
-        queue.remove(old)
-        queue.add(new)
-        self._items[t] = new
+    def starving(self, before: float, eligible: Callable[[int], bool]) -> list[int]:
+        """The waiting tasks that arrived at or before ``before`` and are ``eligible``, by
+        arrival, each put ahead of every other task (key -infinity, then arrival order)
+        (needs ``arrival``)."""
+        waited = self._by_arrival.irange(maximum=(before, math.inf))
+        found = [t for _, t in waited if eligible(t)]
+        for t in found:
+            old = self._items[t]
+            if old[0][0] != -math.inf:
+                new: Item = ((-math.inf,), t)
+                queue = self._by_shape[int(self.shape_of[t])]
+                queue.remove(old)
+                queue.add(new)
+                self._items[t] = new
+        return found
 
     def rekey(self, user: str, key: Callable[[int], tuple[float, ...]], skip: int = -1) -> None:
         """Take the keys of ``user``'s waiting tasks (but ``skip``) again (needs ``users``)."""
