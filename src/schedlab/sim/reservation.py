@@ -2,8 +2,8 @@
 
 Every waiting task (alone, not a gang) that has waited ``after`` seconds goes ahead of the
 queue's order, and the first :data:`MAX_RESERVATIONS` of them (by arrival) hold a
-reservation: in order of arrival, each takes the node, among those
-not reserved yet, where it could start the earliest as the running tasks end (their end
+reservation: in order of arrival, each takes the node, among those not reserved yet,
+where it could start the earliest as the running tasks end (their end
 times are known to the simulator: exact run-time estimates); that start time is its *shadow
 time*. Any other task may start on a reserved node only if it ends by that node's shadow
 time. Each node's earliest start is recomputed only when the node changes.

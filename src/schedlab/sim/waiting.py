@@ -37,11 +37,11 @@ class WaitingQueue:
         self.shapes = shapes
         self._by_shape: dict[int, SortedList] = {}
         self.size = 0
-        #: With ``users``: each waiting task's item, and the waiting tasks of each user (for :meth:`rekey`).
+        self._items: dict[int, Item] = {}  # each waiting task's item
+        #: With ``users``: the waiting tasks of each user (for :meth:`rekey`).
         self.users = users
-        self._items: dict[int, Item] = {}
         self._by_user: dict[str, set[int]] = defaultdict(set)
-        #: With ``arrival``: the waiting tasks by arrival (lazily cleaned), for :meth:`oldest`.
+        #: With ``arrival``: the waiting tasks by arrival (for :meth:`starving`).
         self.arrival = arrival
         self._by_arrival = SortedList()
 
@@ -85,25 +85,25 @@ class WaitingQueue:
         waited = self._by_arrival.irange(maximum=(before, math.inf))
         found = [t for _, t in waited if eligible(t)]
         for t in found:
-            old = self._items[t]
-            if old[0][0] != -math.inf:
-                new: Item = ((-math.inf,), t)
-                queue = self._by_shape[int(self.shape_of[t])]
-                queue.remove(old)
-                queue.add(new)
-                self._items[t] = new
+            if self._items[t][0][0] != -math.inf:
+                self._replace(t, (-math.inf,))
         return found
 
     def rekey(self, user: str, key: Callable[[int], tuple[float, ...]], skip: int = -1) -> None:
         """Take the keys of ``user``'s waiting tasks (but ``skip``) again (needs ``users``)."""
         for t in self._by_user.get(user, ()):
-            old = self._items[t]
-            new = (key(t), t)
-            if t != skip and new != old and old[0][0] != -math.inf:  # promoted: stays first
-                queue = self._by_shape[int(self.shape_of[t])]
-                queue.remove(old)
-                queue.add(new)
-                self._items[t] = new
+            old = self._items[t][0]
+            if t != skip and old[0] != -math.inf:  # a starving task stays first
+                new = key(t)
+                if new != old:
+                    self._replace(t, new)
+
+    def _replace(self, t: int, key: tuple[float, ...]) -> None:
+        """Give waiting task ``t`` a new key."""
+        queue = self._by_shape[int(self.shape_of[t])]
+        queue.remove(self._items[t])
+        self._items[t] = (key, t)
+        queue.add(self._items[t])
 
     def waiting_shapes(self) -> set[int]:
         """The shapes of the waiting tasks."""
