@@ -66,7 +66,8 @@ def fill(
     GPU load reaches TUNE-RATIO x capacity; nothing departs, a task that fits nowhere fails.
 
     Prints allocation and fragment amount (% of GPU capacity) at arrived 80/90/100/130 %,
-    averaged over seeds, or with --json the full curves (131 points, arrived 0..130 %).
+    as the mean and 95 % CI over seeds, or with --json the full curves (arrived 0 .. 100 x
+    TUNE-RATIO %: 131 points at 1.3) and their statistics over seeds.
     """
     from schedlab.cli.types import writable_dir
     from schedlab.files import dumps

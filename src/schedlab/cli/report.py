@@ -17,7 +17,7 @@ log = logging.getLogger("schedlab")
 @click.option("--json", "as_json", is_flag=True, help="Also print the summary as one JSON document.")
 @figure_flags
 def report(out_dir: Path, as_json: bool, formats: str, dpi: int) -> None:
-    """Write figures (PNG), summary.csv and report.md from the results store OUT_DIR of a
+    """Write figures (--format, default PNG), summary.csv and report.md from the results store OUT_DIR of a
     sweep, recomputed from its stored runs.
 
     Fill sweeps: the FGD paper's figures and tables (means and std over seeds). Replay sweeps:
