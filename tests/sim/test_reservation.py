@@ -82,3 +82,48 @@ def test_reservations_with_preemption_finish_every_task(
     config = ReplayConfig(policy="bestfit", queue="qos", preemption="ls-over-be", reserve_after=after)
     result = replay(workload, nodes, config)
     assert (result.tasks["status"] == "completed").all()
+
+
+HEADER = "id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli,qos,user\n"
+
+
+def guarded(tmp_path: Path, rows: str, nodes: Nodes, after: float | None) -> ReplayResult:
+    path = tmp_path / "jobs.csv"
+    path.write_text(HEADER + rows)
+    config = ReplayConfig(policy="bestfit", queue="qos", preemption="ls-over-be", reserve_after=after)
+    return replay(load_jobs(path), nodes, config)
+
+
+def test_a_preemptor_does_not_take_a_reserved_node_and_an_evicted_task_waits_afresh(
+    tmp_path: Path,
+) -> None:
+    # big (8 GPUs, 90 cores) fits n0 only and starves from 11: n0 is reserved with shadow time
+    # 100 (a leaves). ls (LS, ends at 220) may not take n0, so it evicts y (BE) on n1. Best-fit
+    # would pick n0 for it after the eviction: it stays on n1, the node it evicted for.
+    # y's wait starts again at 20 (it ran 20 s): it does not take big's reservation.
+    two = Nodes.build([("n0", 96000, 600000, 8, "V100"), ("n1", 85000, 786432, 8, "V100")])
+    rows = (
+        "y,0,1000,1000,700000,8,1000,BE,ann\na,0,100,1000,1000,1,1000,BE,ann\n"
+        "big,1,50,90000,1000,8,1000,BE,bob\nls,20,200,1000,1000,1,1000,LS,cat\n"
+    )
+    plain = guarded(tmp_path, rows, two, None).tasks.set_index("name")
+    assert plain["start"].to_dict() == {"y": 0, "a": 0, "big": 220, "ls": 20}  # ls fits n0
+    tasks = guarded(tmp_path, rows, two, 10.0).tasks.set_index("name")
+    assert tasks["start"].to_dict() == {"y": 220, "a": 0, "big": 100, "ls": 20}
+    assert tasks["node"].to_dict() == {"y": 1, "a": 0, "big": 0, "ls": 1}
+    assert tasks["preemptions"].to_dict() == {"y": 1, "a": 0, "big": 0, "ls": 0}
+
+
+def test_a_task_that_starved_is_not_evicted(tmp_path: Path) -> None:
+    # big (BE) waits 99 s for a and starts at 100. Without the guard the LS task arriving at
+    # 120 evicts it (big starts again at 130); with it, big has starved and keeps its GPUs.
+    rows = (
+        "a,0,100,1000,1000,1,1000,BE,ann\nbig,1,50,1000,1000,8,1000,BE,bob\n"
+        "ls,120,10,1000,1000,1,1000,LS,cat\n"
+    )
+    plain = guarded(tmp_path, rows, ONE, None).tasks.set_index("name")
+    assert plain["start"].to_dict() == {"a": 0, "big": 130, "ls": 120}
+    assert plain.loc["big", "preemptions"] == 1
+    tasks = guarded(tmp_path, rows, ONE, 10.0).tasks.set_index("name")
+    assert tasks["start"].to_dict() == {"a": 0, "big": 100, "ls": 150}
+    assert tasks.loc["big", "preemptions"] == 0

@@ -24,7 +24,7 @@ from schedlab.sim.preemption.dryrun import admitted_without
 from schedlab.sim.preemption.search import cheapest_eviction
 from schedlab.sim.progress import ProgressRates
 from schedlab.sim.recorder import Recorder
-from schedlab.sim.reservation import Reservation
+from schedlab.sim.reservation import Reservation, StarvationGuard
 from schedlab.sim.result import DONE, REJECTED, RUNNING, WAITING, TaskOutcome
 from schedlab.sim.spread import Spread
 from schedlab.sim.waiting import Item, WaitingQueue
@@ -42,9 +42,16 @@ class Replay:
         self.progress = progress
         self.placer = Placer(m.cluster, m.policy, m.node_order)
         users = m.workload.user if m.queue.by_user else None
-        guarded = m.workload.arrival if m.config.reserve_after is not None else None
+        after = m.config.reserve_after
+        self.guard = None
+        if after is not None:
+            since = np.where(m.gang_size == 1, m.workload.arrival, np.inf)
+            reservation = Reservation(m.cluster, m.table.shapes, m.shape_of, m.rank)
+            self.guard = StarvationGuard(after, since, reservation)
+        guarded = None if self.guard is None else self.guard.since
         self.queue = WaitingQueue(m.cluster, m.shape_of, m.shapes, users, guarded)
-        self.evictable = Evictable(m.cluster, m.shapes) if m.preempts else None
+        self.evictable = Evictable(m.cluster, m.shapes, len(m.workload)) if m.preempts else None
+        self.preemptible = m.preemptible.copy()
         self.recorder = Recorder(m.cluster, m.frag)
         self.sim = Simulator()
         n = len(m.workload)
@@ -57,16 +64,11 @@ class Replay:
         self._sample_dt = 0.0
         self.epoch = np.zeros(n, dtype=np.int64)  # bumped when a departure is rescheduled
         self.spread = Spread(m.workload.user, m.workload.max_per_node)
-        after = m.config.reserve_after
-        self.reservation = (
-            None if after is None else Reservation(m.cluster, m.table.shapes, m.shape_of, m.rank)
-        )
         self.failure_restarts = 0
         self.failure_lost_gpu_s = 0.0
         self.capacity: list[tuple[float, int]] = []  # (time, GPU milli in service) after node events
         self.rates = None
         self.has_gangs = m.workload.has_gangs
-        self.preempting = False
         if m.interference is not None:
             w = m.workload
             profile = w.profile if w.profile is not None else np.full(n, "", dtype=object)
@@ -123,7 +125,8 @@ class Replay:
         t, attempt, epoch = payload
         if attempt != self.attempt[t] or epoch != self.epoch[t]:
             return  # evicted or slowed down since: this departure was cancelled
-        self._reserve()  # tasks that waited too long go first when room is freed
+        if self.guard is not None:  # tasks that waited too long go first when room is freed
+            self.guard.update(self.queue, self.sim.now)
         nodes = []
         for u in self._members(t):  # a gang ends together: all its tasks leave now
             nodes.append(self._stop(u))
@@ -195,6 +198,11 @@ class Replay:
     # ----- actions (for the admission policy) ---------------------------------------------------
 
     def start(self, t: int) -> bool:
+        return self._start(t, None)
+
+    def _start(self, t: int, excluded: np.ndarray | None) -> bool:
+        """Start ``t`` (its gang) if it fits; ``excluded``, when given, stands for the nodes
+        it may not take (a preemptor keeps those it was kept from before its evictions)."""
         m = self.model
         s = int(m.shape_of[t])
         if self.rates is not None:
@@ -203,7 +211,9 @@ class Replay:
             if m.gang_size[t] > 1:
                 placements = place_gang(self.placer, m.table.shapes[s], int(m.gang_size[t]))
             else:
-                placement = self.placer.place(m.table.shapes[s], self._excluded(t, s))
+                placement = self.placer.place(
+                    m.table.shapes[s], self._excluded(t, s) if excluded is None else excluded
+                )
                 placements = None if placement is None else [placement]
         except PolicyError as err:
             raise PolicyError(f"task {m.workload.tasks.name[t]}: {err}") from None
@@ -212,31 +222,20 @@ class Replay:
         ends = [self._run(t + k, s, placement) for k, placement in enumerate(placements)]
         if self.rates is None:  # a gang leaves when its slowest task is done
             self.sim.schedule(max(ends), self._depart, (t, int(self.attempt[t]), 0), DEPART)
-        if self.reservation is not None:
+        if self.guard is not None:
             for k, placement in enumerate(placements):
-                self.reservation.started(t + k, placement.node, placement.gpus, max(ends))
+                self.guard.started(t + k, placement.node, placement.gpus, max(ends))
         return True
-
-    def _reserve(self) -> None:
-        """Bring the reservations of the tasks that waited ``reserve_after`` up to date."""
-        guard, after = self.reservation, self.model.config.reserve_after
-        if guard is not None and after is not None:
-            single = self.model.gang_size
-            guard.update(self.queue.starving(self.sim.now - after, lambda t: single[t] == 1), self.sim.now)
 
     def _excluded(self, t: int, s: int) -> np.ndarray | None:
         """Nodes ``t`` may not take: anti-affinity, and the nodes reserved for tasks that
         waited too long unless ``t`` would end there by their shadow time."""
         full = self.spread.full(t)
-        guard = self.reservation
-        if guard is None or self.preempting:
+        if self.guard is None:
             return full
-        self._reserve()
+        self.guard.update(self.queue, self.sim.now)
         now, run = self.sim.now, float(self.model.workload.duration[t])
-        reserved = [
-            node for node, (holder, shadow) in guard.held.items()
-            if holder != t and now + run / self.model.speed(s, node) > shadow
-        ]  # fmt: skip
+        reserved = self.guard.reserved(t, lambda node: now + run / self.model.speed(s, node))
         if not reserved:
             return full
         nodes = np.array(reserved, dtype=np.int64)
@@ -254,7 +253,9 @@ class Replay:
         out.gpu_mask[t] = placement.gpu_mask
         if self.rates is not None:
             self.rates.start(t, node, placement.gpus, float(m.workload.duration[t]), m.speed(s, node), now)
-        if self.evictable is not None and m.preemptible[t]:
+        if self.guard is not None and self.guard.starved(t, now):
+            self.preemptible[t] = False  # the guard spares it from eviction from now on
+        if self.evictable is not None and self.preemptible[t]:
             self.evictable.add(t, s, node, placement.gpus)
         self.running += 1
         self.spread.add(t, node, +1)
@@ -304,12 +305,11 @@ class Replay:
         if found is None:
             return False
         node, victims = found
+        excluded = self._excluded(t, int(m.shape_of[t]))  # not the node it evicts on
         evicted, freed, lost = self._evict(victims)  # a gang is evicted whole
         self.out.preemptions[evicted] += 1
         self.lost_gpu_s += lost
-        self.preempting = True  # the node it evicted for is its own, reservation or not
-        started = self.start(t)
-        self.preempting = False
+        started = self._start(t, excluded if excluded is not None else np.zeros(0, dtype=np.int64))
         assert started, "the preempting task must fit after eviction"
         self._requeue(evicted, [node, *freed])
         return True
@@ -345,11 +345,11 @@ class Replay:
         start = float(self.out.start[t])
         self.out.ran[t] += now - start
         self.recorder.attempt(t, placement.node, placement.gpu_mask, start, now, int(self.attempt[t]))
-        if self.evictable is not None and m.preemptible[t]:
+        if self.evictable is not None and self.preemptible[t]:
             self.evictable.remove(t, s, placement.node, placement.gpus)
         self.running -= 1
         self.spread.add(t, placement.node, -1)
-        if self.reservation is not None:
-            self.reservation.stopped(t, placement.node)
+        if self.guard is not None:
+            self.guard.stopped(t, placement.node, now - start)
         self._held(t, m.queue.stopped)
         return placement.node

@@ -1,24 +1,27 @@
 """A starvation guard for backfill (``replay --reserve-after SECONDS``): reservations.
 
 Every waiting task (alone, not a gang) that has waited ``after`` seconds goes ahead of the
-queue's order, and the first :data:`MAX_RESERVATIONS` of them (by arrival) hold a
-reservation: in order of arrival, each takes the node, among those not reserved yet,
-where it could start the earliest as the running tasks end (their end
-times are known to the simulator: exact run-time estimates); that start time is its *shadow
-time*. Any other task may start on a reserved node only if it ends by that node's shadow
-time. Each node's earliest start is recomputed only when the node changes.
+queue's order (:meth:`~schedlab.sim.waiting.WaitingQueue.starving`), and the first
+:data:`MAX_RESERVATIONS` of them (by arrival) hold a reservation: in order of arrival, each
+takes the node, among those not reserved yet, where it could start the earliest as the
+running tasks end (their end times are known to the simulator: exact run-time estimates);
+that start time is its *shadow time*. Any other task may start on a reserved node only if it
+ends by that node's shadow time. Each node's earliest start is recomputed only when the node
+changes, and only on the nodes that could ever host the task.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from schedlab.cluster.feasibility import nodes_fitting
 from schedlab.cluster.shapes import Shape
 from schedlab.cluster.state import ClusterState
-from schedlab.trace.tables import FloatArray, IntArray
+from schedlab.sim.waiting import WaitingQueue
+from schedlab.trace.tables import GPU_MILLI, FloatArray, IntArray
 
 #: At most this many of the tasks that waited longest hold a reservation at once.
 MAX_RESERVATIONS = 8
@@ -32,7 +35,11 @@ class Reservation:
     ) -> None:
         self.cluster, self.shapes, self.shape_of, self.rank = cluster, shapes, shape_of, rank
         self.on_node: dict[int, dict[int, tuple[float, tuple[int, ...]]]] = {}
-        self.earliest: dict[int, FloatArray] = {}  # per starving task: its earliest start per node
+        #: Per shape: the nodes that could ever host it (empty), and each node's index among them.
+        self.could: dict[int, tuple[IntArray, IntArray]] = {}
+        self.earliest: dict[
+            int, FloatArray
+        ] = {}  # per starving task: its earliest start per node it could take
         self.position = 0  # the cluster's change log when ``earliest`` was last brought up to date
         self.held: dict[int, tuple[int, float]] = {}  # reserved node: (task, shadow time)
         self.tasks: list[int] = []
@@ -44,39 +51,53 @@ class Reservation:
         self.on_node.get(node, {}).pop(t, None)
 
     def update(self, starving: list[int], now: float) -> None:
-        """Reserve a node for each of the first :data:`MAX_RESERVATIONS` of ``starving`` (by
-        arrival), bringing their estimates up to date."""
-        starving = starving[:MAX_RESERVATIONS]
+        """Reserve a node for each of ``starving`` (by arrival), bringing their estimates up
+        to date."""
         changes = len(self.cluster.changes)
         if starving == self.tasks and changes == self.position:
             return
-        dirty = self.cluster.changed_since(self.position).tolist()
+        dirty = self.cluster.changed_since(self.position)
         self.position = changes
-        for t in [t for t in self.earliest if t not in starving]:
-            del self.earliest[t]
+        self.earliest = {t: e for t, e in self.earliest.items() if t in starving}
         for t in starving:
-            shape = self.shapes[int(self.shape_of[t])]
+            s = int(self.shape_of[t])
+            nodes, index = self._could(s)
             known = self.earliest.get(t)
             if known is None:
-                known = self.earliest[t] = np.array(
-                    [self._earliest(shape, n, now) for n in range(len(self.cluster))]
-                )
-            else:
-                for n in dirty:
-                    known[n] = self._earliest(shape, n, now)
+                self.earliest[t] = np.array([self._earliest(s, n, now) for n in nodes.tolist()])
+                continue
+            for i in index[dirty].tolist():
+                if i >= 0:
+                    known[i] = self._earliest(s, int(nodes[i]), now)
         self.tasks = list(starving)
         self.held = {}
         for t in starving:
+            nodes, index = self._could(int(self.shape_of[t]))
             free = self.earliest[t].copy()
-            free[list(self.held)] = math.inf
-            best = np.flatnonzero(free == free.min())
-            node = int(best[np.argmin(self.rank[best])])  # ties: the node order
-            if math.isfinite(free[node]):
-                self.held[node] = (t, float(free[node]))
+            taken = index[list(self.held)]
+            free[taken[taken >= 0]] = math.inf
+            if not len(free) or not math.isfinite(least := float(free.min())):
+                continue
+            best = nodes[free == least]
+            self.held[int(best[np.argmin(self.rank[best])])] = (t, least)  # ties: the node order
 
-    def _earliest(self, shape: Shape, node: int, now: float) -> float:
-        """When ``shape`` fits ``node`` if its running tasks leave at their end times."""
-        c = self.cluster
+    def _could(self, s: int) -> tuple[IntArray, IntArray]:
+        """The nodes that could host shape ``s`` when empty, and each node's index among them
+        (-1 for the others)."""
+        found = self.could.get(s)
+        if found is None:
+            nodes = self.cluster.nodes
+            empty = (np.arange(self.cluster.width)[None, :] < nodes.num_gpu[:, None]) * GPU_MILLI
+            fits = nodes_fitting(nodes.cpu_milli, nodes.memory_mib, empty, self.cluster.model, self.shapes[s])
+            could = np.flatnonzero(fits)
+            index = np.full(len(self.cluster), -1, dtype=np.int64)
+            index[could] = np.arange(len(could))
+            found = self.could[s] = (could, index)
+        return found
+
+    def _earliest(self, s: int, node: int, now: float) -> float:
+        """When shape ``s`` fits ``node`` if its running tasks leave at their end times."""
+        c, shape = self.cluster, self.shapes[s]
         if not c.up[node]:
             return math.inf
         cpu, mem = np.array([c.cpu_left[node]]), np.array([c.mem_left[node]])
@@ -93,3 +114,48 @@ class Reservation:
             if nodes_fitting(cpu, mem, gpu, model, shape)[0]:
                 return max(end, now)
         return math.inf
+
+
+class StarvationGuard:
+    """The guard as the replay uses it: which waiting tasks starve, the nodes their
+    reservations keep from others, and which running tasks eviction spares.
+
+    A task's wait counts only the time it waited: ``since`` is when its wait began if it
+    had never run (its arrival plus the time it ran before evictions); infinite for a gang's
+    tasks, which the guard leaves alone (a gang at the head holds the queue anyway).
+    """
+
+    def __init__(self, after: float, since: FloatArray, reservation: Reservation) -> None:
+        self.after = after
+        self.since = since
+        self.reservation = reservation
+
+    def update(self, queue: WaitingQueue, now: float) -> None:
+        """Put the tasks that waited ``after`` seconds first and bring their reservations up
+        to date."""
+        self.reservation.update(queue.starving(now - self.after, MAX_RESERVATIONS), now)
+
+    def reserved(self, t: int, end_on: Callable[[int], float]) -> list[int]:
+        """The nodes reserved for others where ``t`` would not end (``end_on(node)``, if it
+        started now) by their shadow time. A task with a reservation may take the node of
+        one behind it of the same shape (they trade places: the queue tries only the first
+        task of a shape)."""
+        r = self.reservation
+        shape = int(r.shape_of[t]) if t in r.tasks else -1
+        return [
+            node
+            for node, (holder, shadow) in r.held.items()
+            if holder != t and int(r.shape_of[holder]) != shape and end_on(node) > shadow
+        ]
+
+    def starved(self, t: int, now: float) -> bool:
+        """Whether ``t``, starting now, has waited ``after`` seconds: eviction spares it then."""
+        return now - float(self.since[t]) >= self.after
+
+    def started(self, t: int, node: int, gpus: tuple[int, ...], end: float) -> None:
+        self.reservation.started(t, node, gpus, end)
+
+    def stopped(self, t: int, node: int, ran: float) -> None:
+        """``t`` stopped on ``node`` after running ``ran`` seconds (its wait resumes)."""
+        self.reservation.stopped(t, node)
+        self.since[t] += ran

@@ -30,7 +30,7 @@ class WaitingQueue:
         shape_of: IntArray,
         shapes: ShapeArrays,
         users: StrArray | None = None,
-        arrival: FloatArray | None = None,
+        guarded: FloatArray | None = None,
     ) -> None:
         self.cluster = cluster
         self.shape_of = shape_of
@@ -41,14 +41,20 @@ class WaitingQueue:
         #: With ``users``: the waiting tasks of each user (for :meth:`rekey`).
         self.users = users
         self._by_user: dict[str, set[int]] = defaultdict(set)
-        #: With ``arrival``: the waiting tasks by arrival (for :meth:`starving`).
-        self.arrival = arrival
+        #: With ``guarded`` (each task's arrival; infinite for a task the starvation guard
+        #: leaves alone): the guarded waiting tasks by arrival (for :meth:`starving`); those
+        #: that arrived by ``_promoted`` are ahead of every other task.
+        self.guarded = guarded
         self._by_arrival = SortedList()
+        self._promoted = -math.inf
 
     def __bool__(self) -> bool:
         return self.size > 0
 
     def push(self, item: Item) -> None:
+        arrival = math.inf if self.guarded is None else float(self.guarded[item[1]])
+        if arrival <= self._promoted:
+            item = ((-math.inf, arrival), item[1])  # it starved before (an evicted task): first again
         s = int(self.shape_of[item[1]])
         queue = self._by_shape.get(s)
         if queue is None:
@@ -58,8 +64,8 @@ class WaitingQueue:
         self._items[item[1]] = item
         if self.users is not None:
             self._by_user[str(self.users[item[1]])].add(item[1])
-        if self.arrival is not None:
-            self._by_arrival.add((float(self.arrival[item[1]]), item[1]))
+        if math.isfinite(arrival):
+            self._by_arrival.add((arrival, item[1]))
 
     def first(self, shape: int) -> Item:
         item: Item = self._by_shape[shape][0]
@@ -72,22 +78,22 @@ class WaitingQueue:
             del self._by_shape[shape]
         self.size -= 1
         del self._items[item[1]]
-        if self.arrival is not None:
-            self._by_arrival.remove((float(self.arrival[item[1]]), item[1]))
+        if self.guarded is not None and math.isfinite(arrival := float(self.guarded[item[1]])):
+            self._by_arrival.remove((arrival, item[1]))
         if self.users is not None:
             self._by_user[str(self.users[item[1]])].discard(item[1])
         return item
 
-    def starving(self, before: float, eligible: Callable[[int], bool]) -> list[int]:
-        """The waiting tasks that arrived at or before ``before`` and are ``eligible``, by
-        arrival, each put ahead of every other task (key -infinity, then arrival order)
-        (needs ``arrival``)."""
-        waited = self._by_arrival.irange(maximum=(before, math.inf))
-        found = [t for _, t in waited if eligible(t)]
-        for t in found:
-            if self._items[t][0][0] != -math.inf:
-                self._replace(t, (-math.inf,))
-        return found
+    def starving(self, before: float, limit: int) -> list[int]:
+        """Put every guarded waiting task that arrived at or before ``before`` ahead of every
+        other task (key -infinity, then arrival), for good; return the first ``limit`` of them
+        by arrival (needs ``guarded``; ``before`` never decreases)."""
+        if before > self._promoted:
+            newly = self._by_arrival.irange((self._promoted, math.inf), (before, math.inf), (False, True))
+            for arrival, t in list(newly):
+                self._replace(t, (-math.inf, arrival))
+            self._promoted = before
+        return [t for arrival, t in self._by_arrival.islice(0, limit) if arrival <= before]
 
     def rekey(self, user: str, key: Callable[[int], tuple[float, ...]], skip: int = -1) -> None:
         """Take the keys of ``user``'s waiting tasks (but ``skip``) again (needs ``users``)."""

@@ -9,6 +9,7 @@ the victims are gone (a policy that guards SLOs may refuse; the next cheapest no
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 
 import numpy as np
@@ -34,11 +35,16 @@ def cheapest_eviction(
     accept: Callable[[int, list[int]], bool] | None = None,
 ) -> tuple[int, list[int]] | None:
     """The node and the tasks to evict there so that ``shape`` fits; None if no node works.
-    ``accept(node, victims)``, when given, must agree too (the cheapest accepted one wins)."""
-    cluster = evictable.cluster
-    total = shapes.total_gpu_milli
-    found: list[tuple[float, int, int, list[int]]] = []
-    for node in np.flatnonzero(evictable.room(shape)).tolist():
+    ``accept(node, victims)``, when given, must agree too (the cheapest accepted one wins).
+
+    Nodes are costed lazily, in the order of a lower bound of their cost: where ``shape``'s
+    GPUs do not fit now, some GPU-holding task must go, so the node costs at least its
+    cheapest such task (else 0). A node is final once no node left could cost less."""
+    cluster, total = evictable.cluster, shapes.total_gpu_milli
+
+    def evictions(node: int) -> tuple[float, list[int]] | None:
+        """The cost and the victims (in victim order, until ``shape`` fits) on ``node``; None
+        when ``shape`` fits there without evictions."""
         tasks = evictable.tasks_on(node)
         order = victims.order(tasks, started[tasks], total[shape_of[tasks]], now)
         cpu, mem = int(cluster.cpu_left[node]), int(cluster.mem_left[node])
@@ -53,12 +59,30 @@ def cheapest_eviction(
             free[list(gpus_of[v])] += shapes.gpu_milli[vs]
             chosen.append(v)
             cost += (now - float(started[v])) * int(total[vs]) / 1000
-        if chosen and _fits(shapes, shape, cpu, mem, free):
-            found.append((cost, int(rank[node]), node, chosen))
-    for _, _, node, chosen in sorted(found, key=lambda c: c[:2]):
+        return (cost, chosen) if chosen and _fits(shapes, shape, cpu, mem, free) else None
+
+    candidates = np.flatnonzero(evictable.room(shape))
+    bound = np.zeros(len(candidates))
+    if shapes.num_gpu[shape] > 0:
+        fitting = (cluster.gpu_free[candidates] >= shapes.gpu_milli[shape]).sum(axis=1)
+        gpu_short = fitting < shapes.num_gpu[shape]
+        least = evictable.least_gpu_loss(started, total[shape_of], now)[candidates]
+        bound = np.where(gpu_short, least, 0.0)
+    order = np.lexsort((rank[candidates], bound))
+    found: list[tuple[float, int, int, list[int]]] = []  # a heap of costed nodes
+    i = 0
+    while True:  # cost nodes until the cheapest costed one is final, then ask ``accept``
+        while i < len(order) and (not found or (bound[order[i]], rank[candidates[order[i]]]) < found[0][:2]):
+            node = int(candidates[order[i]])
+            costed = evictions(node)
+            if costed is not None:
+                heapq.heappush(found, (costed[0], int(rank[node]), node, costed[1]))
+            i += 1
+        if not found:
+            return None
+        _, _, node, chosen = heapq.heappop(found)
         if accept is None or accept(node, chosen):
             return node, chosen
-    return None
 
 
 def _fits(shapes: ShapeArrays, s: int, cpu: int, mem: int, free: IntArray) -> bool:
