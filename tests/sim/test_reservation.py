@@ -127,3 +127,20 @@ def test_a_task_that_starved_is_not_evicted(tmp_path: Path) -> None:
     tasks = guarded(tmp_path, rows, ONE, 10.0).tasks.set_index("name")
     assert tasks["start"].to_dict() == {"a": 0, "big": 100, "ls": 150}
     assert tasks.loc["big", "preemptions"] == 0
+
+
+@pytest.mark.parametrize(
+    ("queue", "starts"), [("qos", {"ls": 100, "big": 110}), ("fifo", {"big": 100, "ls": 150})]
+)
+def test_a_task_that_starved_goes_first_within_its_queue_tier(
+    tmp_path: Path, queue: str, starts: dict[str, float]
+) -> None:
+    # x (LS) holds the node until 100; big (BE) starves from 21 and holds the reservation;
+    # ls (LS, 50) cannot evict x and waits. At 100, qos keeps LS tasks ahead of a BE task that
+    # starved (ls takes big's node: it comes first in the queue); fifo puts big first.
+    path = tmp_path / "jobs.csv"
+    rows = "x,0,100,1000,1000,8,1000,LS,a\nbig,1,50,1000,1000,8,1000,BE,b\nls,50,10,1000,1000,8,1000,LS,c\n"
+    path.write_text(HEADER + rows)
+    config = ReplayConfig(policy="bestfit", queue=queue, preemption="ls-over-be", reserve_after=20)
+    tasks = replay(load_jobs(path), ONE, config).tasks.set_index("name")
+    assert tasks["start"].to_dict() == {"x": 0, **starts}

@@ -19,6 +19,8 @@ from collections.abc import Callable
 import numpy as np
 
 from schedlab.interference import InterferenceModel, Sharing
+from schedlab.interference.colocation import Colocation
+from schedlab.sim.model import ReplayModel
 
 
 class ProgressRates:
@@ -97,3 +99,19 @@ class ProgressRates:
                 (t, float(self.since[t]), now, float(self.slowdown[t]), float(self.speed[t]))
             )
         self.since[t] = now
+
+
+def progress_rates(
+    m: ReplayModel, reschedule: Callable[[int, float], None]
+) -> tuple[ProgressRates | None, Colocation | None]:
+    """A replay's progress rates and the co-location groups its policies read (None, None
+    without an interference model); ``reschedule(task, end)`` moves a departure."""
+    if m.interference is None:
+        return None, None
+    w = m.workload
+    profile = w.profile if w.profile is not None else np.full(len(w), "", dtype=object)
+    rates = ProgressRates(m.interference, m.sharing, profile, reschedule, w.is_service)
+    groups = Colocation(
+        m.interference, m.sharing, profile, w.rate_rps, w.slo_ms, rates.groups, rates.busy_nodes
+    )
+    return rates, groups

@@ -14,7 +14,6 @@ from collections.abc import Callable
 import numpy as np
 
 from schedlab.engine import Simulator
-from schedlab.interference.colocation import Colocation
 from schedlab.scheduler import Placement, Placer, PolicyError
 from schedlab.sim.evictable import Evictable
 from schedlab.sim.gangs import place_gang
@@ -22,9 +21,9 @@ from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import ADD, DRAIN, FAIL
 from schedlab.sim.preemption.dryrun import admitted_without
 from schedlab.sim.preemption.search import cheapest_eviction
-from schedlab.sim.progress import ProgressRates
+from schedlab.sim.progress import progress_rates
 from schedlab.sim.recorder import Recorder
-from schedlab.sim.reservation import Reservation, StarvationGuard
+from schedlab.sim.reservation import StarvationGuard
 from schedlab.sim.result import DONE, REJECTED, RUNNING, WAITING, TaskOutcome
 from schedlab.sim.spread import Spread
 from schedlab.sim.waiting import Item, WaitingQueue
@@ -42,14 +41,9 @@ class Replay:
         self.progress = progress
         self.placer = Placer(m.cluster, m.policy, m.node_order)
         users = m.workload.user if m.queue.by_user else None
-        after = m.config.reserve_after
-        self.guard = None
-        if after is not None:
-            since = np.where(m.gang_size == 1, m.workload.arrival, np.inf)
-            reservation = Reservation(m.cluster, m.table.shapes, m.shape_of, m.rank)
-            self.guard = StarvationGuard(after, since, reservation)
+        self.guard = StarvationGuard.of(m)
         guarded = None if self.guard is None else self.guard.since
-        self.queue = WaitingQueue(m.cluster, m.shape_of, m.shapes, users, guarded)
+        self.queue = WaitingQueue(m.cluster, m.shape_of, m.shapes, users, guarded, m.queue.tier)
         self.evictable = Evictable(m.cluster, m.shapes, len(m.workload)) if m.preempts else None
         self.preemptible = m.preemptible.copy()
         self.recorder = Recorder(m.cluster, m.frag)
@@ -67,22 +61,10 @@ class Replay:
         self.failure_restarts = 0
         self.failure_lost_gpu_s = 0.0
         self.capacity: list[tuple[float, int]] = []  # (time, GPU milli in service) after node events
-        self.rates = None
         self.has_gangs = m.workload.has_gangs
-        if m.interference is not None:
-            w = m.workload
-            profile = w.profile if w.profile is not None else np.full(n, "", dtype=object)
-            self.rates = ProgressRates(m.interference, m.sharing, profile, self._reschedule, w.is_service)
-            self.colocation = Colocation(
-                m.interference,
-                m.sharing,
-                profile,
-                w.rate_rps,
-                w.slo_ms,
-                self.rates.groups,
-                self.rates.busy_nodes,
-            )
-            self.placer.view.colocation = self.colocation
+        self.rates, colocation = progress_rates(m, self._reschedule)
+        if colocation is not None:
+            self.colocation = self.placer.view.colocation = colocation
 
     def run(self) -> TaskOutcome:
         arrival = self.model.workload.arrival
@@ -235,7 +217,8 @@ class Replay:
             return full
         self.guard.update(self.queue, self.sim.now)
         now, run = self.sim.now, float(self.model.workload.duration[t])
-        reserved = self.guard.reserved(t, lambda node: now + run / self.model.speed(s, node))
+        key = self.model.queue.key
+        reserved = self.guard.reserved(t, self.queue, key, lambda node: now + run / self.model.speed(s, node))
         if not reserved:
             return full
         nodes = np.array(reserved, dtype=np.int64)

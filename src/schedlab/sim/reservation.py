@@ -20,7 +20,8 @@ import numpy as np
 from schedlab.cluster.feasibility import nodes_fitting
 from schedlab.cluster.shapes import Shape
 from schedlab.cluster.state import ClusterState
-from schedlab.sim.waiting import WaitingQueue
+from schedlab.sim.model import ReplayModel
+from schedlab.sim.waiting import Item, WaitingQueue
 from schedlab.trace.tables import GPU_MILLI, FloatArray, IntArray
 
 #: At most this many of the tasks that waited longest hold a reservation at once.
@@ -130,22 +131,44 @@ class StarvationGuard:
         self.since = since
         self.reservation = reservation
 
+    @classmethod
+    def of(cls, m: ReplayModel) -> StarvationGuard | None:
+        """The guard of a replay (None without ``reserve_after``)."""
+        after = m.config.reserve_after
+        if after is None:
+            return None
+        since = np.where(m.gang_size == 1, m.workload.arrival, np.inf)
+        return cls(after, since, Reservation(m.cluster, m.table.shapes, m.shape_of, m.rank))
+
     def update(self, queue: WaitingQueue, now: float) -> None:
         """Put the tasks that waited ``after`` seconds first and bring their reservations up
         to date."""
         self.reservation.update(queue.starving(now - self.after, MAX_RESERVATIONS), now)
 
-    def reserved(self, t: int, end_on: Callable[[int], float]) -> list[int]:
+    def reserved(
+        self,
+        t: int,
+        queue: WaitingQueue,
+        key: Callable[[int], tuple[float, ...]],
+        end_on: Callable[[int], float],
+    ) -> list[int]:
         """The nodes reserved for others where ``t`` would not end (``end_on(node)``, if it
-        started now) by their shadow time. A task with a reservation may take the node of
-        one behind it of the same shape (they trade places: the queue tries only the first
-        task of a shape)."""
+        started now) by their shadow time. A node held by a task of ``t``'s shape that comes
+        after ``t`` in the queue's order (``key``: the queue policy's) is open to ``t``: the
+        queue tries only the first task of each shape, and ``t`` would go first anyway (the
+        holder then takes another node)."""
         r = self.reservation
-        shape = int(r.shape_of[t]) if t in r.tasks else -1
+        shape, mine = int(r.shape_of[t]), queue.item_of(t, key)
+
+        def place(u: int) -> Item:
+            return queue.item_of(u, key)
+
         return [
             node
             for node, (holder, shadow) in r.held.items()
-            if holder != t and int(r.shape_of[holder]) != shape and end_on(node) > shadow
+            if holder != t
+            and not (int(r.shape_of[holder]) == shape and mine < place(holder))
+            and end_on(node) > shadow
         ]
 
     def starved(self, t: int, now: float) -> bool:

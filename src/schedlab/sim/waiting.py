@@ -31,6 +31,7 @@ class WaitingQueue:
         shapes: ShapeArrays,
         users: StrArray | None = None,
         guarded: FloatArray | None = None,
+        tier: Callable[[int], tuple[float, ...]] = lambda t: (),
     ) -> None:
         self.cluster = cluster
         self.shape_of = shape_of
@@ -43,8 +44,9 @@ class WaitingQueue:
         self._by_user: dict[str, set[int]] = defaultdict(set)
         #: With ``guarded`` (each task's arrival; infinite for a task the starvation guard
         #: leaves alone): the guarded waiting tasks by arrival (for :meth:`starving`); those
-        #: that arrived by ``_promoted`` are ahead of every other task.
+        #: that arrived by ``_promoted`` are ahead of every other task of their ``tier``.
         self.guarded = guarded
+        self.tier = tier
         self._by_arrival = SortedList()
         self._promoted = -math.inf
 
@@ -52,9 +54,8 @@ class WaitingQueue:
         return self.size > 0
 
     def push(self, item: Item) -> None:
+        item = self._entering(item)
         arrival = math.inf if self.guarded is None else float(self.guarded[item[1]])
-        if arrival <= self._promoted:
-            item = ((-math.inf, arrival), item[1])  # it starved before (an evicted task): first again
         s = int(self.shape_of[item[1]])
         queue = self._by_shape.get(s)
         if queue is None:
@@ -66,6 +67,16 @@ class WaitingQueue:
             self._by_user[str(self.users[item[1]])].add(item[1])
         if math.isfinite(arrival):
             self._by_arrival.add((arrival, item[1]))
+
+    def _entering(self, item: Item) -> Item:
+        """``item`` as it enters: with a starving key if its task starved before (evicted)."""
+        arrival = math.inf if self.guarded is None else float(self.guarded[item[1]])
+        return (self._starving_key(item[1], arrival), item[1]) if arrival <= self._promoted else item
+
+    def item_of(self, t: int, key: Callable[[int], tuple[float, ...]]) -> Item:
+        """``t``'s place in the queue order: its item while it waits, else the item it
+        would enter with (``key`` gives a task's key)."""
+        return self._items.get(t) or self._entering((key(t), t))
 
     def first(self, shape: int) -> Item:
         item: Item = self._by_shape[shape][0]
@@ -86,20 +97,23 @@ class WaitingQueue:
 
     def starving(self, before: float, limit: int) -> list[int]:
         """Put every guarded waiting task that arrived at or before ``before`` ahead of every
-        other task (key -infinity, then arrival), for good; return the first ``limit`` of them
-        by arrival (needs ``guarded``; ``before`` never decreases)."""
+        other task of its tier (key: its tier, -infinity, its arrival), for good; return the
+        first ``limit`` of them by arrival (needs ``guarded``; ``before`` never decreases)."""
         if before > self._promoted:
             newly = self._by_arrival.irange((self._promoted, math.inf), (before, math.inf), (False, True))
             for arrival, t in list(newly):
-                self._replace(t, (-math.inf, arrival))
+                self._replace(t, self._starving_key(t, arrival))
             self._promoted = before
         return [t for arrival, t in self._by_arrival.islice(0, limit) if arrival <= before]
+
+    def _starving_key(self, t: int, arrival: float) -> tuple[float, ...]:
+        return (*self.tier(t), -math.inf, arrival)
 
     def rekey(self, user: str, key: Callable[[int], tuple[float, ...]], skip: int = -1) -> None:
         """Take the keys of ``user``'s waiting tasks (but ``skip``) again (needs ``users``)."""
         for t in self._by_user.get(user, ()):
             old = self._items[t][0]
-            if t != skip and old[0] != -math.inf:  # a starving task stays first
+            if t != skip and -math.inf not in old:  # a starving task stays first
                 new = key(t)
                 if new != old:
                     self._replace(t, new)

@@ -53,6 +53,11 @@ class QueuePolicy(ABC):
     #: taken again whenever one of the user's tasks starts or stops (:meth:`started`, :meth:`stopped`).
     by_user: ClassVar[bool] = False
 
+    def tier(self, task: int) -> tuple[float, ...]:
+        """The part of ``task``'s key that the starvation guard keeps: a task that starved
+        goes ahead of the waiting tasks of its tier and below (default: one tier for all)."""
+        return ()
+
     def observe(self, task: int, run_time: float) -> None:  # noqa: B027 (optional hook)
         """``task`` finished after running ``run_time`` seconds (default: ignored)."""
 
