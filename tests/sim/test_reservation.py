@@ -87,10 +87,14 @@ def test_reservations_with_preemption_finish_every_task(
 HEADER = "id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli,qos,user\n"
 
 
-def guarded(tmp_path: Path, rows: str, nodes: Nodes, after: float | None) -> ReplayResult:
+def guarded(
+    tmp_path: Path, rows: str, nodes: Nodes, after: float | None, evict: bool = False
+) -> ReplayResult:
     path = tmp_path / "jobs.csv"
     path.write_text(HEADER + rows)
-    config = ReplayConfig(policy="bestfit", queue="qos", preemption="ls-over-be", reserve_after=after)
+    config = ReplayConfig(
+        policy="bestfit", queue="qos", preemption="ls-over-be", reserve_after=after, evict_starved=evict
+    )
     return replay(load_jobs(path), nodes, config)
 
 
@@ -127,6 +131,10 @@ def test_a_task_that_starved_is_not_evicted(tmp_path: Path) -> None:
     tasks = guarded(tmp_path, rows, ONE, 10.0).tasks.set_index("name")
     assert tasks["start"].to_dict() == {"a": 0, "big": 100, "ls": 150}
     assert tasks.loc["big", "preemptions"] == 0
+    # --evict-starved leaves it to the preemption policy: as without the guard here.
+    evicted = guarded(tmp_path, rows, ONE, 10.0, evict=True).tasks.set_index("name")
+    assert evicted["start"].to_dict() == plain["start"].to_dict()
+    assert evicted.loc["big", "preemptions"] == 1
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ def replay(
     queue: str,
     quotas: Path | None,
     reserve_after: float | None,
+    evict_starved: bool,
     admission: str,
     strict: bool,
     preemption: str,
@@ -109,9 +110,12 @@ def replay(
         mtbf_h=mtbf,
         mttr_h=mttr,
         reserve_after=reserve_after,
+        evict_starved=evict_starved,
     )
     if len(parse_policies(policy)) > 1:
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
+    if evict_starved and reserve_after is None:
+        log.warning("--evict-starved has no effect without --reserve-after")
     if reserve_after is not None and config.admission != "backfill":
         log.warning("--reserve-after guards backfill: with --admission %s it has no effect", config.admission)
     if config.preemption == "none" and victim != "least-lost":

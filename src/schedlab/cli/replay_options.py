@@ -39,6 +39,13 @@ OPTIONS: list[Callable[[Any], Any]] = [
         " gets a reservation that later tasks may not delay, and is not preempted once it runs"
         " (docs/replay.md).",
     ),
+    click.option(
+        "--evict-starved",
+        is_flag=True,
+        help="With --reserve-after: a task that starved may still be preempted once it runs"
+        " (by default it is spared: a firmer bound on its wait, more waiting and preemptions for"
+        " others).",
+    ),
     click.option("--strict", is_flag=True, help="Head-of-line blocking: the same as --admission strict."),
     click.option(
         "--preemption",

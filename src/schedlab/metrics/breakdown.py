@@ -30,27 +30,35 @@ def stats(values: FloatArray) -> dict[str, float | None]:
     return {"mean": float(x.mean()), "p50": float(p50), "p99": float(p99), "max": float(x.max())}
 
 
-def breakdown(
-    classes: dict[str, np.ndarray], done: np.ndarray, times: dict[str, FloatArray]
-) -> dict[str, Any]:
+def breakdown(classes: dict[str, Any], done: np.ndarray, times: dict[str, FloatArray]) -> dict[str, Any]:
     """``{dimension: {class: {tasks, completed, <time>: stats}}}`` over the given tasks."""
     doc: dict[str, Any] = {}
     for dimension, labels in classes.items():
-        series = pd.Series(labels)
-        if isinstance(series.dtype, pd.CategoricalDtype):  # classes in their own order
-            names = [c for c in series.cat.categories if (series == c).any()]
-        else:
-            series = series.astype(str)
-            names = sorted(series.unique())
+        codes, names = _codes(labels)
         part: dict[str, Any] = {}
-        for name in names:
-            mask = (series == name).to_numpy()
+        for i, name in enumerate(names):
+            mask = codes == i
             finished = mask & done
-            part[str(name)] = {"tasks": int(mask.sum()), "completed": int(finished.sum())} | {
+            part[name] = {"tasks": int(mask.sum()), "completed": int(finished.sum())} | {
                 metric: stats(values[finished]) for metric, values in times.items()
             }
         doc[dimension] = part
     return doc
+
+
+def _codes(labels: np.ndarray | pd.Categorical) -> tuple[np.ndarray, list[str]]:
+    """Each label's class number and the classes' names: a categorical's categories that
+    occur, in their order; else the labels as text, sorted."""
+    if isinstance(labels, pd.Categorical):
+        seen = np.bincount(labels.codes[labels.codes >= 0], minlength=len(labels.categories)) > 0
+        renumber = np.cumsum(seen) - 1
+        codes = np.where(labels.codes >= 0, renumber[labels.codes], -1)
+        return codes, [str(c) for c, s in zip(labels.categories, seen, strict=True) if s]
+    codes, uniques = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=False)
+    text = [str(u) for u in uniques]
+    names = sorted(set(text))
+    lookup = np.array([names.index(t) for t in text], dtype=np.int64)
+    return lookup[codes], names
 
 
 def starving(by_class: dict[str, Any], overall_p99_wait: float | None) -> list[str]:

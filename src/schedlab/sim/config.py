@@ -35,5 +35,8 @@ class ReplayConfig:
     #: Random node failures: mean time between failures and to repair, in hours (None: none).
     mtbf_h: float | None = None
     mttr_h: float = 4.0
-    #: Starvation guard: seconds of waiting after which the queue's head gets a reservation.
+    #: Starvation guard: seconds of waiting after which a task goes first and may hold a
+    #: reservation (``docs/replay.md``).
     reserve_after: float | None = None
+    #: With the guard: whether a task that starved may still be preempted once it runs.
+    evict_starved: bool = False

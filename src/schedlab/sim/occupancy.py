@@ -20,18 +20,26 @@ def shared_gpu_time_frac(attempts: pd.DataFrame) -> float | None:
     start = attempts["start"].to_numpy(dtype=np.float64)[used]
     end = attempts["end"].to_numpy(dtype=np.float64)[used]
     masks = masks[used]
-    bits = (masks[:, None] >> np.arange(MASK_BITS, dtype=np.uint64)[None, :]) & np.uint64(1)
-    row, gpu = np.nonzero(bits)
+    width = int(masks.max()).bit_length()  # one bit at a time: no attempts x 64 array
+    rows = [np.flatnonzero((masks >> np.uint64(b)) & np.uint64(1)) for b in range(width)]
+    row = np.concatenate(rows)
+    gpu = np.repeat(np.arange(width, dtype=np.int64), [len(r) for r in rows])
+    del rows
     key = node[row] * MASK_BITS + gpu
+    del node, gpu
     # +1 at a start, -1 at an end; at one time on one GPU, ends come first
     keys = np.concatenate([key, key])
     times = np.concatenate([start[row], end[row]])
-    steps = np.concatenate([np.ones(len(row)), -np.ones(len(row))])
+    steps = np.concatenate([np.ones(len(row), dtype=np.int8), np.full(len(row), -1, dtype=np.int8)])
+    del key, start, end, row
     order = np.lexsort((steps, times, keys))
     keys, times, steps = keys[order], times[order], steps[order]
-    count = np.cumsum(steps)  # every GPU's count returns to 0, so one running sum serves all
+    del order
+    count = np.cumsum(steps, dtype=np.int64)  # every GPU's count returns to 0: one sum serves all
+    del steps
     span = np.zeros(len(times))
     same = keys[1:] == keys[:-1]
+    del keys
     span[:-1] = np.where(same, times[1:] - times[:-1], 0.0)
     busy = float(span[count >= 1].sum())
     return float(span[count >= 2].sum()) / busy if busy > 0 else None

@@ -236,7 +236,7 @@ class Replay:
         out.gpu_mask[t] = placement.gpu_mask
         if self.rates is not None:
             self.rates.start(t, node, placement.gpus, float(m.workload.duration[t]), m.speed(s, node), now)
-        if self.guard is not None and self.guard.starved(t, now):
+        if self.guard is not None and self.guard.spared(t, now):
             self.preemptible[t] = False  # the guard spares it from eviction from now on
         if self.evictable is not None and self.preemptible[t]:
             self.evictable.add(t, s, node, placement.gpus)

@@ -126,8 +126,9 @@ class StarvationGuard:
     tasks, which the guard leaves alone (a gang at the head holds the queue anyway).
     """
 
-    def __init__(self, after: float, since: FloatArray, reservation: Reservation) -> None:
+    def __init__(self, after: float, since: FloatArray, reservation: Reservation, spare: bool = True) -> None:
         self.after = after
+        self.spare = spare  # whether eviction spares the tasks that starved
         self.since = since
         self.reservation = reservation
 
@@ -138,7 +139,8 @@ class StarvationGuard:
         if after is None:
             return None
         since = np.where(m.gang_size == 1, m.workload.arrival, np.inf)
-        return cls(after, since, Reservation(m.cluster, m.table.shapes, m.shape_of, m.rank))
+        reservation = Reservation(m.cluster, m.table.shapes, m.shape_of, m.rank)
+        return cls(after, since, reservation, spare=not m.config.evict_starved)
 
     def update(self, queue: WaitingQueue, now: float) -> None:
         """Put the tasks that waited ``after`` seconds first and bring their reservations up
@@ -171,9 +173,10 @@ class StarvationGuard:
             and end_on(node) > shadow
         ]
 
-    def starved(self, t: int, now: float) -> bool:
-        """Whether ``t``, starting now, has waited ``after`` seconds: eviction spares it then."""
-        return now - float(self.since[t]) >= self.after
+    def spared(self, t: int, now: float) -> bool:
+        """Whether eviction spares ``t``, starting now: it has waited ``after`` seconds (unless
+        the guard leaves that to the preemption policy)."""
+        return self.spare and now - float(self.since[t]) >= self.after
 
     def started(self, t: int, node: int, gpus: tuple[int, ...], end: float) -> None:
         self.reservation.started(t, node, gpus, end)

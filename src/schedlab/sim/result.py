@@ -12,7 +12,7 @@ from schedlab.metrics.breakdown import MAX_USERS, breakdown
 from schedlab.metrics.latency import latency_stats
 from schedlab.sim.config import ReplayConfig
 from schedlab.trace.tables import BoolArray, FloatArray, IntArray
-from schedlab.workload.classes import GPU_CLASSES, gpu_class
+from schedlab.workload.classes import GPU_CLASSES, gpu_class_index
 from schedlab.workload.gangs import gang_layout
 from schedlab.workload.timed import TimedWorkload
 
@@ -211,10 +211,9 @@ def class_breakdown(
     """:func:`~schedlab.metrics.breakdown.breakdown` of the measured tasks by GPU demand, QoS,
     user (up to :data:`~schedlab.metrics.breakdown.MAX_USERS`) and gang size (with gangs)."""
     counted = ~workload.is_warmup
-    classes: dict[str, np.ndarray] = {
-        "gpu": pd.Categorical(gpu_class(workload.tasks)[counted], categories=GPU_CLASSES),  # type: ignore[dict-item]
-        "qos": workload.tasks.qos[counted],
-    }
+    codes = gpu_class_index(workload.tasks)[counted]
+    gpu = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(GPU_CLASSES)))
+    classes: dict[str, Any] = {"gpu": gpu, "qos": workload.tasks.qos[counted]}
     users = workload.user[counted]
     if 1 < len(pd.unique(users)) <= MAX_USERS:
         classes["user"] = users

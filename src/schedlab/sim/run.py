@@ -80,6 +80,7 @@ def replay(
                 / max(model.cluster.gpu_capacity, 1),
             }
     release_memory()  # the simulation's buffers are gone: give their pages back before the tables
+    shared = shared_gpu_time_frac(attempts)  # before the task table: the peak stays lower
     tasks = task_table(workload, model.shape_of, model.is_ls, outcome)
     extra: dict[str, Any] = dict(extra_nodes)
     if segments is not None and model.interference is not None:
@@ -90,7 +91,7 @@ def replay(
             extra = exact_service_metrics(workload, profiles, segments, ends, horizon, config.seed, requests)
         else:
             extra = service_metrics(workload, profiles, segments, ends, horizon)
-    extra["shared_gpu_time_frac"] = shared_gpu_time_frac(attempts)
+    extra["shared_gpu_time_frac"] = shared
     users = per_user(tasks, workload, model.shapes.total_gpu_milli[model.shape_of])
     if users is not None:
         extra["fairness"] = fairness_summary(users)
