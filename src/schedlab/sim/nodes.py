@@ -17,11 +17,13 @@ an exponential time of mean ``--mttr`` later; seeded by the replay's seed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from schedlab.cluster.state import ClusterState
 from schedlab.errors import ConfigError, TraceError
 from schedlab.trace.csvfile import line, read_rows, read_strings, read_times
 from schedlab.trace.tables import Nodes
@@ -74,3 +76,41 @@ def random_failures(
             events += [NodeEvent(float(t), node, FAIL), NodeEvent(float(back), node, REPAIR)]
             t = back + rng.exponential(mtbf_h * 3600)
     return sorted(events, key=lambda e: (e.time, e.node))
+
+
+class Outages:
+    """Node events as a replay applies them, and what they cost: the tasks restarted, the
+    GPU-seconds lost, and the GPU capacity in service after each event."""
+
+    def __init__(self, events: list[NodeEvent], cluster: ClusterState) -> None:
+        self.events, self.cluster = events, cluster
+        self.restarts = 0
+        self.lost_gpu_s = 0.0
+        self.capacity: list[tuple[float, int]] = []  # (time, GPU milli in service)
+
+    def begin(self, start: float) -> None:
+        """Take the nodes that join later out of service; note the capacity at ``start``."""
+        for event in self.events:
+            if event.kind == ADD and self.cluster.up[event.node]:
+                self.cluster.set_up(event.node, False)  # out of service until it is added
+        if self.events:
+            self.capacity.append((start, self.cluster.gpu_capacity_up))
+
+    def apply(
+        self, i: int, now: float, stop: Callable[[int], tuple[int, float]], freed: Callable[[int], None]
+    ) -> None:
+        """Event ``i`` happens at ``now``. ``stop(node)`` restarts a failed node's tasks
+        elsewhere (how many, GPU-seconds lost); ``freed(node)`` offers a node back in
+        service to the waiting tasks."""
+        event, cluster = self.events[i], self.cluster
+        if event.kind == FAIL:
+            cluster.set_up(event.node, False)
+            restarts, lost = stop(event.node)
+            self.restarts += restarts
+            self.lost_gpu_s += lost
+        elif event.kind == DRAIN:
+            cluster.set_up(event.node, False)
+        elif not cluster.up[event.node]:  # repair or add
+            cluster.set_up(event.node, True)
+            freed(event.node)
+        self.capacity.append((now, cluster.gpu_capacity_up))

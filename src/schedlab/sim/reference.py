@@ -18,7 +18,7 @@ from schedlab.scheduler import Placement, Placer, PolicyError
 from schedlab.sim.evictable import Evictable
 from schedlab.sim.gangs import place_gang
 from schedlab.sim.model import ReplayModel
-from schedlab.sim.nodes import ADD, DRAIN, FAIL
+from schedlab.sim.nodes import Outages
 from schedlab.sim.preemption.dryrun import admitted_without
 from schedlab.sim.preemption.search import cheapest_eviction
 from schedlab.sim.progress import progress_rates
@@ -58,9 +58,7 @@ class Replay:
         self._sample_dt = 0.0
         self.epoch = np.zeros(n, dtype=np.int64)  # bumped when a departure is rescheduled
         self.spread = Spread(m.workload.user, m.workload.max_per_node)
-        self.failure_restarts = 0
-        self.failure_lost_gpu_s = 0.0
-        self.capacity: list[tuple[float, int]] = []  # (time, GPU milli in service) after node events
+        self.outages = Outages(m.node_events, m.cluster)
         self.has_gangs = m.workload.has_gangs
         self.rates, colocation = progress_rates(m, self._reschedule)
         if colocation is not None:
@@ -73,13 +71,9 @@ class Replay:
             horizon = float(arrival[-1])
             self._sample_dt = horizon / self.model.config.samples if horizon > 0 else 0.0
             self.sim.schedule(float(arrival[0]), self._sample, 0, SAMPLE)
-        cluster = self.model.cluster
         for i, event in enumerate(self.model.node_events):
-            if event.kind == ADD and cluster.up[event.node]:
-                cluster.set_up(event.node, False)  # out of service until it is added
             self.sim.schedule(event.time, self._node_event, i, NODE)
-        if self.model.node_events:
-            self.capacity.append((float(arrival[0]) if len(arrival) else 0.0, cluster.gpu_capacity_up))
+        self.outages.begin(float(arrival[0]) if len(arrival) else 0.0)
         self.sim.run()
         self.recorder.sample(self.sim.now)
         return self.out
@@ -120,26 +114,16 @@ class Replay:
         self._record()
 
     def _node_event(self, i: int) -> None:
-        m = self.model
-        event = m.node_events[i]
-        if event.kind == FAIL:
-            self._fail(event.node)
-        elif event.kind == DRAIN:
-            m.cluster.set_up(event.node, False)
-        elif not m.cluster.up[event.node]:  # repair or add
-            m.cluster.set_up(event.node, True)
-            m.admission.freed(event.node, self)
-        self.capacity.append((self.sim.now, m.cluster.gpu_capacity_up))
+        self.outages.apply(i, self.sim.now, self._fail, lambda node: self.model.admission.freed(node, self))
         self._record()
 
-    def _fail(self, node: int) -> None:
-        """``node`` fails: out of service; its running tasks (whole gangs) restart elsewhere."""
-        self.model.cluster.set_up(node, False)
+    def _fail(self, node: int) -> tuple[int, float]:
+        """``node`` failed: its running tasks (whole gangs) restart elsewhere; how many, and
+        the GPU-seconds lost."""
         running = np.flatnonzero((self.out.status == RUNNING) & (self.out.node == node))
         victims, freed, lost = self._evict(running.tolist())
-        self.failure_lost_gpu_s += lost
-        self.failure_restarts += len(victims)
         self._requeue(victims, [n for n in freed if n != node])  # a gang's members elsewhere
+        return len(victims), lost
 
     def _evict(self, tasks: list[int]) -> tuple[list[int], list[int], float]:
         """Stop ``tasks`` (whole gangs) to start again later: the tasks stopped, the nodes

@@ -70,13 +70,14 @@ def replay(
         events, lost = engine.sim.events, engine.lost_gpu_s
         segments = engine.rates.segments if engine.rates is not None else None
         if model.node_events:
-            series = with_capacity(series, engine.capacity)
+            outages = engine.outages
+            series = with_capacity(series, outages.capacity)
             extra_nodes = {
                 "node_events": len(model.node_events),
-                "failure_restarts": engine.failure_restarts,
-                "failure_lost_gpu_s": engine.failure_lost_gpu_s,
+                "failure_restarts": outages.restarts,
+                "failure_lost_gpu_s": outages.lost_gpu_s,
                 "capacity_min_pct": 100.0
-                * min(c for _, c in engine.capacity)
+                * min(c for _, c in outages.capacity)
                 / max(model.cluster.gpu_capacity, 1),
             }
     release_memory()  # the simulation's buffers are gone: give their pages back before the tables
