@@ -1,9 +1,9 @@
 """A starvation guard for backfill (``replay --reserve-after SECONDS``): reservations.
 
 Every waiting task (alone, not a gang) that has waited ``after`` seconds goes ahead of the
-queue's order (:meth:`~schedlab.sim.waiting.WaitingQueue.starving`), and the first
-:data:`MAX_RESERVATIONS` of them (by arrival) hold a reservation: in order of arrival, each
-takes the node, among those not reserved yet, where it could start the earliest as the
+queue's order within its tier (:meth:`~schedlab.sim.waiting.WaitingQueue.starving`), and the
+:data:`MAX_RESERVATIONS` that waited longest hold a reservation: in that order, each takes
+the node, among those not reserved yet, where it could start the earliest as the
 running tasks end (their end times are known to the simulator: exact run-time estimates);
 that start time is its *shadow time*. Any other task may start on a reserved node only if it
 ends by that node's shadow time. Each node's earliest start is recomputed only when the node
@@ -21,7 +21,7 @@ from schedlab.cluster.feasibility import nodes_fitting
 from schedlab.cluster.shapes import Shape
 from schedlab.cluster.state import ClusterState
 from schedlab.sim.model import ReplayModel
-from schedlab.sim.waiting import Item, WaitingQueue
+from schedlab.sim.waiting import WaitingQueue
 from schedlab.trace.tables import GPU_MILLI, FloatArray, IntArray
 
 #: At most this many of the tasks that waited longest hold a reservation at once.
@@ -38,9 +38,8 @@ class Reservation:
         self.on_node: dict[int, dict[int, tuple[float, tuple[int, ...]]]] = {}
         #: Per shape: the nodes that could ever host it (empty), and each node's index among them.
         self.could: dict[int, tuple[IntArray, IntArray]] = {}
-        self.earliest: dict[
-            int, FloatArray
-        ] = {}  # per starving task: its earliest start per node it could take
+        #: Per starving task: its earliest start on each node that could host it.
+        self.earliest: dict[int, FloatArray] = {}
         self.position = 0  # the cluster's change log when ``earliest`` was last brought up to date
         self.held: dict[int, tuple[int, float]] = {}  # reserved node: (task, shadow time)
         self.tasks: list[int] = []
@@ -52,8 +51,8 @@ class Reservation:
         self.on_node.get(node, {}).pop(t, None)
 
     def update(self, starving: list[int], now: float) -> None:
-        """Reserve a node for each of ``starving`` (by arrival), bringing their estimates up
-        to date."""
+        """Reserve a node for each of ``starving`` (longest wait first), bringing their
+        estimates up to date."""
         changes = len(self.cluster.changes)
         if starving == self.tasks and changes == self.position:
             return
@@ -161,15 +160,11 @@ class StarvationGuard:
         holder then takes another node)."""
         r = self.reservation
         shape, mine = int(r.shape_of[t]), queue.item_of(t, key)
-
-        def place(u: int) -> Item:
-            return queue.item_of(u, key)
-
         return [
             node
             for node, (holder, shadow) in r.held.items()
             if holder != t
-            and not (int(r.shape_of[holder]) == shape and mine < place(holder))
+            and not (int(r.shape_of[holder]) == shape and mine < queue.item_of(holder, key))
             and end_on(node) > shadow
         ]
 

@@ -42,9 +42,10 @@ class WaitingQueue:
         #: With ``users``: the waiting tasks of each user (for :meth:`rekey`).
         self.users = users
         self._by_user: dict[str, set[int]] = defaultdict(set)
-        #: With ``guarded`` (each task's arrival; infinite for a task the starvation guard
-        #: leaves alone): the guarded waiting tasks by arrival (for :meth:`starving`); those
-        #: that arrived by ``_promoted`` are ahead of every other task of their ``tier``.
+        #: With ``guarded`` (when each task's wait began: its arrival, later when it ran before
+        #: an eviction; infinite for a task the starvation guard leaves alone): the guarded
+        #: waiting tasks in that order (for :meth:`starving`); those whose wait began by
+        #: ``_promoted`` are ahead of every other task of their ``tier``.
         self.guarded = guarded
         self.tier = tier
         self._by_arrival = SortedList()
@@ -55,7 +56,7 @@ class WaitingQueue:
 
     def push(self, item: Item) -> None:
         item = self._entering(item)
-        arrival = math.inf if self.guarded is None else float(self.guarded[item[1]])
+        arrival = self._arrival(item[1])
         s = int(self.shape_of[item[1]])
         queue = self._by_shape.get(s)
         if queue is None:
@@ -68,9 +69,13 @@ class WaitingQueue:
         if math.isfinite(arrival):
             self._by_arrival.add((arrival, item[1]))
 
+    def _arrival(self, t: int) -> float:
+        """When ``t``'s wait began, as the guard counts it (inf: not guarded)."""
+        return math.inf if self.guarded is None else float(self.guarded[t])
+
     def _entering(self, item: Item) -> Item:
         """``item`` as it enters: with a starving key if its task starved before (evicted)."""
-        arrival = math.inf if self.guarded is None else float(self.guarded[item[1]])
+        arrival = self._arrival(item[1])
         return (self._starving_key(item[1], arrival), item[1]) if arrival <= self._promoted else item
 
     def item_of(self, t: int, key: Callable[[int], tuple[float, ...]]) -> Item:
@@ -89,16 +94,17 @@ class WaitingQueue:
             del self._by_shape[shape]
         self.size -= 1
         del self._items[item[1]]
-        if self.guarded is not None and math.isfinite(arrival := float(self.guarded[item[1]])):
+        if math.isfinite(arrival := self._arrival(item[1])):
             self._by_arrival.remove((arrival, item[1]))
         if self.users is not None:
             self._by_user[str(self.users[item[1]])].discard(item[1])
         return item
 
     def starving(self, before: float, limit: int) -> list[int]:
-        """Put every guarded waiting task that arrived at or before ``before`` ahead of every
-        other task of its tier (key: its tier, -infinity, its arrival), for good; return the
-        first ``limit`` of them by arrival (needs ``guarded``; ``before`` never decreases)."""
+        """Put every guarded waiting task whose wait began at or before ``before`` ahead of
+        every other task of its tier (key: its tier, -infinity, that time), for good; return
+        the first ``limit`` of them, longest wait first (needs ``guarded``; ``before`` never
+        decreases)."""
         if before > self._promoted:
             newly = self._by_arrival.irange((self._promoted, math.inf), (before, math.inf), (False, True))
             for arrival, t in list(newly):

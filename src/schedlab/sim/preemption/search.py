@@ -66,8 +66,9 @@ def cheapest_eviction(
     if shapes.num_gpu[shape] > 0:
         fitting = (cluster.gpu_free[candidates] >= shapes.gpu_milli[shape]).sum(axis=1)
         gpu_short = fitting < shapes.num_gpu[shape]
-        least = evictable.least_gpu_loss(started, total[shape_of], now)[candidates]
-        bound = np.where(gpu_short, least, 0.0)
+        if gpu_short.any():
+            least = evictable.least_gpu_loss(started, total[shape_of], now)[candidates]
+            bound = np.where(gpu_short, least, 0.0)
     order = np.lexsort((rank[candidates], bound))
     found: list[tuple[float, int, int, list[int]]] = []  # a heap of costed nodes
     i = 0
