@@ -35,9 +35,9 @@ OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--reserve-after",
         type=Finite(min=0, max=1e12),
-        help="Starvation guard for backfill: a task that has waited this many seconds goes first,"
-        " gets a reservation that later tasks may not delay, and is not preempted once it runs"
-        " (docs/replay.md).",
+        help="Starvation guard for backfill: a task that has waited this many seconds goes first"
+        " (within its queue tier), gets a reservation that later tasks may not delay, and is not"
+        " preempted once it runs (docs/replay.md).",
     ),
     click.option(
         "--evict-starved",
