@@ -79,8 +79,14 @@ def compile_notice(entry: str) -> None:
         log.info("compiling the kernels (once per machine and schedlab version: about a minute)")
 
 
+#: numba's flags for a function called only from compiled code: no Python wrapper (which
+#: unboxes every array of every argument: for the replay's state, hundreds of arrays, whose
+#: code costs seconds to compile per function) and no C wrapper.
+INTERNAL: dict[str, Any] = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+
+
 def kernel(function: F) -> F:
-    """Compile ``function`` with numba for the compiled path: cached on disk, GIL released,
+    """Compile ``function`` with numba, callable from Python: cached on disk, GIL released,
     and without reference counting (``_nrt=False``: a kernel may not allocate arrays, so its
     calls cost a few nanoseconds instead of one atomic operation per array argument).
 
@@ -92,11 +98,31 @@ def kernel(function: F) -> F:
     return numba.njit(cache=True, nogil=True, **NO_REFCOUNT)(function)  # type: ignore[no-any-return]
 
 
+def step(function: F) -> F:
+    """Like :func:`kernel`, for a function called only from other compiled functions."""
+    import numba
+
+    _use_cache_for_this_source()
+    return numba.njit(cache=True, nogil=True, **NO_REFCOUNT, **INTERNAL)(function)  # type: ignore[no-any-return]
+
+
+def merged(function: F) -> F:
+    """Like :func:`step`, compiled as part of its caller (numba inlines its code before
+    typing): for a large function called from one place, which then adds no compiled library
+    of its own (each library is compiled with every function it calls, so a chain of large
+    functions costs its length times their size to compile)."""
+    import numba
+
+    _use_cache_for_this_source()
+    return numba.njit(inline="always", nogil=True, **NO_REFCOUNT, **INTERNAL)(function)  # type: ignore[no-any-return]
+
+
 def inline(function: F) -> F:
-    """Like :func:`kernel`, and inlined into every compiled caller. For the small helpers of
+    """Like :func:`step`, and inlined into every compiled caller. For the small helpers of
     hot loops: a call passes every field of every array argument (hundreds of words for the
     state tuples), which costs more than the helper's work."""
     import numba
 
     _use_cache_for_this_source()
-    return numba.njit(cache=True, nogil=True, forceinline=True, **NO_REFCOUNT)(function)  # type: ignore[no-any-return]
+    flags = NO_REFCOUNT | INTERNAL
+    return numba.njit(cache=True, nogil=True, forceinline=True, **flags)(function)  # type: ignore[no-any-return]

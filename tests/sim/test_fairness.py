@@ -42,7 +42,7 @@ def test_fifo_serves_alice_first_and_drf_shares(tmp_path: Path) -> None:
     # leaves (alice holds none, bob half): a2 before b1; at 200 the same again.
     drf, drf_summary = starts(tmp_path, "drf")
     assert drf == [0, 0, 100, 200, 100, 200]
-    assert drf_summary["path"] == "reference"
+    assert drf_summary["path"] == "compiled"
     # Jain's index over the users' mean bounded slowdown: fifo alice 1.5, bob 2.99
     assert fifo_summary["fairness"] == pytest.approx(
         {"users": 2, "jain_slowdown": 4.49**2 / (2 * (1.5**2 + 2.99**2)), "slowdown_max_user": 2.99,

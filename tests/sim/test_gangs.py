@@ -69,7 +69,7 @@ def test_a_gang_holds_backfill_and_starts_when_enough_nodes_are_free(tmp_path: P
         assert spans(result) == expected, admission
         assert sorted(result.tasks["node"][1:3]) == [0, 1]
         assert result.summary["tasks"] == 8 and result.summary["rejected"] == 3
-        assert result.summary["path"] == "reference"
+        assert result.summary["path"] == "compiled"
 
 
 def test_evicting_one_member_evicts_the_gang(tmp_path: Path) -> None:
@@ -162,3 +162,31 @@ def test_synth_emits_gangs_at_the_promised_load(tmp_path: Path) -> None:
     assert len(workload) == int(sizes.sum())
     result = replay(workload, TWO_NODES.repeat(20), ReplayConfig(policy="bestfit"))
     assert result.summary["tasks"] == int(sizes.sum()) and "gang" in result.tasks.columns
+
+
+def test_a_gang_with_interference_leaves_when_its_slowest_member_is_done() -> None:
+    # x (a training job) runs on one node's GPU; gang g (two training tasks of 10 s) arrives at
+    # 1: best-fit puts g/0 beside x (slowed by the model's pair slowdown s), g/1 alone.
+    # g/1's work is done at 11, but it holds its GPU until g/0's is, at 1 + 10 s: both end then.
+    from schedlab.interference import Sharing, load_profiles, make_model
+
+    model = make_model("measured", load_profiles())
+    tasks = Tasks.build([(1000, 1000, 1, 500, "")] * 3)
+    workload = TimedWorkload(
+        tasks,
+        np.array([0.0, 1.0, 1.0]),
+        np.array([1000.0, 10.0, 10.0]),
+        np.full(3, "", dtype=object),
+        "test",
+        {},
+        np.array(["bert_train/16", "resnet50_train/32", "resnet50_train/32"], dtype=object),
+        gang=np.array([-1, 1, 1]),
+    )
+    nodes = Nodes.build([("n0", 8000, 65536, 1, "H100"), ("n1", 8000, 65536, 1, "H100")])
+    slowdown = float(model.slowdowns(["bert_train/16", "resnet50_train/32"], Sharing())[1])
+    for compiled in (True, False):
+        config = ReplayConfig(policy="bestfit", interference="measured", compiled=compiled)
+        t = replay(workload, nodes, config, interference=model).tasks
+        node = t["node"].tolist()
+        assert node[0] == node[1] != node[2]
+        assert t["end"].tolist()[1:] == [1 + 10 * slowdown] * 2 and slowdown > 1

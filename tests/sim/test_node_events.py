@@ -78,7 +78,7 @@ def test_mtbf_from_the_command_line_counts_restarts(tmp_path: Path) -> None:
     assert (
         summary["node_events"] > 0 and summary["failure_restarts"] > 0 and summary["failure_lost_gpu_s"] > 0
     )
-    assert summary["config"]["mtbf_h"] == 2000 and summary["path"] == "reference"
+    assert summary["config"]["mtbf_h"] == 2000 and summary["path"] == "compiled"
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from schedlab.arrays import BoolArray, IntArray
 from schedlab.cluster.fragmentation import Fragmentation
 from schedlab.cluster.shapes import ShapeArrays, intern
 from schedlab.cluster.state import ClusterState
-from schedlab.jit import inline, kernel
+from schedlab.jit import inline, kernel, step
 
 GPU_MILLI = 1000
 T = TypeVar("T", bound=tuple)
@@ -43,6 +43,7 @@ class ClusterArrays(NamedTuple):
     allocated: IntArray  # [allocated GPU milli]
     kind: IntArray  # N: nodes of one kind started alike (same state and GPU model)
     pristine: BoolArray  # N: not changed since the start (so still like every node of its kind)
+    up: BoolArray  # N: in service (node events take nodes out and back)
 
 
 class ShapeArraysK(NamedTuple):
@@ -102,7 +103,8 @@ def cluster_arrays(state: ClusterState, frag: FragArrays) -> ClusterArrays:
         big=np.zeros((n, h), dtype=np.int32),
         allocated=np.array([state.allocated_gpu_milli], dtype=np.int64),
         kind=np.ascontiguousarray(kind, dtype=np.int32),
-        pristine=np.ones(n, dtype=bool),
+        pristine=state.up.copy(),  # a node out of service is unlike the others of its kind
+        up=state.up.copy(),
     )
     refresh_all(arrays, frag)
     return arrays
@@ -143,8 +145,9 @@ def frag_arrays(frag: Fragmentation) -> FragArrays:
 
 @inline
 def fits(c: ClusterArrays, sh: ShapeArraysK, s: int, n: int) -> bool:
-    """Whether node ``n`` can host shape ``s`` now (the rule of ``cluster.feasibility``)."""
-    if c.cpu_left[n] < sh.cpu[s] or c.mem_left[n] < sh.mem[s]:
+    """Whether node ``n`` can host shape ``s`` now (the rule of ``cluster.feasibility``; a
+    node out of service hosts nothing)."""
+    if not c.up[n] or c.cpu_left[n] < sh.cpu[s] or c.mem_left[n] < sh.mem[s]:
         return False
     k = sh.k[s]
     if k == 0:
@@ -172,7 +175,7 @@ def frag_of(cpu_left: int, total: int, ge: IntArray, big: IntArray, model: int, 
     return acc
 
 
-@kernel
+@step
 def refresh_node(c: ClusterArrays, f: FragArrays, n: int) -> None:
     """Recompute node ``n``'s threshold counts and fragmentation from its free GPUs."""
     total = 0
@@ -222,7 +225,7 @@ def frag_after(c: ClusterArrays, f: FragArrays, n: int, cpu: int, gpu: int, take
     return frag_of(c.cpu_left[n] - cpu, total, ge, big, c.model[n], f)
 
 
-@kernel
+@step
 def apply(c: ClusterArrays, sh: ShapeArraysK, f: FragArrays, s: int, n: int, mask: int, sign: int) -> None:
     """Place (``sign = -1``) or release (``+1``) shape ``s`` on node ``n``, GPUs in ``mask``."""
     c.cpu_left[n] += sign * sh.cpu[s]

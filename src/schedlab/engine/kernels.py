@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from schedlab.arrays import FloatArray, IntArray
-from schedlab.jit import inline, kernel
+from schedlab.jit import inline, step
 
 
 class EventHeap(NamedTuple):
@@ -59,7 +59,7 @@ def _swap(h: EventHeap, i: int, j: int) -> None:
     h.second[i], h.second[j] = h.second[j], h.second[i]
 
 
-@kernel
+@step
 def push(h: EventHeap, time: float, first: int, second: int) -> None:
     """Add an event (the caller keeps ``size[0] < capacity``)."""
     i = h.size[0]
@@ -74,7 +74,7 @@ def push(h: EventHeap, time: float, first: int, second: int) -> None:
         i = parent
 
 
-@kernel
+@step
 def pop(h: EventHeap) -> None:
     """Remove the earliest event (read it first at index 0)."""
     last = h.size[0] - 1
@@ -93,7 +93,7 @@ def pop(h: EventHeap) -> None:
         i = least
 
 
-@kernel
+@step
 def latest(h: EventHeap) -> float:
     """The time of the last event in the heap (minus infinity when empty)."""
     result = -np.inf

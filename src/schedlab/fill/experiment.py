@@ -22,7 +22,7 @@ from schedlab.metrics.curves import bin_curve, curve_end
 from schedlab.policies import PolicyContext, make_policy
 from schedlab.policies.base import compiled_form
 from schedlab.scheduler import Placer, PolicyError
-from schedlab.scheduler.placer import compiled_fits
+from schedlab.scheduler.placer import why_not_compiled
 from schedlab.trace.tables import IntArray, Nodes, StrArray, Tasks
 
 Progress = Callable[[int, int], None] | None
@@ -74,7 +74,7 @@ def run_fill(
         )
     policy = placer.policy
     placed = None
-    if use_compiled and compiled_fits(cluster):
+    if use_compiled and why_not_compiled(cluster) is None:
         form = compiled_form(policy, placer.view)
         if form is not None:
             from schedlab.fill.compiled import place_compiled
@@ -94,7 +94,7 @@ def run_fill(
             "task": order,
             "shape": shape_of,
             "node": node,
-            "gpu_mask": gpu_mask,
+            "gpu_mask": gpu_mask.view(np.uint64),  # bit g: GPU g (up to 64)
             "arrived_milli": arrived,
             "allocated_milli": allocated,
             "frag_milli": frag_milli,

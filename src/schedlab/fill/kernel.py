@@ -6,7 +6,7 @@ from schedlab.arrays import IntArray
 from schedlab.cluster.kernels import ClusterArrays, FragArrays, ShapeArraysK
 from schedlab.jit import kernel
 from schedlab.policies.kernels import PolicyParams
-from schedlab.scheduler.kernels import PlacerArrays, commit, select, select_drawn
+from schedlab.scheduler.kernels import PLACE, PlacerArrays, commit, select, select_drawn
 
 
 @kernel
@@ -39,7 +39,7 @@ def fill_tasks(
             n, m = select(kind, c, sh, f, p, pl, s)
         if n >= 0:
             before = c.frag[n]
-            commit(c, sh, f, pl, s, n, m, -1)
+            commit(c, sh, f, pl, s, n, m, PLACE)
             total += c.frag[n] - before
             node[i] = n
             mask[i] = m

@@ -4,6 +4,8 @@ whether a group keeps every inference service in it within its SLO."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from schedlab.interference.models.base import InterferenceModel, Sharing
@@ -12,8 +14,26 @@ from schedlab.metrics.md1 import latency_cdf
 #: A group is safe when every service in it meets its SLO for at least this share of requests
 #: (its predicted p99 latency is within the SLO).
 SAFE_QUANTILE = 0.99
-#: A service's largest safe slowdown is searched for once it has been asked about this often.
-FIND_LIMIT_AFTER = 16
+
+
+@functools.lru_cache(maxsize=65536)
+def largest_safe_slowdown(solo_ms: float, rate_rps: float, slo_ms: float) -> float:
+    """The largest slowdown at which a service (solo p50 latency, request rate, SLO) meets its
+    SLO for SAFE_QUANTILE of its requests (M/D/1): the latency quantile grows with the
+    slowdown, so bisection finds it, to 1e-12 relative; 0 when not even 0 does."""
+
+    def meets(slowdown: float) -> bool:
+        service = solo_ms * slowdown
+        return latency_cdf(rate_rps * service / 1000.0, service, slo_ms) >= SAFE_QUANTILE
+
+    high = 1000.0 / (rate_rps * solo_ms)  # load 1: no quantile is met
+    low = 0.0
+    for _ in range(200):
+        if high - low <= low * 1e-12:
+            break
+        mid = (low + high) / 2
+        low, high = (mid, high) if meets(mid) else (low, mid)
+    return low
 
 
 class Colocation:
@@ -43,7 +63,6 @@ class Colocation:
         self.busy_nodes = busy_nodes
         self.current = -1
         self._limits: dict[int, float] = {}
-        self._asked: dict[int, int] = {}
 
     def occupied(self) -> np.ndarray:
         """The nodes where some GPU holds a profiled task."""
@@ -73,33 +92,10 @@ class Colocation:
 
     def _within(self, u: int, slowdown: float) -> bool:
         """Whether service ``u`` at ``slowdown`` meets its SLO for SAFE_QUANTILE of its
-        requests. The latency quantile grows with the slowdown, so each service's largest
-        safe slowdown is found once (bisection); only a slowdown within 1e-9 of it is
-        checked exactly, so the verdict is the exact formula's."""
+        requests: at most its largest safe slowdown (found once per service)."""
         limit = self._limits.get(u)
         if limit is None:
-            asked = self._asked[u] = self._asked.get(u, 0) + 1
-            if asked < FIND_LIMIT_AFTER:  # a service asked about a few times: no search
-                return self._meets(u, slowdown)
-            limit = self._limits[u] = self._largest_slowdown(u)
-        if slowdown < limit * (1 - 1e-9):
-            return True
-        if slowdown > limit * (1 + 1e-9):
-            return False
-        return self._meets(u, slowdown)
-
-    def _meets(self, u: int, slowdown: float) -> bool:
-        service = self.model.profiles.config(str(self.profile[u])).solo["p50_ms"] * slowdown
-        rho = float(self.rate_rps[u]) * service / 1000.0
-        return latency_cdf(rho, service, float(self.slo_ms[u])) >= SAFE_QUANTILE
-
-    def _largest_slowdown(self, u: int) -> float:
-        solo = self.model.profiles.config(str(self.profile[u])).solo["p50_ms"]
-        high = 1000.0 / (float(self.rate_rps[u]) * solo)  # load 1: no quantile is met
-        low = 0.0
-        for _ in range(200):
-            if high - low <= low * 1e-12:
-                break
-            mid = (low + high) / 2
-            low, high = (mid, high) if self._meets(u, mid) else (low, mid)
-        return low
+            solo = self.model.profiles.config(str(self.profile[u])).solo["p50_ms"]
+            limit = largest_safe_slowdown(float(solo), float(self.rate_rps[u]), float(self.slo_ms[u]))
+            self._limits[u] = limit
+        return slowdown <= limit

@@ -50,12 +50,15 @@ class PolicyContext:
 @dataclass(frozen=True, eq=False)
 class CompiledPolicy:
     """A policy's compiled form (:mod:`schedlab.policies.kernels`): its score kernel, the
-    kernel's parameters, and whether its normalise step draws random numbers."""
+    kernel's parameters, whether its normalise step draws random numbers, and whether it
+    admits only nodes that keep every service's SLO (``slo-aware``'s admit step and GPU
+    choice, :mod:`schedlab.sim.kernels.safety`)."""
 
     score: Any
     params: Any
     draws: bool = False
     rng: np.random.Generator | None = None
+    admit: bool = False
 
 
 class PlacementPolicy:

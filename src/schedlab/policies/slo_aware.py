@@ -10,11 +10,13 @@ in the run it is FGD.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from schedlab.cluster.shapes import Shape
 from schedlab.cluster.view import ClusterView
-from schedlab.policies.base import register
+from schedlab.policies.base import CompiledPolicy, register
 from schedlab.policies.fgd import FragmentationGradientDescent
 from schedlab.trace.tables import BoolArray, IntArray
 
@@ -45,6 +47,9 @@ class SloAware(FragmentationGradientDescent):
             return gpus
         free = view.gpu_free[node, safe]
         return safe[np.argsort(free, kind="stable")[:1]]
+
+    def compiled(self, view: ClusterView) -> CompiledPolicy:
+        return replace(super().compiled(view), admit=True)
 
     def _safe_gpus(self, view: ClusterView, shape: Shape, node: int) -> IntArray:
         col = view.colocation

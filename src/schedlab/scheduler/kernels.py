@@ -28,20 +28,23 @@ from schedlab.cluster.kernels import (
     fits,
     whole_gpus_mask,
 )
-from schedlab.jit import inline, kernel
+from schedlab.jit import inline, step
 from schedlab.policies.kernels import PolicyParams
 from schedlab.policies.kernels.random_fit import draw_int40, draw_uniform
 from schedlab.policies.kernels.table import score
-from schedlab.scheduler.placer import MAX_COMPILED_NODES
+from schedlab.scheduler.placer import key_bits, max_compiled_nodes
 
-#: The key of a node where the shape does not fit. Keys are int32, ``(score * N + tie) * 16``
-#: plus one more than the GPU a sharing task would take: the built-in kernels score 0..100,
-#: so clusters of up to 1.3 million nodes fit, and small trees stay in cache.
+#: The key of a node where the shape does not fit. Keys are int32, ``(score * N + tie)``
+#: shifted left by ``bits`` (4 for nodes of up to 15 GPUs, 7 for 64) plus one more than the
+#: GPU a sharing task would take: the built-in kernels score 0..100, so clusters of up to
+#: 1.3 million nodes of 15 GPUs (166,000 of 64) fit, and small trees stay in cache.
 NONE = np.iinfo(np.int32).min
 
 
 #: Children per node of the candidate trees: 16 int32 keys are one cache line.
 FAN = 16
+#: :func:`commit`'s signs (typed constants: numba compiles once per literal argument value).
+PLACE, RELEASE = np.int64(-1), np.int64(1)
 
 
 class PlacerArrays(NamedTuple):
@@ -56,16 +59,17 @@ class PlacerArrays(NamedTuple):
     stamp: IntArray  # N: marks a node as rescored in the current refresh
     todo: IntArray  # N: the nodes to rescore in the current refresh
     tie: npt.NDArray[np.int32]  # N: larger is earlier in the node order
-    scal: IntArray  # [changes so far, current stamp]
+    scal: IntArray  # [changes so far, current stamp, bits of the GPU in a key]
     kind_mark: IntArray  # per node kind: the stamp of the refresh that scored the kind,
     kind_score: IntArray  # and its score (-1: does not fit) and sharing GPU then
     kind_gpu: IntArray
 
 
-def placer_arrays(shapes: int, tie: IntArray, kinds: int) -> PlacerArrays:
+def placer_arrays(shapes: int, tie: IntArray, kinds: int, width: int) -> PlacerArrays:
+    """For nodes of at most ``width`` GPUs."""
     n = len(tie)
-    if n > MAX_COMPILED_NODES:
-        raise ValueError(f"the compiled placer handles at most {MAX_COMPILED_NODES} nodes")
+    if n > max_compiled_nodes(width):
+        raise ValueError(f"the compiled placer handles at most {max_compiled_nodes(width)} nodes")
     sizes, size = [], max(n, 1)
     while True:  # each level padded to whole groups of FAN, the root alone
         sizes.append(size if size == 1 else -(-size // FAN) * FAN)
@@ -81,7 +85,7 @@ def placer_arrays(shapes: int, tie: IntArray, kinds: int) -> PlacerArrays:
         stamp=np.zeros(n, dtype=np.int64),
         todo=np.zeros(n, dtype=np.int64),
         tie=np.ascontiguousarray(tie, dtype=np.int32),  # compact: read at random
-        scal=np.array([0, 0], dtype=np.int64),
+        scal=np.array([0, 0, key_bits(width)], dtype=np.int64),
         kind_mark=np.full(max(kinds, 1), -1, dtype=np.int64),
         kind_score=np.zeros(max(kinds, 1), dtype=np.int64),
         kind_gpu=np.zeros(max(kinds, 1), dtype=np.int64),
@@ -94,7 +98,7 @@ def _leaf(kind, c, sh, f, p, pl, s, n):
     if not fits(c, sh, s, n):
         return NONE
     value, gpu = score(kind, c, sh, f, p, s, n)
-    return ((value * len(pl.tie) + pl.tie[n]) << 4) | (gpu + 1)
+    return ((value * len(pl.tie) + pl.tie[n]) << pl.scal[2]) | (gpu + 1)
 
 
 @inline
@@ -107,7 +111,7 @@ def _pristine(kind, c, sh, f, p, pl, s, n):
         pl.kind_score[k], pl.kind_gpu[k] = score(kind, c, sh, f, p, s, n) if fits(c, sh, s, n) else (-1, -1)
     if pl.kind_score[k] < 0:
         return NONE
-    return ((pl.kind_score[k] * len(pl.tie) + pl.tie[n]) << 4) | (pl.kind_gpu[k] + 1)
+    return ((pl.kind_score[k] * len(pl.tie) + pl.tie[n]) << pl.scal[2]) | (pl.kind_gpu[k] + 1)
 
 
 @inline
@@ -119,7 +123,7 @@ def _group_max(tree: npt.NDArray[np.int32], first: int) -> int:
 
 
 @inline
-def _set(pl: PlacerArrays, s: int, n: int, key: int) -> None:
+def set_key(pl: PlacerArrays, s: int, n: int, key: int) -> None:
     """Set node ``n``'s key and update the maxima above it (up to where they stay)."""
     tree, levels = pl.tree[s], pl.levels
     if tree[n] == key:
@@ -145,7 +149,7 @@ def _rebuild(pl: PlacerArrays, s: int) -> None:
             tree[here + g] = _group_max(tree, below + g * FAN) if g < groups else NONE
 
 
-@kernel
+@step
 def refresh(kind, c, sh, f, p, pl, s):
     """Bring shape ``s``'s tree up to date with every change since it was last refreshed.
 
@@ -191,7 +195,7 @@ def refresh(kind, c, sh, f, p, pl, s):
         if rebuild:
             tree[n] = key
         else:
-            _set(pl, s, n, key)
+            set_key(pl, s, n, key)
     if rebuild:
         if every:
             for n in range(n_nodes, pl.levels[1]):
@@ -224,11 +228,11 @@ def gpu_mask(c: ClusterArrays, sh: ShapeArraysK, pl: PlacerArrays, s: int, n: in
     if sh.cls[s] < 0:
         return 0
     if sh.cls[s] == 0:
-        return 1 << ((pl.tree[s, n] & 15) - 1)
+        return 1 << ((pl.tree[s, n] & ((1 << pl.scal[2]) - 1)) - 1)
     return whole_gpus_mask(c, n, sh.k[s])
 
 
-@kernel
+@step
 def select(kind, c, sh, f, p, pl, s):
     """Node and GPU mask for shape ``s`` (node -1 when nothing fits); nothing is placed."""
     refresh(kind, c, sh, f, p, pl, s)
@@ -238,14 +242,20 @@ def select(kind, c, sh, f, p, pl, s):
     return n, gpu_mask(c, sh, pl, s, n)
 
 
-@kernel
+@step
 def select_drawn(kind, c, sh, f, p, pl, rng, s):
+    """:func:`drawn` after bringing shape ``s``'s tree up to date."""
+    refresh(kind, c, sh, f, p, pl, s)
+    return drawn(c, sh, pl, rng, s)
+
+
+@step
+def drawn(c, sh, pl, rng, s):
     """Random-fit's selection, drawing (from the PCG64 state ``rng``) what the reference
     draws: one random integer in [0, 2**40) per
     feasible node (ascending node index), then one uniform number per GPU of each. The
     largest integer wins (ties: the node order); a sharing task takes the chosen node's
-    fitting GPU with the largest number."""
-    refresh(kind, c, sh, f, p, pl, s)
+    fitting GPU with the largest number. Leaves set to NONE count as not feasible."""
     tree, n_nodes = pl.tree[s], len(pl.tie)
     best, best_key, count = -1, np.iinfo(np.int64).min, 0
     for n in range(n_nodes):
@@ -272,7 +282,7 @@ def select_drawn(kind, c, sh, f, p, pl, rng, s):
     return best, 1 << choice
 
 
-@kernel
+@step
 def commit(
     c: ClusterArrays, sh: ShapeArraysK, f: FragArrays, pl: PlacerArrays, s: int, n: int, mask: int, sign: int
 ) -> None:

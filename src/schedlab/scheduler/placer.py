@@ -27,15 +27,35 @@ from schedlab.trace.tables import BoolArray, IntArray
 NONE = np.iinfo(np.int64).min
 #: Nodes asked of an admit step at first (then 4x more each time none is admitted).
 ADMIT_BATCH = 16
-#: The largest cluster the compiled placer takes (its keys are int32); larger ones run here.
-MAX_COMPILED_NODES = (2**31 - 1) // (101 * 16)
-#: The most GPUs per node the compiled placer takes (a key holds the GPU index in 4 bits).
-MAX_COMPILED_GPUS = 15
+#: The most GPUs per node (a node list's limit, and the bits of a GPU mask).
+MAX_GPUS = 64
 
 
-def compiled_fits(cluster: ClusterState) -> bool:
-    """Whether the compiled placer can take ``cluster`` (else the pure-Python placer runs)."""
-    return len(cluster) <= MAX_COMPILED_NODES and cluster.width <= MAX_COMPILED_GPUS
+def key_bits(width: int) -> int:
+    """Bits of a compiled placer key that hold the GPU a sharing task takes (plus one), on
+    nodes of at most ``width`` GPUs: 4 up to 15 GPUs, 7 for 64."""
+    return max(4, int(width).bit_length())
+
+
+def max_compiled_nodes(width: int) -> int:
+    """The largest cluster of nodes of at most ``width`` GPUs that the compiled placer takes
+    (its keys are int32: 101 scores x nodes, shifted by :func:`key_bits`)."""
+    return (2**31 - 1) // (101 << key_bits(width))
+
+
+def why_not_compiled(cluster: ClusterState) -> str | None:
+    """Why the compiled placer cannot take ``cluster`` (None when it can: the pure-Python
+    placer runs otherwise)."""
+    limit = max_compiled_nodes(cluster.width)
+    if len(cluster) > limit:
+        return f"{len(cluster):,} nodes of up to {cluster.width} GPUs (the compiled placer takes {limit:,})"
+    return None
+
+
+def signed_mask(gpus: tuple[int, ...]) -> int:
+    """The bit mask of ``gpus`` as a signed 64-bit integer (GPU 63 is the sign bit)."""
+    mask = sum(1 << g for g in gpus)
+    return mask - (1 << MAX_GPUS) if mask >> (MAX_GPUS - 1) else mask
 
 
 @dataclass(frozen=True)
@@ -47,7 +67,8 @@ class Placement:
 
     @property
     def gpu_mask(self) -> int:
-        return sum(1 << g for g in self.gpus)
+        """The GPUs as a bit mask, a signed 64-bit integer (as the tables store it)."""
+        return signed_mask(self.gpus)
 
 
 class PolicyError(SchedlabError):

@@ -1,9 +1,9 @@
 """Running a replay model on the compiled kernels (:mod:`schedlab.sim.kernels`).
 
-:func:`compiled_runner` says whether the model's policies all have compiled forms (and
-numba is there); the runner builds the kernel state from the model, runs the event loop in
-slices (growing output buffers as needed, reporting progress) and returns the same outcome,
-tables and counts as the reference :class:`~schedlab.sim.reference.Replay`.
+:func:`compiled_runner` finds the compiled form of every policy and feature of a model (or
+says why the reference path must run it); the runner builds the kernel state, runs the
+event loop in slices (growing output buffers as needed, reporting progress) and returns the
+same outcome, tables and counts as the reference :class:`~schedlab.sim.reference.Replay`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ import pandas as pd
 
 from schedlab import jit
 from schedlab.cluster.view import ClusterView
-from schedlab.policies.base import CompiledPolicy, compiled_form
-from schedlab.scheduler.placer import compiled_fits
+from schedlab.policies.base import compiled_form
+from schedlab.scheduler.placer import why_not_compiled
 from schedlab.sim.model import ReplayModel
+from schedlab.sim.queues.base import QueuePolicy
 from schedlab.sim.recorder import ATTEMPT_COLUMNS, FRAG_COLUMNS, SERIES_COLUMNS
 from schedlab.sim.result import TaskOutcome
 
 if TYPE_CHECKING:
+    from schedlab.sim.kernels.build import Plan
     from schedlab.sim.kernels.rates import RateArrays
 
 #: Events per slice of the loop between progress reports.
@@ -53,7 +55,7 @@ def ready() -> float:
         node = Nodes.build([("n", 8000, 8000, 1, "T4")])
         model = ReplayModel.build(workload, node, ReplayConfig(policy="bestfit", preemption="ls-over-be"))
         runner = compiled_runner(model)
-        assert runner is not None
+        assert not isinstance(runner, str), runner
         runner(None)
         compiled = any(run_events.stats.cache_misses.values())
         _ready.append(time.perf_counter() - start if compiled else 0.0)
@@ -72,32 +74,70 @@ class CompiledRun:
     events: int
     lost_gpu_s: float
     segments: list[tuple[int, float, float, float, float]] | None  # services' spans (interference)
+    #: With node events: the GPU capacity in service after each, the tasks restarted and
+    #: the GPU-seconds their failures lost.
+    capacity: list[tuple[float, int]]
+    failure_restarts: int
+    failure_lost_gpu_s: float
 
 
-def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | None:
-    """A function that runs ``model`` compiled, or None when a policy has no compiled form."""
-    if not (model.config.compiled and jit.enabled()) or not compiled_fits(model.cluster):
-        return None
-    w = model.workload
-    reserving = model.config.reserve_after is not None
-    if w.has_gangs or w.has_spread or model.node_events or reserving:  # these run on the reference path
-        return None
-    rates = _rate_arrays(model) if model.interference is not None else None
-    if model.interference is not None and rates is None:
-        return None
-    form = compiled_form(model.policy, ClusterView(model.cluster))
-    strict = model.admission.compiled_strict()
-    total = model.shapes.total_gpu_milli[model.shape_of]
-    weights = model.victims.weights(total)
-    keys = model.queue.static_keys()
-    groups = model.queue.estimate_groups()
-    if form is None or strict is None or weights is None or (keys is None and groups is None):
-        return None
+def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | str:
+    """A function that runs ``model`` compiled, or why the reference path must run it."""
+    plan = _plan(model)
+    if isinstance(plan, str):
+        return plan
 
     def run(progress: Progress) -> CompiledRun:
-        return _run(model, form, strict, weights, keys, groups, progress, rates)
+        return _run(model, plan, progress)
 
     return run
+
+
+def _plan(model: ReplayModel) -> Plan | str:
+    """The compiled forms of ``model``'s policies and features, or why one is missing."""
+    from schedlab.sim.kernels.build import Plan
+
+    too_large = why_not_compiled(model.cluster)
+    if too_large is not None:
+        return too_large
+    rates = _rate_arrays(model) if model.interference is not None else None
+    if model.interference is not None and rates is None:
+        return f"interference model {model.config.interference!r} has its own group rule"
+    form = compiled_form(model.policy, ClusterView(model.cluster))
+    if form is None:
+        return f"placement policy {model.policy.name!r} has no compiled form"
+    strict = model.admission.compiled_strict()
+    if strict is None:
+        return f"admission policy {model.admission.name!r} has no compiled form"
+    weights = model.victims.weights(model.shapes.total_gpu_milli[model.shape_of])
+    if weights is None:
+        return f"victim policy {model.victims.name!r} has no compiled form"
+    queue = model.queue
+    keys, groups, fair = queue.static_keys(), queue.estimate_groups(), queue.fair_shares()
+    if keys is None and groups is None and fair is None:
+        return f"queue policy {queue.name!r} has no compiled form"
+    if model.config.reserve_after is not None and (
+        type(queue).tier is not QueuePolicy.tier or queue.tier_parts not in (0, 1 if keys is not None else 0)
+    ):
+        return f"queue policy {queue.name!r} has its own tier for the starvation guard"
+    limits = None
+    if form.admit and rates is not None:
+        limits = _limits(model)
+    return Plan(form, strict, weights, keys, groups, rates, fair, queue.tier_parts, limits)
+
+
+def _limits(model: ReplayModel) -> np.ndarray:
+    """Per task: a service's largest safe slowdown (infinite for a task that is not one)."""
+    from schedlab.interference.colocation import largest_safe_slowdown
+
+    w, interference = model.workload, model.interference
+    assert interference is not None and w.profile is not None and w.rate_rps is not None
+    assert w.slo_ms is not None
+    limits = np.full(len(w), np.inf)
+    for t in np.flatnonzero(w.is_service & (w.profile != "")).tolist():
+        solo = interference.profiles.config(str(w.profile[t])).solo["p50_ms"]
+        limits[t] = largest_safe_slowdown(float(solo), float(w.rate_rps[t]), float(w.slo_ms[t]))
+    return limits
 
 
 def _rate_arrays(model: ReplayModel) -> RateArrays | None:
@@ -140,24 +180,16 @@ def _rate_arrays(model: ReplayModel) -> RateArrays | None:
     )
 
 
-def _run(
-    model: ReplayModel,
-    form: CompiledPolicy,
-    strict: bool,
-    weights: np.ndarray,
-    keys: tuple[np.ndarray, np.ndarray] | None,
-    groups: np.ndarray | None,
-    progress: Progress,
-    rates: RateArrays | None,
-) -> CompiledRun:
+def _run(model: ReplayModel, plan: Plan, progress: Progress) -> CompiledRun:
     from schedlab.policies.kernels.random_fit import pcg64_words, set_pcg64_state
     from schedlab.policies.kernels.table import kernel_id
+    from schedlab.sim.kernels.build import build_state, grown
     from schedlab.sim.kernels.loop import run_events
-    from schedlab.sim.kernels.state import FINISHED, GROW, NOW, build_state, grown
+    from schedlab.sim.kernels.state import FINISHED, GROW, NOW
 
-    st = build_state(model, form, strict, weights, keys, groups, rates)._replace(rng=pcg64_words(form))
+    form = plan.form
+    st = build_state(model, plan)._replace(rng=pcg64_words(form))
     kind, draws = kernel_id(form.score), bool(form.draws)
-
     n = len(model.workload)
     while True:
         code = run_events(kind, draws, st, SLICE)
@@ -173,7 +205,18 @@ def _run(
 
 
 def _collect(model: ReplayModel, st: object) -> CompiledRun:
-    from schedlab.sim.kernels.state import ATTEMPTS, EVENTS, LOST, RATES, SAMPLES_DONE, SERIES, State
+    from schedlab.sim.kernels.state import (
+        ATTEMPTS,
+        CAP_ROWS,
+        EVENTS,
+        FAIL_LOST,
+        LOST,
+        RATES,
+        RESTARTS,
+        SAMPLES_DONE,
+        SERIES,
+        State,
+    )
 
     assert isinstance(st, State)
     o, r = st.o, st.r
@@ -212,6 +255,17 @@ def _collect(model: ReplayModel, st: object) -> CompiledRun:
                 strict=True,
             )
         )
+    rows = int(st.ints[CAP_ROWS])
+    capacity = list(zip(st.ne.cap_time[:rows].tolist(), st.ne.cap_milli[:rows].tolist(), strict=True))
     return CompiledRun(
-        outcome, attempts, series, frag, int(st.ints[EVENTS]), float(st.floats[LOST]), segments
+        outcome,
+        attempts,
+        series,
+        frag,
+        int(st.ints[EVENTS]),
+        float(st.floats[LOST]),
+        segments,
+        capacity,
+        int(st.ints[RESTARTS]),
+        float(st.floats[FAIL_LOST]),
     )

@@ -57,10 +57,12 @@ class Evictable:
         return np.fromiter(self.on_node[node], dtype=np.int64, count=len(self.on_node[node]))
 
     def room(self, shape: int) -> BoolArray:
-        """Nodes holding preemptible tasks whose eviction, all of them, would make ``shape`` fit."""
+        """Nodes in service holding preemptible tasks whose eviction, all of them, would make
+        ``shape`` fit."""
         c, s = self.cluster, self.shapes
         fit: BoolArray = (
             (self.count > 0)
+            & c.up
             & (c.cpu_left + self.cpu >= s.cpu[shape])
             & (c.mem_left + self.mem >= s.mem[shape])
             & s.allowed[shape, c.model]

@@ -97,8 +97,6 @@ class ReplayModel:
         preemption = PREEMPTION_POLICIES.get(config.preemption)(is_ls)
         leader, gang_size = gang_layout(workload)
         uses_model = config.interference != "none" or interference is not None
-        if workload.has_gangs and (uses_model or workload.is_service.any()):
-            raise ConfigError("gang jobs with interference or services are not supported yet")
         if config.reserve_after is not None and (uses_model or workload.is_service.any()):
             raise ConfigError("--reserve-after needs fixed run times: not with interference or services")
         return cls(

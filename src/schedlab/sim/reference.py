@@ -60,6 +60,10 @@ class Replay:
         self.spread = Spread(m.workload.user, m.workload.max_per_node)
         self.outages = Outages(m.node_events, m.cluster)
         self.has_gangs = m.workload.has_gangs
+        #: With progress rates, a gang member whose work is done waits (holding its GPUs)
+        #: until every member's is: per task whether it is done, per leader how many are.
+        self.finished = np.zeros(n, dtype=bool)
+        self.done = np.zeros(n, dtype=np.int64)
         self.rates, colocation = progress_rates(m, self._reschedule)
         if colocation is not None:
             self.colocation = self.placer.view.colocation = colocation
@@ -94,6 +98,8 @@ class Replay:
             self.out.status[members] = REJECTED
             return
         self.out.status[members] = WAITING
+        if self.guard is not None:  # tasks that waited too long go first
+            self.guard.update(self.queue, self.sim.now)
         m.admission.arrive(t, self)
         self._record()
 
@@ -103,6 +109,14 @@ class Replay:
             return  # evicted or slowed down since: this departure was cancelled
         if self.guard is not None:  # tasks that waited too long go first when room is freed
             self.guard.update(self.queue, self.sim.now)
+        if self.rates is not None and self.model.gang_size[t] > 1:  # one member's work is done
+            if self.finished[t]:
+                return
+            self.finished[t] = True
+            t = int(self.model.leader[t])
+            self.done[t] += 1
+            if self.done[t] < self.model.gang_size[t]:
+                return  # the gang leaves when its last member is done
         nodes = []
         for u in self._members(t):  # a gang ends together: all its tasks leave now
             nodes.append(self._stop(u))
@@ -114,6 +128,8 @@ class Replay:
         self._record()
 
     def _node_event(self, i: int) -> None:
+        if self.guard is not None:
+            self.guard.update(self.queue, self.sim.now)
         self.outages.apply(i, self.sim.now, self._fail, lambda node: self.model.admission.freed(node, self))
         self._record()
 
@@ -137,6 +153,7 @@ class Replay:
             freed.append(self._stop(v))
             self.attempt[v] += 1
             out.status[v] = WAITING
+            self.finished[v], self.done[m.leader[v]] = False, 0  # a gang restarts whole
         return victims, freed, lost
 
     def _requeue(self, victims: list[int], freed: list[int]) -> None:
@@ -202,7 +219,9 @@ class Replay:
         self.guard.update(self.queue, self.sim.now)
         now, run = self.sim.now, float(self.model.workload.duration[t])
         key = self.model.queue.key
-        reserved = self.guard.reserved(t, self.queue, key, lambda node: now + run / self.model.speed(s, node))
+        reserved = self.guard.reserved(
+            t, self.queue, key, now, lambda node: now + run / self.model.speed(s, node)
+        )
         if not reserved:
             return full
         nodes = np.array(reserved, dtype=np.int64)

@@ -6,8 +6,13 @@ queue's order within its tier (:meth:`~schedlab.sim.waiting.WaitingQueue.starvin
 the node, among those not reserved yet, where it could start the earliest as the
 running tasks end (their end times are known to the simulator: exact run-time estimates);
 that start time is its *shadow time*. Any other task may start on a reserved node only if it
-ends by that node's shadow time. Each node's earliest start is recomputed only when the node
-changes, and only on the nodes that could ever host the task.
+ends by that node's shadow time.
+
+A node's earliest start depends only on the node's state: :data:`NOW` where the task fits
+now (such nodes come first, then by the node order), else the end time of the running task
+whose departure makes it fit, else infinity; the shadow time of a node held at :data:`NOW`
+is the current time. So each node's value is recomputed only when the node changes, only on
+the nodes that could ever host the task, and whenever it is recomputed it is the same.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from schedlab.trace.tables import GPU_MILLI, FloatArray, IntArray
 
 #: At most this many of the tasks that waited longest hold a reservation at once.
 MAX_RESERVATIONS = 8
+#: The earliest start on a node where the task fits now: before any time.
+NOW = -math.inf
 
 
 class Reservation:
@@ -50,7 +57,7 @@ class Reservation:
     def stopped(self, t: int, node: int) -> None:
         self.on_node.get(node, {}).pop(t, None)
 
-    def update(self, starving: list[int], now: float) -> None:
+    def update(self, starving: list[int]) -> None:
         """Reserve a node for each of ``starving`` (longest wait first), bringing their
         estimates up to date."""
         changes = len(self.cluster.changes)
@@ -64,11 +71,11 @@ class Reservation:
             nodes, index = self._could(s)
             known = self.earliest.get(t)
             if known is None:
-                self.earliest[t] = np.array([self._earliest(s, n, now) for n in nodes.tolist()])
+                self.earliest[t] = np.array([self._earliest(s, n) for n in nodes.tolist()])
                 continue
             for i in index[dirty].tolist():
                 if i >= 0:
-                    known[i] = self._earliest(s, int(nodes[i]), now)
+                    known[i] = self._earliest(s, int(nodes[i]))
         self.tasks = list(starving)
         self.held = {}
         for t in starving:
@@ -76,7 +83,7 @@ class Reservation:
             free = self.earliest[t].copy()
             taken = index[list(self.held)]
             free[taken[taken >= 0]] = math.inf
-            if not len(free) or not math.isfinite(least := float(free.min())):
+            if not len(free) or (least := float(free.min())) == math.inf:
                 continue
             best = nodes[free == least]
             self.held[int(best[np.argmin(self.rank[best])])] = (t, least)  # ties: the node order
@@ -95,15 +102,16 @@ class Reservation:
             found = self.could[s] = (could, index)
         return found
 
-    def _earliest(self, s: int, node: int, now: float) -> float:
-        """When shape ``s`` fits ``node`` if its running tasks leave at their end times."""
+    def _earliest(self, s: int, node: int) -> float:
+        """When shape ``s`` fits ``node`` if its running tasks leave at their end times:
+        :data:`NOW` if it fits now, infinity if never (or the node is out of service)."""
         c, shape = self.cluster, self.shapes[s]
         if not c.up[node]:
             return math.inf
         cpu, mem = np.array([c.cpu_left[node]]), np.array([c.mem_left[node]])
         gpu, model = c.gpu_free[node : node + 1].copy(), c.model[node : node + 1]
         if nodes_fitting(cpu, mem, gpu, model, shape)[0]:
-            return now
+            return NOW
         running = sorted(self.on_node.get(node, {}).items(), key=lambda item: item[1][0])
         for t, (end, gpus) in running:
             held = self.shapes[int(self.shape_of[t])]
@@ -112,7 +120,7 @@ class Reservation:
             if gpus:
                 gpu[0, list(gpus)] += held.gpu_milli
             if nodes_fitting(cpu, mem, gpu, model, shape)[0]:
-                return max(end, now)
+                return end
         return math.inf
 
 
@@ -144,20 +152,21 @@ class StarvationGuard:
     def update(self, queue: WaitingQueue, now: float) -> None:
         """Put the tasks that waited ``after`` seconds first and bring their reservations up
         to date."""
-        self.reservation.update(queue.starving(now - self.after, MAX_RESERVATIONS), now)
+        self.reservation.update(queue.starving(now - self.after, MAX_RESERVATIONS))
 
     def reserved(
         self,
         t: int,
         queue: WaitingQueue,
         key: Callable[[int], tuple[float, ...]],
+        now: float,
         end_on: Callable[[int], float],
     ) -> list[int]:
         """The nodes reserved for others where ``t`` would not end (``end_on(node)``, if it
-        started now) by their shadow time. A node held by a task of ``t``'s shape that comes
-        after ``t`` in the queue's order (``key``: the queue policy's) is open to ``t``: the
-        queue tries only the first task of each shape, and ``t`` would go first anyway (the
-        holder then takes another node)."""
+        started ``now``) by their shadow time. A node held by a task of ``t``'s shape that
+        comes after ``t`` in the queue's order (``key``: the queue policy's) is open to ``t``:
+        the queue tries only the first task of each shape, and ``t`` would go first anyway
+        (the holder then takes another node)."""
         r = self.reservation
         shape, mine = int(r.shape_of[t]), queue.item_of(t, key)
         return [
@@ -165,7 +174,7 @@ class StarvationGuard:
             for node, (holder, shadow) in r.held.items()
             if holder != t
             and not (int(r.shape_of[holder]) == shape and mine < queue.item_of(holder, key))
-            and end_on(node) > shadow
+            and end_on(node) > max(shadow, now)
         ]
 
     def spared(self, t: int, now: float) -> bool:

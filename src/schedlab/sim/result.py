@@ -88,7 +88,7 @@ def task_table(
             "start": out.start,
             "end": out.end,
             "node": out.node,
-            "gpu_mask": out.gpu_mask,
+            "gpu_mask": out.gpu_mask.view(np.uint64),  # bit g: GPU g (up to 64)
             "preemptions": out.preemptions,
             "run_time": out.ran,
             "jct": jct,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -28,6 +29,8 @@ from schedlab.workload.load import gpu_load
 from schedlab.workload.requests import RequestTrace
 from schedlab.workload.timed import TimedWorkload
 
+log = logging.getLogger(__name__)
+
 
 def replay(
     workload: TimedWorkload,
@@ -50,37 +53,41 @@ def replay(
     rates too (other models run on the reference path).
     ``requests``: a request trace replayed at each service's rate (request-level latency,
     as ``config.requests_exact`` with Poisson arrivals). ``node_events``: nodes failing,
-    draining, coming back or joining (:mod:`schedlab.sim.nodes`; the reference path runs)."""
+    draining, coming back or joining (:mod:`schedlab.sim.nodes`)."""
     config = config or ReplayConfig()
     compile_s = ready() if config.compiled and jit.enabled() else 0.0
     wall = time.perf_counter() - compile_s
     model = ReplayModel.build(workload, nodes, config, speeds, interference, node_events)
     release_memory()  # the temporaries of interning shapes and typical tasks
-    compiled = compiled_runner(model)
+    compiled = compiled_runner(model) if config.compiled and jit.enabled() else None
+    if isinstance(compiled, str):
+        log.warning("running the pure-Python reference path (slower, same results): %s", compiled)
+        compiled = None
     segments = None
-    extra_nodes: dict[str, Any] = {}
     if compiled is not None:
         run = compiled(progress)
         outcome, attempts, series, frag_series = run.outcome, run.attempts, run.series, run.frag_series
         events, lost, segments = run.events, run.lost_gpu_s, run.segments
+        capacity, restarts, failure_lost = run.capacity, run.failure_restarts, run.failure_lost_gpu_s
     else:
         engine = Replay(model, progress)
         outcome = engine.run()
         attempts, series, frag_series = engine.recorder.frames()
         events, lost = engine.sim.events, engine.lost_gpu_s
         segments = engine.rates.segments if engine.rates is not None else None
-        if model.node_events:
-            outages = engine.outages
-            series = with_capacity(series, outages.capacity)
-            extra_nodes = {
-                "node_events": len(model.node_events),
-                "failure_restarts": outages.restarts,
-                "failure_lost_gpu_s": outages.lost_gpu_s,
-                "capacity_min_pct": 100.0
-                * min(c for _, c in outages.capacity)
-                / max(model.cluster.gpu_capacity, 1),
-            }
+        outages = engine.outages
+        capacity, restarts, failure_lost = outages.capacity, outages.restarts, outages.lost_gpu_s
+    extra_nodes: dict[str, Any] = {}
+    if model.node_events:
+        series = with_capacity(series, capacity)
+        extra_nodes = {
+            "node_events": len(model.node_events),
+            "failure_restarts": restarts,
+            "failure_lost_gpu_s": failure_lost,
+            "capacity_min_pct": 100.0 * min(c for _, c in capacity) / max(model.cluster.gpu_capacity, 1),
+        }
     release_memory()  # the simulation's buffers are gone: give their pages back before the tables
+    attempts["gpu_mask"] = attempts["gpu_mask"].to_numpy().view(np.uint64)  # bit g: GPU g (up to 64)
     shared = shared_gpu_time_frac(attempts)  # before the task table: the peak stays lower
     tasks = task_table(workload, model.shape_of, model.is_ls, outcome)
     extra: dict[str, Any] = dict(extra_nodes)

@@ -19,7 +19,6 @@ from schedlab.arrays import IntArray
 from schedlab.cluster.kernels import ClusterArrays, ShapeArraysK, best_fit_gpu
 from schedlab.cluster.view import ClusterView
 from schedlab.jit import inline as inline
-from schedlab.jit import kernel as kernel
 
 
 class PolicyParams(NamedTuple):

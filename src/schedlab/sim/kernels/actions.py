@@ -1,63 +1,121 @@
-"""What the compiled replay does to tasks: start, stop, queue, drain, preempt.
+"""What the compiled replay does to tasks: start (a gang whole), stop, evict, restart.
 
-The mirror of :class:`schedlab.sim.reference.Replay`'s actions and of the admission
-policies (backfill and strict). In strict admission a preemption does not drain the queue
-itself: the drain that asked for it goes on (the reference's nested drain gives the same
-result, since a task that could not start or preempt changes nothing).
+The mirror of :class:`schedlab.sim.reference.Replay`'s actions: :func:`start` places a task
+(or every member of a gang, all or none) where the placement policy chooses among the nodes
+it may take, :func:`stop` frees what it holds, :func:`evict` stops tasks (whole gangs) to
+start again later, and :func:`requeue` gives them and the nodes they freed back to the
+admission rule (:mod:`schedlab.sim.kernels.admission`).
 """
 
 from __future__ import annotations
 
-from schedlab.cluster.kernels import fits
+import numpy as np
+
 from schedlab.engine.kernels import push
-from schedlab.jit import kernel
-from schedlab.scheduler.kernels import commit, select, select_drawn
-from schedlab.sim.kernels import evict, rates, waiting
+from schedlab.jit import merged, step
+from schedlab.scheduler.kernels import PLACE, RELEASE, commit
+from schedlab.sim.kernels import evict as evictable
+from schedlab.sim.kernels import exclusions, guard, queue, rates
+from schedlab.sim.kernels.choose import choose
 from schedlab.sim.kernels.state import (
     ATTEMPTS,
-    ESTIMATE,
-    LOST,
+    DOWN,
+    FAIR,
+    GANGS,
+    GUARD,
     NOW,
     PREEMPTS,
     RATES,
     RUNNING,
     RUNNING_NOW,
-    STRICT,
+    SPREAD,
+    TRACKED,
+    UP,
     WAITING,
     State,
 )
 
 
-@kernel
-def start(kind: int, draws: bool, st: State, t: int) -> bool:
-    """Start task ``t`` now if it fits somewhere (the placement policy picks the node)."""
-    s = st.m.shape_of[t]
-    if draws:
-        n, mask = select_drawn(kind, st.c, st.sh, st.f, st.p, st.pl, st.rng, s)
-    else:
-        n, mask = select(kind, st.c, st.sh, st.f, st.p, st.pl, s)
-    if n < 0:
-        return False
-    commit(st.c, st.sh, st.f, st.pl, s, n, mask, -1)
-    now, o = st.floats[NOW], st.o
+@step
+def _run(st: State, t: int, s: int, n: int, mask: int) -> float:
+    """Task ``t`` runs from now on GPUs ``mask`` of node ``n``; its end at the node's speed."""
+    o, m, now = st.o, st.m, st.floats[NOW]
     o.status[t], o.start[t], o.node[t], o.mask[t] = RUNNING, now, n, mask
-    speed = st.m.speed[st.c.model[n], st.m.speed_class[s]]
+    speed = m.speed[st.c.model[n], m.speed_class[s]]
     if st.ints[RATES]:
-        rates.start(st.q, st.h, o.attempt, t, n, mask, st.m.duration[t], speed, now)
-    else:
-        push(st.h, now + st.m.duration[t] / speed, t, rates.key(st.q, o.attempt[t], t))
-    if st.ints[PREEMPTS] and st.m.preemptible[t]:
-        evict.add(st.e, st.sh, t, s, n, mask, now)
+        rates.start(st.q, st.h, o.attempt, t, n, mask, m.duration[t], speed, now)
+    gd = st.gd
+    if st.ints[GUARD] and gd.ints[guard.SPARE] and now - gd.since[t] >= gd.floats[guard.AFTER]:
+        m.preemptible[t] = False  # it starved: the guard spares it from eviction from now on
+    if st.ints[PREEMPTS] and m.preemptible[t]:
+        evictable.add(st.e, st.sh, t, s, n, mask, now)
     st.ints[RUNNING_NOW] += 1
+    if st.ints[TRACKED]:  # the node's running tasks, in start order
+        run = st.run
+        run.prev[t], run.next[t] = run.tail[n], -1
+        if run.tail[n] >= 0:
+            run.next[run.tail[n]] = t
+        else:
+            run.head[n] = t
+        run.tail[n] = t
+    if st.ints[SPREAD]:
+        exclusions.track(st, t, UP)
+    if st.ints[FAIR]:
+        queue.held(st, t, UP)
+    return now + m.duration[t] / speed
+
+
+@merged
+def _gang(kind: int, draws: bool, st: State, t: int) -> bool:
+    """Start gang ``t`` whole: its members placed one after another (on any nodes), or none."""
+    s, size, run = st.m.shape_of[t], st.m.gang_size[t], st.run
+    exclusions.fresh(st.x)
+    for k in range(size):
+        n, mask = choose(kind, draws, st, t, s)
+        if n < 0:
+            for j in range(k - 1, -1, -1):
+                commit(st.c, st.sh, st.f, st.pl, s, run.gang_node[j], run.gang_mask[j], RELEASE)
+            return False
+        commit(st.c, st.sh, st.f, st.pl, s, n, mask, PLACE)
+        run.gang_node[k], run.gang_mask[k] = n, mask
+    latest = -np.inf
+    for k in range(size):
+        latest = max(latest, _run(st, t + k, s, run.gang_node[k], run.gang_mask[k]))
+    if not st.ints[RATES]:  # the gang leaves when its slowest task is done
+        push(st.h, latest, t, rates.key(st.q, st.o.attempt[t], t))
+    if st.ints[GUARD]:
+        for k in range(size):
+            run.end[t + k] = latest
     return True
 
 
-@kernel
+@step
+def start(kind: int, draws: bool, st: State, t: int, given: bool) -> bool:
+    """Start ``t`` (its gang) now if it fits somewhere; ``given``: the nodes it may not take
+    are in ``st.x`` already (else they are found now)."""
+    if st.m.gang_size[t] > 1:
+        return _gang(kind, draws, st, t)
+    s = st.m.shape_of[t]
+    if not given:
+        exclusions.excluded(st, t)
+    n, mask = choose(kind, draws, st, t, s)
+    if n < 0:
+        return False
+    commit(st.c, st.sh, st.f, st.pl, s, n, mask, PLACE)
+    end = _run(st, t, s, n, mask)
+    if not st.ints[RATES]:
+        push(st.h, end, t, rates.key(st.q, st.o.attempt[t], t))
+    if st.ints[GUARD]:
+        st.run.end[t] = end
+    return True
+
+
+@step
 def stop(st: State, t: int) -> int:
     """Free what ``t`` holds; record the attempt; return its node."""
     o, r, now = st.o, st.r, st.floats[NOW]
     s, n, mask = st.m.shape_of[t], o.node[t], o.mask[t]
-    commit(st.c, st.sh, st.f, st.pl, s, n, mask, 1)
+    commit(st.c, st.sh, st.f, st.pl, s, n, mask, RELEASE)
     if st.ints[RATES]:
         rates.stop(st.q, st.h, o.attempt, t, n, mask, now)
     o.ran[t] += now - o.start[t]
@@ -72,95 +130,70 @@ def stop(st: State, t: int) -> int:
     )
     st.ints[ATTEMPTS] += 1
     if st.ints[PREEMPTS] and st.m.preemptible[t]:
-        evict.remove(st.e, st.sh, t, s, n, mask)
+        evictable.remove(st.e, st.sh, t, s, n, mask)
     st.ints[RUNNING_NOW] -= 1
+    if st.ints[TRACKED]:
+        run = st.run
+        before, after = run.prev[t], run.next[t]
+        if before >= 0:
+            run.next[before] = after
+        else:
+            run.head[n] = after
+        if after >= 0:
+            run.prev[after] = before
+        else:
+            run.tail[n] = before
+    if st.ints[SPREAD]:
+        exclusions.track(st, t, DOWN)
+    if st.ints[GUARD]:
+        st.gd.since[t] += now - o.start[t]  # its wait resumes
+    if st.ints[FAIR]:
+        queue.held(st, t, DOWN)
     return n
 
 
-@kernel
-def enqueue(st: State, t: int) -> None:
-    """Queue ``t``; sjf-est takes its key now (the mean run time of its first group with
-    finished tasks: same shape and user, same shape, everyone; else 0)."""
-    m = st.m
-    if st.ints[ESTIMATE]:
-        key = 0.0
-        for level in range(m.groups.shape[1]):
-            g = m.groups[t, level]
-            if m.est_count[g]:
-                key = m.est_total[g] / m.est_count[g]
-                break
-        st.w.key0[t] = key
-    waiting.push(st.w, m.shape_of[t], t)
-    st.o.status[t] = WAITING
+@step
+def node_list(st: State) -> int:
+    """Start a new list of distinct nodes (``st.run.nodes``); its mark."""
+    st.run.marks[0] += 1
+    return st.run.marks[0]
 
 
-@kernel
-def drain_node(kind: int, draws: bool, st: State, node: int) -> None:
-    """Backfill after ``node`` gained resources: in queue order, start every waiting task
-    whose shape fits that node (it may start elsewhere: the policy chooses)."""
-    w, candidate = st.w, st.w.candidate
-    for i in range(w.tally[0]):
-        s = w.active[i]
-        candidate[s] = fits(st.c, st.sh, s, node)
-    while True:
-        best = -1
-        for i in range(w.tally[0]):
-            s = w.active[i]
-            if candidate[s] and (best < 0 or waiting.before(w, waiting.first(w, s), waiting.first(w, best))):
-                best = s
-        if best < 0:
-            return
-        if start(kind, draws, st, waiting.first(w, best)):
-            waiting.pop(w, best)
-            for i in range(w.tally[0]):  # every waiting shape that fits the node now
-                s = w.active[i]
-                candidate[s] = fits(st.c, st.sh, s, node)
-        else:
-            candidate[best] = False
+@step
+def add_node(st: State, count: int, n: int) -> int:
+    """Append node ``n`` to the list unless it is there; the new length."""
+    run = st.run
+    if run.node_mark[n] != run.marks[0]:
+        run.node_mark[n] = run.marks[0]
+        run.nodes[count] = n
+        count += 1
+    return count
 
 
-@kernel
-def drain_strict(kind: int, draws: bool, st: State) -> None:
-    """Strict admission: start tasks from the head of the queue until the head cannot start
-    (nor preempt for itself)."""
-    w = st.w
-    while w.tally[1] > 0:
-        best = w.active[0]
-        for i in range(1, w.tally[0]):
-            s = w.active[i]
-            if waiting.before(w, waiting.first(w, s), waiting.first(w, best)):
-                best = s
-        t = waiting.pop(w, best)
-        if start(kind, draws, st, t):
-            continue
-        if not preempt_for(kind, draws, st, t):
-            waiting.push(w, best, t)  # back, with its key unchanged
-            return
-
-
-@kernel
-def preempt_for(kind: int, draws: bool, st: State, t: int) -> bool:
-    """Evict preemptible tasks of one node so that preemptor ``t`` starts; False if not."""
-    if not (st.ints[PREEMPTS] and st.m.preemptor[t]):
-        return False
-    now, o, e = st.floats[NOW], st.o, st.e
-    node, victims = evict.cheapest(
-        st.c, st.sh, e, o.start, o.mask, st.m.shape_of, st.m.rank, now, st.m.shape_of[t]
-    )
-    if node < 0:
-        return False
-    for i in range(victims):
-        v = e.chosen[i]
-        stop(st, v)
-        o.preemptions[v] += 1
+@step
+def evict(st: State, tasks: np.ndarray, count: int) -> tuple[int, int, float]:
+    """Stop ``tasks[:count]`` and the rest of their gangs (in that order, each once) to start
+    again later. Returns how many stopped (in ``st.run.tasks``), how many distinct nodes they
+    freed (in ``st.run.nodes``) and the GPU-seconds lost."""
+    m, o, run, now = st.m, st.o, st.run, st.floats[NOW]
+    run.marks[1] += 1
+    k = 0
+    for i in range(count):
+        first = m.leader[tasks[i]]
+        for u in range(first, first + m.gang_size[first]):
+            if run.task_mark[u] != run.marks[1]:
+                run.task_mark[u] = run.marks[1]
+                run.tasks[k] = u
+                k += 1
+    node_list(st)
+    freed, lost = 0, 0.0
+    for i in range(k):
+        v = run.tasks[i]
+        lost += (now - o.start[v]) * st.sh.total[m.shape_of[v]] / 1000
+        freed = add_node(st, freed, stop(st, v))
         o.attempt[v] += 1
-        st.floats[LOST] += (now - o.start[v]) * st.sh.total[st.m.shape_of[v]] / 1000
         o.status[v] = WAITING
-    start(kind, draws, st, t)
-    for i in range(victims):
-        v = e.chosen[i]
-        if st.ints[STRICT] or not start(kind, draws, st, v):
-            enqueue(st, v)
-    if not st.ints[STRICT]:
-        drain_node(kind, draws, st, node)
-    return True
+        if st.ints[GANGS] and st.ints[RATES]:  # a gang restarts whole: its members' work is lost
+            run.finished[v] = False
+            run.done[m.leader[v]] = 0
+    return k, freed, lost

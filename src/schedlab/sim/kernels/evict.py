@@ -17,7 +17,7 @@ import numpy as np
 
 from schedlab.arrays import FloatArray, IntArray
 from schedlab.cluster.kernels import ClusterArrays, ShapeArraysK
-from schedlab.jit import inline, kernel
+from schedlab.jit import inline, step
 
 
 class EvictArrays(NamedTuple):
@@ -40,6 +40,8 @@ class EvictArrays(NamedTuple):
     cost: FloatArray
     chosen: IntArray  # scratch: the best node's victims
     free: IntArray  # scratch: G
+    skip: IntArray  # N: nodes marked with ``mark[0]`` are not candidates (refused)
+    mark: IntArray  # [current mark]
 
 
 def evict_arrays(nodes: int, width: int, weight: FloatArray) -> EvictArrays:
@@ -64,6 +66,8 @@ def evict_arrays(nodes: int, width: int, weight: FloatArray) -> EvictArrays:
         cost=np.zeros(max(n, 1)),
         chosen=np.zeros(max(n, 1), dtype=np.int64),
         free=np.zeros(width, dtype=np.int64),
+        skip=np.zeros(nodes, dtype=np.int64),
+        mark=np.zeros(1, dtype=np.int64),
     )
 
 
@@ -77,7 +81,7 @@ def _hold(e: EvictArrays, sh: ShapeArraysK, s: int, node: int, mask: int, sign: 
     e.members[node] += sign
 
 
-@kernel
+@step
 def add(e: EvictArrays, sh: ShapeArraysK, task: int, s: int, node: int, mask: int, now: float) -> None:
     """``task`` (shape ``s``) started on ``node`` with GPUs ``mask`` at ``now``."""
     e.prev[task], e.next[task] = e.tail[node], -1
@@ -92,7 +96,7 @@ def add(e: EvictArrays, sh: ShapeArraysK, task: int, s: int, node: int, mask: in
     _hold(e, sh, s, node, mask, 1)
 
 
-@kernel
+@step
 def remove(e: EvictArrays, sh: ShapeArraysK, task: int, s: int, node: int, mask: int) -> None:
     before, after = e.prev[task], e.next[task]
     if before >= 0:
@@ -119,8 +123,11 @@ def _fits(sh: ShapeArraysK, s: int, cpu: int, mem: int, free: IntArray) -> bool:
 
 @inline
 def _room(c: ClusterArrays, sh: ShapeArraysK, e: EvictArrays, s: int, node: int) -> bool:
-    """Whether evicting every preemptible task of ``node`` would make shape ``s`` fit."""
-    if e.members[node] == 0 or c.cpu_left[node] + e.cpu[node] < sh.cpu[s]:
+    """Whether evicting every preemptible task of ``node`` would make shape ``s`` fit (never
+    on a node out of service or refused)."""
+    if e.members[node] == 0 or not c.up[node] or e.skip[node] == e.mark[0]:
+        return False
+    if c.cpu_left[node] + e.cpu[node] < sh.cpu[s]:
         return False
     if c.mem_left[node] + e.mem[node] < sh.mem[s] or not sh.allowed[s, c.model[node]]:
         return False
@@ -141,7 +148,7 @@ def _after(e: EvictArrays, i: int, key: float, began: float, task: int) -> bool:
     return e.order[i] > task
 
 
-@kernel
+@step
 def _gather(
     e: EvictArrays, start: FloatArray, shape_of: IntArray, sh: ShapeArraysK, now: float, node: int
 ) -> int:
@@ -161,7 +168,7 @@ def _gather(
     return m
 
 
-@kernel
+@step
 def _sort(e: EvictArrays, m: int) -> None:
     """Sort the scratch rows into eviction order: ``(now - start) x weight`` ascending, then
     the later start, then the lower task index (insertion sort: a node runs few tasks)."""
@@ -221,7 +228,7 @@ def _walk(
     return cost, taken
 
 
-@kernel
+@step
 def cheapest(
     c: ClusterArrays,
     sh: ShapeArraysK,
@@ -233,8 +240,8 @@ def cheapest(
     now: float,
     s: int,
 ) -> tuple[int, int]:
-    """The node to preempt on for shape ``s`` and how many victims (in ``e.chosen``);
-    node -1 when no node works."""
+    """The node to preempt on for shape ``s`` and how many victims (in ``e.chosen``), among
+    the nodes not marked in ``e.skip``; node -1 when no node works."""
     # The node with the least bound is tried first: its cost is usually the best, and
     # then most other nodes are ruled out by their bound alone.
     first, first_bound = -1, np.inf

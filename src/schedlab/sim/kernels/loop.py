@@ -1,8 +1,10 @@
-"""The compiled event loop of the replay: arrivals, departures and fragmentation samples.
+"""The compiled event loop of the replay: arrivals, departures, fragmentation samples and
+node events.
 
 The exact mirror of :class:`schedlab.sim.reference.Replay` (same events in the same order,
 same floating-point operations), on arrays. Events at one time run departures first, then
-the arrival, then the sample; departures among themselves in the order they were scheduled.
+the arrival, then the sample, then node events; departures among themselves in the order
+they were scheduled.
 
 :func:`run_events` stops early, with the state intact, when an output buffer could fill
 during the next event or after ``budget`` events; the caller grows the buffers (or reports
@@ -14,8 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from schedlab.engine.kernels import latest, pop
-from schedlab.jit import kernel
-from schedlab.sim.kernels.actions import drain_node, drain_strict, enqueue, preempt_for, start, stop
+from schedlab.jit import kernel, merged, step
+from schedlab.sim.kernels import guard
+from schedlab.sim.kernels.actions import add_node, node_list, stop
+from schedlab.sim.kernels.admission import arrive, drain, freed
+from schedlab.sim.kernels.outages import node_event
 from schedlab.sim.kernels.rates import key
 from schedlab.sim.kernels.state import (
     ATTEMPTS,
@@ -26,11 +31,15 @@ from schedlab.sim.kernels.state import (
     ESTIMATE,
     EVENTS,
     FINISHED,
+    GANG_MAX,
+    GANGS,
     GROUP_MAX,
     GROW,
+    GUARD,
     NEXT,
+    NODE_NEXT,
     NOW,
-    PREEMPTS,
+    QUEUED,
     RATES,
     REJECTED,
     RUNNING_NOW,
@@ -46,7 +55,7 @@ from schedlab.sim.kernels.state import (
 )
 
 
-@kernel
+@step
 def record(st: State) -> None:
     r, i = st.r, st.ints[SERIES]
     r.time[i], r.allocated[i] = st.floats[NOW], st.c.allocated[0]
@@ -54,7 +63,7 @@ def record(st: State) -> None:
     st.ints[SERIES] += 1
 
 
-@kernel
+@step
 def sample(st: State) -> None:
     """Record the cluster's fragmentation numerator and free GPU milli now."""
     total = 0
@@ -66,50 +75,56 @@ def sample(st: State) -> None:
     st.ints[SAMPLES_DONE] += 1
 
 
-@kernel
-def arrive(kind: int, draws: bool, st: State, t: int) -> None:
-    if st.ints[STRICT]:
-        if st.w.tally[1] > 0:
-            enqueue(st, t)
-            drain_strict(kind, draws, st)
-        elif not start(kind, draws, st, t):
-            if preempt_for(kind, draws, st, t):
-                drain_strict(kind, draws, st)
-            else:
-                enqueue(st, t)
-    elif not start(kind, draws, st, t) and not preempt_for(kind, draws, st, t):
-        enqueue(st, t)
-
-
-@kernel
-def depart(kind: int, draws: bool, st: State, t: int) -> None:
-    m, now = st.m, st.floats[NOW]
-    node = stop(st, t)
-    st.o.status[t] = DONE
-    st.o.end[t] = now
-    if st.ints[ESTIMATE]:
-        run = now - st.o.start[t]
-        for level in range(m.groups.shape[1]):
-            g = m.groups[t, level]
-            m.est_total[g] += run
-            m.est_count[g] += 1
-    if st.ints[STRICT]:
-        drain_strict(kind, draws, st)
+@merged
+def depart(kind: int, draws: bool, st: State, t: int) -> bool:
+    """Task ``t``'s run ended now: its gang (all of it) leaves and the nodes it freed are
+    offered to the queue. With progress rates a gang member whose work is done waits for
+    the others (holding its GPUs); False while some are not done."""
+    m, o, run, now = st.m, st.o, st.run, st.floats[NOW]
+    if st.ints[GUARD]:  # tasks that waited too long go first when room is freed
+        guard.update(st)
+    if st.ints[GANGS] and st.ints[RATES] and m.gang_size[t] > 1:
+        if run.finished[t]:
+            return False
+        run.finished[t] = True
+        first = m.leader[t]
+        run.done[first] += 1
+        if run.done[first] < m.gang_size[first]:
+            return False
+        t = first
+    node_list(st)
+    nodes = 0
+    for u in range(t, t + m.gang_size[t]):
+        nodes = add_node(st, nodes, stop(st, u))
+        o.status[u] = DONE
+        o.end[u] = now
+        if st.ints[ESTIMATE]:
+            run_time = now - o.start[u]
+            for level in range(m.groups.shape[1]):
+                g = m.groups[u, level]
+                m.est_total[g] += run_time
+                m.est_count[g] += 1
+    if st.ints[STRICT]:  # a drain per node freed
+        drain(kind, draws, st, nodes)
     else:
-        drain_node(kind, draws, st, node)
+        for i in range(nodes):
+            freed(kind, draws, st, run.nodes[i])
+    return True
 
 
-@kernel
+@step
 def next_sample(st: State) -> None:
     """After sample i: sample ``samples`` times over the arrivals, then ``samples`` times over
     what is left (as known at sample ``samples``); at most 3 x ``samples``."""
     ints, floats, now = st.ints, st.floats, st.floats[NOW]
-    i, samples, n = ints[SAMPLE_I], ints[SAMPLES], len(st.m.arrival)
-    pending = st.h.size[0] + (1 if ints[NEXT] < n else 0)
+    i, samples, n, events = ints[SAMPLE_I], ints[SAMPLES], len(st.m.arrival), len(st.ne.time)
+    pending = st.h.size[0] + (1 if ints[NEXT] < n else 0) + (events - ints[NODE_NEXT])
     if i == samples and pending:
         last = latest(st.h)
         if ints[NEXT] < n:
             last = max(last, st.m.arrival[ints[NEXT]])
+        if ints[NODE_NEXT] < events:
+            last = max(last, st.ne.time[events - 1])
         floats[DT] = max(floats[DT], (last - now) / samples)
     following = now + floats[DT]
     if pending and i < 3 * samples and following > now:
@@ -123,14 +138,13 @@ def next_sample(st: State) -> None:
 def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
     """Process events until none is left (FINISHED, after the final sample), an output
     buffer could overflow in the next event (GROW), or ``budget`` events (BUDGET)."""
-    ints, floats, h, r, m = st.ints, st.floats, st.h, st.r, st.m
-    n = len(m.arrival)
+    ints, floats, h, r, m, ne = st.ints, st.floats, st.h, st.r, st.m, st.ne
+    n, events = len(m.arrival), len(ne.time)
     for _ in range(budget):
-        busy = ints[RUNNING_NOW] + st.w.tally[1] + 2  # as state.headroom
-        stops = 1 + (ints[RUNNING_NOW] if ints[PREEMPTS] else 0)
+        busy = ints[RUNNING_NOW] + ints[QUEUED] + ints[GANG_MAX] + 2  # as build.headroom
         touched = busy * (ints[GROUP_MAX] + 1) if ints[RATES] else busy
         if (
-            ints[ATTEMPTS] + stops > len(r.task)
+            ints[ATTEMPTS] + ints[RUNNING_NOW] + 1 > len(r.task)
             or ints[SERIES] + 2 > len(r.time)
             or ints[SAMPLES_DONE] + 2 > len(r.sample_time)
             or h.size[0] + touched > len(h.time)
@@ -144,6 +158,8 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
             event, when = 1, m.arrival[ints[NEXT]]
         if ints[SAMPLE_ON] and floats[SAMPLE_AT] < when:
             event, when = 2, floats[SAMPLE_AT]
+        if ints[NODE_NEXT] < events and ne.time[ints[NODE_NEXT]] < when:
+            event, when = 3, ne.time[ints[NODE_NEXT]]
         if event < 0:
             sample(st)  # the last: at the time of the last event
             return FINISHED
@@ -152,19 +168,28 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
         if event == 0:
             t, attempt = h.first[0], h.second[0]
             pop(h)
-            if attempt == key(st.q, st.o.attempt[t], t):  # else: evicted or slowed since: cancelled
-                depart(kind, draws, st, t)
+            # else: evicted or slowed since: cancelled
+            if attempt == key(st.q, st.o.attempt[t], t) and depart(kind, draws, st, t):
                 record(st)
         elif event == 1:
             t = ints[NEXT]
             ints[NEXT] += 1
-            if not m.schedulable[m.shape_of[t]]:
-                st.o.status[t] = REJECTED
+            if m.leader[t] != t:
+                continue  # a gang member: its leader arrived at the same instant, for the gang
+            members = m.gang_size[t]
+            if not (m.schedulable[m.shape_of[t]] and m.gang_fits[t]):
+                st.o.status[t : t + members] = REJECTED
             else:
-                st.o.status[t] = WAITING
+                st.o.status[t : t + members] = WAITING
+                if ints[GUARD]:  # tasks that waited too long go first
+                    guard.update(st)
                 arrive(kind, draws, st, t)
                 record(st)
-        else:
+        elif event == 2:
             sample(st)
             next_sample(st)
+        else:
+            ints[NODE_NEXT] += 1
+            node_event(kind, draws, st, ints[NODE_NEXT] - 1)
+            record(st)
     return BUDGET

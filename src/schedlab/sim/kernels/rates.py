@@ -16,8 +16,10 @@ import numpy as np
 
 from schedlab.arrays import BoolArray, FloatArray, IntArray
 from schedlab.engine.kernels import EventHeap, push
-from schedlab.jit import kernel
+from schedlab.jit import step
 
+#: The task joining a group in :func:`update` when none is (typed: no literal specialisation).
+NO_TASK = np.int64(-1)
 #: Departure keys: the attempt in the high bits, the epoch (reschedules) in the low ones.
 EPOCH_BITS = 32
 
@@ -85,19 +87,19 @@ def no_rates(n: int) -> RateArrays:
     return rate_arrays(0, 1, np.full(n, -1), np.zeros(n, dtype=bool), np.ones((1, 1)), np.ones(1), 1, 0)
 
 
-@kernel
+@step
 def key(q: RateArrays, attempt: int, t: int) -> int:
     """The departure key of task ``t`` now: stale keys mark cancelled departures."""
     return (attempt << EPOCH_BITS) | q.epoch[t]
 
 
-@kernel
+@step
 def reschedule(q: RateArrays, h: EventHeap, attempt: int, t: int, end: float) -> None:
     q.epoch[t] += 1
     push(h, end, t, key(q, attempt, t))
 
 
-@kernel
+@step
 def close(q: RateArrays, t: int, now: float) -> None:
     """End service ``t``'s current span of constant slowdown at ``now``."""
     if q.service[t] and now > q.since[t]:
@@ -108,7 +110,7 @@ def close(q: RateArrays, t: int, now: float) -> None:
     q.since[t] = now
 
 
-@kernel
+@step
 def update(q: RateArrays, h: EventHeap, attempt: IntArray, n: int, g: int, now: float, new: int) -> None:
     """New slowdowns for every member of GPU ``g`` of node ``n`` (the reference's ``_update``)."""
     size = 0
@@ -144,10 +146,10 @@ def update(q: RateArrays, h: EventHeap, attempt: IntArray, n: int, g: int, now: 
         u = q.next[u]
 
 
-@kernel
+@step
 def single_gpu(mask: int) -> int:
     """The GPU index when ``mask`` holds exactly one GPU, else -1."""
-    if mask <= 0 or (mask & (mask - 1)) != 0:
+    if mask == 0 or (mask & (mask - 1)) != 0:
         return -1
     g = 0
     while (mask >> g) & 1 == 0:
@@ -155,7 +157,7 @@ def single_gpu(mask: int) -> int:
     return g
 
 
-@kernel
+@step
 def start(
     q: RateArrays,
     h: EventHeap,
@@ -185,7 +187,7 @@ def start(
     update(q, h, attempt, n, g, now, t)
 
 
-@kernel
+@step
 def stop(q: RateArrays, h: EventHeap, attempt: IntArray, t: int, n: int, mask: int, now: float) -> None:
     """Task ``t`` leaves (finished or evicted): its GPU's others speed up."""
     close(q, t, now)
@@ -202,4 +204,4 @@ def stop(q: RateArrays, h: EventHeap, attempt: IntArray, t: int, n: int, mask: i
     else:
         q.tail[n, g] = before
     q.prev[t] = q.next[t] = -1
-    update(q, h, attempt, n, g, now, -1)
+    update(q, h, attempt, n, g, now, NO_TASK)

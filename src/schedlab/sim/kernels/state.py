@@ -1,5 +1,6 @@
 """The state of the compiled replay: what the kernels read and write, as NamedTuples of
-arrays, and how it is built from a :class:`~schedlab.sim.model.ReplayModel`."""
+arrays (built by :mod:`schedlab.sim.kernels.build`), and where things are in ``ints`` and
+``floats``. A feature a run does not use keeps arrays of length one."""
 
 from __future__ import annotations
 
@@ -9,34 +10,32 @@ import numpy as np
 import numpy.typing as npt
 
 from schedlab.arrays import BoolArray, FloatArray, IntArray
-from schedlab.cluster.kernels import (
-    ClusterArrays,
-    FragArrays,
-    ShapeArraysK,
-    cluster_arrays,
-    frag_arrays,
-    owned,
-    shape_arrays,
-)
-from schedlab.engine.kernels import EventHeap, event_heap
-from schedlab.engine.kernels import grown as grown_heap
-from schedlab.policies.base import CompiledPolicy
+from schedlab.cluster.kernels import ClusterArrays, FragArrays, ShapeArraysK
+from schedlab.engine.kernels import EventHeap
 from schedlab.policies.kernels import PolicyParams
-from schedlab.scheduler.kernels import PlacerArrays, placer_arrays
-from schedlab.sim.kernels.evict import EvictArrays, evict_arrays
-from schedlab.sim.kernels.rates import RateArrays, no_rates
-from schedlab.sim.kernels.waiting import WaitingArrays, waiting_arrays
-from schedlab.sim.model import ReplayModel
-from schedlab.sim.result import TaskOutcome
+from schedlab.scheduler.kernels import PlacerArrays
+from schedlab.sim.kernels.evict import EvictArrays
+from schedlab.sim.kernels.rates import RateArrays
+from schedlab.sim.kernels.waiting import WaitingArrays
 
 WAITING, RUNNING, DONE, REJECTED = 0, 1, 2, 3
 # Integer state: where things are in ``ints``.
 NEXT, EVENTS, RUNNING_NOW, ATTEMPTS, SERIES, SAMPLES_DONE, SAMPLE_I, SAMPLE_ON = range(8)
 STRICT, ESTIMATE, PREEMPTS, SAMPLES, CAPACITY, RATES, GROUP_MAX = range(8, 15)
+GANGS, SPREAD, GUARD, FAIR, ADMIT = range(15, 20)  # which features the run uses
+NODE_NEXT, CAP_ROWS, RESTARTS, CAP_UP, QUEUED, GANG_MAX, TRACKED = range(20, 27)
+INTS = 27
 # Float state: where things are in ``floats``.
-NOW, DT, SAMPLE_AT, LOST = range(4)
+NOW, DT, SAMPLE_AT, LOST, FAIL_LOST = range(5)
+FLOATS = 5
 # Why run_events returned.
 FINISHED, GROW, BUDGET = 0, 1, 2
+# Arguments as typed constants: numba compiles a function once more for every literal value
+# passed to it (``f(x, True)`` and ``f(x, False)`` are two compilations), not for these.
+YES, NO = np.bool_(True), np.bool_(False)
+EVERY = np.int64(-1)  # no node: every node (backfill), a GPU of its own (safety)
+ONE = np.int64(1)
+UP, DOWN = np.int64(1), np.int64(-1)  # a task started or stopped; resources released or placed
 
 
 class Model(NamedTuple):
@@ -46,14 +45,21 @@ class Model(NamedTuple):
     duration: FloatArray
     shape_of: IntArray
     preemptor: BoolArray
-    preemptible: BoolArray
+    preemptible: BoolArray  # cleared for the tasks the starvation guard spares
     schedulable: BoolArray  # per shape
     speed: FloatArray  # per model x speed class
     speed_class: IntArray  # per shape
     rank: IntArray  # per node: position in the tie order
+    key0: FloatArray  # per task: the queue policy's fixed key (two parts)
+    key1: FloatArray
     groups: IntArray  # n x 3: sjf-est estimate groups
     est_total: FloatArray
     est_count: IntArray
+    leader: IntArray  # per task: its gang's first task (itself when alone)
+    gang_size: IntArray  # per task: its gang's size (1 when alone)
+    gang_fits: BoolArray  # per task: its gang fits the empty cluster
+    node_cpu: IntArray  # per node: CPU, memory when empty
+    node_mem: IntArray
 
 
 class Outcome(NamedTuple):
@@ -87,6 +93,110 @@ class Records(NamedTuple):
     sample_free: IntArray
 
 
+class Running(NamedTuple):
+    """Running tasks per node (in start order), their end times, and scratch lists."""
+
+    head: IntArray  # N: first running task of the node (-1: none)
+    tail: IntArray  # N
+    prev: IntArray  # n
+    next: IntArray  # n
+    end: FloatArray  # n: when the task's run (its gang's) ends, as known at its start
+    finished: BoolArray  # n: a gang member whose work is done (with progress rates)
+    done: IntArray  # n: per gang leader, its members whose work is done
+    nodes: IntArray  # N scratch: distinct nodes, in order
+    node_mark: IntArray  # N
+    tasks: IntArray  # n scratch: tasks stopped together, in order
+    task_mark: IntArray  # n
+    order: IntArray  # n scratch: the tasks of a failed node, by index
+    gang_node: IntArray  # the largest gang: where its members go
+    gang_mask: IntArray
+    marks: IntArray  # [node mark, task mark]
+
+
+class Spread(NamedTuple):
+    """Anti-affinity: each capped task's service and cap, and its service's running tasks."""
+
+    service: IntArray  # n: -1 for a task without a cap
+    cap: IntArray  # n
+    head: IntArray  # per service: a running capped task (-1: none)
+    prev: IntArray  # n
+    next: IntArray  # n
+    tally: IntArray  # N scratch (zeros between uses)
+
+
+class Exclusions(NamedTuple):
+    """The nodes the task being placed may not take (each once), and their saved tree keys."""
+
+    nodes: IntArray  # N
+    saved: npt.NDArray[np.int32]  # N
+    mark: IntArray  # N
+    scal: IntArray  # [count, current mark]
+
+
+class Outages(NamedTuple):
+    """Node events by time, and the GPU capacity in service after each."""
+
+    time: FloatArray
+    node: IntArray
+    kind: IntArray
+    cap_time: FloatArray  # events + 1
+    cap_milli: IntArray
+
+
+class Fair(NamedTuple):
+    """``drf``: what each user holds, its weight, and its waiting tasks."""
+
+    user: IntArray  # n
+    gpu: IntArray  # n: GPU milli the task holds
+    cpu: IntArray  # n
+    held_gpu: IntArray  # per user
+    held_cpu: IntArray
+    weight: FloatArray
+    total: IntArray  # [cluster GPU milli, CPU milli] (at least 1)
+    head: IntArray  # per user: a waiting task (-1: none)
+    prev: IntArray  # n
+    next: IntArray  # n
+
+
+class GuardArrays(NamedTuple):
+    """The starvation guard (:mod:`schedlab.sim.kernels.guard`)."""
+
+    since: FloatArray  # n: when the task's wait began (infinite: not guarded)
+    starving: BoolArray  # n: waits with a starving key
+    heap: IntArray  # 2 x n: guarded waiting tasks by (since, task), not yet promoted | promoted
+    hpos: IntArray  # n: place in its heap
+    which: IntArray  # n: its heap (-1: none)
+    size: IntArray  # 2
+    ints: IntArray  # see the guard's indices
+    floats: FloatArray  # [after, promoted]
+    starving_now: IntArray  # the tasks holding reservations: the longest waits
+    before: IntArray  # the list at the last update
+    held_node: IntArray  # reservations: node, holder, value (earliest start)
+    held_task: IntArray
+    held_value: FloatArray
+    slot_shape: IntArray  # K: per slot, the shape whose earliest starts it keeps (-1: none)
+    slot_seen: IntArray  # K: the placer's change count when it was last brought up to date
+    slot_used: IntArray  # K: when it was last used
+    value: FloatArray  # K x N: earliest start of the shape per node
+    tree: npt.NDArray[np.int32]  # K x 2P: per slot, the node of least (value, rank) below
+    could: BoolArray  # K x N: the node could host the shape when empty
+    pick: IntArray  # scratch: heap positions
+    order: IntArray  # n scratch: tasks of a node
+    ends: FloatArray  # n scratch
+    free: IntArray  # G scratch
+    stamp: IntArray  # N: nodes already seen in one update
+
+
+class Safety(NamedTuple):
+    """The admit step of ``slo-aware``: each service's largest safe slowdown, and scratch."""
+
+    limit: FloatArray  # n: infinite for a task that is not a service
+    members: IntArray  # scratch: a group (the largest one, plus one)
+    free: IntArray  # G scratch: a node's free GPU milli without some victims
+    skip: IntArray  # n: victims left out of a dry run (marked)
+    mark: IntArray  # [current mark]
+
+
 class State(NamedTuple):
     c: ClusterArrays
     sh: ShapeArraysK
@@ -100,135 +210,13 @@ class State(NamedTuple):
     h: EventHeap
     r: Records
     q: RateArrays
+    x: Exclusions
+    run: Running
+    sp: Spread
+    ne: Outages
+    fa: Fair
+    gd: GuardArrays
+    sf: Safety
     ints: IntArray
     floats: FloatArray
     rng: IntArray
-
-
-def build_state(
-    model: ReplayModel,
-    form: CompiledPolicy,
-    strict: bool,
-    weights: FloatArray,
-    keys: tuple[FloatArray, FloatArray] | None,
-    groups: IntArray | None,
-    rates: RateArrays | None = None,
-) -> State:
-    """The kernel state at time zero (the model's cluster must be empty); ``rates`` with an
-    interference model (:func:`schedlab.sim.kernels.rates.rate_arrays`)."""
-    w, cluster = model.workload, model.cluster
-    n, shapes, nodes = len(w), len(model.table), len(cluster)
-    f = frag_arrays(model.frag)
-    estimate = keys is None
-    if groups is None:  # read only for sjf-est
-        groups = np.zeros((1, 1), dtype=np.int64)
-    levels = int(groups.max(initial=0)) + 1
-    m = owned(
-        Model(
-            arrival=w.arrival,
-            duration=w.duration,
-            shape_of=model.shape_of,
-            preemptor=np.array(model.preemptors, dtype=bool),
-            preemptible=np.array(model.preemptible, dtype=bool),
-            schedulable=np.array(model.schedulable, dtype=bool),
-            speed=np.array(model.speed_by_model, dtype=np.float64),
-            speed_class=np.array(model.speed_class, dtype=np.int64),
-            rank=np.array(model.rank, dtype=np.int64),
-            groups=np.array(groups, dtype=np.int64),
-            est_total=np.zeros(levels),
-            est_count=np.zeros(levels, dtype=np.int64),
-        )
-    )
-    key0, key1 = (np.zeros(n), np.zeros(n)) if keys is None else keys
-    before = TaskOutcome.before_start(n)
-    o = Outcome(
-        before.status,
-        before.start,
-        before.end,
-        before.node,
-        before.gpu_mask,
-        before.preemptions,
-        before.ran,
-        attempt=np.zeros(n, dtype=np.int64),
-    )
-    ints = np.zeros(15, dtype=np.int64)
-    ints[STRICT], ints[ESTIMATE], ints[PREEMPTS] = strict, estimate, model.preempts
-    ints[RATES] = rates is not None
-    ints[GROUP_MAX] = len(rates.scratch) if rates is not None else 0
-    ints[SAMPLES], ints[CAPACITY], ints[SAMPLE_ON] = model.config.samples, cluster.gpu_capacity, n > 0
-    floats = np.zeros(4)
-    if n:
-        horizon = float(w.arrival[-1])
-        floats[DT] = horizon / model.config.samples if horizon > 0 else 0.0
-        floats[SAMPLE_AT] = float(w.arrival[0])
-    c = cluster_arrays(cluster, f)
-    return State(
-        c=c,
-        sh=shape_arrays(model.shapes),
-        f=f,
-        p=form.params,
-        pl=placer_arrays(shapes, (nodes - 1) - model.rank, int(c.kind.max(initial=0)) + 1),
-        m=m,
-        o=o,
-        w=owned(waiting_arrays(m.shape_of, shapes, key0, key1)),
-        e=evict_arrays(nodes, cluster.width, weights) if model.preempts else evict_arrays(0, 1, np.zeros(0)),
-        h=event_heap(min(n, 1 << 16) + 16),
-        r=records(n + 16, 2 * n + 16, 3 * model.config.samples + 16),
-        q=rates if rates is not None else no_rates(n),
-        ints=ints,
-        floats=floats,
-        rng=np.zeros(4, dtype=np.uint64),
-    )
-
-
-def records(attempts: int, series: int, samples: int) -> Records:
-    i, f = np.int64, np.float64
-    return Records(
-        *(np.zeros(attempts, dtype=d) for d in (i, i, i, f, f, i)),
-        *(np.zeros(series, dtype=d) for d in (f, i, np.int32, np.int32)),  # as the recorder
-        *(np.zeros(samples, dtype=d) for d in (f, i, i)),
-    )
-
-
-def headroom(st: State) -> tuple[int, int, int, int, int]:
-    """Room each growable buffer needs for one more event: attempts (a departure stops one
-    task; a preemption may stop every running task), the series and the samples (one row),
-    the event heap (every waiting task and every victim may start; with progress rates each
-    start or stop pushes a departure for every member of its GPU's group) and the services'
-    segments (each start or stop closes at most one per member)."""
-    busy = int(st.ints[RUNNING_NOW] + st.w.tally[1]) + 2
-    stops = 1 + (int(st.ints[RUNNING_NOW]) if st.ints[PREEMPTS] else 0)
-    touched = busy * (int(st.ints[GROUP_MAX]) + 1) if st.ints[RATES] else busy
-    return (
-        int(st.ints[ATTEMPTS]) + stops,
-        int(st.ints[SERIES]) + 2,
-        int(st.ints[SAMPLES_DONE]) + 2,
-        int(st.h.size[0]) + touched,
-        int(st.q.segs[0]) + (touched if st.ints[RATES] else 0),
-    )
-
-
-def grown(st: State) -> State:
-    """``st`` with each buffer that lacks :func:`headroom` twice as large (or as needed)."""
-    attempts, series, samples, heap, segments = headroom(st)
-    r = st.r
-    sizes = [len(r.task), len(r.time), len(r.sample_time)]
-    for i, need in enumerate((attempts, series, samples)):
-        if need > sizes[i]:
-            sizes[i] = max(2 * sizes[i], need)
-    if sizes != [len(r.task), len(r.time), len(r.sample_time)]:
-        bigger = records(*sizes)
-        for old, new in zip(r, bigger, strict=True):
-            np.copyto(new[: len(old)], old)  # type: ignore[index]
-        st = st._replace(r=bigger)
-    if heap > len(st.h.time):
-        st = st._replace(h=grown_heap(st.h, max(2 * len(st.h.time), heap)))
-    if segments > len(st.q.seg_task):
-        size = max(2 * len(st.q.seg_task), segments)
-        columns = {}
-        for name in ("seg_task", "seg_start", "seg_end", "seg_slowdown", "seg_speed"):
-            old = getattr(st.q, name)
-            columns[name] = np.zeros(size, dtype=old.dtype)
-            columns[name][: len(old)] = old
-        st = st._replace(q=st.q._replace(**columns))
-    return st

@@ -52,11 +52,14 @@ class QueuePolicy(ABC):
     #: Whether keys change while tasks wait: then the keys of a user's waiting tasks are
     #: taken again whenever one of the user's tasks starts or stops (:meth:`started`, :meth:`stopped`).
     by_user: ClassVar[bool] = False
+    #: How many leading parts of a key form the starvation guard's tier (:meth:`tier`).
+    tier_parts: ClassVar[int] = 0
 
     def tier(self, task: int) -> tuple[float, ...]:
         """The part of ``task``'s key that the starvation guard keeps: a task that starved
-        goes ahead of the waiting tasks of its tier and below (default: one tier for all)."""
-        return ()
+        goes ahead of the waiting tasks of its tier and below (default: the first
+        :attr:`tier_parts` parts of its key; none: one tier for all)."""
+        return self.key(task)[: self.tier_parts]
 
     def observe(self, task: int, run_time: float) -> None:  # noqa: B027 (optional hook)
         """``task`` finished after running ``run_time`` seconds (default: ignored)."""
@@ -77,6 +80,17 @@ class QueuePolicy(ABC):
         group that has any (0 if none has), updated as tasks finish: every task's groups,
         most specific first (n x levels, ids unique across levels). None by default."""
         return None
+
+    def fair_shares(self) -> FairShares | None:
+        """For a policy whose key is ``(dominant share of the task's user, arrival)``, the
+        share re-taken as the user's tasks start and stop: what the compiled replay needs to
+        keep the shares (:class:`FairShares`). None by default."""
+        return None
+
+
+#: Per task its user's number, per user number its weight, per task the GPU milli and CPU
+#: milli it holds while it runs, and the cluster's GPU and CPU totals (each at least 1).
+FairShares = tuple[IntArray, FloatArray, IntArray, IntArray, tuple[int, int]]
 
 
 QUEUE_POLICIES: Registry[type[QueuePolicy]] = Registry("queue policy")

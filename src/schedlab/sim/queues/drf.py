@@ -4,14 +4,17 @@ A user's dominant share is the larger of the shares of the cluster's GPU and CPU
 running tasks hold, divided by its weight (1 unless ``--quotas`` gives one). Waiting tasks go
 in order of their user's dominant share (smallest first), then arrival: the user furthest
 below its share is served first. Shares change as tasks start and stop, so the keys of a
-user's waiting tasks are taken again each time (the pure-Python replay runs this policy).
+user's waiting tasks are taken again each time.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from schedlab.sim.queues.base import QueueContext, QueuePolicy, register
+import numpy as np
+import pandas as pd
+
+from schedlab.sim.queues.base import FairShares, QueueContext, QueuePolicy, register
 
 
 @register
@@ -35,6 +38,11 @@ class DominantResourceFairness(QueuePolicy):
 
     def key(self, task: int) -> tuple[float, ...]:
         return (self.share(str(self.context.user[task])), float(self.context.arrival[task]))
+
+    def fair_shares(self) -> FairShares:
+        codes, users = pd.factorize(self.context.user)
+        weights = np.array([self.weights.get(str(u), 1.0) for u in users], dtype=np.float64)
+        return codes.astype(np.int64), weights, self.gpu, self.cpu, (self.gpu_total, self.cpu_total)
 
     def started(self, task: int) -> None:
         held = self.held[str(self.context.user[task])]

@@ -13,12 +13,10 @@ class QosFirst(QueuePolicy):
     """``qos``: LS before BE, first come first served within each class."""
 
     name = "qos"
+    tier_parts = 1  # a BE task that starved stays behind waiting LS tasks
 
     def key(self, task: int) -> tuple[float, ...]:
         return (0.0 if self.context.is_ls[task] else 1.0, float(self.context.arrival[task]))
-
-    def tier(self, task: int) -> tuple[float, ...]:
-        return self.key(task)[:1]  # a BE task that starved stays behind waiting LS tasks
 
     def static_keys(self) -> tuple[FloatArray, FloatArray]:
         return np.where(self.context.is_ls, 0.0, 1.0), self.context.arrival

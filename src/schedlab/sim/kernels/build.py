@@ -1,0 +1,247 @@
+"""Building the compiled replay's state from a :class:`~schedlab.sim.model.ReplayModel`, and
+growing its output buffers between slices of the loop.
+
+A feature the run does not use gets arrays of length one (the kernels never read them), so
+a plain replay carries no per-task cost for gangs, anti-affinity, node events, the
+starvation guard, ``drf`` or an admit step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from schedlab.arrays import FloatArray, IntArray
+from schedlab.cluster.kernels import cluster_arrays, frag_arrays, owned, shape_arrays
+from schedlab.engine.kernels import event_heap
+from schedlab.engine.kernels import grown as grown_heap
+from schedlab.policies.base import CompiledPolicy
+from schedlab.scheduler.kernels import placer_arrays
+from schedlab.sim.kernels.evict import evict_arrays
+from schedlab.sim.kernels.parts import fair_arrays, guard_arrays, outage_arrays, spread_arrays
+from schedlab.sim.kernels.rates import RateArrays, no_rates
+from schedlab.sim.kernels.state import (
+    ADMIT,
+    ATTEMPTS,
+    CAP_ROWS,
+    CAP_UP,
+    CAPACITY,
+    DT,
+    ESTIMATE,
+    FAIR,
+    FLOATS,
+    GANG_MAX,
+    GANGS,
+    GROUP_MAX,
+    GUARD,
+    INTS,
+    PREEMPTS,
+    QUEUED,
+    RATES,
+    RUNNING_NOW,
+    SAMPLE_AT,
+    SAMPLE_ON,
+    SAMPLES,
+    SAMPLES_DONE,
+    SERIES,
+    SPREAD,
+    STRICT,
+    TRACKED,
+    Exclusions,
+    Model,
+    Outcome,
+    Records,
+    Running,
+    Safety,
+    State,
+)
+from schedlab.sim.kernels.waiting import waiting_arrays
+from schedlab.sim.model import ReplayModel
+from schedlab.sim.queues.base import FairShares
+from schedlab.sim.result import TaskOutcome
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The compiled forms of a replay's policies and features (:mod:`schedlab.sim.compiled`)."""
+
+    form: CompiledPolicy
+    strict: bool
+    weights: FloatArray  # the victim policy's
+    keys: tuple[FloatArray, FloatArray] | None  # fixed queue keys (None: sjf-est or drf)
+    groups: IntArray | None  # sjf-est's estimate groups
+    rates: RateArrays | None  # progress rates (interference)
+    fair: FairShares | None  # drf
+    tier: int  # key parts a starving task keeps (the queue policy's tier)
+    limits: FloatArray | None  # slo-aware: each service's largest safe slowdown
+
+
+def _sized(n: int, used: bool, fill: float = 0, dtype: type = np.int64) -> np.ndarray:
+    return np.full(n if used else 1, fill, dtype=dtype)
+
+
+def build_state(model: ReplayModel, plan: Plan) -> State:
+    """The kernel state at time zero (the model's cluster must be empty)."""
+    w, cluster, config = model.workload, model.cluster, model.config
+    n, shapes, nodes, width = len(w), len(model.table), len(cluster), cluster.width
+    f = frag_arrays(model.frag)
+    groups = plan.groups if plan.groups is not None else np.zeros((1, 1), dtype=np.int64)
+    levels = int(groups.max(initial=0)) + 1
+    key0, key1 = (np.zeros(n), np.zeros(n)) if plan.keys is None else plan.keys
+    events, guarded = model.node_events, config.reserve_after is not None
+    tracked = guarded or bool(events)
+    gangs = w.has_gangs
+    m = owned(
+        Model(
+            arrival=w.arrival,
+            duration=w.duration,
+            shape_of=model.shape_of,
+            preemptor=np.array(model.preemptors, dtype=bool),
+            preemptible=np.array(model.preemptible, dtype=bool),
+            schedulable=np.array(model.schedulable, dtype=bool),
+            speed=np.array(model.speed_by_model, dtype=np.float64),
+            speed_class=np.array(model.speed_class, dtype=np.int64),
+            rank=np.array(model.rank, dtype=np.int64),
+            key0=np.ascontiguousarray(key0, dtype=np.float64),
+            key1=np.ascontiguousarray(key1, dtype=np.float64),
+            groups=np.array(groups, dtype=np.int64),
+            est_total=np.zeros(levels),
+            est_count=np.zeros(levels, dtype=np.int64),
+            leader=model.leader,
+            gang_size=model.gang_size,
+            gang_fits=model.gang_fits,
+            node_cpu=cluster.nodes.cpu_milli,
+            node_mem=cluster.nodes.memory_mib,
+        )
+    )
+    b = TaskOutcome.before_start(n)
+    o = Outcome(
+        b.status, b.start, b.end, b.node, b.gpu_mask, b.preemptions, b.ran, np.zeros(n, dtype=np.int64)
+    )
+    rates = plan.rates
+    ints = np.zeros(INTS, dtype=np.int64)
+    ints[STRICT], ints[ESTIMATE], ints[PREEMPTS] = plan.strict, plan.groups is not None, model.preempts
+    ints[RATES] = rates is not None
+    ints[GROUP_MAX] = len(rates.scratch) if rates is not None else 0
+    ints[SAMPLES], ints[CAPACITY], ints[SAMPLE_ON] = config.samples, cluster.gpu_capacity, n > 0
+    ints[GANGS], ints[SPREAD], ints[GUARD] = gangs, w.has_spread, guarded
+    ints[FAIR], ints[ADMIT], ints[TRACKED] = plan.fair is not None, plan.limits is not None, tracked
+    ints[GANG_MAX] = int(model.gang_size.max(initial=1))
+    floats = np.zeros(FLOATS)
+    if n:
+        horizon = float(w.arrival[-1])
+        floats[DT] = horizon / config.samples if horizon > 0 else 0.0
+        floats[SAMPLE_AT] = float(w.arrival[0])
+    c = cluster_arrays(cluster, f)
+    ne = outage_arrays(model, c.up)
+    c.pristine[~c.up] = False
+    ints[CAP_UP] = int(cluster.num_gpu[c.up].sum()) * 1000
+    if events:
+        ne.cap_time[0], ne.cap_milli[0] = (float(w.arrival[0]) if n else 0.0), ints[CAP_UP]
+        ints[CAP_ROWS] = 1
+    evicting = model.preempts or bool(events)
+    return State(
+        c=c,
+        sh=shape_arrays(model.shapes),
+        f=f,
+        p=plan.form.params,
+        pl=placer_arrays(shapes, (nodes - 1) - model.rank, int(c.kind.max(initial=0)) + 1, width),
+        m=m,
+        o=o,
+        w=owned(waiting_arrays(m.shape_of, shapes, np.zeros(n), np.zeros(n))),
+        e=evict_arrays(nodes, width, plan.weights) if model.preempts else evict_arrays(0, 1, np.zeros(0)),
+        h=event_heap(min(n, 1 << 16) + 16),
+        r=records(n + 16, 2 * n + 16, 3 * config.samples + 16),
+        q=rates if rates is not None else no_rates(n),
+        x=Exclusions(
+            np.zeros(max(nodes, 1), dtype=np.int64),
+            np.zeros(max(nodes, 1), dtype=np.int32),
+            np.zeros(max(nodes, 1), dtype=np.int64),
+            np.zeros(2, dtype=np.int64),
+        ),
+        run=Running(
+            head=_sized(nodes, tracked, -1),
+            tail=_sized(nodes, tracked, -1),
+            prev=_sized(n, tracked, -1),
+            next=_sized(n, tracked, -1),
+            end=_sized(n, guarded, 0.0, np.float64),
+            finished=_sized(n, gangs and rates is not None, False, np.bool_),
+            done=_sized(n, gangs and rates is not None, 0),
+            nodes=np.zeros(max(nodes, 1), dtype=np.int64),
+            node_mark=np.zeros(max(nodes, 1), dtype=np.int64),
+            tasks=_sized(n, evicting),
+            task_mark=_sized(n, evicting),
+            order=_sized(n, bool(events)),
+            gang_node=np.zeros(ints[GANG_MAX], dtype=np.int64),
+            gang_mask=np.zeros(ints[GANG_MAX], dtype=np.int64),
+            marks=np.zeros(2, dtype=np.int64),
+        ),
+        sp=spread_arrays(model, nodes),
+        ne=ne,
+        fa=fair_arrays(plan.fair, n),
+        gd=guard_arrays(model, plan.tier, width),
+        sf=Safety(
+            limit=np.ascontiguousarray(plan.limits if plan.limits is not None else np.zeros(1)),
+            members=np.zeros(ints[GROUP_MAX] + 2, dtype=np.int64),
+            free=np.zeros(width, dtype=np.int64),
+            skip=_sized(n, plan.limits is not None),
+            mark=np.zeros(1, dtype=np.int64),
+        ),
+        ints=ints,
+        floats=floats,
+        rng=np.zeros(4, dtype=np.uint64),
+    )
+
+
+def records(attempts: int, series: int, samples: int) -> Records:
+    i, f = np.int64, np.float64
+    return Records(
+        *(np.zeros(attempts, dtype=d) for d in (i, i, i, f, f, i)),
+        *(np.zeros(series, dtype=d) for d in (f, i, np.int32, np.int32)),  # as the recorder
+        *(np.zeros(samples, dtype=d) for d in (f, i, i)),
+    )
+
+
+def headroom(st: State) -> tuple[int, int, int, int, int]:
+    """Room each growable buffer needs for one more event: attempts (an event stops at most
+    every running task), the series and the samples (one row), the event heap (every waiting
+    task, every task that may restart and the largest gang may start; with progress rates
+    each start or stop pushes a departure for every member of its GPU's group) and the
+    services' segments (each start or stop closes at most one per member)."""
+    ints = st.ints
+    busy = int(ints[RUNNING_NOW] + ints[QUEUED] + ints[GANG_MAX]) + 2
+    touched = busy * (int(ints[GROUP_MAX]) + 1) if ints[RATES] else busy
+    return (
+        int(ints[ATTEMPTS] + ints[RUNNING_NOW]) + 1,
+        int(ints[SERIES]) + 2,
+        int(ints[SAMPLES_DONE]) + 2,
+        int(st.h.size[0]) + touched,
+        int(st.q.segs[0]) + (touched if ints[RATES] else 0),
+    )
+
+
+def grown(st: State) -> State:
+    """``st`` with each buffer that lacks :func:`headroom` twice as large (or as needed)."""
+    attempts, series, samples, heap, segments = headroom(st)
+    r = st.r
+    sizes = [len(r.task), len(r.time), len(r.sample_time)]
+    for i, need in enumerate((attempts, series, samples)):
+        if need > sizes[i]:
+            sizes[i] = max(2 * sizes[i], need)
+    if sizes != [len(r.task), len(r.time), len(r.sample_time)]:
+        bigger = records(*sizes)
+        for old, new in zip(r, bigger, strict=True):
+            np.copyto(new[: len(old)], old)  # type: ignore[index]
+        st = st._replace(r=bigger)
+    if heap > len(st.h.time):
+        st = st._replace(h=grown_heap(st.h, max(2 * len(st.h.time), heap)))
+    if segments > len(st.q.seg_task):
+        size = max(2 * len(st.q.seg_task), segments)
+        columns = {}
+        for name in ("seg_task", "seg_start", "seg_end", "seg_slowdown", "seg_speed"):
+            old = getattr(st.q, name)
+            columns[name] = np.zeros(size, dtype=old.dtype)
+            columns[name][: len(old)] = old
+        st = st._replace(q=st.q._replace(**columns))
+    return st

@@ -1,0 +1,135 @@
+"""Tasks entering and leaving the compiled waiting queue, with their keys: the queue
+policy's (fixed, a learned sjf-est estimate, or a ``drf`` share), the starvation guard's
+starving key, and ``drf``'s re-keying of a user's waiting tasks when its share changes.
+The mirror of :class:`schedlab.sim.waiting.WaitingQueue` and the queue policies."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from schedlab.jit import inline, step
+from schedlab.sim.kernels import guard, waiting
+from schedlab.sim.kernels.state import ESTIMATE, FAIR, GUARD, QUEUED, WAITING, Fair, State
+
+
+@inline
+def share(fa: Fair, u: int) -> float:
+    """User ``u``'s dominant share: the larger of its GPU and CPU shares, over its weight."""
+    return max(fa.held_gpu[u] / fa.total[0], fa.held_cpu[u] / fa.total[1]) / fa.weight[u]
+
+
+@step
+def entering(st: State, t: int) -> tuple[float, float, float]:
+    """The key ``t`` enters the queue with now (the queue policy's; not starving)."""
+    m = st.m
+    if st.ints[ESTIMATE]:  # sjf-est: the mean run time of its first group with finished tasks
+        for level in range(m.groups.shape[1]):
+            g = m.groups[t, level]
+            if m.est_count[g]:
+                return m.est_total[g] / m.est_count[g], 0.0, 0.0
+        return 0.0, 0.0, 0.0
+    if st.ints[FAIR]:
+        return share(st.fa, st.fa.user[t]), m.arrival[t], 0.0
+    return m.key0[t], m.key1[t], 0.0
+
+
+@step
+def comes_before(st: State, t: int, u: int) -> bool:
+    """Whether ``t`` comes before ``u`` (waiting) in queue order: ``t`` with its key if it
+    waits, else with the key it would enter with."""
+    w = st.w
+    if w.pos[t] >= 0:
+        return waiting.before(w, t, u)
+    gd = st.gd
+    if not (st.ints[GUARD] and guard.promoted(gd, t)):
+        a = entering(st, t)
+    elif gd.ints[guard.TIER] == 0:  # the starving key it would enter with
+        a = (-np.inf, gd.since[t], 0.0)
+    else:
+        a = (st.m.key0[t], -np.inf, gd.since[t])
+    b = (w.key0[u], w.key1[u], w.key2[u])
+    if a[0] != b[0]:
+        return a[0] < b[0]
+    if a[1] != b[1]:
+        return a[1] < b[1]
+    if a[2] != b[2]:
+        return a[2] < b[2]
+    return t < u
+
+
+@step
+def _joined(st: State, t: int) -> None:
+    """``t`` (its key set) enters the heaps: its shape's, the guard's, its user's list."""
+    if st.ints[GUARD] and guard.promoted(st.gd, t):
+        guard.starve(st, t)
+    waiting.push(st.w, st.m.shape_of[t], t)
+    st.ints[QUEUED] += st.m.gang_size[t]
+    if st.ints[GUARD]:
+        guard.add(st.gd, t)
+    if st.ints[FAIR]:
+        fa = st.fa
+        u = fa.user[t]
+        fa.prev[t], fa.next[t] = -1, fa.head[u]
+        if fa.head[u] >= 0:
+            fa.prev[fa.head[u]] = t
+        fa.head[u] = t
+
+
+@step
+def enqueue(st: State, t: int) -> None:
+    """Queue ``t`` with the key it enters with."""
+    w = st.w
+    w.key0[t], w.key1[t], w.key2[t] = entering(st, t)
+    _joined(st, t)
+    st.o.status[t] = WAITING
+
+
+@step
+def requeue(st: State, t: int) -> None:
+    """Put ``t``, just taken off the queue, back with its key unchanged."""
+    _joined(st, t)
+
+
+@step
+def leave(st: State, t: int) -> None:
+    """Take waiting task ``t`` off the queue."""
+    waiting.remove(st.w, t)
+    st.ints[QUEUED] -= st.m.gang_size[t]
+    if st.ints[GUARD]:
+        guard.drop(st.gd, t)
+    if st.ints[FAIR]:
+        fa = st.fa
+        before, after = fa.prev[t], fa.next[t]
+        if before >= 0:
+            fa.next[before] = after
+        else:
+            fa.head[fa.user[t]] = after
+        if after >= 0:
+            fa.prev[after] = before
+
+
+@step
+def dequeue(st: State, s: int) -> int:
+    """Take shape ``s``'s first waiting task off the queue."""
+    t = waiting.first(st.w, s)
+    leave(st, t)
+    return t
+
+
+@step
+def held(st: State, t: int, sign: int) -> None:
+    """``t`` started (``sign`` 1) or stopped (-1): its user's share changes, and the user's
+    other waiting tasks (but ``t``'s gang leader, which may wait still) take their keys again
+    (a starving task keeps its key)."""
+    fa, w = st.fa, st.w
+    u = fa.user[t]
+    fa.held_gpu[u] += sign * fa.gpu[t]
+    fa.held_cpu[u] += sign * fa.cpu[t]
+    key = share(fa, u)
+    skip, guarded = st.m.leader[t], st.ints[GUARD]
+    v = fa.head[u]
+    while v >= 0:
+        if v != skip and not (guarded and st.gd.starving[v]) and w.key0[v] != key:
+            w.key0[v] = key
+            waiting.moved(w, v)
+        v = fa.next[v]

@@ -1,0 +1,79 @@
+"""The admit step of ``slo-aware`` on the compiled path: the mirror of
+:meth:`schedlab.policies.slo_aware.SloAware.admit` and ``choose_gpus`` over
+:class:`~schedlab.interference.colocation.Colocation`.
+
+A task may join a GPU when every inference service of the new group (the task included)
+keeps its slowdown, by the additive group rule, within its largest safe slowdown (found once
+per service before the run, :func:`schedlab.interference.colocation.largest_safe_slowdown`).
+A dry run (a preemption's) leaves out the tasks marked in ``skip`` and reads the node's
+free GPU milli from ``free``.
+"""
+
+from __future__ import annotations
+
+from schedlab.jit import step
+from schedlab.sim.kernels.state import EVERY, NO, State
+
+
+@step
+def safe(st: State, n: int, g: int, t: int, dry: bool) -> bool:
+    """Whether ``t`` may join GPU ``g`` of node ``n`` (``n`` = -1: a GPU of its own): the
+    group is the GPU's tasks in start order, then ``t``."""
+    q, sf = st.q, st.sf
+    members, size = sf.members, 0
+    if n >= 0:
+        u = q.head[n, g]
+        while u >= 0:
+            if not (dry and sf.skip[u] == sf.mark[0]):
+                members[size] = u
+                size += 1
+            u = q.next[u]
+    members[size] = t
+    size += 1
+    for i in range(size):
+        u = members[i]
+        slowdown = 1.0
+        if size > 1:
+            extra = 0.0
+            for j in range(size):
+                if j != i:
+                    extra += q.pair[q.config[u], q.config[members[j]]] - 1.0
+            slowdown = q.alone[q.config[u]] * max(1.0 + extra, 1e-3)
+        if slowdown > sf.limit[u]:
+            return False
+    return True
+
+
+@step
+def admitted(st: State, t: int, s: int, n: int, dry: bool) -> bool:
+    """Whether ``slo-aware`` admits node ``n`` for ``t`` (shape ``s``): a task that shares a
+    GPU and has a profile needs a safe GPU with room there (on a node without profiled tasks,
+    any GPU is as safe as one of its own)."""
+    c, sh, q = st.c, st.sh, st.q
+    if sh.cls[s] != 0 or q.config[t] < 0:
+        return True
+    occupied = False
+    for g in range(c.gpu_free.shape[1]):
+        occupied = occupied or q.head[n, g] >= 0
+    if not occupied:
+        return safe(st, EVERY, EVERY, t, dry)
+    for g in range(c.num_gpu[n]):
+        free = st.sf.free[g] if dry else c.gpu_free[n, g]
+        if free >= sh.milli[s] and safe(st, n, g, t, dry):
+            return True
+    return False
+
+
+@step
+def safe_gpu(st: State, t: int, s: int, n: int, preferred: int) -> int:
+    """The GPU ``t`` takes on node ``n``: ``preferred`` (the score kernel's) if safe, else the
+    safe GPU with the least room left (the lowest index among equals)."""
+    c, sh, q = st.c, st.sh, st.q
+    if sh.cls[s] != 0 or q.config[t] < 0 or safe(st, n, preferred, t, NO):
+        return preferred
+    best = -1
+    for g in range(c.num_gpu[n]):
+        room = c.gpu_free[n, g] >= sh.milli[s]
+        if room and safe(st, n, g, t, NO) and (best < 0 or c.gpu_free[n, g] < c.gpu_free[n, best]):
+            best = g
+    return best
