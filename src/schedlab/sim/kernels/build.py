@@ -181,16 +181,27 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
         ne=ne,
         fa=fair_arrays(plan.fair, n),
         gd=guard_arrays(model, plan.tier, width),
-        sf=Safety(
-            limit=np.ascontiguousarray(plan.limits if plan.limits is not None else np.zeros(1)),
-            members=np.zeros(ints[GROUP_MAX] + 2, dtype=np.int64),
-            free=np.zeros(width, dtype=np.int64),
-            skip=_sized(n, plan.limits is not None),
-            mark=np.zeros(1, dtype=np.int64),
-        ),
+        sf=_safety(plan, n, nodes, width, int(ints[GROUP_MAX])),
         ints=ints,
         floats=floats,
         rng=np.zeros(4, dtype=np.uint64),
+    )
+
+
+def _safety(plan: Plan, n: int, nodes: int, width: int, group_max: int) -> Safety:
+    admit, rates = plan.limits is not None, plan.rates
+    shape = (nodes, width, len(rates.alone)) if admit and rates is not None else (1, 1, 1)
+    return Safety(
+        limit=np.ascontiguousarray(plan.limits if plan.limits is not None else np.zeros(1)),
+        members=np.zeros(group_max + 2, dtype=np.int64),
+        free=np.zeros(width, dtype=np.int64),
+        skip=np.zeros(n if admit else 1, dtype=np.int64),
+        mark=np.zeros(2, dtype=np.int64),
+        failed=np.full(n if admit else 1, -1, dtype=np.int64),
+        stamp=np.zeros(nodes if admit else 1, dtype=np.int64),
+        seen=np.zeros(shape, dtype=np.int64),
+        ok=np.zeros(shape, dtype=bool),
+        own=np.zeros(shape),
     )
 
 

@@ -5,6 +5,12 @@ The nodes of ``st.x`` (anti-affinity, reservations) leave the shape's candidate 
 the decision (their keys set to NONE, and put back after). With an admit step, the best
 node is asked; a refused one leaves the tree too and the next best is asked, as the
 reference asks nodes in key order.
+
+An admit step depends only on the task and the node's state, so once a task found no node
+(with none excluded), every node that has not changed since still fits it not or refuses
+it: its next try asks only the nodes changed since (the placer's log of changes), and
+takes the best admitted one among them. A waiting service on a loaded cluster is tried at
+every departure; this keeps each try to the few nodes that changed.
 """
 
 from __future__ import annotations
@@ -28,6 +34,43 @@ def _out(st: State, s: int, n: int) -> None:
 
 
 @step
+def _admitted_best(st: State, t: int, s: int) -> int:
+    """The best node of shape ``s``'s tree that admits ``t`` (-1: none); refused nodes leave
+    the tree until the end of the decision."""
+    while True:
+        n = best_node(st.pl, s)
+        if n < 0 or safety.admitted(st, t, s, n, NO):
+            return n
+        _out(st, s, n)
+
+
+@step
+def _since_failure(st: State, t: int, given: int) -> bool:
+    """Whether ``t`` found no node at its last try (with none excluded, nor now), few enough
+    changes ago that the log still holds them all."""
+    last, ring = st.sf.failed[t], st.pl.ring
+    behind = st.pl.scal[0] - last
+    return given == 0 and last >= 0 and behind <= len(ring) and behind * 8 <= len(st.pl.tie)
+
+
+@step
+def _admitted_changed(st: State, t: int, s: int) -> int:
+    """The node of best key that admits ``t`` among those changed since its last try."""
+    pl, sf = st.pl, st.sf
+    ring, tree = pl.ring, pl.tree[s]
+    sf.mark[1] += 1
+    best = -1
+    for change in range(sf.failed[t], pl.scal[0]):
+        n = ring[change % len(ring)]
+        if sf.stamp[n] == sf.mark[1]:
+            continue
+        sf.stamp[n] = sf.mark[1]
+        if tree[n] != NONE and (best < 0 or tree[n] > tree[best]) and safety.admitted(st, t, s, n, NO):
+            best = n
+    return best
+
+
+@step
 def choose(kind: int, draws: bool, st: State, t: int, s: int) -> tuple[int, int]:
     """Node and GPU mask for task ``t`` of shape ``s`` (node -1 when nothing fits or is
     admitted); nothing is placed."""
@@ -41,19 +84,18 @@ def choose(kind: int, draws: bool, st: State, t: int, s: int) -> tuple[int, int]
     n, mask = -1, 0
     if draws:
         n, mask = drawn(c, sh, pl, st.rng, s)
+    elif st.ints[ADMIT]:
+        n = _admitted_changed(st, t, s) if _since_failure(st, t, given) else _admitted_best(st, t, s)
+        if n >= 0:
+            mask = gpu_mask(c, sh, pl, s, n)
+            if sh.cls[s] == 0:
+                preferred = np.int64((pl.tree[s, n] & ((1 << pl.scal[2]) - 1)) - 1)
+                mask = 1 << safety.safe_gpu(st, t, s, n, preferred)
+        st.sf.failed[t] = pl.scal[0] if n < 0 and given == 0 else -1
     else:
-        admit = st.ints[ADMIT] != 0
-        while True:
-            n = best_node(pl, s)
-            if n < 0:
-                break
-            if not admit or safety.admitted(st, t, s, n, NO):
-                mask = gpu_mask(c, sh, pl, s, n)
-                if admit and sh.cls[s] == 0:
-                    preferred = np.int64((pl.tree[s, n] & ((1 << pl.scal[2]) - 1)) - 1)
-                    mask = 1 << safety.safe_gpu(st, t, s, n, preferred)
-                break
-            _out(st, s, n)
+        n = best_node(pl, s)
+        if n >= 0:
+            mask = gpu_mask(c, sh, pl, s, n)
     for i in range(x.scal[0] - 1, -1, -1):
         set_key(pl, s, x.nodes[i], x.saved[i])
     x.scal[0] = given

@@ -36,6 +36,7 @@ class RateArrays(NamedTuple):
     epoch: IntArray  # n
     head: IntArray  # N x G: first task of the GPU's group (-1: none)
     tail: IntArray  # N x G
+    changes: IntArray  # N x G: how often the GPU's group changed
     prev: IntArray  # n
     next: IntArray  # n
     scratch: FloatArray  # the largest group: its members' slowdowns
@@ -70,6 +71,7 @@ def rate_arrays(
         epoch=np.zeros(n, dtype=np.int64),
         head=np.full((nodes, width), -1, dtype=np.int64),
         tail=np.full((nodes, width), -1, dtype=np.int64),
+        changes=np.zeros((nodes, width), dtype=np.int64),
         prev=np.full(n, -1, dtype=np.int64),
         next=np.full(n, -1, dtype=np.int64),
         scratch=np.zeros(max(group_max, 1)),
@@ -184,6 +186,7 @@ def start(
     else:
         q.head[n, g] = t
     q.tail[n, g] = t
+    q.changes[n, g] += 1
     update(q, h, attempt, n, g, now, t)
 
 
@@ -203,5 +206,6 @@ def stop(q: RateArrays, h: EventHeap, attempt: IntArray, t: int, n: int, mask: i
         q.prev[after] = before
     else:
         q.tail[n, g] = before
+    q.changes[n, g] += 1
     q.prev[t] = q.next[t] = -1
     update(q, h, attempt, n, g, now, NO_TASK)

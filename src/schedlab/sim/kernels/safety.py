@@ -6,7 +6,9 @@ A task may join a GPU when every inference service of the new group (the task in
 keeps its slowdown, by the additive group rule, within its largest safe slowdown (found once
 per service before the run, :func:`schedlab.interference.colocation.largest_safe_slowdown`).
 A dry run (a preemption's) leaves out the tasks marked in ``skip`` and reads the node's
-free GPU milli from ``free``.
+free GPU milli from ``free``. The verdict for a configuration on a GPU (do the others stay
+within their limits, and the joining task's own slowdown) is kept until the GPU's group
+changes: a loaded cluster refuses many nodes per placement.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from schedlab.sim.kernels.state import EVERY, NO, State
 
 
 @step
-def safe(st: State, n: int, g: int, t: int, dry: bool) -> bool:
-    """Whether ``t`` may join GPU ``g`` of node ``n`` (``n`` = -1: a GPU of its own): the
-    group is the GPU's tasks in start order, then ``t``."""
+def _verdict(st: State, n: int, g: int, t: int, dry: bool) -> tuple[bool, float]:
+    """For ``t`` joining GPU ``g`` of node ``n``: whether every other service of the group
+    stays within its limit, and ``t``'s own slowdown there."""
     q, sf = st.q, st.sf
     members, size = sf.members, 0
     if n >= 0:
@@ -30,6 +32,7 @@ def safe(st: State, n: int, g: int, t: int, dry: bool) -> bool:
             u = q.next[u]
     members[size] = t
     size += 1
+    ok, own = True, 1.0
     for i in range(size):
         u = members[i]
         slowdown = 1.0
@@ -39,9 +42,27 @@ def safe(st: State, n: int, g: int, t: int, dry: bool) -> bool:
                 if j != i:
                     extra += q.pair[q.config[u], q.config[members[j]]] - 1.0
             slowdown = q.alone[q.config[u]] * max(1.0 + extra, 1e-3)
-        if slowdown > sf.limit[u]:
-            return False
-    return True
+        if u == t:
+            own = slowdown
+        elif slowdown > sf.limit[u]:
+            ok = False
+    return ok, own
+
+
+@step
+def safe(st: State, n: int, g: int, t: int, dry: bool) -> bool:
+    """Whether ``t`` may join GPU ``g`` of node ``n`` (``n`` = -1: a GPU of its own): the
+    group is the GPU's tasks in start order, then ``t``. Outside a dry run the verdict for
+    ``t``'s configuration is kept until the GPU's group changes."""
+    q, sf = st.q, st.sf
+    if dry or n < 0:
+        ok, own = _verdict(st, n, g, t, dry)
+        return ok and own <= sf.limit[t]
+    c = q.config[t]
+    if sf.seen[n, g, c] != q.changes[n, g] + 1:
+        sf.ok[n, g, c], sf.own[n, g, c] = _verdict(st, n, g, t, dry)
+        sf.seen[n, g, c] = q.changes[n, g] + 1
+    return sf.ok[n, g, c] and sf.own[n, g, c] <= sf.limit[t]
 
 
 @step

@@ -194,7 +194,12 @@ class Safety(NamedTuple):
     members: IntArray  # scratch: a group (the largest one, plus one)
     free: IntArray  # G scratch: a node's free GPU milli without some victims
     skip: IntArray  # n: victims left out of a dry run (marked)
-    mark: IntArray  # [current mark]
+    mark: IntArray  # [dry-run mark, node mark]
+    failed: IntArray  # n: the placer's change count when the task last found no node (-1: no)
+    stamp: IntArray  # N: nodes seen (marked)
+    seen: IntArray  # N x G x C: 1 + the GPU's group changes when the verdict for a configuration
+    ok: BoolArray  # was taken: whether the others stay within their limits,
+    own: FloatArray  # and the joining configuration's slowdown
 
 
 class State(NamedTuple):
