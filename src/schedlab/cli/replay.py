@@ -75,7 +75,6 @@ def replay(
     from schedlab.policies import parse_policies
     from schedlab.provenance import inputs, stamp, write_parquet
     from schedlab.report.figures import figure_options, parse_formats
-    from schedlab.report.timeline import plot_timeline
     from schedlab.sim import ReplayConfig
     from schedlab.sim import replay as run_replay
     from schedlab.sim.admission import ADMISSION_POLICIES
@@ -204,6 +203,8 @@ def replay(
             node_table.source,
         )
     if out is not None:
+        from schedlab.report.timeline import plot_timeline
+
         for name in ("tasks", "attempts", "series"):
             write_parquet(getattr(result, name), out / f"{name}.parquet", meta)
         if summary.get("services"):

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 #: Confidence level of every interval schedlab reports.
 LEVEL = 0.95
@@ -24,7 +23,9 @@ def t_halfwidth(std: np.ndarray, n: np.ndarray, level: float = LEVEL) -> np.ndar
     """Half-width of the Student-t interval for sample std ``std`` over ``n`` runs (NaN below 2)."""
     n = np.asarray(n, dtype=np.float64)
     df = np.where(n >= 2, n - 1, np.nan)
-    quantile = scipy_stats.t.ppf(1 - (1 - level) / 2, df)
+    from scipy.special import stdtrit  # as scipy.stats.t.ppf, without importing scipy.stats
+
+    quantile = stdtrit(df, 1 - (1 - level) / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         result: np.ndarray = quantile * np.asarray(std, dtype=np.float64) / np.sqrt(n)
     return result

@@ -8,18 +8,28 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from schedlab.errors import ConfigError
 from schedlab.metrics.stats import LEVEL, aggregate
 from schedlab.policies import PAPER_POLICIES
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (imported when a figure is drawn: it costs a
+    second, which a run that draws nothing does not pay)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
 
 #: Okabe & Ito's colour-blind-safe palette (Color Universal Design).
 OKABE_ITO = ("#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -81,7 +91,7 @@ def plot_curves(curves: pd.DataFrame, path: Path, title: str = "") -> Path:
     ``curves`` is the long table of :func:`schedlab.report.tables.curves_frame`
     (columns policy, seed, x and one column per curve).
     """
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(5.2 * len(PANELS), 4.2), constrained_layout=True)
+    fig, axes = pyplot().subplots(1, len(PANELS), figsize=(5.2 * len(PANELS), 4.2), constrained_layout=True)
     policies = list(dict.fromkeys(curves["policy"]))
     colors = policy_colors(policies)
     stats = aggregate(curves, ["policy", "x"], [column for column, _ in PANELS])
@@ -113,5 +123,5 @@ def save_figure(fig: Figure, path: Path, title: str = "", dpi: int | None = None
     written = [path.with_suffix(f".{fmt}") for fmt in options.formats]
     for target in written:
         fig.savefig(target, dpi=dpi or options.dpi)
-    plt.close(fig)
+    pyplot().close(fig)
     return written[0]
