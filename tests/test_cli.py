@@ -177,7 +177,7 @@ def test_without_compiled_kernels_the_reference_path_runs_after_one_notice(tmp_p
         "a,0,10,1000,1000,1,500\nb,1,5,1000,1000,2,1000\nc,2,3,4000,1000,0,0\n"
     )
     env = os.environ | {"SCHEDLAB_JIT": "0"}
-    args = ["replay", "--jobs", str(jobs), "--nodes", str(nodes), "--json"]
+    args = ["replay", "--jobs", str(jobs), "--nodes", str(nodes), "--json", "--compiled"]
     plain = subprocess.run([sys.executable, "-m", "schedlab", *args], capture_output=True, text=True, env=env)
     assert plain.returncode == 0, plain.stderr
     notices = [line for line in plain.stderr.splitlines() if "compiled kernels are off" in line]

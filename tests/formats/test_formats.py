@@ -169,9 +169,10 @@ def test_anti_affinity_keeps_a_service_under_its_limit_per_node() -> None:
         max_per_node=np.array([1, 1, 1]),
     )  # fmt: skip
     nodes = Nodes.build([("n0", 32000, 65536, 1, "T4"), ("n1", 32000, 65536, 1, "T4")])
-    result = replay(workload, nodes, ReplayConfig(policy="bestfit"))
-    assert result.tasks["start"].tolist() == [0.0, 0.0, 10.0]
-    assert result.summary["path"] == "compiled"
+    for compiled in (True, False):
+        result = replay(workload, nodes, ReplayConfig(policy="bestfit", compiled=compiled))
+        assert result.tasks["start"].tolist() == [0.0, 0.0, 10.0]
+        assert result.summary["path"] == ("compiled" if compiled else "reference")
 
 
 def most_at_once(attempts: pd.DataFrame, users: np.ndarray) -> pd.Series:

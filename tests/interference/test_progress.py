@@ -55,7 +55,7 @@ def test_none_reproduces_the_replay_without_profiles() -> None:
     rows = [(float(i), 30.0 + i, 300 + 100 * (i % 5), "bert/1" if i % 2 else "") for i in range(40)]
     w = workload(rows)
     plain = replace(w, profile=None)
-    a, b = run(w, None), run(plain, None)
+    a, b = run(w, None, compiled=True), run(plain, None, compiled=True)
     assert a.summary["path"] == b.summary["path"] == "compiled"
     assert a.tasks.equals(b.tasks)
 
@@ -82,7 +82,7 @@ def test_the_measured_model_on_a_pair() -> None:
     w = workload([(0.0, 100.0, 500, "bert_train/16"), (0.0, 100.0, 500, "resnet50_train/32")])
     result = run(w, None, ONE_GPU, compiled=True)
     assert result.tasks["end"].tolist() == [100.0, 100.0]
-    measured = replay(w, ONE_GPU, ReplayConfig(policy="bestfit", interference="measured"))
+    measured = replay(w, ONE_GPU, ReplayConfig(policy="bestfit", interference="measured", compiled=True))
     s_a = PROFILES.pairs[("bert_train/16", "resnet50_train/32")]
     s_b = PROFILES.pairs[("resnet50_train/32", "bert_train/16")]
     first = 100.0 * s_a

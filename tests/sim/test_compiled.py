@@ -100,6 +100,7 @@ def test_compiled_replay_equals_reference(
         victim=victim,
         seed=seed,
         samples=7,
+        compiled=True,
     )
     w = workload(rows)
     fast = replay(w, cluster, config, table)

@@ -128,7 +128,7 @@ def scenario(draw: st.DrawFn, features: frozenset[str]) -> tuple[TimedWorkload, 
 
 def check(case: tuple[TimedWorkload, Nodes, ReplayConfig, list]) -> None:
     workload, cluster, config, events = case
-    fast = replay(workload, cluster, config, node_events=events)
+    fast = replay(workload, cluster, replace(config, compiled=True), node_events=events)
     slow = replay(workload, cluster, replace(config, compiled=False), node_events=events)
     assert fast.summary["path"] == "compiled" and slow.summary["path"] == "reference"
     same(fast, slow)

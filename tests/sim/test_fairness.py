@@ -31,7 +31,9 @@ TWO_GPUS = Nodes.build([("n0", 32000, 262144, 2, "T4")])
 def starts(tmp_path: Path, queue: str) -> tuple[list[float], dict[str, object]]:
     path = tmp_path / "jobs.csv"
     path.write_text(JOBS)
-    result = replay(load_jobs(path), TWO_GPUS, ReplayConfig(policy="bestfit", queue=queue))
+    result = replay(load_jobs(path), TWO_GPUS, ReplayConfig(policy="bestfit", queue=queue, compiled=True))
+    slow = replay(load_jobs(path), TWO_GPUS, ReplayConfig(policy="bestfit", queue=queue, compiled=False))
+    assert slow.tasks.equals(result.tasks)
     return result.tasks["start"].tolist(), result.summary
 
 

@@ -64,12 +64,13 @@ def test_a_gang_holds_backfill_and_starts_when_enough_nodes_are_free(tmp_path: P
         ("d/1", -1, -1, "rejected"),
         ("d/2", -1, -1, "rejected"),
     ]
-    for admission in ("backfill", "strict"):
-        result = replay(jobs(tmp_path), TWO_NODES, ReplayConfig(policy="bestfit", admission=admission))
+    for admission, compiled in ((a, c) for a in ("backfill", "strict") for c in (True, False)):
+        config = ReplayConfig(policy="bestfit", admission=admission, compiled=compiled)
+        result = replay(jobs(tmp_path), TWO_NODES, config)
         assert spans(result) == expected, admission
         assert sorted(result.tasks["node"][1:3]) == [0, 1]
         assert result.summary["tasks"] == 8 and result.summary["rejected"] == 3
-        assert result.summary["path"] == "compiled"
+        assert result.summary["path"] == ("compiled" if compiled else "reference")
 
 
 def test_evicting_one_member_evicts_the_gang(tmp_path: Path) -> None:

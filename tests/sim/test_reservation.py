@@ -22,9 +22,13 @@ WITH_F = JOBS + "f,60,30,1000,1000,1,1000,BE,ann\n"
 
 
 def run(tmp_path: Path, reserve_after: float | None) -> ReplayResult:
+    """The compiled replay (checked against the reference)."""
     path = tmp_path / "jobs.csv"
     path.write_text(WITH_F)
-    return replay(load_jobs(path), ONE, ReplayConfig(policy="bestfit", reserve_after=reserve_after))
+    config = ReplayConfig(policy="bestfit", reserve_after=reserve_after, compiled=True)
+    fast = replay(load_jobs(path), ONE, config)
+    assert fast.tasks.equals(replay(load_jobs(path), ONE, replace(config, compiled=False)).tasks)
+    return fast
 
 
 def starts(result: ReplayResult) -> dict[str, float]:

@@ -20,6 +20,7 @@ from schedlab.policies import PAPER_POLICIES
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+
 def pyplot() -> Any:
     """matplotlib's pyplot on the Agg backend (imported when a figure is drawn: it costs a
     second, which a run that draws nothing does not pay)."""

@@ -63,6 +63,11 @@ def ready() -> float:
     return 0.0
 
 
+def loaded() -> bool:
+    """Whether :func:`ready` loaded the kernels in this process already."""
+    return bool(_ready)
+
+
 @dataclass(frozen=True)
 class CompiledRun:
     """What a compiled replay returns (as the reference's attributes after ``run``)."""

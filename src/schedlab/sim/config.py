@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: A replay of fewer tasks runs on the pure-Python path unless the compiled kernels are
+#: loaded in the process already: starting numba and loading them (about 0.8 s; minutes
+#: when they must be compiled first) costs more than the reference path takes for it.
+AUTO_COMPILED_TASKS = 2000
+
 
 @dataclass(frozen=True)
 class ReplayConfig:
     """Placement, queue, admission, preemption and victim policies (registry names), the
     seed of the node tie order (and of random-fit), and fragmentation samples per span.
 
-    ``compiled`` chooses the compiled fast path when every policy has a kernel (the
-    default); False forces the pure-Python reference path. Both give identical results.
+    ``compiled``: None (the default) runs the compiled kernels, when every policy and
+    feature has a compiled form, for a replay of :data:`AUTO_COMPILED_TASKS` tasks or more
+    (or once they are loaded in the process) and the pure-Python reference path for a smaller
+    one, which starting the kernels would only slow down; True always asks for the kernels,
+    False forces the reference path. Both give identical results.
     ``interference`` names the interference model (``none``: sharing a GPU is free), with the
     ``sharing`` mode and the MPS SM share ``mps_pct``; the model itself, fitted to a profile
     directory, is given to :func:`~schedlab.sim.replay`. ``requests_exact`` simulates every
@@ -25,7 +33,7 @@ class ReplayConfig:
     victim: str = "least-lost"
     seed: int = 42
     samples: int = 200
-    compiled: bool = True
+    compiled: bool | None = None
     interference: str = "none"
     sharing: str = "time-slicing"
     mps_pct: int = 100

@@ -15,8 +15,8 @@ from schedlab import jit
 from schedlab.cluster.speeds import SpeedTable
 from schedlab.interference import InterferenceModel
 from schedlab.metrics.fairness import fairness_summary, user_table
-from schedlab.sim.compiled import compiled_runner, ready
-from schedlab.sim.config import ReplayConfig
+from schedlab.sim.compiled import compiled_runner, loaded, ready
+from schedlab.sim.config import AUTO_COMPILED_TASKS, ReplayConfig
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import NodeEvent
 from schedlab.sim.occupancy import shared_gpu_time_frac
@@ -55,11 +55,12 @@ def replay(
     as ``config.requests_exact`` with Poisson arrivals). ``node_events``: nodes failing,
     draining, coming back or joining (:mod:`schedlab.sim.nodes`)."""
     config = config or ReplayConfig()
-    compile_s = ready() if config.compiled and jit.enabled() else 0.0
+    use_compiled = _use_compiled(config, len(workload))
+    compile_s = ready() if use_compiled else 0.0
     wall = time.perf_counter() - compile_s
     model = ReplayModel.build(workload, nodes, config, speeds, interference, node_events)
     release_memory()  # the temporaries of interning shapes and typical tasks
-    compiled = compiled_runner(model) if config.compiled and jit.enabled() else None
+    compiled = compiled_runner(model) if use_compiled else None
     if isinstance(compiled, str):
         log.warning("running the pure-Python reference path (slower, same results): %s", compiled)
         compiled = None
@@ -110,6 +111,16 @@ def replay(
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
     summary["path"] = "compiled" if compiled is not None else "reference"
     return ReplayResult(config, tasks, attempts, series, frag_series, summary, users)
+
+
+def _use_compiled(config: ReplayConfig, tasks: int) -> bool:
+    """Whether to run the compiled kernels (``config.compiled``: see :class:`ReplayConfig`;
+    numba is imported only when they may run)."""
+    if config.compiled is False:
+        return False
+    if config.compiled is None and tasks < AUTO_COMPILED_TASKS and not loaded():
+        return False
+    return jit.enabled()
 
 
 def per_user(tasks: pd.DataFrame, workload: TimedWorkload, gpu_milli: np.ndarray) -> pd.DataFrame | None:
