@@ -113,3 +113,28 @@ def test_drawn_run_times_keep_the_tasks_that_never_ran_in_the_mix(tmp_path: Path
         assert done.returncode == 0, done.stderr
         mixes[durations] = set(pd.read_csv(out)["num_gpu"])
     assert mixes == {"trace": {1}, "exp:60": {1, 2}}
+
+
+def test_synth_users_and_anti_affinity_round_trip_through_a_job_csv(tmp_path: Path) -> None:
+    trace = from_openb(load_tasks(default_pods_path()))
+    nodes = load_nodes(default_nodes_path())
+    w = synthesize(trace, nodes, 20_000, 0.8, seed=3, durations="exp:600", users=10, spread=(0.1, 1, 4))
+    capped = w.max_per_node is not None and w.max_per_node >= 0
+    assert 0.08 < capped.mean() < 0.12 and set(w.max_per_node[capped].tolist()) == {1}
+    services = pd.Series(w.user[capped]).value_counts()
+    assert (services <= 4).all() and all(str(u).startswith("svc-") for u in services.index)
+    counts = pd.Series(w.user[~capped]).value_counts()
+    assert counts.index[0] == "user-0" and counts["user-0"] > 2.5 * counts["user-9"]  # Zipf: 10 to 1
+    write_jobs(w, tmp_path / "jobs.csv")
+    again = load_jobs(tmp_path / "jobs.csv")
+    assert again.max_per_node is not None and np.array_equal(again.max_per_node, w.max_per_node)
+    assert again.user.tolist() == w.user.tolist()
+
+
+def test_an_unknown_job_column_is_one_warning(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.csv"
+    path.write_text(JOBS.replace("qos,user\n", "qos,user,priority\n").replace("alice\n", "alice,9\n"))
+    result = run_cli("replay", "--jobs", str(path), "--json")
+    warnings = [line for line in result.stderr.splitlines() if "priority" in line]
+    assert result.returncode == 0 and len(warnings) == 1 and warnings[0].startswith("warning: ")
+    assert "'priority' ignored" in warnings[0]

@@ -65,6 +65,21 @@ MAX_COPIES = 1_000
     help="Make this fraction of the jobs of whole GPUs gang jobs of a size drawn from SIZES"
     " (e.g. 0.2:2,4,8): all tasks start together (a gang_size column).",
 )
+@click.option(
+    "--users",
+    type=click.IntRange(1, 1_000_000),
+    default=None,
+    help="Give each job one of this many users, user-0 the most active (Zipf: user i has weight"
+    " 1 / (i + 1)), for fair-share queues (--queue drf). Default: the trace's users.",
+)
+@click.option(
+    "--anti-affinity",
+    "spread",
+    metavar="FRACTION:CAP[:INSTANCES]",
+    help="Make this fraction of the jobs (not gangs) instances of services, INSTANCES (default 8)"
+    " consecutive ones a service (user svc-K), at most CAP of a service on one node (a"
+    " max_per_node column), e.g. 0.1:1:8.",
+)
 @click.option("--out", type=PATH, required=True, help="Job CSV to write.")
 def synth(
     pods: Path | None,
@@ -79,6 +94,8 @@ def synth(
     profiles: Path | None,
     warm_start: bool,
     gangs: str | None,
+    users: int | None,
+    spread: str | None,
     out: Path,
 ) -> None:
     """Generate a synthetic workload: tasks drawn from a trace's mix, Poisson arrivals at an
@@ -89,7 +106,7 @@ def synth(
     from schedlab.trace import default_nodes_path
     from schedlab.workload import write_jobs
     from schedlab.workload.load import gpu_load
-    from schedlab.workload.synth import parse_gangs, synthesize
+    from schedlab.workload.synth import parse_gangs, parse_spread, synthesize
 
     writable_file(out)
     trace = timed_workload(pods, jobs, keep_unrun=durations != "trace")  # drawn run times: the whole mix
@@ -97,7 +114,19 @@ def synth(
     if copies > 1:
         node_table = node_table.repeat(copies)
     gang_mix = parse_gangs(gangs) if gangs else None
-    workload = synthesize(trace, node_table, count, load, seed, durations, warm=warm_start, gangs=gang_mix)
+    caps = parse_spread(spread) if spread else None
+    workload = synthesize(
+        trace,
+        node_table,
+        count,
+        load,
+        seed,
+        durations,
+        warm=warm_start,
+        gangs=gang_mix,
+        users=users,
+        spread=caps,
+    )
     if services is not None:
         from schedlab.interference import load_profiles
         from schedlab.interference.mix import with_profiles

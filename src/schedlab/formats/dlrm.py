@@ -15,11 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from schedlab.errors import TraceError
 from schedlab.formats.base import Format, register, tasks_of
-from schedlab.trace.csvfile import check_unique, line, read_numbers, read_rows, read_strings
+from schedlab.trace.csvfile import check_unique, line, read_caps, read_numbers, read_rows, read_strings
 from schedlab.trace.tables import GPU_MILLI
 from schedlab.workload.timed import TimedWorkload
 
@@ -56,7 +55,7 @@ def load_instances(path: Path) -> TimedWorkload:
     cpu_milli, mem_mib = np.round(cpu * 1000), np.round(mem * 1024)
     tasks = tasks_of(names, cpu_milli, mem_mib, num_gpu, milli, arrival, path, qos="LS")
     users = read_strings(frame, "app_name")
-    limit = _limits(path, frame)
+    limit = read_caps(path, frame, "max_instance_per_node")
     return TimedWorkload(
         tasks.take(order),
         arrival[order],
@@ -66,18 +65,6 @@ def load_instances(path: Path) -> TimedWorkload:
         {},
         max_per_node=limit[order],
     )
-
-
-def _limits(path: Path, frame: pd.DataFrame) -> np.ndarray:
-    """``max_instance_per_node``: -1 (no limit) or a positive whole number."""
-    raw = frame["max_instance_per_node"].str.strip()
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values) | (values != np.floor(values)) | (values < -1) | (values == 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        why = f"expected -1 or a positive whole number: '{raw.iloc[i]}'"
-        raise TraceError(path, line(frame, i), "max_instance_per_node", why)
-    return values.astype(np.int64)
 
 
 register(

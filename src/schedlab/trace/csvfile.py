@@ -163,6 +163,15 @@ def _first(path: Path, frame: pd.DataFrame, col: str, bad: np.ndarray, why: str)
         raise TraceError(path, line(frame, i), col, why.format(text=frame[col].iloc[i].strip()))
 
 
+def read_caps(path: Path, frame: pd.DataFrame, col: str) -> np.ndarray:
+    """An anti-affinity cap column: -1 (no cap; also an empty cell) or a positive whole number."""
+    raw = frame[col].str.strip().replace("", "-1")
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values) | (values != np.floor(values)) | (values < -1) | (values == 0)
+    _first(path, frame, col, bad, "expected -1 or a positive whole number: '{text}'")
+    return values.astype(np.int64)
+
+
 def read_integers(
     path: Path, frame: pd.DataFrame, col: str, *, low: int = 0, high: int = MAX_INT
 ) -> np.ndarray:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from schedlab.trace.csvfile import (
     check_unique,
     concat,
     line,
+    read_caps,
     read_csv_chunks,
     read_integers,
     read_positive,
@@ -28,8 +30,12 @@ from schedlab.trace.tables import GPU_MILLI, Tasks, effective_cpu
 from schedlab.workload.gangs import MAX_GANG, expand_gangs, gang_sizes
 from schedlab.workload.timed import TimedWorkload, in_arrival_order
 
+log = logging.getLogger(__name__)
+
 JOB_COLUMNS = ("id", "submit_time", "duration", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
-JOB_OPTIONAL = ("gpu_spec", "qos", "user", "profile", "rate_rps", "slo_ms", "warmup", "gang_size")
+JOB_OPTIONAL = (
+    "gpu_spec", "qos", "user", "profile", "rate_rps", "slo_ms", "warmup", "gang_size", "max_per_node",
+)  # fmt: skip
 
 
 def load_jobs(path: str | Path) -> TimedWorkload:
@@ -39,7 +45,9 @@ def load_jobs(path: str | Path) -> TimedWorkload:
     num_gpu, gpu_milli``; optional: ``gpu_spec`` (models separated by ``|``), ``qos`` (LS or
     Guaranteed = latency-sensitive, anything else best-effort), ``user``, ``profile`` (the
     task's configuration for interference models, e.g. ``resnet50/8``; empty = none),
-    ``gang_size`` (a row of N > 1 is a gang of N tasks of its shape, named ``<id>/0`` ..).
+    ``gang_size`` (a row of N > 1 is a gang of N tasks of its shape, named ``<id>/0`` ..),
+    ``max_per_node`` (anti-affinity: at most this many running tasks of the row's user on one
+    node; -1 or empty: no cap). Another column is a warning (it is ignored).
     """
     workload = _parse_jobs(Path(path))
     release_memory()
@@ -50,6 +58,8 @@ def _parse_jobs(path: Path) -> TimedWorkload:
     parts = []
     origin = None
     for frame in read_csv_chunks(path, JOB_COLUMNS):
+        if origin is None:
+            _warn_unknown(path, frame)
         origin = time_origin(frame, "submit_time") if origin is None else origin
         submit = read_times(path, frame, "submit_time", origin)
         duration = read_times(path, frame, "duration")
@@ -78,6 +88,9 @@ def _parse_jobs(path: Path) -> TimedWorkload:
                 "slo_ms": read_positive(path, frame, "slo_ms"),
                 "warmup": _read_flag(path, frame, "warmup"),
                 "gang_size": _read_gang_sizes(path, frame),
+                "max_per_node": read_caps(path, frame, "max_per_node")
+                if "max_per_node" in frame.columns
+                else np.full(len(frame), -1, dtype=np.int64),
             }
         )
         _check_services(path, frame, parts[-1])
@@ -90,6 +103,7 @@ def _parse_jobs(path: Path) -> TimedWorkload:
     profile, rate, slo = cols.pop("profile"), cols.pop("rate_rps"), cols.pop("slo_ms")
     warm = cols.pop("warmup").astype(bool)
     sizes = cols.pop("gang_size")
+    caps = cols.pop("max_per_node")
     services = bool((~np.isnan(rate)).any())
     tasks = Tasks(
         **cols,
@@ -112,8 +126,22 @@ def _parse_jobs(path: Path) -> TimedWorkload:
         slo if services else None,
         warm if warm.any() else None,
         sizes,  # as the gang column for now: sorted with the rows, then expanded
+        caps if (caps >= 0).any() else None,
     )
     return expand_gangs(replace(ordered, gang=None), ordered.gang) if ordered.gang is not None else ordered
+
+
+def _warn_unknown(path: Path, frame: pd.DataFrame) -> None:
+    """One warning naming the columns that are not job-CSV columns (they are ignored)."""
+    unknown = [c for c in frame.columns if c not in JOB_COLUMNS and c not in JOB_OPTIONAL]
+    if unknown:
+        log.warning(
+            "%s: column%s %s ignored (a job CSV has %s)",
+            path,
+            "s" if len(unknown) > 1 else "",
+            ", ".join(repr(c) for c in unknown),
+            ", ".join(JOB_COLUMNS + JOB_OPTIONAL),
+        )
 
 
 def _read_gang_sizes(path: Path, frame: pd.DataFrame) -> np.ndarray:
@@ -163,6 +191,8 @@ def write_jobs(workload: TimedWorkload, path: Path) -> None:
         extra |= {"rate_rps": workload.rate_rps, "slo_ms": workload.slo_ms}
     if workload.warmup is not None:
         extra["warmup"] = workload.warmup.astype(np.int64)
+    if workload.max_per_node is not None:
+        extra["max_per_node"] = workload.max_per_node
     rows = np.arange(len(workload))
     if workload.has_gangs:  # one row per gang, named as before expansion
         sizes = gang_sizes(workload)

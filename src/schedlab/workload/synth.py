@@ -51,11 +51,17 @@ def synthesize(
     durations: str = "trace",
     warm: bool = False,
     gangs: tuple[float, tuple[int, ...]] | None = None,
+    users: int | None = None,
+    spread: tuple[float, int, int] | None = None,
 ) -> TimedWorkload:
     """``tasks`` jobs drawn from ``trace`` arriving as a Poisson process at offered ``load``;
     with ``warm``, preceded by the tasks already running in the workload's steady state
     (:func:`warm_tasks`). ``gangs = (fraction, sizes)``: that fraction of the jobs of whole
-    GPUs become gangs of a size drawn uniformly from ``sizes`` (the load counts every task)."""
+    GPUs become gangs of a size drawn uniformly from ``sizes`` (the load counts every task).
+    ``users``: each job belongs to one of that many users, ``user-0`` being the most active
+    (Zipf: user i has weight 1 / (i + 1)). ``spread = (fraction, cap, instances)``: that
+    fraction of the jobs (none of them a gang) are instances of services, ``instances``
+    consecutive ones a service (user ``svc-K``), at most ``cap`` of a service on one node."""
     if tasks < 1:
         raise ConfigError("the number of tasks must be at least 1")
     if not load > 0:
@@ -95,8 +101,27 @@ def synthesize(
     times = np.r_[np.zeros(n), arrival]
     table = replace(trace.tasks.take(every), name=names, creation_time=times)
     flags = np.r_[np.ones(n, dtype=bool), np.zeros(tasks, dtype=bool)] if warm else None
-    result = TimedWorkload(table, times, np.r_[residual, run_time], trace.user[every], source, warmup=flags)
+    owner = trace.user[every]
+    if users is not None:
+        owner = np.array([f"user-{i}" for i in range(users)], dtype=object)[_zipf(rng, users, len(every))]
+    caps = None
+    if spread is not None:
+        fraction, cap, instances = spread
+        chosen = n + np.flatnonzero((sizes == 1) & (rng.random(tasks) < fraction))
+        owner = owner.copy()
+        owner[chosen] = np.array([f"svc-{k // instances}" for k in range(len(chosen))], dtype=object)
+        caps = np.full(len(every), -1, dtype=np.int64)
+        caps[chosen] = cap
+    result = TimedWorkload(
+        table, times, np.r_[residual, run_time], owner, source, warmup=flags, max_per_node=caps
+    )
     return expand_gangs(result, np.r_[np.ones(n, dtype=np.int64), sizes])
+
+
+def _zipf(rng: np.random.Generator, users: int, count: int) -> np.ndarray:
+    """``count`` draws of user numbers 0..users-1, user i with weight 1 / (i + 1)."""
+    weights = 1.0 / np.arange(1, users + 1)
+    return rng.choice(users, size=count, p=weights / weights.sum())
 
 
 def warm_started(workload: TimedWorkload, nodes: Nodes, load: float, seed: int) -> TimedWorkload:
@@ -151,6 +176,22 @@ def warm_tasks(
     chosen = rng.choice(len(pool), size=count, p=lengths / lengths.sum())
     residual: FloatArray = rng.uniform(0.0, 1.0, size=count) * lengths[chosen]
     return pool[chosen], residual
+
+
+def parse_spread(text: str) -> tuple[float, int, int]:
+    """``FRACTION:CAP[:INSTANCES]`` (e.g. ``0.1:1:8``) as (fraction, cap, instances)."""
+    parts = text.split(":")
+    try:
+        fraction, cap = float(parts[0]), int(parts[1])
+        instances = int(parts[2]) if len(parts) > 2 else 8
+    except (ValueError, IndexError):
+        fraction, cap, instances = -1.0, 0, 0
+    if len(parts) > 3 or not (0 <= fraction <= 1) or cap < 1 or instances < 1:
+        raise ConfigError(
+            f"--anti-affinity {text!r}: expected FRACTION:CAP[:INSTANCES], a fraction in [0, 1], a cap"
+            " and a number of instances per service of at least 1, e.g. 0.1:1:8"
+        )
+    return fraction, cap, instances
 
 
 def parse_gangs(text: str) -> tuple[float, tuple[int, ...]]:

@@ -116,12 +116,14 @@ def in_arrival_order(
     slo_ms: FloatArray | None = None,
     warmup: BoolArray | None = None,
     gang: IntArray | None = None,
+    max_per_node: IntArray | None = None,
 ) -> TimedWorkload:
     """A workload of these columns, sorted by arrival (stable; no copies when in order)."""
     if len(arrival) < 2 or bool((arrival[1:] >= arrival[:-1]).all()):  # already in order: no copies
         return TimedWorkload(
-            tasks, arrival, duration, user, source, excluded, profile, rate_rps, slo_ms, warmup, gang
-        )
+            tasks, arrival, duration, user, source, excluded, profile, rate_rps, slo_ms, warmup, gang,
+            max_per_node,
+        )  # fmt: skip
     order = np.argsort(arrival, kind="stable")
 
     def pick(values: np.ndarray | None) -> np.ndarray | None:
@@ -139,6 +141,7 @@ def in_arrival_order(
         pick(slo_ms),
         pick(warmup),
         pick(gang),
+        pick(max_per_node),
     )
 
 
