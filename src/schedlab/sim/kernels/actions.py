@@ -17,6 +17,7 @@ from schedlab.scheduler.kernels import PLACE, RELEASE, commit
 from schedlab.sim.kernels import evict as evictable
 from schedlab.sim.kernels import exclusions, guard, queue, rates
 from schedlab.sim.kernels.choose import choose
+from schedlab.sim.kernels.gangs import room
 from schedlab.sim.kernels.state import (
     ATTEMPTS,
     DOWN,
@@ -69,6 +70,8 @@ def _run(st: State, t: int, s: int, n: int, mask: int) -> float:
 def _gang(kind: int, draws: bool, st: State, t: int) -> bool:
     """Start gang ``t`` whole: its members placed one after another (on any nodes), or none."""
     s, size, run = st.m.shape_of[t], st.m.gang_size[t], st.run
+    if not draws and room(st, s) < size:
+        return False  # the placements would fail (a policy that draws places them: its draws count)
     exclusions.fresh(st.x)
     for k in range(size):
         n, mask = choose(kind, draws, st, t, s)

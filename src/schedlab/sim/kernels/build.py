@@ -19,6 +19,7 @@ from schedlab.engine.kernels import grown as grown_heap
 from schedlab.policies.base import CompiledPolicy
 from schedlab.scheduler.kernels import placer_arrays
 from schedlab.sim.kernels.evict import evict_arrays
+from schedlab.sim.kernels.gangs import gang_room
 from schedlab.sim.kernels.parts import fair_arrays, guard_arrays, outage_arrays, spread_arrays
 from schedlab.sim.kernels.rates import RateArrays, no_rates
 from schedlab.sim.kernels.state import (
@@ -177,6 +178,7 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
             gang_mask=np.zeros(ints[GANG_MAX], dtype=np.int64),
             marks=np.zeros(2, dtype=np.int64),
         ),
+        gr=gang_room(gangs, nodes),
         sp=spread_arrays(model, nodes),
         ne=ne,
         fa=fair_arrays(plan.fair, n),

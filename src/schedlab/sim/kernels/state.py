@@ -113,6 +113,19 @@ class Running(NamedTuple):
     marks: IntArray  # [node mark, task mark]
 
 
+class GangRoom(NamedTuple):
+    """Per slot (a shape), the tasks of the shape each node holds now and their total
+    (:mod:`schedlab.sim.kernels.gangs`)."""
+
+    shape: IntArray  # slots: the shape (-1: none)
+    seen: IntArray  # slots: the placer's change count when last brought up to date
+    used: IntArray  # slots: when last used
+    total: IntArray  # slots
+    copies: npt.NDArray[np.int32]  # slots x N
+    stamp: IntArray  # N: nodes seen (marked)
+    scal: IntArray  # [clock, mark]
+
+
 class Spread(NamedTuple):
     """Anti-affinity: each capped task's service and cap, and its service's running tasks."""
 
@@ -217,6 +230,7 @@ class State(NamedTuple):
     q: RateArrays
     x: Exclusions
     run: Running
+    gr: GangRoom
     sp: Spread
     ne: Outages
     fa: Fair
