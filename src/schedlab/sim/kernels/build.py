@@ -181,7 +181,7 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
         gr=gang_room(gangs, nodes),
         sp=spread_arrays(model, nodes),
         ne=ne,
-        fa=fair_arrays(plan.fair, n),
+        fa=fair_arrays(plan.fair, model.shape_of),
         gd=guard_arrays(model, plan.tier, width),
         sf=_safety(plan, n, nodes, width, int(ints[GROUP_MAX])),
         ints=ints,

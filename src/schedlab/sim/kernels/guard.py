@@ -16,8 +16,8 @@ import numpy as np
 
 from schedlab.cluster.kernels import fits
 from schedlab.jit import inline, step
-from schedlab.sim.kernels import waiting
-from schedlab.sim.kernels.state import NOW, GuardArrays, State
+from schedlab.sim.kernels import groups, waiting
+from schedlab.sim.kernels.state import FAIR, NOW, GuardArrays, State
 
 #: At most this many of the tasks that waited longest hold a reservation at once.
 LIMIT = 8
@@ -125,9 +125,14 @@ def _promote(st: State, before: float) -> None:
     while gd.size[0] > 0 and gd.since[gd.heap[0, 0]] <= before:
         t = gd.heap[0, 0]
         drop(gd, t)
-        starve(st, t)
+        if st.ints[FAIR]:  # it leaves its drf group: it waits on its own from now on
+            groups.part(st, t)
+            starve(st, t)
+            waiting.push(st.w, st.m.shape_of[t], t)
+        else:
+            starve(st, t)
+            waiting.moved(st.w, t)
         _push(gd, 1, t)
-        waiting.moved(st.w, t)
     gd.floats[PROMOTED] = before
 
 

@@ -59,7 +59,7 @@ from schedlab.sim.kernels.state import (
 def record(st: State) -> None:
     r, i = st.r, st.ints[SERIES]
     r.time[i], r.allocated[i] = st.floats[NOW], st.c.allocated[0]
-    r.queued[i], r.running[i] = st.w.tally[1], st.ints[RUNNING_NOW]
+    r.queued[i], r.running[i] = st.w.tally[1] + st.fa.hidden[0], st.ints[RUNNING_NOW]
     st.ints[SERIES] += 1
 
 

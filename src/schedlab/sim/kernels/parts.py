@@ -5,8 +5,9 @@ when the run does not use it."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from schedlab.arrays import BoolArray
+from schedlab.arrays import BoolArray, IntArray
 from schedlab.sim.kernels import guard as guard_k
 from schedlab.sim.kernels.state import Fair, GuardArrays, Outages, Spread
 from schedlab.sim.model import ReplayModel
@@ -51,23 +52,34 @@ def spread_arrays(model: ReplayModel, nodes: int) -> Spread:
     )
 
 
-def fair_arrays(fair: FairShares | None, n: int) -> Fair:
+def fair_arrays(fair: FairShares | None, shape_of: IntArray) -> Fair:
+    n = len(shape_of)
     if fair is None:
         one = np.zeros(1, dtype=np.int64)
-        return Fair(one, one, one, one, one, np.ones(1), np.ones(2, dtype=np.int64), one - 1, one, one)
+        return Fair(
+            one, one, one, one, one, np.ones(1), np.ones(2, dtype=np.int64), one, one, one, one, one,
+            one - 1, one, one, one.copy(),
+        )  # fmt: skip
     users, weight, gpu, cpu, total = fair
-    count = len(weight)
+    group = pd.factorize(pd.MultiIndex.from_arrays([users, shape_of]))[0].astype(np.int64)
+    groups = int(group.max(initial=-1)) + 1
     return Fair(
         user=np.ascontiguousarray(users, dtype=np.int64),
         gpu=np.ascontiguousarray(gpu, dtype=np.int64),
         cpu=np.ascontiguousarray(cpu, dtype=np.int64),
-        held_gpu=np.zeros(count, dtype=np.int64),
-        held_cpu=np.zeros(count, dtype=np.int64),
+        held_gpu=np.zeros(len(weight), dtype=np.int64),
+        held_cpu=np.zeros(len(weight), dtype=np.int64),
         weight=np.ascontiguousarray(weight, dtype=np.float64),
         total=np.array(total, dtype=np.int64),
-        head=np.full(count, -1, dtype=np.int64),
-        prev=np.full(max(n, 1), -1, dtype=np.int64),
-        next=np.full(max(n, 1), -1, dtype=np.int64),
+        group=group,
+        slots=np.zeros(max(n, 1), dtype=np.int64),
+        offset=np.concatenate([[0], np.cumsum(np.bincount(group, minlength=groups))]).astype(np.int64),
+        size=np.zeros(max(groups, 1), dtype=np.int64),
+        gpos=np.full(max(n, 1), -1, dtype=np.int64),
+        ghead=np.full(len(weight), -1, dtype=np.int64),
+        gprev=np.full(max(groups, 1), -1, dtype=np.int64),
+        gnext=np.full(max(groups, 1), -1, dtype=np.int64),
+        hidden=np.zeros(1, dtype=np.int64),
     )
 
 

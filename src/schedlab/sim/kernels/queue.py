@@ -7,15 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from schedlab.jit import inline, step
-from schedlab.sim.kernels import guard, waiting
-from schedlab.sim.kernels.state import ESTIMATE, FAIR, GUARD, QUEUED, WAITING, Fair, State
-
-
-@inline
-def share(fa: Fair, u: int) -> float:
-    """User ``u``'s dominant share: the larger of its GPU and CPU shares, over its weight."""
-    return max(fa.held_gpu[u] / fa.total[0], fa.held_cpu[u] / fa.total[1]) / fa.weight[u]
+from schedlab.jit import step
+from schedlab.sim.kernels import groups, guard, waiting
+from schedlab.sim.kernels.state import ESTIMATE, FAIR, GUARD, QUEUED, WAITING, State
 
 
 @step
@@ -29,7 +23,7 @@ def entering(st: State, t: int) -> tuple[float, float, float]:
                 return m.est_total[g] / m.est_count[g], 0.0, 0.0
         return 0.0, 0.0, 0.0
     if st.ints[FAIR]:
-        return share(st.fa, st.fa.user[t]), m.arrival[t], 0.0
+        return groups.share(st.fa, st.fa.user[t]), m.arrival[t], 0.0
     return m.key0[t], m.key1[t], 0.0
 
 
@@ -62,17 +56,13 @@ def _joined(st: State, t: int) -> None:
     """``t`` (its key set) enters the heaps: its shape's, the guard's, its user's list."""
     if st.ints[GUARD] and guard.promoted(st.gd, t):
         guard.starve(st, t)
-    waiting.push(st.w, st.m.shape_of[t], t)
+    if st.ints[FAIR] and not (st.ints[GUARD] and st.gd.starving[t]):
+        groups.join(st, t)
+    else:
+        waiting.push(st.w, st.m.shape_of[t], t)
     st.ints[QUEUED] += st.m.gang_size[t]
     if st.ints[GUARD]:
         guard.add(st.gd, t)
-    if st.ints[FAIR]:
-        fa = st.fa
-        u = fa.user[t]
-        fa.prev[t], fa.next[t] = -1, fa.head[u]
-        if fa.head[u] >= 0:
-            fa.prev[fa.head[u]] = t
-        fa.head[u] = t
 
 
 @step
@@ -93,19 +83,13 @@ def requeue(st: State, t: int) -> None:
 @step
 def leave(st: State, t: int) -> None:
     """Take waiting task ``t`` off the queue."""
-    waiting.remove(st.w, t)
+    if st.ints[FAIR] and not (st.ints[GUARD] and st.gd.starving[t]):
+        groups.part(st, t)
+    else:
+        waiting.remove(st.w, t)
     st.ints[QUEUED] -= st.m.gang_size[t]
     if st.ints[GUARD]:
         guard.drop(st.gd, t)
-    if st.ints[FAIR]:
-        fa = st.fa
-        before, after = fa.prev[t], fa.next[t]
-        if before >= 0:
-            fa.next[before] = after
-        else:
-            fa.head[fa.user[t]] = after
-        if after >= 0:
-            fa.prev[after] = before
 
 
 @step
@@ -121,15 +105,8 @@ def held(st: State, t: int, sign: int) -> None:
     """``t`` started (``sign`` 1) or stopped (-1): its user's share changes, and the user's
     other waiting tasks (but ``t``'s gang leader, which may wait still) take their keys again
     (a starving task keeps its key)."""
-    fa, w = st.fa, st.w
+    fa = st.fa
     u = fa.user[t]
     fa.held_gpu[u] += sign * fa.gpu[t]
     fa.held_cpu[u] += sign * fa.cpu[t]
-    key = share(fa, u)
-    skip, guarded = st.m.leader[t], st.ints[GUARD]
-    v = fa.head[u]
-    while v >= 0:
-        if v != skip and not (guarded and st.gd.starving[v]) and w.key0[v] != key:
-            w.key0[v] = key
-            waiting.moved(w, v)
-        v = fa.next[v]
+    groups.rekey(st, u, st.m.leader[t])

@@ -157,7 +157,8 @@ class Outages(NamedTuple):
 
 
 class Fair(NamedTuple):
-    """``drf``: what each user holds, its weight, and its waiting tasks."""
+    """``drf``: what each user holds, its weight, and its waiting tasks by (user, shape)
+    group (:mod:`schedlab.sim.kernels.groups`)."""
 
     user: IntArray  # n
     gpu: IntArray  # n: GPU milli the task holds
@@ -166,9 +167,15 @@ class Fair(NamedTuple):
     held_cpu: IntArray
     weight: FloatArray
     total: IntArray  # [cluster GPU milli, CPU milli] (at least 1)
-    head: IntArray  # per user: a waiting task (-1: none)
-    prev: IntArray  # n
-    next: IntArray  # n
+    group: IntArray  # n: the task's (user, shape) group
+    slots: IntArray  # n: each group's waiting tasks, a heap by task index, in its slots
+    offset: IntArray  # groups + 1
+    size: IntArray  # groups
+    gpos: IntArray  # n: place in its group's heap
+    ghead: IntArray  # per user: a group with waiting tasks (-1: none)
+    gprev: IntArray  # groups
+    gnext: IntArray  # groups
+    hidden: IntArray  # [waiting tasks not in their shape's heap: not first of their group]
 
 
 class GuardArrays(NamedTuple):
