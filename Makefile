@@ -23,9 +23,11 @@ demo: $(CORE)
 	$(BIN)/schedlab fill --seeds 42-44 --out out/demo
 	@echo "figure: out/demo/curves.png"
 
-## test: lint (ruff), type checks (mypy), import layers (import-linter), then the test suite (pytest)
+## test: lint (ruff), type checks (mypy), import layers (import-linter), the test suite (pytest),
+## then the numbers quoted in README.md and docs/ re-run (scripts/check_docs.py)
 test: lint
 	$(BIN)/pytest -q
+	$(BIN)/python scripts/check_docs.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts examples

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -52,9 +53,12 @@ def test_readme_example_policy_runs_on_both_protocol_steps() -> None:
     assert json.loads(result.stdout)["runs"][0]["placed"] > 7000
 
 
-def test_round1_policy_warns_that_its_protocol_is_deprecated(tmp_path: Path) -> None:
+def test_round1_policy_warns_that_its_protocol_is_deprecated(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     source = EXAMPLE.read_text().replace('name = "worstfit"', 'name = "worstfit-copy"')
     copy = tmp_path / "worstfit_copy.py"
     copy.write_text(source)
-    with pytest.warns(DeprecationWarning, match="round-1 protocol"):
+    with caplog.at_level(logging.WARNING):
         load_plugin(str(copy))
+    assert any("round-1 protocol" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)

@@ -65,8 +65,8 @@ def load_plugin(target: str) -> ModuleType:
         return module
     except ConfigError:
         raise
-    except Exception as err:  # any failure inside user code is reported, not a traceback
-        raise ConfigError(f"plugin {target} failed to load: {type(err).__name__}: {err}") from err
+    except (Exception, SystemExit) as err:  # any failure inside user code (an exit too): one line
+        raise ConfigError(f"plugin {target} failed to load: {_why(err)}") from err
 
 
 def load_shipped(plugins: list[Plugin]) -> None:
@@ -81,9 +81,16 @@ def load_shipped(plugins: list[Plugin]) -> None:
                 _exec(plugin, plugin.target)
         except ConfigError:
             raise
-        except Exception as err:
-            why = f"{type(err).__name__}: {err}"
-            raise ConfigError(f"plugin {plugin.target} failed to load in a worker process: {why}") from err
+        except (Exception, SystemExit) as err:
+            raise ConfigError(
+                f"plugin {plugin.target} failed to load in a worker process: {_why(err)}"
+            ) from err
+
+
+def _why(err: BaseException) -> str:
+    if isinstance(err, SystemExit):
+        return f"it called sys.exit({err.code!r}) while being imported"
+    return f"{type(err).__name__}: {err}"
 
 
 def _exec(plugin: Plugin, filename: str) -> ModuleType:

@@ -29,7 +29,7 @@ def test_fill_curves_run_to_the_tune_ratio_and_figures_render_in_every_format(tm
     text = pdf.pages[0].extract_text()
     assert len(pdf.pages) == 1 and "Arrived GPU workload" in text
     assert "openb_pod_list_default.csv on openb_node_list_gpu_node.csv" in text and "tune ratio 2" in text
-    assert "95% CI (Student t)" in text and str(tmp_path) not in text and "/work" not in text
+    assert "95% CI (Student t, logit scale)" in text and str(tmp_path) not in text and "/work" not in text
     svg = ET.parse(out / "curves.svg").getroot()
     assert svg.tag.endswith("svg") and len(list(svg.iter())) > 100
 

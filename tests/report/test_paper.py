@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -28,22 +29,24 @@ def test_report_figures_and_tables(tmp_path: Path) -> None:
     summary = pd.read_csv(out / "summary.csv")
     text = (out / "report.md").read_text()
 
-    # "| default | 81.23 ± 0.45 (sd 0.05, n 2) | ..." rows of the allocation tables at x = 100:
-    # mean ± the 95 % CI half-width (Student t), the sample std and n, all from summary.csv.
+    # "| default | 90.83 [89.12, 92.56] (sd 0.19, n 2) | ..." rows of the allocation tables at
+    # x = 100: mean [the 95 % interval, Student t on the logit scale], the sample std and n.
     at100 = summary[summary["x"] == 100].set_index(["workload", "policy"])
     policies = ["random", "bestfit", "fgd"]
     rows = re.findall(r"^\| (default|cpu050) \| (.+) \|$", text, flags=re.M)
     assert len(rows) == 4  # the overall table and the cpu family's table, 2 workloads each
-    cell_re = re.compile(r"([\d.]+) ± ([\d.]+) \(sd ([\d.]+), n (\d+)\)")
+    cell_re = re.compile(r"([\d.]+) \[([\d.]+), ([\d.]+)\] \(sd ([\d.]+), n (\d+)\)")
     for workload, cells in rows:
         for policy, cell in zip(policies, cells.split(" | "), strict=True):
             match = cell_re.fullmatch(cell)
             assert match is not None, cell
-            mean, half, std, n = (float(v) for v in match.groups())
+            mean, low, high, std, n = (float(v) for v in match.groups())
             row = at100.loc[(workload, policy)]
             assert mean == round(row["alloc_mean"], 2) and std == round(row["alloc_std"], 2) and n == 2
-            assert half == round(row["alloc_ci_high"] - row["alloc_mean"], 2)
-            assert half == round(12.706204736174707 * row["alloc_std"] / 2**0.5, 2)  # t(0.975, 1)
+            assert (low, high) == (round(row["alloc_ci_low"], 2), round(row["alloc_ci_high"], 2))
+            p = row["alloc_mean"] / 100
+            h = 12.706204736174707 * row["alloc_std"] / 2**0.5 / 100 / (p * (1 - p))  # t(0.975, 1)
+            assert high == round(100 / (1 + math.exp(-(math.log(p / (1 - p)) + h))), 2)
 
     # Per-workload tables: policy rows with alloc @80/90/100/130, frag amount @90, frag ratio @80.
     for workload in ("default", "cpu050"):

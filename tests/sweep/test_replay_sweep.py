@@ -47,7 +47,11 @@ def test_a_replay_sweep_summarises_with_intervals_draws_and_resumes(tmp_path: Pa
     report = run_cli("report", str(out), "--json")
     assert report.returncode == 0, report.stderr
     doc = json.loads(report.stdout)
-    assert doc["interval"] == "Student t" and doc["confidence"] == 0.95 and len(doc["groups"]) == 4
+    assert (
+        doc["interval"].startswith("95% confidence interval over seeds: Student t")
+        and doc["confidence"] == 0.95
+        and len(doc["groups"]) == 4
+    )
     group = next(g for g in doc["groups"] if g["policy"] == "fgd" and g["load"] == 0.95)
     row = summary[(summary["policy"] == "fgd") & (summary["load"] == 0.95)].iloc[0]
     assert group["metrics"]["wait_mean"]["ci_high"] == pytest.approx(row["wait_mean_ci_high"])

@@ -14,6 +14,7 @@ import click
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
+    from rich.table import Table
 
     from schedlab.workload import TimedWorkload
 
@@ -37,10 +38,14 @@ def stderr() -> Console:
     return Console(stderr=True)
 
 
-def stdout_console() -> Console:
+def print_table(table: Table) -> None:
+    """Print a rich table on stdout whole: as wide as it needs (a terminal narrower than
+    that wraps its lines; a pipe or a file gets them unbroken), never a number cut short."""
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else 120)
+    terminal = Console()
+    width = Console(width=1_000_000).measure(table).maximum
+    Console(width=max(width, terminal.width if sys.stdout.isatty() else 0)).print(table)
 
 
 def progress_bar(enabled: bool) -> Progress:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from schedlab.cli.common import DIR, PATH, advance, figure_flags, progress_bar, stdout_console
+from schedlab.cli.common import DIR, PATH, advance, figure_flags, print_table, progress_bar
 from schedlab.cli.types import Finite
 
 if TYPE_CHECKING:
@@ -125,9 +125,9 @@ def fill(
             log.info("wrote %s", path)
 
 
-def _half(value: float) -> str:
-    """The CI half-width on a line of its own (nothing for one seed)."""
-    return f"\n±{value:.2f}" if value == value else ""
+def _interval(low: float, high: float) -> str:
+    """The interval on a line of its own (nothing for one seed)."""
+    return f"\n[{low:.2f}, {high:.2f}]" if low == low else ""
 
 
 def _print_table(results: list[FillResult], n_seeds: int) -> None:
@@ -136,8 +136,8 @@ def _print_table(results: list[FillResult], n_seeds: int) -> None:
     from schedlab.report import mean_table
 
     frame = mean_table(results)
-    means = [c for c in frame.columns if not c.endswith("±")]
-    spread = " ± 95 % CI (Student t)" if n_seeds > 1 else ""
+    means = [c for c in frame.columns if not c.endswith((" low", " high"))]
+    spread = " [95 % CI]" if n_seeds > 1 else ""
     table = Table(
         title=f"Fill experiment, mean{spread} over {n_seeds} seed(s); x = arrived GPU load, % of capacity"
     )
@@ -146,9 +146,9 @@ def _print_table(results: list[FillResult], n_seeds: int) -> None:
         what, x = column.split("@")
         table.add_column(f"{'alloc' if what == 'alloc' else 'frag amt'} %\nx={x}", justify="right")
     for policy, row in frame.iterrows():
-        cells = [f"{row[c]:.2f}" + _half(row[c + "±"]) for c in means]
+        cells = [f"{row[c]:.2f}" + _interval(row[c + " low"], row[c + " high"]) for c in means]
         table.add_row(str(policy), *cells)
-    stdout_console().print(table)
+    print_table(table)
     wall = sum(r.wall_s for r in results)
     tasks = sum(r.tasks for r in results)
     click.echo(f"{len(results)} runs, {tasks} tasks in {wall:.1f} s ({tasks / wall:,.0f} tasks/s)")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from schedlab.cli.common import DIR, PATH, sharing_options, stdout_console
+from schedlab.cli.common import DIR, PATH, print_table, sharing_options
 
 log = logging.getLogger("schedlab")
 
@@ -75,7 +75,7 @@ def fit(data_dir: Path | None, model_name: str, out: Path | None, as_json: bool)
         table.add_row(
             label, str(part["predictions"]), f"{part['median_rel_error']:.1%}", f"{part['p90_rel_error']:.1%}"
         )
-    stdout_console().print(table)
+    print_table(table)
 
 
 @interference.command("predict")
@@ -131,7 +131,7 @@ def predict(
         table.add_row(
             str(m["config"]), f"{m['solo_p50_ms']:.3f}", f"{m['p50_ms']:.3f}", f"{m['slowdown']:.2f}x"
         )
-    stdout_console().print(table)
+    print_table(table)
 
 
 @interference.command("check")
@@ -169,4 +169,4 @@ def check(held_dir: Path, data_dir: Path | None, model_name: str, as_json: bool)
         table.add_row(
             key, str(part["predictions"]), f"{part['median_rel_error']:.1%}", f"{part['p90_rel_error']:.1%}"
         )
-    stdout_console().print(table)
+    print_table(table)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from schedlab.cli.common import DIR, progress_bar, stdout_console
+from schedlab.cli.common import DIR, print_table, progress_bar
 from schedlab.cli.types import SEED, Finite
 
 log = logging.getLogger("schedlab")
@@ -146,4 +146,4 @@ def _print_summary(out: Path) -> None:
         ratios = [v for (a, _), v in profiles.pairs.items() if a == name]
         median = f"{sorted(ratios)[len(ratios) // 2]:.2f}x" if ratios else "-"
         table.add_row(name, config.kind, f"{config.solo['p50_ms']:.3f}", str(config.gpu_mem_mib), median)
-    stdout_console().print(table)
+    print_table(table)

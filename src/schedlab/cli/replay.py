@@ -188,11 +188,18 @@ def replay(
     if model is not None:
         root = Path(model.profiles.source)
         files |= {"profile_configs": root / "configs.csv", "profile_measurements": root / "measurements.csv"}
-    settings = asdict(config) | {name: str(path) if path else None for name, path in files.items()}
+    clock = {  # how the workload was prepared (warm_start: whether the run began warm)
+        "target_load": target_load,
+        "time_scale": time_scale,
+        "warm_start": bool(workload.is_warmup.any()),
+        "services": services,
+    }
+    settings = asdict(config) | clock | {name: str(path) if path else None for name, path in files.items()}
     meta = stamp(settings, inputs(files))
     summary = result.summary | meta
-    from schedlab.cli.replay_report import print_replay, warn_if_idle, warn_if_starving
+    from schedlab.cli.replay_report import print_replay, warn_if_idle, warn_if_starving, warn_loads
 
+    warn_loads(summary["offered_loads"], 0, summary["tasks"], node_table.source)
     warn_if_idle(summary)
     warn_if_starving(summary)
     if summary["rejected"]:

@@ -8,35 +8,101 @@ from typing import Any
 
 import click
 
-from schedlab.cli.common import stdout_console
+from schedlab.cli.common import print_table
 
 log = logging.getLogger("schedlab")
+LABELS = {"gpu": "GPU", "cpu": "CPU", "memory": "memory"}
 
 
 def warn_if_idle(summary: dict[str, Any]) -> None:
-    """Say so when a replay barely loads its cluster: its numbers then compare nothing."""
+    """Say so when a replay barely loads its cluster (its numbers then compare nothing), naming
+    the cause the summary shows and suggesting only what would help."""
     import math
 
     from schedlab.workload.load import LOW_LOAD, LOW_PEAK_PCT
 
     offered, mean, peak = summary["offered_load"], summary["alloc_mean_pct"], summary["alloc_peak_pct"]
-    if offered is None or not math.isfinite(offered):  # no arrival span: no load to speak of
-        if peak < LOW_PEAK_PCT:
-            log.warning("GPU allocation peaks at %.1f %%: the cluster stays nearly idle", peak)
-    elif offered < LOW_LOAD or peak < LOW_PEAK_PCT:
+    idle = offered is None or not math.isfinite(offered) or offered < LOW_LOAD or peak < LOW_PEAK_PCT
+    ramp = not idle and mean < 50 * min(offered, 1.0)
+    if not (idle or ramp) or (offered is None and peak >= LOW_PEAK_PCT):
+        return
+    allocation = f"mean GPU allocation {mean:.1f} % (peak {peak:.1f} %)"
+    cause = _idle_cause(summary)
+    if cause:
+        log.warning("%s: %s", allocation, cause)
+    elif idle and offered is not None and math.isfinite(offered):
         log.warning(
             "the workload offers %.3g x the GPU capacity and allocation peaks at %.1f %%: policies"
             " will hardly differ; compress it with --target-load (e.g. --target-load 0.9)",
             offered,
             peak,
         )
-    elif mean < 50 * min(offered, 1.0):
+    elif idle:
+        log.warning("GPU allocation peaks at %.1f %%: the cluster stays nearly idle", peak)
+    elif summary.get("warmup_tasks"):
         log.warning(
-            "mean GPU allocation %.1f %% is under half the offered load (%.3g x capacity): long tasks"
-            " run on after the arrivals end, so the run is mostly ramp-up and drain; begin it in its steady"
-            " state with --warm-start",
-            mean,
+            "%s is under half the offered load (%.3g x capacity) although the run began warm: the"
+            " tasks that wait cannot be placed (fragmentation or gangs holding the queue: see the wait"
+            " by GPU demand)",
+            allocation,
             offered,
+        )
+    else:
+        log.warning(
+            "%s is under half the offered load (%.3g x capacity): long tasks run on after the arrivals"
+            " end, so the run is mostly ramp-up and drain; begin it in its steady state with --warm-start",
+            allocation,
+            offered,
+        )
+
+
+def _idle_cause(s: dict[str, Any]) -> str | None:
+    """What keeps the GPUs idle, when the summary shows it: lost capacity, tasks that never
+    fit or never start, or a resource other than GPUs."""
+    lowest = s.get("capacity_min_pct")
+    if lowest is not None and lowest < 50:
+        return (
+            f"node failures took the GPU capacity in service down to {lowest:.1f} % ({s['node_events']}"
+            " node events): the cluster was lost, not idle; check --mtbf / --mttr or the node events"
+        )
+    stuck = s["rejected"] + s["unfinished"]
+    if stuck and stuck >= 0.1 * s["tasks"]:
+        return (
+            f"{s['rejected']} of {s['tasks']} tasks fit no node even when it is empty and"
+            f" {s['unfinished']} never finished (e.g. a gang larger than the cluster holds): the work"
+            " cannot run there; give a node list that fits it"
+        )
+    loads = s.get("offered_loads") or {}
+    bound = [name for name in ("cpu", "memory") if (loads.get(name) or 0.0) > 1.0]
+    if bound:
+        asked = ", ".join(f"{LABELS[name]} {loads[name]:.3g} x" for name in bound)
+        return (
+            f"the workload asks more {' and '.join(LABELS[name] for name in bound)} than the cluster has"
+            f" ({asked} its capacity): tasks wait for that, not for GPUs; give a node list with more of it"
+        )
+    return None
+
+
+def warn_loads(loads: dict[str, float | None], never: int, tasks: int, nodes: str) -> None:
+    """Warn when the workload asks more of a resource than the cluster has, or holds tasks
+    that fit no node (offered loads: :func:`schedlab.workload.load.resource_loads`)."""
+    for name in ("gpu", "cpu", "memory"):
+        value = loads.get(name)
+        if value is not None and value > 1.0:
+            log.warning(
+                "the workload asks %.3g x the %s capacity of %s (GPU %s): queues grow while it arrives%s",
+                value,
+                LABELS[name],
+                nodes,
+                "-" if loads.get("gpu") is None else f"{loads['gpu']:.3g} x",
+                "" if name == "gpu" else f"; {LABELS[name]}, not GPUs, bounds it whatever the GPU policy",
+            )
+    if never:
+        log.warning(
+            "%d of %d tasks fit no node of %s even when it is empty (CPU, memory, GPUs or GPU model)",
+            never,
+            tasks,
+            nodes,
         )
 
 
@@ -63,7 +129,7 @@ def print_replay(s: dict[str, Any]) -> None:
     for label, part in (("all", s), ("LS", s["ls"]), ("BE", s["be"])):
         stats = [part[f"{m}_{p}"] for m in ("jct", "wait") for p in ("mean", "p50", "p95", "p99")]
         table.add_row(label, str(part["completed"]), *(fmt(v) for v in stats))
-    stdout_console().print(table)
+    print_table(table)
     print_classes(s.get("by_class", {}).get("gpu", {}))
     excluded = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s["excluded"].items()) or "none"
     click.echo(
@@ -72,6 +138,12 @@ def print_replay(s: dict[str, Any]) -> None:
         f"makespan {s['makespan']:,.0f} s; "
         f"{s['events']} events in {s['wall_s']:.2f} s"
     )
+    if s.get("node_events"):
+        click.echo(
+            f"node events {s['node_events']}: {s['failure_restarts']} tasks restarted"
+            f" ({s['failure_lost_gpu_s']:,.0f} GPU-s lost); GPU capacity in service fell to"
+            f" {s['capacity_min_pct']:.1f} % at its lowest"
+        )
     if s.get("warmup_tasks"):
         click.echo(f"warm start: {s['warmup_tasks']} tasks running at time 0, not measured")
     if s.get("services"):
@@ -101,4 +173,4 @@ def print_classes(classes: dict[str, Any]) -> None:
         wait = row["wait"]
         cells = ["-" if wait[k] is None else f"{wait[k]:,.1f}" for k in ("mean", "p50", "p99", "max")]
         table.add_row(name, str(row["tasks"]), *cells)
-    stdout_console().print(table)
+    print_table(table)

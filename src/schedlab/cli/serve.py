@@ -79,10 +79,10 @@ def serve(
         )
     binder = None
     if kubeconfig is not None:
-        from schedlab.serve.kube import KubeBinder, connect, sync, watch
+        from schedlab.serve.kube import KubeBinder, connect, first_sync, watch
 
         api = connect(kubeconfig)
-        sync(book, api)
+        first_sync(book, api, kubeconfig)
         watch(book, api, threading.Event())
         binder = KubeBinder(api)
     import gc

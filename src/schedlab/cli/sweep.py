@@ -42,7 +42,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
     "--config",
     "config_file",
     type=PATH,
-    help="TOML file with keys workloads, policies, seeds, tune_ratios, data_dir, nodes.",
+    help="TOML file: a fill matrix (workloads, policies, seeds, tune_ratios, data_dir, nodes) or,"
+    ' with kind = "replay", a replay matrix (see examples/replay_sweep.toml).',
 )
 @click.option(
     "--workloads", help="Comma list of workload names: files openb_pod_list_<name>.csv. [default: default]"
@@ -93,10 +94,14 @@ def sweep(
     workers: int,
     ray_address: str | None,
 ) -> None:
-    """Run a matrix of fill experiments (workloads x policies x seeds x tune ratios), in
-    parallel, into a resumable results store; then write OUT/summary.csv.
+    """Run a matrix of fill experiments (workloads x policies x seeds x tune ratios), or of
+    replays, in parallel, into a resumable results store; then write OUT/summary.csv.
 
     The matrix comes from --preset or --config, and the other flags override its entries.
+    A replay sweep is a --config TOML with kind = "replay" (jobs, nodes, policies, queues,
+    loads or time scales, seeds, ...: see README and examples/replay_sweep.toml); --policy and
+    --seeds override it.
+    `schedlab report OUT` draws either kind.
     """
     from schedlab import __version__
     from schedlab.cli.types import writable_dir
@@ -114,6 +119,12 @@ def sweep(
     if preset and config_file:
         raise ConfigError("give --preset or --config, not both")
     writable_dir(out)
+    ResultStore(out).check_folder()
+    backend: Backend = (
+        RayBackend(None if ray_address == "local" else ray_address, workers)
+        if ray_address
+        else LocalBackend(workers)
+    )
     specs: list[RunSpec] | list[ReplaySpec]
     if config_file and sweep_kind(config_file) == "replay":
         fill_only = {"--workloads": workloads, "--tune-ratio": tune_ratios, "--data-dir": data_dir}
@@ -143,11 +154,6 @@ def sweep(
         if nodes:
             matrix = replace(matrix, nodes=nodes)
         specs, described = expand(matrix), matrix.describe()
-    backend: Backend = (
-        RayBackend(None if ray_address == "local" else ray_address, workers)
-        if ray_address
-        else LocalBackend(workers)
-    )
     config = {"schedlab": __version__, "backend": backend.name, "matrix": described}
     with progress_bar(True) as progress:
         bar = progress.add_task("sweep", total=None)

@@ -30,7 +30,12 @@ def inspect(file: Path, nodes: Path | None, as_json: bool) -> None:
     from schedlab.formats.inspect import inspect_file
     from schedlab.trace import default_nodes_path
 
-    doc = inspect_file(file, read_nodes(nodes or default_nodes_path()))
+    node_table = read_nodes(nodes or default_nodes_path())
+    doc = inspect_file(file, node_table)
+    if "offered_loads" in doc:
+        from schedlab.cli.replay_report import warn_loads
+
+        warn_loads(doc["offered_loads"], doc["fit_no_node"], doc["tasks"], node_table.source)
     if as_json:
         click.echo(dumps(doc))
         return

@@ -23,7 +23,18 @@ del azure_llm, dlrm, helios, openb, pai, philly, spot_gpu  # imported to registe
 
 def detect(path: str | Path) -> Format:
     """The format of ``path``; a clear error naming what is known when none matches."""
-    peek = Peek.of(Path(path))
+    path = Path(path)
+    if path.suffix == ".header" and path.is_file():
+        columns = path.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+        raise TraceError(
+            path,
+            1,
+            None,
+            f"a header file ({len(columns[0].split(',')) if columns else 0} column names), not a table:"
+            f" it names the columns of the headerless CSV beside it; give that file"
+            f" (e.g. {path.with_suffix('.csv').name})",
+        )
+    peek = Peek.of(path)
     for fmt in FORMATS:
         if fmt.sniff(peek):
             return fmt

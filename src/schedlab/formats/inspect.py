@@ -17,7 +17,7 @@ from schedlab.formats import detect
 from schedlab.trace.tables import Nodes
 from schedlab.workload.classes import gpu_class
 from schedlab.workload.gangs import gang_layout
-from schedlab.workload.load import gpu_load
+from schedlab.workload.load import fit_no_node, gpu_load, resource_loads
 from schedlab.workload.timed import TimedWorkload
 
 
@@ -63,6 +63,8 @@ def _jobs(workload: TimedWorkload, nodes: Nodes) -> dict[str, Any]:
         },
         "nodes": nodes.source,
         "offered_load": load if math.isfinite(load) else None,
+        "offered_loads": resource_loads(workload, nodes),
+        "fit_no_node": int(fit_no_node(workload, nodes).sum()),
         "left_out": dict(workload.excluded),
     }
 

@@ -1,9 +1,14 @@
 """Statistics over seeds: mean, sample standard deviation, n and a confidence interval.
 
 One helper for every aggregate over repeated runs (fill and replay sweeps alike). The
-interval is Student's t: mean +/- t(1 - (1 - level) / 2, n - 1) x std / sqrt(n), exact for
-normally distributed run results and the usual choice for a handful of seeds. With one run
-the standard deviation and the interval are undefined (NaN; ``null`` in JSON).
+interval is Student's t around the mean, with standard error se = std / sqrt(n) and
+quantile t = t(1 - (1 - level) / 2, n - 1), taken on the scale where the quantity is
+unbounded so that it never leaves the quantity's range (:func:`bounds`): the log scale for a
+non-negative quantity (times, counts: ``mean x exp(+/- t x se / mean)``) and the logit scale
+for one bounded above too (percentages, fractions: ``logit(p) +/- t x se / (p (1 - p))``,
+p = mean / bound), both by the delta method, which agrees with ``mean +/- t x se`` while the
+interval is narrow. With one run the standard deviation and the interval are undefined
+(NaN; ``null`` in JSON).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import pandas as pd
 
 #: Confidence level of every interval schedlab reports.
 LEVEL = 0.95
+#: What every reported interval is, in words (reports and summaries say it).
+INTERVAL = f"{LEVEL:.0%} confidence interval over seeds: Student t on the log scale (logit for percentages)"
 #: The statistics given for each metric, as column suffixes.
 STATS = ("mean", "std", "n", "ci_low", "ci_high")
 
@@ -31,22 +38,58 @@ def t_halfwidth(std: np.ndarray, n: np.ndarray, level: float = LEVEL) -> np.ndar
     return result
 
 
-def describe(values: Sequence[float] | np.ndarray, level: float = LEVEL) -> dict[str, float | int]:
-    """``{mean, std, n, ci_low, ci_high}`` of the finite values (NaNs are left out)."""
+def bounds(metric: str) -> float:
+    """The upper bound of a metric schedlab aggregates (every one is >= 0): 100 for a
+    percentage (``_pct``; a fill store's ``alloc``, ``frag_amount``, ``frag_ratio``), 1 for a
+    fraction (``_frac``, ``slo_attainment``), else infinity."""
+    if metric.endswith("_pct") or metric in ("alloc", "frag_amount", "frag_ratio"):  # fill stores' names
+        return 100.0
+    if metric.endswith("_frac") or metric == "slo_attainment":
+        return 1.0
+    return float("inf")
+
+
+def interval(
+    mean: np.ndarray, std: np.ndarray, n: np.ndarray, upper: float, level: float = LEVEL
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``level`` interval of each mean of a quantity in [0, ``upper``] (see above)."""
+    mean = np.asarray(mean, dtype=np.float64)
+    half = t_halfwidth(std, n, level)  # t x se
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if np.isinf(upper):
+            h = np.where(mean > 0, half / mean, 0.0)
+            low, high = mean * np.exp(-h), mean * np.exp(h)
+        else:
+            p = mean / upper
+            inside = (p > 0) & (p < 1)
+            h = np.where(inside, half / upper / (p * (1 - p)), 0.0)
+            logit = np.log(np.where(inside, p, 0.5) / (1 - np.where(inside, p, 0.5)))
+            low = np.where(inside, upper / (1 + np.exp(-(logit - h))), mean)
+            high = np.where(inside, upper / (1 + np.exp(-(logit + h))), mean)
+    undefined = np.isnan(half)
+    return np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)
+
+
+def describe(
+    values: Sequence[float] | np.ndarray, upper: float = np.inf, level: float = LEVEL
+) -> dict[str, float | int]:
+    """``{mean, std, n, ci_low, ci_high}`` of the finite values (NaNs are left out) of a
+    quantity in [0, ``upper``]."""
     data = np.asarray(values, dtype=np.float64)
     data = data[np.isfinite(data)]
     n = len(data)
     mean = float(data.mean()) if n else float("nan")
     std = float(data.std(ddof=1)) if n >= 2 else float("nan")
-    half = float(t_halfwidth(np.array([std]), np.array([n]), level)[0])
-    return {"mean": mean, "std": std, "n": n, "ci_low": mean - half, "ci_high": mean + half}
+    low, high = interval(np.array([mean]), np.array([std]), np.array([n]), upper, level)
+    return {"mean": mean, "std": std, "n": n, "ci_low": float(low[0]), "ci_high": float(high[0])}
 
 
 def aggregate(
     frame: pd.DataFrame, keys: Sequence[str], metrics: Sequence[str], level: float = LEVEL
 ) -> pd.DataFrame:
     """One row per group of ``keys``: for each metric, columns ``<metric>_mean``, ``_std``,
-    ``_n`` (runs with a finite value), ``_ci_low`` and ``_ci_high`` (groups in first-seen order)."""
+    ``_n`` (runs with a finite value), ``_ci_low`` and ``_ci_high`` (the interval within the
+    metric's :func:`bounds`; groups in first-seen order)."""
     grouped = frame.groupby(list(keys), sort=False, dropna=False)
     out = grouped.size().rename("runs").reset_index()
     for metric in metrics:
@@ -55,10 +98,10 @@ def aggregate(
         std = column.std(ddof=1).to_numpy(dtype=np.float64)
         n = column.count().to_numpy(dtype=np.int64)
         std = np.where(n >= 2, std, np.nan)
-        half = t_halfwidth(std, n, level)
+        low, high = interval(mean, std, n, bounds(metric), level)
         out[f"{metric}_mean"] = mean
         out[f"{metric}_std"] = std
         out[f"{metric}_n"] = n
-        out[f"{metric}_ci_low"] = mean - half
-        out[f"{metric}_ci_high"] = mean + half
+        out[f"{metric}_ci_low"] = low
+        out[f"{metric}_ci_high"] = high
     return out

@@ -22,7 +22,7 @@ available by name everywhere (``schedlab fill --policy NAME``).
 
 from __future__ import annotations
 
-import warnings
+import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -34,6 +34,8 @@ from schedlab.cluster.view import ClusterView, lowest_free_gpus
 from schedlab.errors import ConfigError
 from schedlab.registry import Registry
 from schedlab.trace.tables import BoolArray, IntArray
+
+log = logging.getLogger(__name__)
 
 #: Scores must stay within +/- this bound (the scheduler packs them with the tie order).
 SCORE_LIMIT = 2**40
@@ -141,11 +143,10 @@ def register(cls: type[PlacementPolicy]) -> type[PlacementPolicy]:
     scores and GPU choices) still works, through an adapter, with a deprecation warning.
     """
     if "score" in vars(cls) and "score_nodes" not in vars(cls):
-        warnings.warn(
-            f"placement policy {cls.name!r} uses the round-1 protocol `score(cluster, shape, nodes)`;"
+        log.warning(  # a line the user sees (a DeprecationWarning from a plugin is filtered out)
+            "placement policy %r uses the round-1 protocol `score(cluster, shape, nodes)` (deprecated);"
             " implement `score_nodes` (and `choose_gpus`) instead",
-            DeprecationWarning,
-            stacklevel=2,
+            cls.name,
         )
     return PLACEMENT_POLICIES.register(cls)
 

@@ -87,7 +87,7 @@ PANELS = (
 
 def plot_curves(curves: pd.DataFrame, path: Path, title: str = "") -> Path:
     """Plot mean curves per policy with a band of the 95 % confidence interval over seeds
-    (Student t; no band for one seed).
+    (Student t on the logit scale, so the band stays within 0-100 %; no band for one seed).
 
     ``curves`` is the long table of :func:`schedlab.report.tables.curves_frame`
     (columns policy, seed, x and one column per curve).
@@ -110,7 +110,7 @@ def plot_curves(curves: pd.DataFrame, path: Path, title: str = "") -> Path:
         ax.grid(True, alpha=0.3)
     axes[0].legend(title="policy", loc="upper left", fontsize="small")
     seeds = int(curves["seed"].nunique())
-    band = f"; band: {LEVEL:.0%} CI (Student t)" if seeds > 1 else ""
+    band = f"; band: {LEVEL:.0%} CI (Student t, logit scale)" if seeds > 1 else ""
     return save_figure(fig, path, f"{title}{band}" if title else "")
 
 

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from schedlab.metrics.stats import INTERVAL
 from schedlab.report.figures import plot_curves, policy_colors, save_figure
 from schedlab.sweep.store import ResultStore, fill_order, natural_key, summarize
 
@@ -131,8 +132,7 @@ def _header(root: Path, runs: pd.DataFrame, policies: list[str]) -> list[str]:
     lines += [
         f"{runs['run_id'].nunique()} runs: {runs['workload'].nunique()} workload(s) x {len(policies)} "
         f"policies x {runs['seed'].nunique()} seed(s); x = arrived GPU load in % of GPU capacity. "
-        "Every number: mean ± the half-width of its 95 % confidence interval over seeds (Student t),"
-        " with the sample std and n; all from `summary.csv`.",
+        f"Every number: mean [its {INTERVAL}], with the sample std and n; all from `summary.csv`.",
         "",
     ]
     return lines
@@ -151,14 +151,14 @@ def _mean_std(at100: pd.DataFrame, workload: str, ratio: float | None, policy: s
 
 
 def stat_cell(row: pd.Series, metric: str) -> str:
-    """``mean ± half-width (sd std, n n)`` of the 95 % Student-t interval; ``mean (n 1)``
-    for a single seed; ``-`` when nothing was measured."""
-    mean, high, std, n = (row[f"{metric}_{s}"] for s in ("mean", "ci_high", "std", "n"))
+    """``mean [low, high] (sd std, n n)`` with the 95 % interval (:mod:`schedlab.metrics.stats`);
+    ``mean (n 1)`` for a single seed; ``-`` when nothing was measured."""
+    mean, low, high, std, n = (row[f"{metric}_{s}"] for s in ("mean", "ci_low", "ci_high", "std", "n"))
     if not np.isfinite(mean):
         return "-"
     if not np.isfinite(high):
         return f"{mean:.2f} (n {int(n)})"
-    return f"{mean:.2f} ± {high - mean:.2f} (sd {std:.2f}, n {int(n)})"
+    return f"{mean:.2f} [{low:.2f}, {high:.2f}] (sd {std:.2f}, n {int(n)})"
 
 
 def _value(
@@ -187,15 +187,18 @@ def _family_chart(
     width = 0.8 / len(policies)
     colors = policy_colors(policies)
     for i, policy in enumerate(policies):
-        means, halves = [], []
+        means, below, above = [], [], []
         for workload in workloads:
             row = _select(at100, workload, ratio, policy)
-            mean = float(row["alloc_mean"].iloc[0]) if len(row) else np.nan
-            high = float(row["alloc_ci_high"].iloc[0]) if len(row) else np.nan
+            mean, low, high = (
+                float(row[f"alloc_{s}"].iloc[0]) if len(row) else np.nan
+                for s in ("mean", "ci_low", "ci_high")
+            )
             means.append(mean)
-            halves.append(high - mean if np.isfinite(high) else 0.0)  # 95 % CI (Student t)
+            below.append(mean - low if np.isfinite(low) else 0.0)  # the 95 % interval (asymmetric)
+            above.append(high - mean if np.isfinite(high) else 0.0)
         offsets = np.arange(len(workloads)) - 0.4 + width * (i + 0.5)
-        ax.bar(offsets, means, width, yerr=halves, label=policy, capsize=2, color=colors[policy])
+        ax.bar(offsets, means, width, yerr=[below, above], label=policy, capsize=2, color=colors[policy])
     ax.set_xticks(np.arange(len(workloads)), workloads)
     ax.set_xlabel(f"Workload ({title})")
     ax.set_ylabel("GPU allocation at arrived 100 % (% of capacity)")

@@ -2,7 +2,7 @@
 other setting the sweep varied) with its 95 % confidence band over seeds.
 
 Writes into the store directory ``summary.csv`` (one row per setting: each metric's mean,
-std, n and Student-t interval), ``summary.json`` (the same numbers, grouped),
+std, n and 95 % interval), ``summary.json`` (the same numbers, grouped),
 ``figures/replay_<trace>.png`` and ``report.md`` with the tables behind the figures.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab.files import write_json
-from schedlab.metrics.stats import LEVEL, STATS
+from schedlab.metrics.stats import INTERVAL, LEVEL, STATS
 from schedlab.report.figures import policy_colors, save_figure
 from schedlab.report.paper import sweep_config_lines
 from schedlab.sweep.replay_runs import GROUP_KEYS, load_axis, summarize_replays, varying
@@ -39,7 +39,6 @@ PANELS = (
 )
 #: The metrics of report.md's tables.
 TABLE_METRICS = ("jct_mean", "jct_p99", "wait_mean", "slowdown_mean", "alloc_mean_pct", "slo_attainment")
-INTERVAL = f"{LEVEL:.0%} confidence interval over seeds, Student t (mean ± t x std / sqrt(n))"
 
 
 def summary_document(summary: pd.DataFrame) -> dict[str, Any]:
@@ -49,7 +48,7 @@ def summary_document(summary: pd.DataFrame) -> dict[str, Any]:
         settings = {k: _plain(row[k]) for k in GROUP_KEYS}
         metrics = {m: {s: _plain(row[f"{m}_{s}"]) for s in STATS} for m in METRICS}
         groups.append(settings | {"runs": int(row["runs"]), "metrics": metrics})
-    return {"kind": "replay", "confidence": LEVEL, "interval": "Student t", "groups": groups}
+    return {"kind": "replay", "confidence": LEVEL, "interval": INTERVAL, "groups": groups}
 
 
 def _plain(value: Any) -> Any:
@@ -68,7 +67,7 @@ def write_replay_report(root: Path, runs: pd.DataFrame) -> list[Path]:
     lines = _line_keys(summary, axis)
     md = ["# schedlab replay sweep report", "", *sweep_config_lines(root)]
     md += [
-        f"{len(runs)} runs, {_seeds(summary)} seed(s) per setting. Every number: mean [{INTERVAL}].",
+        f"{len(runs)} runs, {_seeds(summary)} seed(s) per setting. Every number: mean [its {INTERVAL}].",
         "",
     ]
     for trace in dict.fromkeys(summary["trace"]):
@@ -104,24 +103,28 @@ def _cell(row: dict[str, Any], metric: str) -> str:
 
 
 def _figure(part: pd.DataFrame, axis: str, lines: list[str], path: Path, trace: str) -> Path:
-    panels = [(m, label) for m, label in PANELS if part[f"{m}_n"].any()]
+    panels = [(m, label) for m, label in PANELS if (part[f"{m}_mean"].fillna(0) != 0).any()]  # no empty panel
     columns = min(4, len(panels))
     rows = math.ceil(len(panels) / columns)
     fig, axes = plt.subplots(
         rows, columns, figsize=(4.2 * columns, 3.4 * rows), constrained_layout=True, squeeze=False
     )
     colors = policy_colors(list(dict.fromkeys(part["policy"])))
-    styles = ["-", "--", ":", "-."]
+    styles, markers = ["-", "--", ":", "-."], ["o", "s", "^", "D", "v", "P", "X"]
     variants = part[lines].astype(str).drop_duplicates().to_dict("records")
+    others = list(
+        dict.fromkeys(tuple(v for k, v in variant.items() if k != "policy") for variant in variants)
+    )
     for ax, (metric, label) in zip(axes.flat, panels, strict=False):
-        for i, variant in enumerate(variants):
+        for variant in variants:
             mask = np.logical_and.reduce([part[k].astype(str) == v for k, v in variant.items()])
             line = part[mask].sort_values(axis)
             x = line[axis].to_numpy(dtype=float)
             name = ", ".join(variant.values())
             color = colors[variant["policy"]]
-            style = styles[(i // max(len(colors), 1)) % len(styles)]
-            ax.plot(x, line[f"{metric}_mean"], style, marker="o", color=color, label=name, linewidth=1.5)
+            j = others.index(tuple(v for k, v in variant.items() if k != "policy"))  # the other settings
+            style, marker = styles[j % len(styles)], markers[j % len(markers)]
+            ax.plot(x, line[f"{metric}_mean"], style, marker=marker, color=color, label=name, linewidth=1.5)
             ax.fill_between(x, line[f"{metric}_ci_low"], line[f"{metric}_ci_high"], color=color, alpha=0.18)
         ax.set_xlabel("offered load (x GPU capacity)" if axis == "load" else "time scale")
         ax.set_ylabel(label)
@@ -129,7 +132,12 @@ def _figure(part: pd.DataFrame, axis: str, lines: list[str], path: Path, trace: 
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize="small", title=", ".join(lines))
-    title = f"{trace}: mean and {LEVEL:.0%} CI (Student t) over {_seeds(part)} seed(s)"
+    nodes = ", ".join(Path(str(n)).name for n in dict.fromkeys(part["nodes"])) if "nodes" in part else ""
+    varied = ", ".join(lines) + (f", {axis}" if axis else "")
+    title = (
+        f"{Path(trace).name} on {nodes or 'the default nodes'}: {varied} varied;"
+        f" mean and {LEVEL:.0%} CI over {_seeds(part)} seed(s)"
+    )
     return save_figure(fig, path, title)
 
 

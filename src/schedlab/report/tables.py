@@ -29,13 +29,14 @@ def curves_frame(results: Sequence[FillResult]) -> pd.DataFrame:
 
 
 def curve_stats(results: Sequence[FillResult]) -> pd.DataFrame:
-    """Per policy and x: every curve's mean, std, n and 95 % Student-t interval over seeds."""
+    """Per policy and x: every curve's mean, std, n and 95 % interval over seeds (see metrics.stats)."""
     return aggregate(curves_frame(results), ["policy", "x"], list(CURVES))
 
 
 def mean_table(results: Sequence[FillResult], xs: Sequence[int] = TABLE_X) -> pd.DataFrame:
     """Per policy (in first-seen order), for allocation and fragment amount at ``xs``: the
-    mean over seeds (``alloc@x``) and its 95 % CI half-width (``alloc@x±``; NaN for one seed)."""
+    mean over seeds (``alloc@x``) and its 95 % interval (``alloc@x low``, ``alloc@x high``; NaN
+    for one seed)."""
     stats = curve_stats(results)
     stats = stats[stats["x"].isin(xs)].set_index(["policy", "x"])
     order = list(dict.fromkeys(r.config.policy for r in results))
@@ -46,5 +47,6 @@ def mean_table(results: Sequence[FillResult], xs: Sequence[int] = TABLE_X) -> pd
                 continue
             at = stats.xs(x, level="x").reindex(order)
             columns[f"{label}@{x}"] = at[f"{column}_mean"]
-            columns[f"{label}@{x}±"] = at[f"{column}_ci_high"] - at[f"{column}_mean"]
+            columns[f"{label}@{x} low"] = at[f"{column}_ci_low"]
+            columns[f"{label}@{x} high"] = at[f"{column}_ci_high"]
     return pd.DataFrame(columns)

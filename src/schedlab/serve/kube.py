@@ -28,6 +28,7 @@ def connect(kubeconfig: str) -> Any:
         config.load_kube_config(config_file=kubeconfig)
     except Exception as err:  # the client raises many kinds for a bad file
         raise ConfigError(f"--kubeconfig {kubeconfig}: {err}") from None
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # its retries: our own lines say what failed
     return client.CoreV1Api()
 
 
@@ -84,6 +85,23 @@ def observe_pod(book: Book, kind: str, obj: dict[str, Any]) -> None:
         book.learn(pod, str(node), gpus)
 
 
+def first_sync(book: Book, api: Any, kubeconfig: str) -> None:
+    """:func:`sync` at start: an API server that does not answer is one clear error."""
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    try:
+        sync(book, api)
+    except (HTTPError, ApiException, OSError) as err:
+        host = api.api_client.configuration.host
+        reason = getattr(err, "reason", None) or err
+        if isinstance(reason, HTTPError):  # urllib3 wraps the cause: name the cause alone
+            reason = str(reason).rsplit(": ", 1)[-1]
+        raise ConfigError(
+            f"--kubeconfig {kubeconfig}: the API server at {host} cannot be reached ({reason})"
+        ) from None
+
+
 def sync(book: Book, api: Any) -> None:
     """List every node and pod once (at start: the state after a restart)."""
     nodes = []
@@ -112,7 +130,10 @@ def watch(book: Book, api: Any, stop: threading.Event) -> list[threading.Thread]
             except Exception as err:  # a dropped watch: list again, then watch again
                 log.warning("watch interrupted (%s); listing again", err)
                 stop.wait(1.0)
-                sync(book, api)
+                try:
+                    sync(book, api)
+                except Exception as again:  # the API server is away: the next turn tries again
+                    log.warning("listing failed (%s); retrying", again)
 
     threads = [
         threading.Thread(target=follow, args=(api.list_node, observe_node), daemon=True),

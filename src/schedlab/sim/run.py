@@ -25,7 +25,7 @@ from schedlab.sim.result import ReplayResult, allocation_stats, bounded_slowdown
 from schedlab.sim.services import exact_service_metrics, service_metrics
 from schedlab.trace.csvfile import release_memory
 from schedlab.trace.tables import Nodes
-from schedlab.workload.load import gpu_load
+from schedlab.workload.load import gpu_load, resource_loads
 from schedlab.workload.requests import RequestTrace
 from schedlab.workload.timed import TimedWorkload
 
@@ -106,6 +106,7 @@ def replay(
         extra["fairness"] = fairness_summary(users)
     load = gpu_load(workload, nodes)
     extra["offered_load"] = load if math.isfinite(load) else None  # None: no arrival span
+    extra["offered_loads"] = resource_loads(workload, nodes)  # GPU, CPU and memory
     last = float(workload.arrival[-1]) if len(workload) else 0.0
     extra |= allocation_stats(series, model.cluster.gpu_capacity, last)
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra

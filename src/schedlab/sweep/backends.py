@@ -159,6 +159,10 @@ class RayBackend:
     def __init__(self, address: str | None, workers: int) -> None:
         self.address = address
         self.workers = workers
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:  # before anything is printed or run
+            raise ConfigError("the Ray backend needs Ray: pip install 'schedlab[ray]'")
         if address:
             reachable(address)  # before any work starts
 

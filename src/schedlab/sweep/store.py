@@ -68,6 +68,19 @@ class ResultStore:
         self.root = root
         self.runs_dir = root / "runs"
 
+    def check_folder(self) -> None:
+        """Refuse a folder that holds other files (a fill or replay output, say) and is not a
+        store: a sweep would mix its runs in, and ``report`` would find none."""
+        if not self.root.is_dir() or (self.root / "sweep.json").exists() or self.runs_dir.is_dir():
+            return
+        others = sorted(p.name for p in self.root.iterdir() if not p.name.startswith("."))
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise ConfigError(
+                f"--out {self.root}: not a sweep results store (it holds {shown}, no runs/ or"
+                " sweep.json); give a new or empty folder, or an earlier sweep's"
+            )
+
     def done(self) -> set[str]:
         """Ids of the runs already stored."""
         if not self.runs_dir.is_dir():

@@ -94,6 +94,7 @@ def _parse_jobs(path: Path) -> TimedWorkload:
             }
         )
         _check_services(path, frame, parts[-1])
+    release_memory()  # the parser's buffers, before the columns are joined
     cols = concat(parts)
     check_unique(path, cols["name"], "id", "job id")
     cols["submit"] -= cols["submit"].min()  # rebased to the first arrival (exact: see read_times)

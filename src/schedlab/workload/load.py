@@ -17,6 +17,9 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
+import pandas as pd
+
 from schedlab.errors import ConfigError
 from schedlab.trace.tables import GPU_MILLI, Nodes
 from schedlab.workload.timed import TimedWorkload
@@ -61,3 +64,40 @@ def scale_for_load(workload: TimedWorkload, nodes: Nodes, target: float) -> floa
             f"{workload.source}: cannot set a load (its tasks ask no GPU time, or all arrive at once)"
         )
     return now / target
+
+
+def resource_loads(workload: TimedWorkload, nodes: Nodes) -> dict[str, float | None]:
+    """Offered load on each resource (as :func:`gpu_load`): ``gpu``, ``cpu`` and ``memory``,
+    each the resource-seconds the tasks request per second over the cluster's capacity
+    (None without an arrival span, or for a resource the cluster has none of)."""
+    counted = ~workload.is_warmup
+    arrival = workload.arrival[counted]
+    span = float(arrival[-1] - arrival[0]) if len(arrival) > 1 else 0.0
+    tasks, duration = workload.tasks, workload.duration[counted]
+    asks = {
+        "gpu": (tasks.total_gpu_milli[counted], nodes.gpu_capacity_milli),
+        "cpu": (tasks.cpu_milli[counted], int(nodes.cpu_milli.sum())),
+        "memory": (tasks.memory_mib[counted], int(nodes.memory_mib.sum())),
+    }
+    loads: dict[str, float | None] = {}
+    for name, (request, capacity) in asks.items():
+        work = float((request.astype(float) * duration).sum())
+        loads[name] = work / span / capacity if span > 0 and capacity > 0 else None
+    return loads
+
+
+def fit_no_node(workload: TimedWorkload, nodes: Nodes) -> np.ndarray:
+    """Per task: whether no node of ``nodes`` could hold it even empty (CPU, memory, GPUs,
+    GPU model), judged once per distinct request."""
+    t = workload.tasks
+    gpus = np.where(t.gpu_milli > 0, np.maximum(t.num_gpu, 1), 0)
+    requests = pd.DataFrame({"cpu": t.cpu_milli, "mem": t.memory_mib, "gpus": gpus, "spec": t.gpu_spec})
+    codes, unique = pd.factorize(pd.MultiIndex.from_frame(requests))
+    models = nodes.model.astype(str)
+    fits = np.empty(len(unique), dtype=bool)
+    for i, (cpu, mem, k, spec) in enumerate(unique):
+        ok = (nodes.cpu_milli >= cpu) & (nodes.memory_mib >= mem) & (nodes.num_gpu >= k)
+        if k > 0 and spec:
+            ok &= np.isin(models, str(spec).split("|"))
+        fits[i] = bool(ok.any())
+    return ~fits[codes]

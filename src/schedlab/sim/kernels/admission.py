@@ -11,6 +11,7 @@ random numbers).
 
 from __future__ import annotations
 
+from schedlab.arrays import IntArray
 from schedlab.cluster.kernels import fits
 from schedlab.jit import merged, step
 from schedlab.sim.kernels import evict as evictable
@@ -142,9 +143,15 @@ def preempt_for(kind: int, draws: bool, st: State, t: int) -> int:
     e.mark[0] += 1
     for i in range(st.x.scal[0]):
         e.skip[st.x.nodes[i]] = e.mark[0]
+    plain = st.x.scal[0] == 0 and not st.ints[ADMIT]  # whether the node alone decides
+    among, listed = _changed_since_failure(st, s) if plain else (e.every, len(e.every))
     while True:
-        node, victims = evictable.cheapest(st.c, st.sh, e, o.start, o.mask, m.shape_of, m.rank, now, s)
+        node, victims = evictable.cheapest(
+            st.c, st.sh, e, o.start, o.mask, m.shape_of, m.rank, now, s, among, listed
+        )
         if node < 0:
+            if plain:
+                e.failed[s] = st.pl.scal[0]
             return 0
         if not st.ints[ADMIT] or _admitted_without(st, t, s, node, victims):
             break
@@ -166,6 +173,28 @@ def preempt_for(kind: int, draws: bool, st: State, t: int) -> int:
     count = nodes if at < nodes else nodes + 1
     requeue(kind, draws, st, stopped, count)
     return count
+
+
+@step
+def _changed_since_failure(st: State, s: int) -> tuple[IntArray, int]:
+    """The nodes to search for shape ``s``: those the placer's log shows changed since a
+    search for ``s`` last failed (each node unchanged since then still cannot make room:
+    that depends only on the node's own tasks, free resources and service), or all of them
+    when that is unknown or most of them."""
+    e, pl = st.e, st.pl
+    changes, ring, every = pl.scal[0], pl.ring, e.every
+    behind = changes - e.failed[s]
+    if e.failed[s] < 0 or behind > len(ring) or behind * 8 > len(every):
+        return every, len(every)
+    e.mark[1] += 1
+    count = 0
+    for change in range(e.failed[s], changes):
+        n = ring[change % len(ring)]
+        if e.stamp[n] != e.mark[1]:
+            e.stamp[n] = e.mark[1]
+            e.listed[count] = n
+            count += 1
+    return e.listed, count
 
 
 @step

@@ -151,7 +151,9 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
         m=m,
         o=o,
         w=owned(waiting_arrays(m.shape_of, shapes, np.zeros(n), np.zeros(n))),
-        e=evict_arrays(nodes, width, plan.weights) if model.preempts else evict_arrays(0, 1, np.zeros(0)),
+        e=evict_arrays(nodes, width, plan.weights, shapes)
+        if model.preempts
+        else evict_arrays(0, 1, np.zeros(0), 0),
         h=event_heap(min(n, 1 << 16) + 16),
         r=records(n + 16, 2 * n + 16, 3 * config.samples + 16),
         q=rates if rates is not None else no_rates(n),

@@ -41,10 +41,14 @@ class EvictArrays(NamedTuple):
     chosen: IntArray  # scratch: the best node's victims
     free: IntArray  # scratch: G
     skip: IntArray  # N: nodes marked with ``mark[0]`` are not candidates (refused)
-    mark: IntArray  # [current mark]
+    mark: IntArray  # [current skip mark, current stamp mark]
+    every: IntArray  # N: 0 .. N-1, the candidates of a full search
+    listed: IntArray  # N: scratch, the candidates of a search of the nodes changed since
+    stamp: IntArray  # N: nodes listed in this search (``mark[1]``)
+    failed: IntArray  # S: per shape, the placer's log position at its last failed search (-1)
 
 
-def evict_arrays(nodes: int, width: int, weight: FloatArray) -> EvictArrays:
+def evict_arrays(nodes: int, width: int, weight: FloatArray, shapes: int) -> EvictArrays:
     n = len(weight)
     return EvictArrays(
         head=np.full(nodes, -1, dtype=np.int64),
@@ -67,7 +71,11 @@ def evict_arrays(nodes: int, width: int, weight: FloatArray) -> EvictArrays:
         chosen=np.zeros(max(n, 1), dtype=np.int64),
         free=np.zeros(width, dtype=np.int64),
         skip=np.zeros(nodes, dtype=np.int64),
-        mark=np.zeros(1, dtype=np.int64),
+        mark=np.zeros(2, dtype=np.int64),
+        every=np.arange(nodes, dtype=np.int64),
+        listed=np.zeros(nodes, dtype=np.int64),
+        stamp=np.zeros(nodes, dtype=np.int64),
+        failed=np.full(max(shapes, 1), -1, dtype=np.int64),
     )
 
 
@@ -239,20 +247,24 @@ def cheapest(
     rank: IntArray,
     now: float,
     s: int,
+    nodes: IntArray,
+    count: int,
 ) -> tuple[int, int]:
     """The node to preempt on for shape ``s`` and how many victims (in ``e.chosen``), among
-    the nodes not marked in ``e.skip``; node -1 when no node works."""
+    the first ``count`` of ``nodes`` not marked in ``e.skip``; node -1 when none works. The
+    least (cost, node rank) wins: the order of ``nodes`` does not matter."""
     # The node with the least bound is tried first: its cost is usually the best, and
     # then most other nodes are ruled out by their bound alone.
     first, first_bound = -1, np.inf
-    for node in range(len(e.members)):
+    for j in range(count):
+        node = nodes[j]
         if e.members[node] > 0 and lower(e, node, now) < first_bound and _room(c, sh, e, s, node):
             first, first_bound = node, lower(e, node, now)
     best, best_cost, best_rank, victims = -1, 0.0, 0, 0
     if first < 0:
         return best, victims
-    for i in range(len(e.members) + 1):
-        node = first if i == 0 else i - 1
+    for i in range(count + 1):
+        node = first if i == 0 else nodes[i - 1]
         if (i > 0 and node == first) or e.members[node] == 0:
             continue
         if best >= 0 and _beaten(lower(e, node, now), rank[node], best_cost, best_rank):

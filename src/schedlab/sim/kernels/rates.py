@@ -85,8 +85,10 @@ def rate_arrays(
 
 
 def no_rates(n: int) -> RateArrays:
-    """The arrays of a replay without interference (departure keys only)."""
-    return rate_arrays(0, 1, np.full(n, -1), np.zeros(n, dtype=bool), np.ones((1, 1)), np.ones(1), 1, 0)
+    """The arrays of a replay without interference: only the departure keys' epochs are per
+    task (the kernels read the others only when ``RATES`` is set)."""
+    none = rate_arrays(0, 1, np.full(1, -1), np.zeros(1, dtype=bool), np.ones((1, 1)), np.ones(1), 1, 0)
+    return none._replace(epoch=np.zeros(max(n, 1), dtype=np.int64))
 
 
 @step
