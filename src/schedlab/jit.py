@@ -76,7 +76,7 @@ def cached(entry: str) -> bool:
 def compile_notice(entry: str) -> None:
     """Say that kernels are about to be compiled, when ``entry`` is not on disk yet."""
     if not cached(entry):
-        log.info("compiling the kernels (once per machine and schedlab version: about a minute)")
+        log.info("compiling the kernels (once per machine and schedlab version: about 2 minutes)")
 
 
 #: numba's flags for a function called only from compiled code: no Python wrapper (which

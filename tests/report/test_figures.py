@@ -39,7 +39,7 @@ def test_replay_and_report_figures_take_formats_and_titles_hold_no_path(tmp_path
     done = run_cli("replay", "--target-load", "0.9", "--out", str(out), "--format", "pdf", "--json")
     assert done.returncode == 0, done.stderr
     text = PdfReader(out / "timeline.pdf").pages[0].extract_text()
-    assert "openb_pod_list_default.csv on openb_node_list_gpu_node.csv, load 0.9: fgd" in text
+    assert "openb_pod_list_default.csv (7,255 tasks) on openb_node_list_gpu_node.csv, load 0.9: fgd" in text
     assert str(Path.cwd()) not in text and "/work" not in text and not (out / "timeline.png").exists()
     bad = run_cli("replay", "--format", "gif")
     assert bad.returncode == 2 and "error: --format 'gif'" in bad.stderr

@@ -53,6 +53,7 @@ def test_lost_capacity_is_the_cause_not_a_light_workload(
     assert code == 0 and any("node failures took the GPU capacity" in line for line in said), said
     assert not any("compress" in line or "--warm-start" in line for line in said)
     assert "node events" in out and "tasks restarted" in out  # the text report shows failures
+    assert "offered load: GPU" in out and "CPU" in out
 
 
 def test_a_gang_that_never_fits_is_named_not_the_load(

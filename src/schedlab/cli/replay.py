@@ -229,7 +229,8 @@ def replay(
                 result.frag_series,
                 node_table.gpu_capacity_milli,
                 out / "timeline.png",
-                title=f"{source} on {node_table.source.rsplit('/', 1)[-1]}{load}: {policy}, {config.queue},"
+                title=f"{source} ({summary['tasks']:,} tasks) on"
+                f" {node_table.source.rsplit('/', 1)[-1]}{load}: {policy}, {config.queue},"
                 f" {config.admission}, preemption {config.preemption}, seed {seed}",
             )
         log.info("wrote %s", out)

@@ -138,6 +138,10 @@ def print_replay(s: dict[str, Any]) -> None:
         f"makespan {s['makespan']:,.0f} s; "
         f"{s['events']} events in {s['wall_s']:.2f} s"
     )
+    loads = s.get("offered_loads") or {}
+    if any(v is not None for v in loads.values()):
+        shown = ", ".join(f"{LABELS[k]} {v:.3g} x" for k, v in loads.items() if v is not None)
+        click.echo(f"offered load: {shown} capacity; GPU allocation mean {s['alloc_mean_pct']:.1f} %")
     if s.get("node_events"):
         click.echo(
             f"node events {s['node_events']}: {s['failure_restarts']} tasks restarted"

@@ -99,7 +99,7 @@ def write_report(root: Path) -> list[Path]:
         path = plot_curves(
             subset,
             figures / f"curves_{label}.png",
-            title=f"{label}: {len(policies)} policies, {n_seeds} seed(s)"
+            title=f"{label}{_on(subset)}: {len(policies)} policies, {n_seeds} seed(s)"
             + (f", tune ratio {ratio:g}" if ratio else f", tune ratio {subset['tune_ratio'].iloc[0]:g}"),
         )
         written.append(path)
@@ -125,6 +125,13 @@ def sweep_config_lines(root: Path) -> list[str]:
         return []
     config = json.loads(sweep_json.read_text())
     return [f"Configuration of the latest sweep: `{json.dumps(config.get('matrix', config))}`", ""]
+
+
+def _on(runs: pd.DataFrame) -> str:
+    """`` on <node list>`` of the runs (their file names), or nothing when unrecorded."""
+    if "nodes" not in runs or runs["nodes"].isna().all():
+        return ""
+    return " on " + ", ".join(Path(str(n)).name for n in dict.fromkeys(runs["nodes"].dropna()))
 
 
 def _header(root: Path, runs: pd.DataFrame, policies: list[str]) -> list[str]:

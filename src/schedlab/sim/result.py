@@ -172,11 +172,12 @@ def allocation_stats(series: pd.DataFrame, capacity_milli: int, until: float) ->
     if not len(series) or capacity_milli <= 0:
         return {"alloc_mean_pct": 0.0, "alloc_peak_pct": 0.0}
     times = series["time"].to_numpy(dtype=np.float64)
-    allocated = series["allocated_milli"].to_numpy(dtype=np.float64)
-    playing = times <= until
-    mean = (
-        time_average(times[playing], allocated[playing], until) if until > times[0] else float(allocated[0])
-    )
+    allocated = series["allocated_milli"].to_numpy()
+    playing = int(np.searchsorted(times, until, side="right"))  # the rows are in time order
+    if until > times[0]:
+        mean = time_average(times[:playing], allocated[:playing].astype(np.float64), until)
+    else:
+        mean = float(allocated[0])
     return {
         "alloc_mean_pct": 100.0 * mean / capacity_milli,
         "alloc_peak_pct": 100.0 * float(allocated.max()) / capacity_milli,
