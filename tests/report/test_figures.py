@@ -53,3 +53,47 @@ def test_one_colour_blind_safe_colour_per_policy_everywhere() -> None:
     assert parse_formats("PNG, svg") == ("png", "svg")
     with pytest.raises(ConfigError):
         parse_formats("")
+
+
+def test_replay_sweep_figures_tell_every_setting_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fifo and qos lines of one policy share its colour but not line and marker; an all-zero
+    metric gets no panel; the title names the node list and what varied."""
+    import pandas as pd
+
+    from schedlab.report import replays
+
+    shown: dict[str, object] = {}
+
+    def keep(fig: object, path: Path, title: str = "") -> Path:
+        shown.update(fig=fig, title=title)
+        return path
+
+    monkeypatch.setattr(replays, "save_figure", keep)
+    rows = []
+    for policy in ("fgd", "bestfit"):
+        for queue in ("fifo", "qos"):
+            for load in (0.5, 0.9):
+                row = {"trace": "jobs.csv", "policy": policy, "queue": queue, "load": load, "runs": 2}
+                row["nodes"] = "/data/nodes10.csv"
+                for metric, _ in replays.PANELS:
+                    value = 0.0 if metric == "preemptions" else load * 100
+                    row |= {f"{metric}_mean": value, f"{metric}_ci_low": value, f"{metric}_ci_high": value}
+                    row[f"{metric}_n"] = 2
+                rows.append(row)
+    part = pd.DataFrame(rows)
+    replays._figure(part, "load", ["policy", "queue"], tmp_path / "f.png", "jobs.csv")
+    axes = [ax for ax in shown["fig"].axes if ax.get_visible()]  # type: ignore[attr-defined]
+    assert len(axes) == len(replays.PANELS) - 1  # no preemptions panel: all zero
+    lines = {line.get_label(): line for line in axes[0].get_lines()}
+    fifo, qos = lines["fgd, fifo"], lines["fgd, qos"]
+    assert fifo.get_color() == qos.get_color() != lines["bestfit, fifo"].get_color()
+    assert (fifo.get_linestyle(), fifo.get_marker()) != (qos.get_linestyle(), qos.get_marker())
+    assert (lines["bestfit, fifo"].get_linestyle(), lines["bestfit, fifo"].get_marker()) == (
+        fifo.get_linestyle(),
+        fifo.get_marker(),
+    )
+    assert "jobs.csv on nodes10.csv" in str(shown["title"]) and "policy, queue, load varied" in str(
+        shown["title"]
+    )
