@@ -17,7 +17,8 @@ import numpy as np
 
 from schedlab.cluster.shapes import Shape
 from schedlab.errors import TraceError
-from schedlab.trace.csvfile import read_csv, read_strings
+from schedlab.trace.columns import read_strings
+from schedlab.trace.csvfile import read_csv
 from schedlab.trace.tables import FloatArray, IntArray
 
 log = logging.getLogger(__name__)

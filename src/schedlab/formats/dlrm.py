@@ -18,7 +18,8 @@ import numpy as np
 
 from schedlab.errors import TraceError
 from schedlab.formats.base import Format, register, tasks_of
-from schedlab.trace.csvfile import check_unique, line, read_caps, read_numbers, read_rows, read_strings
+from schedlab.trace.columns import check_unique, line, read_caps, read_numbers, read_strings
+from schedlab.trace.csvfile import read_rows
 from schedlab.trace.tables import GPU_MILLI
 from schedlab.workload.timed import TimedWorkload
 

@@ -26,14 +26,8 @@ import pandas as pd
 
 from schedlab.errors import TraceError
 from schedlab.formats.base import Format, Peek, register, tasks_of
-from schedlab.trace.csvfile import (
-    check_unique,
-    line,
-    read_headerless,
-    read_integers,
-    read_numbers,
-    read_strings,
-)
+from schedlab.trace.columns import check_unique, line, read_integers, read_numbers, read_strings
+from schedlab.trace.csvfile import read_headerless
 from schedlab.trace.tables import GPU_MILLI, Nodes
 from schedlab.workload.gangs import MAX_GANG, expand_gangs
 from schedlab.workload.timed import TimedWorkload

@@ -27,7 +27,8 @@ import pandas as pd
 from schedlab.errors import TraceError
 from schedlab.formats.base import Format, register, tasks_of
 from schedlab.formats.spot_gpu import UNKNOWN_MEMORY_MIB
-from schedlab.trace.csvfile import check_unique, read_integers, read_rows, read_strings
+from schedlab.trace.columns import check_unique, read_integers, read_strings
+from schedlab.trace.csvfile import read_rows
 from schedlab.trace.tables import GPU_MILLI, Nodes
 from schedlab.workload.gangs import expand_gangs
 from schedlab.workload.timed import TimedWorkload

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from schedlab.formats.base import Format, register
-from schedlab.trace.csvfile import check_unique, read_integers, read_rows, read_strings
+from schedlab.trace.columns import check_unique, read_integers, read_strings
+from schedlab.trace.csvfile import read_rows
 from schedlab.trace.openb import MAX_NODE_GPUS
 from schedlab.trace.tables import Nodes
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from schedlab.errors import ConfigError, TraceError
-from schedlab.trace.csvfile import check_unique, line, read_csv, read_integers, read_strings
+from schedlab.trace.columns import check_unique, line, read_integers, read_strings
+from schedlab.trace.csvfile import read_csv
 from schedlab.trace.embedded import embedded_path
 
 SHARING = ("alone", "time-slicing", "mps")

@@ -25,7 +25,8 @@ import numpy as np
 
 from schedlab.cluster.state import ClusterState
 from schedlab.errors import ConfigError, TraceError
-from schedlab.trace.csvfile import line, read_rows, read_strings, read_times
+from schedlab.trace.columns import line, read_strings, read_times
+from schedlab.trace.csvfile import read_rows
 from schedlab.trace.tables import Nodes
 
 KINDS = ("fail", "drain", "repair", "add")

@@ -13,18 +13,15 @@ import numpy as np
 import pandas as pd
 
 from schedlab.errors import TraceError
-from schedlab.trace.csvfile import (
+from schedlab.trace.columns import (
     check_unique,
-    concat,
-    read_csv,
-    read_csv_chunks,
     read_integers,
     read_qos,
     read_strings,
     read_times,
-    release_memory,
     time_origin,
 )
+from schedlab.trace.csvfile import concat, read_csv, read_csv_chunks, release_memory
 from schedlab.trace.tables import GPU_MILLI, Nodes, Tasks, effective_cpu
 
 log = logging.getLogger(__name__)

@@ -11,20 +11,18 @@ import numpy as np
 import pandas as pd
 
 from schedlab.errors import TraceError
-from schedlab.trace.csvfile import (
+from schedlab.trace.columns import (
     check_unique,
-    concat,
     line,
     read_caps,
-    read_csv_chunks,
     read_integers,
     read_positive,
     read_qos,
     read_strings,
     read_times,
-    release_memory,
     time_origin,
 )
+from schedlab.trace.csvfile import concat, read_csv_chunks, release_memory
 from schedlab.trace.openb import MAX_NODE_GPUS, check_gpu_request
 from schedlab.trace.tables import GPU_MILLI, Tasks, effective_cpu
 from schedlab.workload.gangs import MAX_GANG, expand_gangs, gang_sizes

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from schedlab.errors import TraceError
-from schedlab.trace.csvfile import check_unique, read_positive, read_rows, read_strings
+from schedlab.trace.columns import check_unique, read_positive, read_strings
+from schedlab.trace.csvfile import read_rows
 
 
 def load_quotas(path: Path) -> tuple[tuple[str, float], ...]:

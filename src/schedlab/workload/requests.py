@@ -20,7 +20,8 @@ import pandas as pd
 
 from schedlab.arrays import FloatArray
 from schedlab.errors import TraceError
-from schedlab.trace.csvfile import line, read_csv
+from schedlab.trace.columns import line
+from schedlab.trace.csvfile import read_csv
 
 #: A request trace must hold at least this many arrivals to define a rate.
 MIN_REQUESTS = 2

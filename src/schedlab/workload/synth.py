@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from schedlab.errors import ConfigError
-from schedlab.trace.csvfile import MAX_TIME
+from schedlab.trace.columns import MAX_TIME
 from schedlab.trace.tables import GPU_MILLI, FloatArray, Nodes
 from schedlab.workload.gangs import MAX_GANG, expand_gangs
 from schedlab.workload.timed import TimedWorkload, select
