@@ -9,6 +9,7 @@ import pandas as pd
 
 from schedlab.arrays import BoolArray, IntArray
 from schedlab.sim.kernels import guard as guard_k
+from schedlab.sim.kernels import shadow
 from schedlab.sim.kernels.state import Fair, GuardArrays, Outages, Spread
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import ADD
@@ -88,7 +89,7 @@ def guard_arrays(model: ReplayModel, tier: int, width: int) -> GuardArrays:
     n, nodes = len(model.workload), len(model.cluster)
     on = after is not None
     size = n if on else 1
-    slots, half = (guard_k.SLOTS, 1 << max(nodes - 1, 0).bit_length()) if on else (1, 1)
+    slots, half = (shadow.SLOTS, 1 << max(nodes - 1, 0).bit_length()) if on else (1, 1)
     since = np.where(model.gang_size == 1, model.workload.arrival, np.inf) if on else np.zeros(1)
     ints = np.zeros(guard_k.INTS, dtype=np.int64)
     ints[guard_k.POSITION], ints[guard_k.TIER] = -1, tier
