@@ -90,6 +90,14 @@ def rounds(old: list[Version], new: Version, work: Path, repeat: int) -> None:
         rows.append((label, *cells, result, target, "yes" if met else "NO"))
         print(rows[-1], flush=True)
 
+    def ratio_row(label: str, before: list[Run], after: list[Run], target: float) -> None:
+        """Each version's ``after`` time over its ``before`` time, against ``target``."""
+        ratios = [b.wall / a.wall for a, b in zip(before, after, strict=True)]
+        cells = [
+            f"{x:.2f}x ({b.wall:.2f} / {a.wall:.2f} s)" for x, a, b in zip(ratios, before, after, strict=True)
+        ]
+        row(label, cells, f"{ratios[-1]:.2f}x", f"<= {target:g}x", ratios[-1] <= target)
+
     for policy in ("bestfit", "fgd"):
         done = runs(
             repeat, "replay", "--jobs", str(j200k), "--nodes", str(nodes10), "--policy", policy, "--json"
@@ -114,17 +122,7 @@ def rounds(old: list[Version], new: Version, work: Path, repeat: int) -> None:
 
     overloaded = ("replay", "--jobs", str(j20k), "--policy", "fgd", "--queue", "qos", "--json")
     plain, preempt = runs(repeat, *overloaded), runs(repeat, *overloaded, "--preempt")
-    ratios = [b.wall / a.wall for a, b in zip(plain, preempt, strict=True)]
-    cells = [
-        f"{x:.2f}x ({b.wall:.2f} / {a.wall:.2f} s)" for x, a, b in zip(ratios, plain, preempt, strict=True)
-    ]
-    row(
-        "fgd qos 20k tasks load 1.3: --preempt / without",
-        cells,
-        f"{ratios[-1]:.2f}x",
-        "<= 2x",
-        ratios[-1] <= 2,
-    )
+    ratio_row("fgd qos 20k tasks load 1.3: --preempt / without", plain, preempt, 2)
 
     done = runs(1, "replay", "--jobs", str(j1m), "--nodes", str(nodes10), "--policy", "bestfit", "--json")
     cells = [f"{r.rss_mb:.0f} MB ({r.wall:.1f} s)" for r in done]
@@ -134,17 +132,7 @@ def rounds(old: list[Version], new: Version, work: Path, repeat: int) -> None:
     replay = ("replay", "--policy", "bestfit", "--json", "--jobs")
     small = runs(repeat, *replay, str(short10), "--nodes", str(nodes10))
     large = runs(repeat, *replay, str(short100), "--nodes", str(nodes100))
-    growth = [b.wall / a.wall for a, b in zip(small, large, strict=True)]
-    cells = [
-        f"{g:.2f}x ({b.wall:.1f} / {a.wall:.1f} s)" for g, a, b in zip(growth, small, large, strict=True)
-    ]
-    row(
-        "per-task time, 121,300 vs 12,130 nodes, bestfit",
-        cells,
-        f"{growth[-1]:.2f}x",
-        "<= 1.5x",
-        growth[-1] <= 1.5,
-    )
+    ratio_row("per-task time, 121,300 vs 12,130 nodes, bestfit", small, large, 1.5)
 
     header = ("figure", *(v.label for v in versions), "result", "target", "met")
     print("\n" + table(rows, header))

@@ -15,6 +15,7 @@ import numpy as np
 
 from schedlab.cluster.kernels import GPU_MILLI
 from schedlab.jit import step
+from schedlab.sim.kernels import slots
 from schedlab.sim.kernels.state import GangRoom, State
 
 #: Shapes whose counts are kept at once (the shapes of the gangs waiting, most often).
@@ -49,17 +50,7 @@ def room(st: State, s: int) -> int:
     gr, pl = st.gr, st.pl
     changes, ring, nodes = pl.scal[0], pl.ring, len(st.c.cpu_left)
     gr.scal[0] += 1
-    k = -1
-    for j in range(SLOTS):
-        if gr.shape[j] == s:
-            k = j
-    if k < 0:
-        k = 0
-        for j in range(1, SLOTS):
-            if gr.used[j] < gr.used[k]:
-                k = j
-        gr.shape[k], gr.seen[k] = s, -1
-    gr.used[k] = gr.scal[0]
+    k = slots.take(gr.shape, gr.used, gr.seen, gr.scal[0], s)
     behind = changes - gr.seen[k]
     if gr.seen[k] < 0 or behind > len(ring) or behind * 8 > nodes:
         total = 0

@@ -12,6 +12,7 @@ import numpy as np
 
 from schedlab.cluster.kernels import fits
 from schedlab.jit import inline, step
+from schedlab.sim.kernels import slots
 from schedlab.sim.kernels.state import GuardArrays, State
 
 #: Slots of per-shape earliest starts (at least the distinct shapes of the guard's LIMIT tasks).
@@ -110,18 +111,7 @@ def slot(st: State, s: int) -> int:
     gd, pl = st.gd, st.pl
     changes, ring = pl.scal[0], pl.ring
     gd.ints[CLOCK] += 1
-    k = -1
-    for j in range(SLOTS):
-        if gd.slot_shape[j] == s:
-            k = j
-    if k < 0:
-        k = 0
-        for j in range(1, SLOTS):
-            if gd.slot_used[j] < gd.slot_used[k]:
-                k = j
-        gd.slot_shape[k] = s
-        gd.slot_seen[k] = -1
-    gd.slot_used[k] = gd.ints[CLOCK]
+    k = slots.take(gd.slot_shape, gd.slot_used, gd.slot_seen, gd.ints[CLOCK], s)
     behind = changes - gd.slot_seen[k]
     if gd.slot_seen[k] < 0 or behind > len(ring) or behind * 8 > len(gd.could[k]):
         _build(st, k)
