@@ -342,7 +342,12 @@ def test_the_deployment_examples_are_valid_yaml_with_the_verbs_schedlab_serves()
     assert extender["managedResources"] == [
         {"name": "alibabacloud.com/gpu-milli", "ignoredByScheduler": True}
     ]
-    kinds = [doc["kind"] for doc in yaml.safe_load_all((root / "deployment.yaml").read_text())]
+    docs = list(yaml.safe_load_all((root / "deployment.yaml").read_text()))
+    (deployment,) = [doc for doc in docs if doc["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    probes = {k: container[k]["httpGet"]["path"] for k in ("startupProbe", "readinessProbe", "livenessProbe")}
+    assert probes == {"startupProbe": "/livez", "readinessProbe": "/readyz", "livenessProbe": "/livez"}
+    kinds = [doc["kind"] for doc in docs]
     assert kinds == [
         "ServiceAccount",
         "ClusterRole",
@@ -353,60 +358,40 @@ def test_the_deployment_examples_are_valid_yaml_with_the_verbs_schedlab_serves()
     ]
 
 
-class FakeApi:
-    """The few CoreV1Api calls schedlab uses, on dicts (as the client's objects serialise)."""
-
-    def __init__(self, nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> None:
-        self.nodes, self.pods, self.calls = nodes, pods, []  # type: ignore[var-annotated]
-
-        class Client:
-            @staticmethod
-            def sanitize_for_serialization(obj: Any) -> Any:
-                return obj
-
-        self.api_client = Client()
-
-    def list_node(self) -> Any:
-        return type("List", (), {"items": self.nodes})
-
-    def list_pod_for_all_namespaces(self) -> Any:
-        return type("List", (), {"items": self.pods})
-
-    def patch_namespaced_pod(self, name: str, namespace: str, body: Any) -> None:
-        self.calls.append(("patch", name, body))
-
-    def create_namespaced_pod_binding(self, name: str, namespace: str, body: Any, **kwargs: Any) -> None:
-        self.calls.append(("bind", name, body.target.name))
-
-
-def test_listing_the_api_server_rebuilds_the_book_and_binds_write_gpu_indices() -> None:
-    from schedlab.serve.kube import KubeBinder, observe_pod, sync
+def test_listing_the_api_server_rebuilds_the_book_and_binds_write_gpu_indices(tmp_path: Path) -> None:
+    from schedlab.serve.informer import Informer
+    from schedlab.serve.kube import KubeBinder, KubeSource, connect
+    from tests.serve.fakeapi import FakeApi
 
     def bound(p: dict[str, Any], where: str, gpus: str, phase: str = "Running") -> dict[str, Any]:
         meta = {**p["metadata"], "annotations": {**p["metadata"]["annotations"], GPU_INDEX: gpus}}
         return {**p, "metadata": meta, "spec": {**p["spec"], "nodeName": where}, "status": {"phase": phase}}
 
-    pods = [
-        bound(pod("a", 700), "n1", "1"),
-        bound(pod("b", 1000, 2), "n2", "0,1"),
-        bound(pod("c", 500), "n1", "0", "Succeeded"),
-    ]
-    api = FakeApi([node("n1", 2, "T4"), node("n2", 2, "V100")], pods)
-    book = Book("fgd", TYPICAL)
-    sync(book, api)
-    assert sorted(book.held) == ["uid-a", "uid-b"]  # c has finished
-    assert book.cluster.gpu_free.tolist() == [[1000, 300], [0, 0]]
-    observe_pod(book, "DELETED", pods[0])
-    assert book.cluster.gpu_free.tolist() == [[1000, 1000], [0, 0]]
-    request = parse_pod(pod("d", 400))
-    book.filter(request, ["n1", "n2"])
-    node_name = "n1"
-    _, gpus = book.bind(request.uid, node_name) or (None, ())
-    KubeBinder(api).bind(request, node_name, gpus)
-    assert api.calls == [
-        ("patch", "d", {"metadata": {"annotations": {GPU_INDEX: ",".join(map(str, gpus))}}}),
-        ("bind", "d", "n1"),
-    ]
+    fake = FakeApi()
+    for n in (node("n1", 2, "T4"), node("n2", 2, "V100")):
+        fake.put("nodes", n)
+    for p in (bound(pod("a", 700), "n1", "1"), bound(pod("b", 1000, 2), "n2", "0,1")):
+        fake.put("pods", p)
+    fake.put("pods", bound(pod("c", 500), "n1", "0", "Succeeded"))
+    fake.put("pods", pod("d", 400))
+    try:
+        api = connect(fake.kubeconfig(tmp_path))
+        book = Book("fgd", TYPICAL)
+        informer = Informer(book, KubeSource(api))
+        informer.sync()
+        assert sorted(book.held) == ["uid-a", "uid-b"]  # c has finished
+        assert book.cluster.gpu_free.tolist() == [[1000, 300], [0, 0]]
+        informer.observe_pod("DELETED", fake.objects["pods"]["default/a"])
+        assert book.cluster.gpu_free.tolist() == [[1000, 1000], [0, 0]]
+        request = parse_pod(pod("d", 400))
+        book.filter(request, ["n1", "n2"])
+        _, gpus = book.bind(request.uid, "n1") or (None, ())
+        KubeBinder(api).bind(request, "n1", gpus)
+        written = fake.objects["pods"]["default/d"]
+        assert written["spec"]["nodeName"] == "n1"
+        assert written["metadata"]["annotations"][GPU_INDEX] == ",".join(map(str, gpus))
+    finally:
+        fake.down()
 
 
 @settings(max_examples=40, deadline=None)
@@ -489,7 +474,7 @@ def test_the_serve_command_answers_over_http(tmp_path: Path) -> None:
         deadline = time.time() + 60
         while True:
             try:
-                assert urllib.request.urlopen(f"{base}/healthz", timeout=2).read() == b"ok"
+                assert urllib.request.urlopen(f"{base}/readyz", timeout=2).read() == b"ok"
                 break
             except OSError:
                 assert time.time() < deadline and server.poll() is None, "the service did not start"

@@ -120,5 +120,7 @@ def test_serve_with_an_unreachable_api_server_is_one_line(
         "contexts:\n- context: {cluster: c, user: u}\n  name: x\ncurrent-context: x\n"
         "users:\n- name: u\n  user: {token: t}\n"
     )
-    code, _, err = run(capsys, "serve", "--kubeconfig", write(tmp_path, "kubeconfig", config))
+    code, _, err = run(
+        capsys, "serve", "--api-wait", "0.5", "--kubeconfig", write(tmp_path, "kubeconfig", config)
+    )
     assert code == 2 and err.count("\n") == 1 and "cannot be reached" in err, err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 import click
@@ -32,6 +31,21 @@ log = logging.getLogger("schedlab")
 )
 @click.option("--pods", type=PATH, help="Task mix of FGD's fragmentation measure. " + PODS_HELP)
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of policies that draw numbers.")
+@click.option(
+    "--api-wait",
+    type=click.FloatRange(0),
+    default=30.0,
+    show_default=True,
+    help="With --kubeconfig: seconds to keep trying the API server at start before giving up.",
+)
+@click.option(
+    "--stale-after",
+    type=click.FloatRange(1),
+    default=120.0,
+    show_default=True,
+    help="With --kubeconfig: /readyz fails while the view of the cluster has not been known"
+    " current for this many seconds (the API server away).",
+)
 def serve(
     policy: str,
     host: str,
@@ -40,9 +54,11 @@ def serve(
     nodes: Path | None,
     pods: Path | None,
     seed: int,
+    api_wait: float,
+    stale_after: float,
 ) -> None:
     """Answer kube-scheduler's HTTP extender calls (POST <prefix>/filter, /prioritize, /bind;
-    GET /healthz, /metrics) with a schedlab placement policy, GPU sharing in the FGD
+    GET /livez, /readyz, /metrics) with a schedlab placement policy, GPU sharing in the FGD
     convention (alibabacloud.com/gpu-milli, gpu-count, gpu-card-model; GPUs written to
     alibabacloud.com/gpu-index). See docs/kubernetes.md."""
     try:
@@ -60,6 +76,7 @@ def serve(
     from schedlab.policies import parse_policies
     from schedlab.serve.app import make_app
     from schedlab.serve.book import Book
+    from schedlab.serve.health import Health
     from schedlab.trace import default_pods_path, load_tasks
 
     parse_policies(policy)
@@ -77,17 +94,20 @@ def serve(
                 )
             ]
         )
-    binder = None
+    binder, health = None, Health(stale_after=stale_after)
     if kubeconfig is not None:
-        from schedlab.serve.kube import KubeBinder, connect, first_sync, watch
+        from schedlab.serve.informer import Informer
+        from schedlab.serve.kube import KubeBinder, KubeSource, connect, first_sync
 
         api = connect(kubeconfig)
-        first_sync(book, api, kubeconfig)
-        watch(book, api, threading.Event())
-        binder = KubeBinder(api)
+        informer = Informer(book, KubeSource(api), keep_nodes=frozenset(book.nodes))
+        first_sync(informer, api, kubeconfig, api_wait)
+        informer.start()
+        binder, health.informer = KubeBinder(api), informer
     import gc
 
     gc.collect()
     gc.freeze()  # what was loaded stays: the collector need not walk it on every request
     log.info("schedlab serve: policy %s on http://%s:%d", policy, host, port)
-    uvicorn.run(make_app(book, binder), host=host, port=port, log_level="warning", access_log=False)
+    app = make_app(book, binder, health=health, warm_up=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

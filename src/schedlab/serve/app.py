@@ -16,21 +16,17 @@ from typing import Any, Protocol
 
 import numpy as np
 import orjson
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from schedlab.errors import SchedlabError
 from schedlab.serve.book import MAX_SCORE, BindError, Book
+from schedlab.serve.health import Health
+from schedlab.serve.metrics import Metrics
 from schedlab.serve.objects import BadRequest, PodRequest, parse_node, parse_pod
 
 log = logging.getLogger("schedlab")
@@ -52,42 +48,18 @@ class NoBinder:
         raise BindError("schedlab serve was started without --kubeconfig: it cannot create Bindings")
 
 
-class Metrics:
-    """Prometheus metrics of one app (a registry of its own)."""
-
-    def __init__(self, book: Book) -> None:
-        self.registry = CollectorRegistry()
-        reg = self.registry
-        self.requests = Counter(
-            "schedlab_extender_requests", "Extender calls", ["verb", "status"], registry=self.registry
-        )
-        self.latency = Histogram(
-            "schedlab_extender_latency_seconds",
-            "Time to answer an extender call",
-            ["verb"],
-            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
-            registry=self.registry,
-        )
-        self.errors = Counter(
-            "schedlab_extender_errors", "Calls answered with an error", ["verb"], registry=self.registry
-        )
-        self.bound = Counter("schedlab_pods_bound", "Pods bound by the extender", registry=reg)
-        allocation = Gauge(
-            "schedlab_gpu_allocation", "Allocated share of the known GPUs", registry=self.registry
-        )
-        allocation.set_function(book.allocation)
-        frag = Gauge(
-            "schedlab_gpu_fragmentation", "FGD fragmentation share of GPU capacity", registry=self.registry
-        )
-        frag.set_function(book.fragmentation_share)
-        nodes = Gauge("schedlab_nodes", "Nodes known to the extender", registry=reg)
-        nodes.set_function(lambda: len(book.nodes))
-
-
-def make_app(book: Book, binder: Binder | None = None, compiled: bool = True) -> Starlette:
+def make_app(
+    book: Book,
+    binder: Binder | None = None,
+    compiled: bool = True,
+    health: Health | None = None,
+    warm_up: bool = False,
+) -> Starlette:
     """The extender's ASGI app over ``book``; ``binder`` creates Bindings (none: bind fails).
     ``compiled``: answer ``NodeNames`` filter and prioritize calls on the compiled path
-    (:mod:`schedlab.serve.fast`; the same answers) when numba is there."""
+    (:mod:`schedlab.serve.fast`; the same answers) when numba is there. ``health``: what
+    ``/livez`` and ``/readyz`` answer from (its informer's loops and view); ``warm_up``:
+    load the kernels in a thread first, unready until then (else ready at once)."""
     from schedlab import jit
 
     fast = None
@@ -95,40 +67,48 @@ def make_app(book: Book, binder: Binder | None = None, compiled: bool = True) ->
         from schedlab.serve.fast import FastNames
 
         fast = FastNames()
-    metrics = Metrics(book)
+    health = health or Health()
+    metrics = Metrics(book, health.informer)
     bind_with = binder or NoBinder()
     answers = Scores()
     verbs: dict[str, Callable[[Any], Any]] = {
         "filter": lambda body: _filter(book, body),
         "prioritize": lambda body: _prioritize(book, answers, body),
-        "bind": lambda body: _bind(book, bind_with, metrics, body),
     }
 
+    def answer(verb: str, body: bytes) -> Any:
+        """A filter or prioritize answer (the compiled path first)."""
+        if fast is not None:
+            try:
+                found = fast.filter(book, body) if verb == "filter" else fast.prioritize(book, body)
+                if found is not None:
+                    return found
+            except BadRequest:
+                pass  # the plain path says what is wrong, in the verb's own way
+        return verbs[verb](_json(body))
+
+    if warm_up:
+        health.warm_up(book, answer)
+    else:
+        health.warm.set()
+
     async def call(request: Request) -> Response:
-        verb = request.url.path.rstrip("/").rsplit("/", 1)[-1]
-        if verb not in verbs:
-            return JSONResponse({"Error": f"unknown extender verb {verb!r} (filter, prioritize, bind)"}, 404)
         began = time.perf_counter()
+        verb = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        if verb not in ("filter", "prioritize", "bind"):
+            return JSONResponse({"Error": f"unknown extender verb {verb!r} (filter, prioritize, bind)"}, 404)
         status = 200
         try:
             body = await request.body()
             if len(body) > MAX_BODY:
                 raise BadRequest(f"request body over {MAX_BODY} bytes")
-            answer: Any = None
-            if fast is not None and verb != "bind":
-                try:
-                    answer = fast.filter(book, body) if verb == "filter" else fast.prioritize(book, body)
-                except BadRequest:
-                    answer = None  # the plain path says what is wrong, in the verb's own way
-            if answer is None:
-                try:
-                    doc = orjson.loads(body)
-                except orjson.JSONDecodeError as err:
-                    raise BadRequest(f"malformed JSON: {err}") from None
-                answer = verbs[verb](doc)
-            raw = answer if isinstance(answer, bytes) else orjson.dumps(answer)
+            if verb == "bind":  # its API writes run in a thread: no other call waits for them
+                result: Any = await _bind(book, bind_with, metrics, _json(body))
+            else:
+                result = answer(verb, body)
+            raw = result if isinstance(result, bytes) else orjson.dumps(result)
             response: Response = Response(raw, media_type="application/json")
-            if isinstance(answer, dict) and answer.get("Error"):
+            if isinstance(result, dict) and result.get("Error"):
                 metrics.errors.labels(verb).inc()
         except BadRequest as err:
             status = 400
@@ -141,18 +121,31 @@ def make_app(book: Book, binder: Binder | None = None, compiled: bool = True) ->
         metrics.latency.labels(verb).observe(time.perf_counter() - began)
         return response
 
-    async def healthz(_: Request) -> Response:
-        return PlainTextResponse("ok")
+    def probe(check: Callable[[], tuple[bool, str]]) -> Callable[[Request], Any]:
+        async def answer_probe(_: Request) -> Response:
+            ok, why = check()
+            return PlainTextResponse(why, 200 if ok else 503)
+
+        return answer_probe
 
     async def prometheus(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     routes = [
-        Route("/healthz", healthz, methods=["GET"]),
+        Route("/livez", probe(health.live), methods=["GET"]),
+        Route("/healthz", probe(health.live), methods=["GET"]),
+        Route("/readyz", probe(health.ready), methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
         Route("/{path:path}", call, methods=["POST"]),
     ]
     return Starlette(routes=routes)
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise BadRequest(f"malformed JSON: {err}") from None
 
 
 def _error_answer(verb: str, message: str) -> Any:
@@ -256,7 +249,9 @@ def _prioritize(book: Book, scores: Scores, body: Any) -> bytes:
     return scores.answer(book, names, at, points)
 
 
-def _bind(book: Book, binder: Binder, metrics: Metrics, body: Any) -> dict[str, Any]:
+async def _bind(book: Book, binder: Binder, metrics: Metrics, body: Any) -> dict[str, Any]:
+    """Book the GPUs at once (under the lock), then write them and the Binding in a
+    thread; a failed write gives the GPUs back and answers an ``Error``."""
     if not isinstance(body, dict):
         raise BadRequest("the request must be a JSON object with PodName, PodNamespace, PodUID and Node")
     fields = {}
@@ -267,17 +262,16 @@ def _bind(book: Book, binder: Binder, metrics: Metrics, body: Any) -> dict[str, 
         fields[key] = value
     try:
         done = book.bind(fields["PodUID"], fields["Node"])
-        if done is None:
-            return {"Error": ""}  # bound there already: a repeated bind
-        pod, gpus = done
-        try:
-            binder.bind(pod, fields["Node"], gpus)
-        except Exception as err:
-            book.release(pod.uid)
-            raise BindError(
-                f"schedlab: binding {pod.namespace}/{pod.name} to {fields['Node']} failed: {err}"
-            ) from None
     except BindError as err:
         return {"Error": str(err)}
+    if done is None:
+        return {"Error": ""}  # bound there already: a repeated bind
+    pod, gpus = done
+    try:
+        await run_in_threadpool(binder.bind, pod, fields["Node"], gpus)
+    except Exception as err:
+        book.release(pod.uid)
+        return {"Error": f"schedlab: binding {pod.namespace}/{pod.name} to {fields['Node']} failed: {err}"}
+    book.confirm(pod.uid)
     metrics.bound.inc()
     return {"Error": ""}

@@ -22,6 +22,7 @@ from schedlab.cluster.shapes import Shape, allowed_mask
 from schedlab.cluster.state import ClusterState
 from schedlab.policies import PolicyContext, make_policy
 from schedlab.scheduler.placer import NONE, Placer
+from schedlab.serve.fit import PASS, ROOM, UNKNOWN, codes_of, reasons
 from schedlab.serve.objects import NodeSpec, PodRequest
 from schedlab.trace.tables import IntArray, Nodes, Tasks
 
@@ -30,8 +31,6 @@ log = logging.getLogger("schedlab")
 #: Pods remembered between their filter/prioritize calls and their bind.
 PENDING = 100_000
 MAX_SCORE = 10  # kube-scheduler's MaxExtenderPriority
-#: Filter codes: why a node does not take a pod (PASS: it does).
-PASS, UNKNOWN, NO_GPU, WRONG_MODEL, TOO_FEW, ROOM = -1, 0, 1, 2, 3, 4
 
 
 class BindError(Exception):
@@ -45,6 +44,7 @@ class Held:
     node: str
     gpus: tuple[int, ...]
     pod: PodRequest
+    stamp: int = 0  # the book's clock when this was last confirmed (see Book.forget_unlisted)
 
 
 class Book:
@@ -59,6 +59,8 @@ class Book:
         self.nodes: dict[str, NodeSpec] = {}
         self.held: dict[str, Held] = {}  # pod uid: what it holds
         self.pending: OrderedDict[str, PodRequest] = OrderedDict()
+        self.inflight: set[str] = set()  # pods whose bind's API writes are under way
+        self.clock = 0  # ticks at every change of what a pod holds
         self._build()
 
     # ----- nodes ------------------------------------------------------------------------------
@@ -76,6 +78,21 @@ class Book:
         with self.lock:
             if self.nodes.pop(name, None) is not None:
                 self._build()
+
+    def replace_nodes(self, specs: list[NodeSpec], keep: frozenset[str] = frozenset()) -> int:
+        """Make the known nodes exactly ``specs`` (a full listing) plus those named in
+        ``keep``: the others are dropped, changed ones updated; one rebuild. The number dropped."""
+        with self.lock:
+            listed = {s.name for s in specs}
+            gone = [name for name in self.nodes if name not in listed and name not in keep]
+            changed = [s for s in specs if self.nodes.get(s.name) != s]
+            for name in gone:
+                del self.nodes[name]
+            for spec in changed:
+                self.nodes[spec.name] = spec
+            if gone or changed:
+                self._build()
+            return len(gone)
 
     def _build(self) -> None:
         """A fresh cluster state over the known nodes (by name), with every held pod back."""
@@ -118,17 +135,18 @@ class Book:
         """Nodes where ``pod`` fits per GPU; the others with a reason: those that could free
         room (FailedNodes) and those that never can (FailedAndUnresolvableNodes)."""
         codes = self.filter_codes(pod, self.lookup(names))
-        reasons = self.reasons(pod)
+        why = reasons(pod)
         labels = np.array(names, dtype=object)
         never: dict[str, str] = {}
         for code in range(ROOM):
-            never.update(dict.fromkeys(labels[codes == code].tolist(), reasons[code]))
-        failed = dict.fromkeys(labels[codes == ROOM].tolist(), reasons[ROOM])
+            never.update(dict.fromkeys(labels[codes == code].tolist(), why[code]))
+        failed = dict.fromkeys(labels[codes == ROOM].tolist(), why[ROOM])
         return labels[codes == PASS].tolist(), failed, never
 
     def filter_codes(self, pod: PodRequest, at: IntArray) -> IntArray:
         """Per node (indices, -1: unknown): ``PASS``, or why ``pod`` does not fit there
-        (an index into :meth:`reasons`; ``ROOM`` alone could be resolved by preemption)."""
+        (an index into :func:`~schedlab.serve.fit.reasons`; ``ROOM`` alone could be resolved
+        by preemption)."""
         with self.lock:
             self.remember(pod)
             codes = np.full(len(at), PASS, dtype=np.int64)
@@ -147,39 +165,14 @@ class Book:
         changes = len(c.changes)
         entry = self._fit.get(shape)
         if entry is None or changes - entry[0] > len(c) // 8:
-            codes = self._codes_of(shape, np.arange(len(c)))
+            codes = codes_of(c, shape, np.arange(len(c)))
         else:
             position, codes = entry
             if position != changes:
                 dirty = c.changed_since(position)
-                codes[dirty] = self._codes_of(shape, dirty)
+                codes[dirty] = codes_of(c, shape, dirty)
         self._fit[shape] = (changes, codes)
         return codes
-
-    def _codes_of(self, shape: Shape, rows: IntArray) -> IntArray:
-        c = self.cluster
-        gpus = c.num_gpu[rows]
-        has_gpu = gpus > 0
-        model_ok = has_gpu & (shape.allowed[c.model[rows]] if shape.allowed is not None else True)
-        enough = model_ok & (gpus >= shape.num_gpu)
-        room = enough & ((c.gpu_free[rows] >= shape.gpu_milli).sum(axis=1) >= shape.num_gpu)
-        codes = np.full(len(rows), PASS, dtype=np.int64)
-        codes[~has_gpu] = NO_GPU
-        codes[has_gpu & ~model_ok] = WRONG_MODEL
-        codes[model_ok & ~enough] = TOO_FEW
-        codes[enough & ~room] = ROOM
-        return codes
-
-    @staticmethod
-    def reasons(pod: PodRequest) -> list[str]:
-        """The reason of each :meth:`filter_codes` code, for this pod."""
-        return [
-            "schedlab: unknown node (give the service --kubeconfig to learn nodes)",
-            "schedlab: node has no GPU",
-            f"schedlab: pod wants gpu-card-model {pod.gpu_spec}",
-            f"schedlab: pod wants {pod.num_gpu} GPUs, more than the node has",
-            f"schedlab: no {pod.num_gpu} GPU(s) with {pod.gpu_milli} gpu-milli free",
-        ]
 
     def lookup(self, names: list[str]) -> IntArray:
         """Node indices of ``names`` (-1: unknown)."""
@@ -235,12 +228,27 @@ class Book:
                 raise BindError(f"schedlab: pod {pod.namespace}/{pod.name} no longer fits node {node}")
             gpus = self.placer.choose(shape, i) if pod.wants_gpu else ()
             self.cluster.place(i, shape, gpus)
-            self.held[uid] = Held(node, gpus, pod)
+            self.held[uid] = Held(node, gpus, pod, self._tick())
+            self.inflight.add(uid)
             return pod, gpus
+
+    def confirm(self, uid: str) -> None:
+        """The bind's API writes of pod ``uid`` are done: it now holds its GPUs as any
+        listed pod does."""
+        with self.lock:
+            self.inflight.discard(uid)
+            held = self.held.get(uid)
+            if held is not None:
+                self.held[uid] = Held(held.node, held.gpus, held.pod, self._tick())
+
+    def _tick(self) -> int:
+        self.clock += 1
+        return self.clock
 
     def release(self, uid: str) -> bool:
         """Free what pod ``uid`` holds (it finished, was deleted, or its bind failed)."""
         with self.lock:
+            self.inflight.discard(uid)
             held = self.held.pop(uid, None)
             if held is None:
                 return False
@@ -249,11 +257,16 @@ class Book:
             return True
 
     def learn(self, pod: PodRequest, node: str, gpus: tuple[int, ...]) -> None:
-        """A pod already bound (seen through the API, e.g. after a restart): book its GPUs."""
+        """A pod already bound (seen through the API, e.g. after a restart): book its GPUs.
+        Where the API says otherwise than the book (another node or GPUs), the API wins,
+        except for a pod whose bind is under way."""
         with self.lock:
-            if pod.uid in self.held:
-                return
-            self.held[pod.uid] = Held(node, gpus, pod)
+            held = self.held.get(pod.uid)
+            if held is not None:
+                if pod.uid in self.inflight or (held.node, held.gpus) == (node, gpus):
+                    return
+                self.release(pod.uid)
+            self.held[pod.uid] = Held(node, gpus, pod, self._tick())
             i = self.index.get(node)
             if i is None:
                 return
@@ -264,19 +277,17 @@ class Book:
                 )
             self.cluster.place(i, shape, [g for g in gpus if g < self.cluster.num_gpu[i]], check=False)
 
-    # ----- gauges ---------------------------------------------------------------------------
-
-    def allocation(self) -> float:
-        """Allocated share of the known GPUs (0-1)."""
+    def forget_unlisted(self, listed: set[str], stamp: int) -> int:
+        """After a full listing of the pods holding GPUs (``listed``: their uids), begun
+        when the clock read ``stamp``: free every pod the listing no longer has, except
+        those booked or confirmed since it began (their writes may postdate it) and binds
+        under way. The number freed."""
         with self.lock:
-            c = self.cluster
-            return c.allocated_gpu_milli / c.gpu_capacity if c.gpu_capacity else 0.0
-
-    def fragmentation_share(self) -> float:
-        """FGD's fragmentation of the cluster as a share of its GPU capacity (0-1)."""
-        with self.lock:
-            c = self.cluster
-            if not c.gpu_capacity or not len(c):
-                return 0.0
-            frag = self.fragmentation.node_frag(c.cpu_left, c.gpu_free, c.model).sum()
-            return float(frag) / self.fragmentation.scale / c.gpu_capacity
+            gone = [
+                uid
+                for uid, held in self.held.items()
+                if uid not in listed and uid not in self.inflight and held.stamp <= stamp
+            ]
+            for uid in gone:
+                self.release(uid)
+            return len(gone)

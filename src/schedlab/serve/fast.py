@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from schedlab.serve.book import MAX_SCORE, PASS, ROOM, Book
+from schedlab.serve.book import MAX_SCORE, Book
+from schedlab.serve.fit import PASS, ROOM, reasons
 from schedlab.serve.objects import BadRequest, PodRequest, parse_pod
 
 
@@ -66,7 +67,7 @@ class FastNames:
             return None
         pod, raw, starts, ends, at = parsed
         codes = book.filter_codes(pod, at)
-        texts = [orjson.dumps(text) for text in book.reasons(pod)]
+        texts = [orjson.dumps(text) for text in reasons(pod)]
         text_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         text_offsets[1:] = np.cumsum([len(t) for t in texts])
         blob = np.frombuffer(b"".join(texts), dtype=np.uint8)
