@@ -29,7 +29,7 @@ _WHERE = {
     "Tasks": "schedlab.trace",
     "TimedWorkload": "schedlab.workload",
     "TraceError": "schedlab.errors",
-    "VictimPolicy": "schedlab.sim.victims",
+    "VictimPolicy": "schedlab.eviction.victims",
     "from_openb": "schedlab.workload",
     "load_jobs": "schedlab.workload",
     "load_nodes": "schedlab.trace",
@@ -79,10 +79,10 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from schedlab.cluster import ClusterState, ClusterView, Shape
     from schedlab.errors import ConfigError, SchedlabError, TraceError
+    from schedlab.eviction.victims import VictimPolicy
     from schedlab.fill import FillConfig, FillResult, run_fill
     from schedlab.policies import PlacementPolicy, register
     from schedlab.sim import ReplayConfig, ReplayResult, replay
     from schedlab.sim.queues import QueuePolicy
-    from schedlab.sim.victims import VictimPolicy
     from schedlab.trace import Nodes, Tasks, load_nodes, load_tasks
     from schedlab.workload import TimedWorkload, from_openb, load_jobs

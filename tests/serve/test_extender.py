@@ -97,8 +97,6 @@ def test_recorded_calls_with_the_node_cache_after_learning_the_nodes() -> None:
     first = json.loads(calls("false")[0]["request_body"])
     book.upsert([parse_node(item) for item in first["Nodes"]["items"]])  # as list + watch would
     for call in calls("true"):
-        if call["verb"] == "preempt":
-            continue  # not a verb of schedlab's (docs/kubernetes.md: no preemptVerb)
         reply = http.post(call["path"], content=call["request_body"])
         assert reply.status_code == 200, reply.text
         body = reply.json()
@@ -110,6 +108,8 @@ def test_recorded_calls_with_the_node_cache_after_learning_the_nodes() -> None:
             assert [s["Score"] for s in body].count(10) == 1 and all(0 <= s["Score"] <= 10 for s in body)
         elif call["verb"] == "bind":
             assert body == {"Error": ""}
+        elif call["verb"] == "preempt":
+            assert len(body["NodeNameToMetaVictims"]) == 1  # schedlab decides where (test_preempt.py)
     uid = json.loads(calls("true")[0]["request_body"])["Pod"]["metadata"]["uid"]
     chosen, gpus = binder.bound[uid]
     assert chosen == "node-v100-a" and len(gpus) == 1  # where kube-scheduler chose to bind it
@@ -228,7 +228,8 @@ def test_concurrent_binds_and_deletions_never_double_book_a_gpu(ops: list[tuple[
         ("/filter", b"[]", 400, "must be a JSON object"),
         ("/filter", b'{"Nodes": null}', 400, "missing field Pod"),
         ("/prioritize", b'{"Pod": {"metadata": {"name": "p"}}, "NodeNames": 5}', 400, "NodeNames"),
-        ("/scheduler/preempt", b"{}", 404, "unknown extender verb 'preempt'"),
+        ("/scheduler/preempt", b"{}", 400, "must be a JSON object with Pod"),
+        ("/scheduler/reserve", b"{}", 404, "unknown extender verb 'reserve'"),
         ("/bind", b'{"PodName": "p"}', 200, "bind request without PodNamespace"),
     ],
 )
@@ -333,12 +334,9 @@ def test_the_deployment_examples_are_valid_yaml_with_the_verbs_schedlab_serves()
     root = Path(__file__).resolve().parents[2] / "examples" / "kubernetes"
     (config,) = yaml.safe_load_all((root / "scheduler-config.yaml").read_text())
     (extender,) = config["extenders"]
-    assert (extender["filterVerb"], extender["prioritizeVerb"], extender["bindVerb"]) == (
-        "filter",
-        "prioritize",
-        "bind",
-    )
-    assert "preemptVerb" not in extender and extender["nodeCacheCapable"] is True
+    verbs = ("filterVerb", "prioritizeVerb", "preemptVerb", "bindVerb")
+    assert [extender[v] for v in verbs] == ["filter", "prioritize", "preempt", "bind"]
+    assert extender["nodeCacheCapable"] is True
     assert extender["managedResources"] == [
         {"name": "alibabacloud.com/gpu-milli", "ignoredByScheduler": True}
     ]

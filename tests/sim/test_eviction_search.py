@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schedlab.cluster import ClusterState, ShapeArrays, ShapeTable
-from schedlab.sim.evictable import Evictable
-from schedlab.sim.preemption.search import _fits, cheapest_eviction
-from schedlab.sim.victims import VICTIM_POLICIES
+from schedlab.eviction.evictable import Evictable
+from schedlab.eviction.search import _fits, cheapest_eviction
+from schedlab.eviction.victims import VICTIM_POLICIES
 from schedlab.trace import Nodes, Tasks
 
 KINDS = [(0, 0), (1, 300), (1, 700), (1, 1000), (2, 1000), (4, 1000)]  # (num_gpu, gpu_milli)

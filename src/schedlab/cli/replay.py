@@ -69,6 +69,7 @@ def replay(
     from schedlab.cli.types import writable_dir
     from schedlab.cluster.speeds import SpeedTable
     from schedlab.errors import ConfigError
+    from schedlab.eviction.victims import VICTIM_POLICIES
     from schedlab.files import dumps, write_json
     from schedlab.formats import read_nodes
     from schedlab.interference import load_profiles, make_model
@@ -83,7 +84,6 @@ def replay(
     from schedlab.sim.prepare import prepare
     from schedlab.sim.queues import QUEUE_POLICIES
     from schedlab.sim.result import jct_inflation
-    from schedlab.sim.victims import VICTIM_POLICIES
     from schedlab.trace import check_gpu_specs, default_nodes_path, default_pods_path
     from schedlab.workload.quotas import load_quotas
     from schedlab.workload.requests import load_request_trace

@@ -32,6 +32,12 @@ log = logging.getLogger("schedlab")
 @click.option("--pods", type=PATH, help="Task mix of FGD's fragmentation measure. " + PODS_HELP)
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of policies that draw numbers.")
 @click.option(
+    "--victim",
+    default="least-lost",
+    show_default=True,
+    help="Victim policy of the preempt verb (as replay --victim): which lower-priority GPU pods go first.",
+)
+@click.option(
     "--api-wait",
     type=click.FloatRange(0),
     default=30.0,
@@ -54,10 +60,11 @@ def serve(
     nodes: Path | None,
     pods: Path | None,
     seed: int,
+    victim: str,
     api_wait: float,
     stale_after: float,
 ) -> None:
-    """Answer kube-scheduler's HTTP extender calls (POST <prefix>/filter, /prioritize, /bind;
+    """Answer kube-scheduler's HTTP extender calls (POST <prefix>/filter, /prioritize, /preempt, /bind;
     GET /livez, /readyz, /metrics) with a schedlab placement policy, GPU sharing in the FGD
     convention (alibabacloud.com/gpu-milli, gpu-count, gpu-card-model; GPUs written to
     alibabacloud.com/gpu-index). See docs/kubernetes.md."""
@@ -80,6 +87,9 @@ def serve(
     from schedlab.trace import default_pods_path, load_tasks
 
     parse_policies(policy)
+    from schedlab.eviction.victims import VICTIM_POLICIES
+
+    VICTIM_POLICIES.get(victim)  # an unknown name: one error line, before anything starts
     book = Book(policy, load_tasks(pods or default_pods_path()), seed)
     if nodes is not None:
         from schedlab.serve.objects import NodeSpec
@@ -109,5 +119,5 @@ def serve(
     gc.collect()
     gc.freeze()  # what was loaded stays: the collector need not walk it on every request
     log.info("schedlab serve: policy %s on http://%s:%d", policy, host, port)
-    app = make_app(book, binder, health=health, warm_up=True)
+    app = make_app(book, binder, health=health, warm_up=True, victim=victim)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,10 +1,11 @@
 """The HTTP side of the extender (Starlette): the protocol's verbs, health and metrics.
 
-``POST <prefix>/filter``, ``<prefix>/prioritize`` and ``<prefix>/bind`` answer in the wire
-format kube-scheduler v1.25 uses (Go field names; unset fields as ``null``); the prefix is
-whatever the scheduler's ``urlPrefix`` has. Malformed JSON is an HTTP 400; a request that
-parses but cannot be answered (a bad quantity, a missing field) gets the protocol's ``Error``
-(prioritize, which has none: a 400). Nothing a client sends makes a 500.
+``POST <prefix>/filter``, ``<prefix>/prioritize``, ``<prefix>/preempt`` and ``<prefix>/bind``
+answer in the wire format kube-scheduler v1.25 uses (Go field names; unset fields as
+``null``); the prefix is whatever the scheduler's ``urlPrefix`` has. Malformed JSON is an
+HTTP 400; a request that parses but cannot be answered (a bad quantity, a missing field)
+gets the protocol's ``Error`` (prioritize and preempt, which have none: a 400). Nothing a
+client sends makes a 500.
 """
 
 from __future__ import annotations
@@ -54,13 +55,19 @@ def make_app(
     compiled: bool = True,
     health: Health | None = None,
     warm_up: bool = False,
+    victim: str = "least-lost",
 ) -> Starlette:
     """The extender's ASGI app over ``book``; ``binder`` creates Bindings (none: bind fails).
     ``compiled``: answer ``NodeNames`` filter and prioritize calls on the compiled path
     (:mod:`schedlab.serve.fast`; the same answers) when numba is there. ``health``: what
     ``/livez`` and ``/readyz`` answer from (its informer's loops and view); ``warm_up``:
-    load the kernels in a thread first, unready until then (else ready at once)."""
+    load the kernels in a thread first, unready until then (else ready at once). ``victim``:
+    the victim policy of the preempt verb (:mod:`schedlab.serve.preempt`)."""
     from schedlab import jit
+    from schedlab.eviction.victims import VICTIM_POLICIES
+    from schedlab.serve.preempt import preempt
+
+    victims = VICTIM_POLICIES.get(victim)()
 
     fast = None
     if compiled and jit.enabled():
@@ -74,6 +81,7 @@ def make_app(
     verbs: dict[str, Callable[[Any], Any]] = {
         "filter": lambda body: _filter(book, body),
         "prioritize": lambda body: _prioritize(book, answers, body),
+        "preempt": lambda body: preempt(book, victims, body),
     }
 
     def answer(verb: str, body: bytes) -> Any:
@@ -95,8 +103,9 @@ def make_app(
     async def call(request: Request) -> Response:
         began = time.perf_counter()
         verb = request.url.path.rstrip("/").rsplit("/", 1)[-1]
-        if verb not in ("filter", "prioritize", "bind"):
-            return JSONResponse({"Error": f"unknown extender verb {verb!r} (filter, prioritize, bind)"}, 404)
+        if verb not in ("filter", "prioritize", "preempt", "bind"):
+            message = f"unknown extender verb {verb!r} (filter, prioritize, preempt, bind)"
+            return JSONResponse({"Error": message}, 404)
         status = 200
         try:
             body = await request.body()
@@ -104,6 +113,8 @@ def make_app(
                 raise BadRequest(f"request body over {MAX_BODY} bytes")
             if verb == "bind":  # its API writes run in a thread: no other call waits for them
                 result: Any = await _bind(book, bind_with, metrics, _json(body))
+            elif verb == "preempt":
+                result = verbs[verb](_json(body))
             else:
                 result = answer(verb, body)
             raw = result if isinstance(result, bytes) else orjson.dumps(result)

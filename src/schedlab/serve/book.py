@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -45,6 +46,7 @@ class Held:
     gpus: tuple[int, ...]
     pod: PodRequest
     stamp: int = 0  # the book's clock when this was last confirmed (see Book.forget_unlisted)
+    started: float = 0.0  # seconds since the epoch (what an eviction loses is counted from it)
 
 
 class Book:
@@ -120,6 +122,10 @@ class Book:
             allowed = allowed_mask(pod.gpu_spec, self.cluster.models) if pod.num_gpu else None
             found = self._shapes[key] = Shape(len(self._shapes), *key, allowed)
         return found
+
+    def shapes(self) -> tuple[Shape, ...]:
+        """Every shape made so far, in id order."""
+        return tuple(self._shapes.values())
 
     # ----- the verbs -----------------------------------------------------------------------
 
@@ -228,7 +234,7 @@ class Book:
                 raise BindError(f"schedlab: pod {pod.namespace}/{pod.name} no longer fits node {node}")
             gpus = self.placer.choose(shape, i) if pod.wants_gpu else ()
             self.cluster.place(i, shape, gpus)
-            self.held[uid] = Held(node, gpus, pod, self._tick())
+            self.held[uid] = Held(node, gpus, pod, self._tick(), time.time())
             self.inflight.add(uid)
             return pod, gpus
 
@@ -239,7 +245,7 @@ class Book:
             self.inflight.discard(uid)
             held = self.held.get(uid)
             if held is not None:
-                self.held[uid] = Held(held.node, held.gpus, held.pod, self._tick())
+                self.held[uid] = Held(held.node, held.gpus, held.pod, self._tick(), held.started)
 
     def _tick(self) -> int:
         self.clock += 1
@@ -256,7 +262,7 @@ class Book:
                 self.cluster.release(self.index[held.node], self.shape(held.pod), held.gpus)
             return True
 
-    def learn(self, pod: PodRequest, node: str, gpus: tuple[int, ...]) -> None:
+    def learn(self, pod: PodRequest, node: str, gpus: tuple[int, ...], started: float | None = None) -> None:
         """A pod already bound (seen through the API, e.g. after a restart): book its GPUs.
         Where the API says otherwise than the book (another node or GPUs), the API wins,
         except for a pod whose bind is under way."""
@@ -266,7 +272,7 @@ class Book:
                 if pod.uid in self.inflight or (held.node, held.gpus) == (node, gpus):
                     return
                 self.release(pod.uid)
-            self.held[pod.uid] = Held(node, gpus, pod, self._tick())
+            self.held[pod.uid] = Held(node, gpus, pod, self._tick(), started or time.time())
             i = self.index.get(node)
             if i is None:
                 return

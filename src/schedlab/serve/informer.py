@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from schedlab.serve.book import Book
-from schedlab.serve.objects import BadRequest, NodeSpec, gpu_index, parse_node, parse_pod
+from schedlab.serve.objects import BadRequest, NodeSpec, gpu_index, parse_node, parse_pod, start_time
 
 log = logging.getLogger("schedlab")
 KINDS = ("nodes", "pods")
@@ -139,7 +139,7 @@ class Informer:
         if kind == "DELETED" or phase in FINISHED:
             self.book.release(pod.uid)
         elif node and pod.wants_gpu and gpus is not None:
-            self.book.learn(pod, str(node), gpus)
+            self.book.learn(pod, str(node), gpus, start_time(obj))
             return pod.uid
         return None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -46,6 +47,7 @@ class PodRequest:
     num_gpu: int
     gpu_milli: int
     gpu_spec: str
+    priority: int = 0  # spec.priority: only pods of lower priority may be preempted for it
 
     @property
     def wants_gpu(self) -> bool:
@@ -144,6 +146,9 @@ def parse_pod(obj: Any) -> PodRequest:
     if not isinstance(spec, str):
         raise BadRequest(f"{where} annotation {GPU_MODEL}: must be a string")
     uid = meta.get("uid", "")
+    priority = _mapping(obj, "spec", where).get("priority") or 0
+    if not isinstance(priority, int) or isinstance(priority, bool) or abs(priority) > 2**31:
+        raise BadRequest(f"{where} spec.priority: {priority!r} is not a 32-bit integer")
     return PodRequest(
         uid=uid if isinstance(uid, str) and uid else f"{meta.get('namespace', 'default')}/{name}",
         namespace=str(meta.get("namespace") or "default"),
@@ -153,7 +158,17 @@ def parse_pod(obj: Any) -> PodRequest:
         num_gpu=gpus,
         gpu_milli=per_gpu if gpus else 0,
         gpu_spec=spec.strip(),
+        priority=priority,
     )
+
+
+def start_time(obj: Any) -> float | None:
+    """A pod's ``status.startTime`` as seconds since the epoch (None: absent or unreadable)."""
+    text = ((obj.get("status") if isinstance(obj, dict) else None) or {}).get("startTime")
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp() if text else None
+    except ValueError:
+        return None
 
 
 def parse_node(obj: Any) -> NodeSpec:

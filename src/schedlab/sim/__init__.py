@@ -2,10 +2,10 @@
 
 Parts: :mod:`~schedlab.sim.model` (what is fixed before the first event),
 :mod:`~schedlab.sim.reference` (the events, pure Python: arrivals, departures, samples),
-:mod:`~schedlab.sim.waiting` (the queue), :mod:`~schedlab.sim.evictable` and
-:mod:`~schedlab.sim.preemption` (evictions), :mod:`~schedlab.sim.recorder` and
+:mod:`~schedlab.sim.waiting` (the queue), :mod:`~schedlab.sim.preemption` (who may
+preempt; where, and whom: :mod:`schedlab.eviction`), :mod:`~schedlab.sim.recorder` and
 :mod:`~schedlab.sim.result` (what comes out). Policies: ``queues``, ``admission``,
-``preemption``, ``victims``, one file each, registered by name.
+``preemption``, one file each, registered by name.
 """
 
 from schedlab.sim.config import ReplayConfig

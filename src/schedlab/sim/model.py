@@ -12,6 +12,7 @@ from schedlab.cluster import ClusterState, Fragmentation, ShapeArrays, ShapeTabl
 from schedlab.cluster.shapes import intern
 from schedlab.cluster.speeds import SpeedTable, class_index
 from schedlab.errors import ConfigError
+from schedlab.eviction.victims import VICTIM_POLICIES, VictimPolicy
 from schedlab.interference import InterferenceModel, Sharing, load_profiles, make_model
 from schedlab.policies import PlacementPolicy, PolicyContext, make_policy
 from schedlab.sim.admission import ADMISSION_POLICIES, AdmissionPolicy
@@ -20,7 +21,6 @@ from schedlab.sim.gangs import gangs_that_fit
 from schedlab.sim.nodes import NodeEvent, random_failures
 from schedlab.sim.preemption import PREEMPTION_POLICIES
 from schedlab.sim.queues import QueueContext, QueuePolicy, make_queue_policy
-from schedlab.sim.victims import VICTIM_POLICIES, VictimPolicy
 from schedlab.trace.tables import BoolArray, FloatArray, IntArray, Nodes
 from schedlab.workload.gangs import gang_layout
 from schedlab.workload.timed import TimedWorkload

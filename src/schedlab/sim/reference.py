@@ -3,7 +3,7 @@
 The engine (:mod:`schedlab.engine`) is a clock and an event heap; this module plugs the
 model (:mod:`schedlab.sim.model`) into it: arrivals, departures and fragmentation samples
 are events; the admission policy decides what to try when; the placer picks nodes; the
-preemption and victim policies decide evictions (:mod:`schedlab.sim.preemption.search`);
+preemption and victim policies decide evictions (:mod:`schedlab.eviction.search`);
 the recorder keeps what happened. The rules are in ``docs/replay.md``.
 """
 
@@ -14,13 +14,13 @@ from collections.abc import Callable
 import numpy as np
 
 from schedlab.engine import Simulator
+from schedlab.eviction.dryrun import admitted_without
+from schedlab.eviction.evictable import Evictable
+from schedlab.eviction.search import cheapest_eviction
 from schedlab.scheduler import Placement, Placer, PolicyError
-from schedlab.sim.evictable import Evictable
 from schedlab.sim.gangs import place_gang
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import Outages
-from schedlab.sim.preemption.dryrun import admitted_without
-from schedlab.sim.preemption.search import cheapest_eviction
 from schedlab.sim.progress import progress_rates
 from schedlab.sim.recorder import Recorder
 from schedlab.sim.reservation import StarvationGuard

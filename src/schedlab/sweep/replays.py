@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from schedlab.errors import ConfigError
+from schedlab.eviction.victims import VICTIM_POLICIES
 from schedlab.policies import parse_policies
 from schedlab.registry import Registry
 from schedlab.sim.admission import ADMISSION_POLICIES
 from schedlab.sim.preemption import PREEMPTION_POLICIES
 from schedlab.sim.queues import QUEUE_POLICIES
-from schedlab.sim.victims import VICTIM_POLICIES
 from schedlab.sweep.toml import numbers, read_toml, seeds, string, strings
 
 #: What a replay run reports, per run; summaries give mean, std, n and a 95 % CI of each.

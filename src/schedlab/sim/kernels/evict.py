@@ -6,7 +6,7 @@ nodes where evictions could make room are found without walking any list. The vi
 one node are taken in the victim policy's order, ``(now - start) x weight`` ascending, then
 the later start, then the lower task index (``weight``: GPUs held for least-lost, 0 for
 newest), until the task fits; the node losing the fewest GPU-seconds wins (ties: the node
-order). The mirror of :mod:`schedlab.sim.preemption.search` and :mod:`schedlab.sim.evictable`.
+order). The mirror of :mod:`schedlab.eviction.search` and :mod:`schedlab.eviction.evictable`.
 """
 
 from __future__ import annotations

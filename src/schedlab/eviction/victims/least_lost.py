@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from schedlab.sim.victims.base import VictimPolicy, register
+from schedlab.eviction.victims.base import VictimPolicy, register
 from schedlab.trace.tables import FloatArray, IntArray
 
 

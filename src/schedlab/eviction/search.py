@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 
 from schedlab.cluster.shapes import ShapeArrays
-from schedlab.sim.evictable import Evictable
-from schedlab.sim.victims.base import VictimPolicy
+from schedlab.eviction.evictable import Evictable
+from schedlab.eviction.victims.base import VictimPolicy
 from schedlab.trace.tables import FloatArray, IntArray
 
 Gpus = list[tuple[int, ...]]
