@@ -199,19 +199,30 @@ class Book:
             self.remember(pod)
             if not pod.wants_gpu or not len(known):
                 return np.zeros(len(known), dtype=np.int64)
-            keys = np.full(len(known), NONE, dtype=np.int64)
             ok = known >= 0
-            if ok.any():
-                keys[ok] = self.placer.keys(self.shape(pod), known[ok])
+            if ok.all():  # the usual case: no masks, no copies
+                keys = self.placer.keys(self.shape(pod), known)
+            else:
+                keys = np.full(len(known), NONE, dtype=np.int64)
+                if ok.any():
+                    keys[ok] = self.placer.keys(self.shape(pod), known[ok])
             live = keys != NONE
             scores = np.zeros(len(known), dtype=np.int64)
             if live.any():
                 n = max(len(self.cluster), 1)
-                raw = (keys[live] - self.placer.tie[known[live]]) // n
+                every = bool(live.all())
+                raw = (
+                    (keys - self.placer.tie[known]) // n
+                    if every
+                    else (keys[live] - self.placer.tie[known[live]]) // n
+                )
                 low, high = int(raw.min()), int(raw.max())
                 scaled = (raw - low) * (MAX_SCORE - 1) // (high - low) if high > low else np.zeros_like(raw)
-                scores[live] = scaled
-                scores[int(np.argmax(np.where(live, keys, NONE)))] = MAX_SCORE
+                if every:
+                    scores = scaled
+                else:
+                    scores[live] = scaled
+                scores[int(np.argmax(keys))] = MAX_SCORE  # NONE is below every live key
             return scores
 
     def bind(self, uid: str, node: str) -> tuple[PodRequest, tuple[int, ...]] | None:

@@ -66,6 +66,9 @@ class Health:
             try:
                 for verb in ("filter", "prioritize"):
                     answer(verb, body)
+                with book.lock:  # and bind's GPU choice (nothing is booked)
+                    if book.names:
+                        book.placer.choose(book.shape(book.pending[WARM_UP_UID]), 0)
             except Exception as err:  # a warm-up that fails only costs the first call its time
                 log.warning("warming up the kernels failed: %s", err)
             with book.lock:

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from schedlab.arrays import BoolArray, IntArray
-from schedlab.jit import kernel
+from schedlab.jit import kernel, step
 
 Bytes = npt.NDArray[np.uint8]
 MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -22,26 +22,31 @@ QUOTE, BACKSLASH, COLON, COMMA = 34, 92, 58, 44
 KEY = np.frombuffer(b"NodeNames", dtype=np.uint8)
 
 
+@step
+def fold(h: np.uint64, w: np.uint64) -> np.uint64:
+    """Mix one eight-byte word ``w`` into hash ``h`` (multiply-xorshift)."""
+    h = (h ^ w) * MIX
+    return h ^ (h >> np.uint64(29))
+
+
+@step
+def finish(h: np.uint64, w: np.uint64, length: int) -> np.uint64:
+    """The hash of a name: its last partial word ``w`` and its length mixed in."""
+    h = (h ^ w ^ (np.uint64(length) << np.uint64(56))) * MIX
+    return h ^ (h >> np.uint64(32))
+
+
 @kernel
 def name_hash(data: Bytes, start: int, end: int) -> np.uint64:
-    """A 64-bit hash of ``data[start:end]``, eight bytes at a time (multiply-xorshift)."""
-    h = np.uint64(end - start) * MIX
-    k = start
-    while k + 8 <= end:
-        w = np.uint64(data[k])
-        for m in range(1, 8):
-            w |= np.uint64(data[k + m]) << np.uint64(8 * m)
-        h = (h ^ w) * MIX
-        h ^= h >> np.uint64(29)
-        k += 8
-    w = np.uint64(0)
-    shift = np.uint64(0)
-    while k < end:
+    """A 64-bit hash of ``data[start:end]``, little-endian eight-byte words folded in turn
+    (:func:`read_names` computes the same while it scans)."""
+    h, w, shift = np.uint64(0), np.uint64(0), np.uint64(0)
+    for k in range(start, end):
         w |= np.uint64(data[k]) << shift
         shift += np.uint64(8)
-        k += 1
-    h = (h ^ w) * MIX
-    return h ^ (h >> np.uint64(32))
+        if shift == np.uint64(64):
+            h, w, shift = fold(h, w), np.uint64(0), np.uint64(0)
+    return finish(h, w, end - start)
 
 
 @kernel
@@ -106,18 +111,23 @@ def read_names(
             return count, i + 1
         if c == QUOTE:
             j = i + 1
-            while j < n:
+            h, w, shift = np.uint64(0), np.uint64(0), np.uint64(0)
+            while j < n:  # find the closing quote, hashing as name_hash does on the way
                 b = body[j]
                 if b == QUOTE:
                     break
                 if b == BACKSLASH or b < 32:
                     return -1, -1
+                w |= np.uint64(b) << shift
+                shift += np.uint64(8)
+                if shift == np.uint64(64):
+                    h, w, shift = fold(h, w), np.uint64(0), np.uint64(0)
                 j += 1
             if j >= n or count >= len(starts):
                 return -1, -1
             s, e = i + 1, j
             starts[count], ends[count] = s, e
-            slot = np.int64(name_hash(body, s, e) & umask)
+            slot = np.int64(finish(h, w, e - s) & umask)
             found[count] = -1
             while slots[slot] >= 0:
                 node = slots[slot]
