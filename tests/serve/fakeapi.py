@@ -30,6 +30,7 @@ class FakeApi:
         self.write_delay = 0.0
         self.bookmark_every = 0.2
         self.refuse_binding: set[str] = set()  # pod names whose Binding is answered 500
+        self.leases: dict[str, dict[str, Any]] = {}
         self.port = 0
         self.serving = False
         self.server: ThreadingHTTPServer | None = None
@@ -122,7 +123,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _lease(self, method: str) -> None:
+        """Leases (coordination.k8s.io/v1): get, create, replace with optimistic concurrency."""
+        parts = urlparse(self.path).path.strip("/").split("/")  # apis group v1 namespaces NS leases [NAME]
+        fake = self.fake
+        with fake.cond:
+            if method == "GET":
+                found = fake.leases.get(parts[6])
+                return self._send(200, found) if found else self._send(404, {"kind": "Status", "code": 404})
+            body = self._body()
+            name = body["metadata"]["name"]
+            old = fake.leases.get(name)
+            stale = not old or old["metadata"]["resourceVersion"] != body["metadata"].get("resourceVersion")
+            if (method == "POST" and old) or (method == "PUT" and stale):
+                return self._send(409, {"kind": "Status", "code": 409, "reason": "Conflict"})
+            fake.version += 1
+            body["metadata"]["resourceVersion"] = str(fake.version)
+            fake.leases[name] = body
+            return self._send(201 if method == "POST" else 200, body)
+
+    def do_PUT(self) -> None:
+        self._lease("PUT")
+
     def do_GET(self) -> None:
+        if self.path.startswith("/apis/coordination.k8s.io/"):
+            return self._lease("GET")
         url = urlparse(self.path)
         kind = KINDS.get(url.path)
         if kind is None:
@@ -186,6 +211,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(200, pod)
 
     def do_POST(self) -> None:
+        if self.path.startswith("/apis/coordination.k8s.io/"):
+            return self._lease("POST")
         time.sleep(self.fake.write_delay)
         pod = self._pod()
         target = self._body()["target"]["name"]

@@ -217,3 +217,30 @@ def test_a_slow_api_server_does_not_hold_up_filter_calls(
     until(lambda: len([u for u in book.held if u.startswith("uid-w")]) == 11)
     assert "uid-w5" not in book.held and not book.inflight  # the refused one gave its GPUs back
     assert sum(free(book)[book.index["n5"]]) == 8000 - 11 * 500
+
+
+def test_one_replica_holds_the_lease_and_a_standby_takes_over(
+    cluster: tuple[FakeApi, Book, Informer, Any],
+) -> None:
+    from kubernetes import client
+
+    from schedlab.serve.leader import Leader
+
+    fake, book, informer, api = cluster
+    leases = client.CoordinationV1Api(api.api_client)
+    a, b = (Leader(leases, "kube-system", "schedlab", who, duration=1.0, renew=0.2) for who in "ab")
+    assert a.try_once() and a.leading()
+    assert not b.try_once() and b.holder == "a" and not b.leading()
+    assert not b._write(None)  # a create racing the first one: 409, not a second leader
+    standby = TestClient(make_app(book, health=Health(informer, leader=b)))
+    assert standby.get("/readyz").text == "standing by: a holds the Lease"
+    bind = {"PodName": "x", "PodNamespace": "default", "PodUID": "uid-x", "Node": "n1"}
+    assert standby.post("/bind", json=bind).json() == {"Error": "schedlab: standing by: a holds the Lease"}
+    time.sleep(0.5)
+    assert a.try_once() and not b.try_once()  # a renews: b keeps waiting
+    time.sleep(1.1)  # a stops renewing: after a whole lease duration b takes over
+    assert b.try_once() and b.leading() and fake.leases["schedlab"]["spec"]["leaseTransitions"] == 1
+    assert not a.try_once() and not a.leading() and a.holder == "b"
+    assert standby.get("/readyz").text == "ok"
+    b.release()  # shutting down: a may take over at once
+    assert a.try_once() and a.leading()

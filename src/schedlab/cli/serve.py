@@ -9,6 +9,7 @@ import click
 
 from schedlab.cli.common import PATH, PODS_HELP
 from schedlab.cli.types import SEED
+from schedlab.errors import ConfigError
 
 log = logging.getLogger("schedlab")
 
@@ -38,6 +39,12 @@ log = logging.getLogger("schedlab")
     help="Victim policy of the preempt verb (as replay --victim): which lower-priority GPU pods go first.",
 )
 @click.option(
+    "--leader-elect",
+    metavar="NAMESPACE/NAME",
+    help="With --kubeconfig: run as one of several replicas; the one holding this Lease binds and is"
+    " ready, the others follow the cluster and stand by (e.g. kube-system/schedlab-extender).",
+)
+@click.option(
     "--api-wait",
     type=click.FloatRange(0),
     default=30.0,
@@ -61,6 +68,7 @@ def serve(
     pods: Path | None,
     seed: int,
     victim: str,
+    leader_elect: str | None,
     api_wait: float,
     stale_after: float,
 ) -> None:
@@ -75,8 +83,6 @@ def serve(
         import starlette  # noqa: F401
         import uvicorn
     except ImportError as err:
-        from schedlab.errors import ConfigError
-
         raise ConfigError(
             f"schedlab serve needs the k8s extra: pip install 'schedlab[k8s]' (no {err.name})"
         ) from None
@@ -85,6 +91,9 @@ def serve(
     from schedlab.serve.book import Book
     from schedlab.serve.health import Health
     from schedlab.trace import default_pods_path, load_tasks
+
+    if leader_elect is not None and (kubeconfig is None or leader_elect.count("/") != 1):
+        raise ConfigError("--leader-elect takes NAMESPACE/NAME and needs --kubeconfig")
 
     parse_policies(policy)
     from schedlab.eviction.victims import VICTIM_POLICIES
@@ -114,6 +123,18 @@ def serve(
         first_sync(informer, api, kubeconfig, api_wait)
         informer.start()
         binder, health.informer = KubeBinder(api), informer
+        if leader_elect is not None:
+            import os
+            import socket
+
+            from kubernetes import client
+
+            from schedlab.serve.leader import Leader
+
+            namespace, name = leader_elect.split("/")
+            identity = f"{socket.gethostname()}-{os.getpid()}"
+            health.leader = Leader(client.CoordinationV1Api(api.api_client), namespace, name, identity)
+            health.leader.start()
     import gc
     import sys
 

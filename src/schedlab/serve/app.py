@@ -10,9 +10,10 @@ client sends makes a 500.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -25,7 +26,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from schedlab.errors import SchedlabError
-from schedlab.serve.book import MAX_SCORE, BindError, Book
+from schedlab.serve.book import BindError, Book
+from schedlab.serve.fit import MAX_SCORE, scores
 from schedlab.serve.health import Health
 from schedlab.serve.metrics import Metrics
 from schedlab.serve.objects import BadRequest, PodRequest, parse_node, parse_pod
@@ -112,7 +114,13 @@ def make_app(
             if len(body) > MAX_BODY:
                 raise BadRequest(f"request body over {MAX_BODY} bytes")
             if verb == "bind":  # its API writes run in a thread: no other call waits for them
-                result: Any = await _bind(book, bind_with, metrics, _json(body))
+                waiting = health.standing_by()
+                doc = _json(body)
+                result: Any = (
+                    {"Error": f"schedlab: {waiting}"}
+                    if waiting
+                    else await _bind(book, bind_with, metrics, doc)
+                )
             elif verb == "preempt":
                 result = verbs[verb](_json(body))
             else:
@@ -142,6 +150,12 @@ def make_app(
     async def prometheus(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        if health.leader is not None:  # a standby takes over at once, not after the Lease expires
+            await run_in_threadpool(health.leader.release)
+
     routes = [
         Route("/livez", probe(health.live), methods=["GET"]),
         Route("/healthz", probe(health.live), methods=["GET"]),
@@ -149,7 +163,7 @@ def make_app(
         Route("/metrics", prometheus, methods=["GET"]),
         Route("/{path:path}", call, methods=["POST"]),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def _json(body: bytes) -> Any:
@@ -231,7 +245,7 @@ class Scores:
         self.generation = -1
         self.table = np.empty((0, MAX_SCORE + 1), dtype=object)
 
-    def answer(self, book: Book, names: list[str], at: Any, scores: Any) -> bytes:
+    def answer(self, book: Book, names: list[str], at: Any, points: Any) -> bytes:
         with book.lock:
             if self.generation != book.generation:
                 table = np.empty((len(book.names), MAX_SCORE + 1), dtype=object)
@@ -240,10 +254,10 @@ class Scores:
                 self.table, self.generation = table, book.generation
         known = at >= 0
         if known.all():  # the usual case: one fancy index, one join
-            return b"[" + b",".join(self.table[at, scores].tolist()) + b"]"
+            return b"[" + b",".join(self.table[at, points].tolist()) + b"]"
         parts = [
             self.table[i, score] if i >= 0 else _entry(name, score)
-            for name, i, score in zip(names, at.tolist(), scores.tolist(), strict=True)
+            for name, i, score in zip(names, at.tolist(), points.tolist(), strict=True)
         ]
         return b"[" + b",".join(parts) + b"]"
 
@@ -252,12 +266,13 @@ def _entry(name: str, score: int) -> bytes:
     return orjson.dumps({"Host": name, "Score": score})
 
 
-def _prioritize(book: Book, scores: Scores, body: Any) -> bytes:
+def _prioritize(book: Book, table: Scores, body: Any) -> bytes:
     pod, names, items = _args(body)
     if items is not None:
         book.upsert([parse_node(item) for item in items])
-    at, points = book.prioritize(pod, names)
-    return scores.answer(book, names, at, points)
+    at = book.lookup(names)
+    points = scores(book, pod, at)
+    return table.answer(book, names, at, points)
 
 
 async def _bind(book: Book, binder: Binder, metrics: Metrics, body: Any) -> dict[str, Any]:

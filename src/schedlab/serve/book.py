@@ -22,7 +22,7 @@ from schedlab.cluster.fragmentation import Fragmentation, TypicalTasks
 from schedlab.cluster.shapes import Shape, allowed_mask
 from schedlab.cluster.state import ClusterState
 from schedlab.policies import PolicyContext, make_policy
-from schedlab.scheduler.placer import NONE, Placer
+from schedlab.scheduler.placer import Placer
 from schedlab.serve.fit import PASS, ROOM, UNKNOWN, codes_of, reasons
 from schedlab.serve.objects import NodeSpec, PodRequest
 from schedlab.trace.tables import IntArray, Nodes, Tasks
@@ -31,7 +31,6 @@ log = logging.getLogger("schedlab")
 
 #: Pods remembered between their filter/prioritize calls and their bind.
 PENDING = 100_000
-MAX_SCORE = 10  # kube-scheduler's MaxExtenderPriority
 
 
 class BindError(Exception):
@@ -184,46 +183,6 @@ class Book:
         """Node indices of ``names`` (-1: unknown)."""
         found = map(self.index.get, names, itertools.repeat(-1))
         return np.fromiter(found, dtype=np.int64, count=len(names))
-
-    def prioritize(self, pod: PodRequest, names: list[str]) -> tuple[IntArray, IntArray]:
-        """:meth:`scores` of ``names``: their node indices and scores."""
-        at = self.lookup(names)
-        return at, self.scores(pod, at)
-
-    def scores(self, pod: PodRequest, known: IntArray) -> IntArray:
-        """Scores 0-10: the node the policy would pick gets 10 alone (its tie order decides
-        equal scores), the others their policy score scaled to 0-9; 0 where it does not fit.
-        A pod that asks for no GPU gets 0 everywhere (neutral). ``known``: node indices
-        (-1: unknown)."""
-        with self.lock:
-            self.remember(pod)
-            if not pod.wants_gpu or not len(known):
-                return np.zeros(len(known), dtype=np.int64)
-            ok = known >= 0
-            if ok.all():  # the usual case: no masks, no copies
-                keys = self.placer.keys(self.shape(pod), known)
-            else:
-                keys = np.full(len(known), NONE, dtype=np.int64)
-                if ok.any():
-                    keys[ok] = self.placer.keys(self.shape(pod), known[ok])
-            live = keys != NONE
-            scores = np.zeros(len(known), dtype=np.int64)
-            if live.any():
-                n = max(len(self.cluster), 1)
-                every = bool(live.all())
-                raw = (
-                    (keys - self.placer.tie[known]) // n
-                    if every
-                    else (keys[live] - self.placer.tie[known[live]]) // n
-                )
-                low, high = int(raw.min()), int(raw.max())
-                scaled = (raw - low) * (MAX_SCORE - 1) // (high - low) if high > low else np.zeros_like(raw)
-                if every:
-                    scores = scaled
-                else:
-                    scores[live] = scaled
-                scores[int(np.argmax(keys))] = MAX_SCORE  # NONE is below every live key
-            return scores
 
     def bind(self, uid: str, node: str) -> tuple[PodRequest, tuple[int, ...]] | None:
         """Take GPUs on ``node`` for pod ``uid`` (the policy picks them); None if the pod is

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from schedlab.serve.book import MAX_SCORE, Book
-from schedlab.serve.fit import PASS, ROOM, reasons
+from schedlab.serve.book import Book
+from schedlab.serve.fit import MAX_SCORE, PASS, ROOM, reasons, scores
 from schedlab.serve.objects import BadRequest, PodRequest, parse_pod
 
 
@@ -92,10 +92,10 @@ class FastNames:
         if parsed is None:
             return None
         pod, raw, starts, ends, at = parsed
-        scores = book.scores(pod, at)
-        assert int(scores.max(initial=0)) <= MAX_SCORE
-        out = np.empty(int((ends - starts).sum()) + 32 * len(scores) + 2, dtype=np.uint8)
-        n = emit_scores(raw, starts, ends, scores, HEAD, MIDDLE, out)
+        points = scores(book, pod, at)
+        assert int(points.max(initial=0)) <= MAX_SCORE
+        out = np.empty(int((ends - starts).sum()) + 32 * len(points) + 2, dtype=np.uint8)
+        n = emit_scores(raw, starts, ends, points, HEAD, MIDDLE, out)
         return out[:n].tobytes()
 
 

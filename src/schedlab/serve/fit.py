@@ -1,17 +1,25 @@
-"""Filter codes: why a node does not take a pod, per node, for the extender's filter verb."""
+"""What each node offers a pod: filter codes (why a node does not take it) for the filter
+verb, scores for the prioritize verb."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from schedlab.cluster.shapes import Shape
 from schedlab.cluster.state import ClusterState
+from schedlab.scheduler.placer import NONE
 from schedlab.serve.objects import PodRequest
 from schedlab.trace.tables import IntArray
+
+if TYPE_CHECKING:
+    from schedlab.serve.book import Book
 
 #: Filter codes: why a node does not take a pod (PASS: it does). Below ROOM a node can
 #: never take the pod; ROOM alone could be resolved by preemption.
 PASS, UNKNOWN, NO_GPU, WRONG_MODEL, TOO_FEW, ROOM = -1, 0, 1, 2, 3, 4
+MAX_SCORE = 10  # kube-scheduler's MaxExtenderPriority
 
 
 def codes_of(c: ClusterState, shape: Shape, rows: IntArray) -> IntArray:
@@ -39,3 +47,39 @@ def reasons(pod: PodRequest) -> list[str]:
         f"schedlab: pod wants {pod.num_gpu} GPUs, more than the node has",
         f"schedlab: no {pod.num_gpu} GPU(s) with {pod.gpu_milli} gpu-milli free",
     ]
+
+
+def scores(book: Book, pod: PodRequest, known: IntArray) -> IntArray:
+    """Scores 0-10: the node the policy would pick gets 10 alone (its tie order decides
+    equal scores), the others their policy score scaled to 0-9; 0 where it does not fit.
+    A pod that asks for no GPU gets 0 everywhere (neutral). ``known``: node indices
+    (-1: unknown)."""
+    with book.lock:
+        book.remember(pod)
+        if not pod.wants_gpu or not len(known):
+            return np.zeros(len(known), dtype=np.int64)
+        ok = known >= 0
+        if ok.all():  # the usual case: no masks, no copies
+            keys = book.placer.keys(book.shape(pod), known)
+        else:
+            keys = np.full(len(known), NONE, dtype=np.int64)
+            if ok.any():
+                keys[ok] = book.placer.keys(book.shape(pod), known[ok])
+        live = keys != NONE
+        scores = np.zeros(len(known), dtype=np.int64)
+        if live.any():
+            n = max(len(book.cluster), 1)
+            every = bool(live.all())
+            raw = (
+                (keys - book.placer.tie[known]) // n
+                if every
+                else (keys[live] - book.placer.tie[known[live]]) // n
+            )
+            low, high = int(raw.min()), int(raw.max())
+            scaled = (raw - low) * (MAX_SCORE - 1) // (high - low) if high > low else np.zeros_like(raw)
+            if every:
+                scores = scaled
+            else:
+                scores[live] = scaled
+            scores[int(np.argmax(keys))] = MAX_SCORE  # NONE is below every live key
+        return scores

@@ -13,6 +13,7 @@ import orjson
 if TYPE_CHECKING:
     from schedlab.serve.book import Book
     from schedlab.serve.informer import Informer
+    from schedlab.serve.leader import Leader
 
 log = logging.getLogger("schedlab")
 WARM_UP_UID = "schedlab-warm-up"
@@ -20,16 +21,27 @@ WARM_UP_UID = "schedlab-warm-up"
 
 class Health:
     """``informer``: the list + watch loops (none: a service without ``--kubeconfig``);
-    ``stale_after``: seconds after which a view not known current makes the service unready."""
+    ``stale_after``: seconds after which a view not known current makes the service unready;
+    ``leader``: the leader election (none: this replica always leads)."""
 
-    def __init__(self, informer: Informer | None = None, stale_after: float = 120.0) -> None:
-        self.informer, self.stale_after = informer, stale_after
+    def __init__(
+        self, informer: Informer | None = None, stale_after: float = 120.0, leader: Leader | None = None
+    ) -> None:
+        self.informer, self.stale_after, self.leader = informer, stale_after, leader
         self.warm = threading.Event()
 
     def live(self) -> tuple[bool, str]:
         if self.informer is not None and not self.informer.alive():
             return False, "the list + watch loops have stopped"
+        if self.leader is not None and not self.leader.alive():
+            return False, "the leader election loop has stopped"
         return True, "ok"
+
+    def standing_by(self) -> str | None:
+        """Why this replica does not bind (another leads), or None when it does."""
+        if self.leader is None or self.leader.leading():
+            return None
+        return f"standing by: {self.leader.holder or 'no replica'} holds the Lease"
 
     def ready(self) -> tuple[bool, str]:
         live, why = self.live()
@@ -43,7 +55,8 @@ class Health:
             age = self.informer.age()
             if age > self.stale_after:
                 return False, f"the view of the cluster is {age:.0f} s old (over {self.stale_after:g} s)"
-        return True, "ok"
+        waiting = self.standing_by()
+        return (False, waiting) if waiting else (True, "ok")
 
     def warm_up(self, book: Book, answer: Any) -> threading.Thread:
         """Answer one filter and one prioritize call in a thread (``answer(verb, body)``),
