@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from schedlab.errors import SchedlabError
+from schedlab.quantity import parse_quantity
 
 PREFIX = "alibabacloud.com/"
 GPU_MILLI, GPU_COUNT, GPU_MODEL, GPU_INDEX = (
@@ -67,15 +68,13 @@ class NodeSpec:
 
 def quantity(text: Any, where: str) -> Decimal:
     """A Kubernetes quantity (``1.5k``, ``500m``, ``8Gi``, ``2``) as a Decimal."""
-    from kubernetes.utils import parse_quantity
-
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         raise BadRequest(f"{where}: a quantity must be a string, got {type(text).__name__}")
     if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) < 16:
         return Decimal(text)  # the common plain integer: no need for the full parser
     try:
-        value = Decimal(str(parse_quantity(text)))
-    except (ValueError, InvalidOperation, TypeError):
+        value = parse_quantity(text)
+    except (ValueError, InvalidOperation):
         raise BadRequest(f"{where}: not a Kubernetes quantity: {text!r}") from None
     if not value.is_finite() or value < 0 or value > Decimal(2**53):
         raise BadRequest(f"{where}: quantity out of range: {text!r}")

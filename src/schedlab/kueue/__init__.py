@@ -1,0 +1,10 @@
+"""Kueue what-if: an operator's Kueue configuration (``kueue.x-k8s.io``) as schedlab reads it.
+
+- :mod:`~schedlab.kueue.objects`: ResourceFlavors, ClusterQueues, Cohorts, LocalQueues and
+  WorkloadPriorityClasses as frozen data;
+- :mod:`~schedlab.kueue.fields`: reading one YAML document's fields (types, enums,
+  quantities; unknown and unsupported fields warned about by name);
+- :mod:`~schedlab.kueue.load`: multi-document YAML files into one checked
+  :class:`~schedlab.kueue.objects.KueueConfig`;
+- :mod:`~schedlab.kueue.tree`: the quota tree (cohorts, ClusterQueues, flavors, LocalQueues).
+"""
