@@ -78,7 +78,7 @@ class FakeApi:
         class Handler(_Handler):
             fake = api
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = _Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.serving = True
@@ -102,6 +102,15 @@ class FakeApi:
             "contexts:\n- name: c\n  context: {cluster: fake, user: u}\ncurrent-context: c\n"
         )
         return str(path)
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-watch is normal here: no traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _key(obj: dict[str, Any]) -> str:

@@ -244,3 +244,57 @@ def test_one_replica_holds_the_lease_and_a_standby_takes_over(
     assert standby.get("/readyz").text == "ok"
     b.release()  # shutting down: a may take over at once
     assert a.try_once() and a.leading()
+
+
+def test_two_serve_processes_one_ready_and_the_standby_takes_over_when_the_leader_stops(
+    tmp_path: Path,
+) -> None:
+    """`serve --leader-elect` as two processes: one binds, and SIGTERM hands the Lease over."""
+    import signal
+    import socket
+    import subprocess
+    import urllib.error
+    import urllib.request
+
+    fake = FakeApi()
+    fake.put("nodes", node("n1", 4, "T4"))
+    config = fake.kubeconfig(tmp_path)
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    command = [
+        sys.executable,
+        "-m",
+        "schedlab",
+        "serve",
+        "--kubeconfig",
+        config,
+        "--leader-elect",
+        "ns/lease",
+    ]
+    servers = {p: subprocess.Popen([*command, "--port", str(p)], stderr=subprocess.DEVNULL) for p in ports}
+
+    def ready(port: int) -> int:
+        try:
+            return int(urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2).status)
+        except urllib.error.HTTPError as err:
+            return int(err.code)
+        except OSError:
+            return 0
+
+    try:
+        until(lambda: sorted(ready(p) for p in ports) == [200, 503], 120)
+        leader = next(p for p in ports if ready(p) == 200)
+        standby = next(p for p in ports if p != leader)
+        servers[leader].send_signal(signal.SIGTERM)
+        began = time.monotonic()
+        until(lambda: ready(standby) == 200, 10)
+        assert time.monotonic() - began < 5  # not the Lease's 15 s: the leader gave it up
+        servers[leader].wait(10)
+    finally:
+        for server in servers.values():
+            server.terminate()
+            server.wait(10)
+        fake.down()
