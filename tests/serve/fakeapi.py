@@ -30,6 +30,7 @@ class FakeApi:
         self.write_delay = 0.0
         self.bookmark_every = 0.2
         self.refuse_binding: set[str] = set()  # pod names whose Binding is answered 500
+        self.lose_answer: set[str] = set()  # pod names whose Binding is made, then answered 504
         self.leases: dict[str, dict[str, Any]] = {}
         self.port = 0
         self.serving = False
@@ -159,6 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._lease("GET")
         url = urlparse(self.path)
         kind = KINDS.get(url.path)
+        if kind is None and url.path.count("/") == 6 and "/pods/" in url.path:  # one pod
+            pod = self._pod()
+            return self._send(200, pod) if pod else self._send(404, {"kind": "Status", "code": 404})
         if kind is None:
             return self._send(404, {"kind": "Status", "code": 404})
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -233,4 +237,6 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(409, {"kind": "Status", "code": 409, "reason": "Conflict"})
         pod["spec"]["nodeName"] = target
         self.fake.put("pods", pod)
+        if pod["metadata"]["name"] in self.fake.lose_answer:
+            return self._send(504, {"kind": "Status", "code": 504, "reason": "Timeout"})
         return self._send(201, {"kind": "Status", "code": 201})

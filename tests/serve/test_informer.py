@@ -179,6 +179,7 @@ def test_a_slow_api_server_does_not_hold_up_filter_calls(
         fake.put("pods", pod(f"w{j}", 500))
     fake.write_delay = 0.05
     fake.refuse_binding.add("w5")
+    fake.lose_answer.add("w7")  # bound, but the answer is lost: still a bind that holds its GPUs
     server = uvicorn.Server(uvicorn.Config(make_app(book, KubeBinder(api)), port=0, log_level="error"))
     threading.Thread(target=server.run, daemon=True).start()
     until(lambda: server.started)

@@ -111,7 +111,20 @@ class KubeBinder:
             "target": {"apiVersion": "v1", "kind": "Node", "name": node},
         }
         # plain JSON both ways: the client's models cost the bind threads time for nothing
-        self.api.create_namespaced_pod_binding(pod.name, pod.namespace, binding, _preload_content=False)
+        try:
+            self.api.create_namespaced_pod_binding(pod.name, pod.namespace, binding, _preload_content=False)
+        except Exception:
+            if self._bound_to(pod, node):  # made after all, its answer lost (a timeout)
+                return
+            raise
+
+    def _bound_to(self, pod: PodRequest, node: str) -> bool:
+        """Whether the API server has ``pod`` on ``node`` (False when it cannot say)."""
+        try:
+            response = self.api.read_namespaced_pod(pod.name, pod.namespace, _preload_content=False)
+            return bool((orjson.loads(response.data).get("spec") or {}).get("nodeName") == node)
+        except Exception:
+            return False
 
 
 def first_sync(informer: Informer, api: Any, kubeconfig: str, wait: float) -> None:
