@@ -6,5 +6,7 @@
   quantities; unknown and unsupported fields warned about by name);
 - :mod:`~schedlab.kueue.load`: multi-document YAML files into one checked
   :class:`~schedlab.kueue.objects.KueueConfig`;
-- :mod:`~schedlab.kueue.tree`: the quota tree (cohorts, ClusterQueues, flavors, LocalQueues).
+- :mod:`~schedlab.kueue.tree`: the quota tree (cohorts, ClusterQueues, flavors, LocalQueues);
+- :mod:`~schedlab.kueue.quota`: Kueue's quota arithmetic (available, borrowing, lending,
+  usage bubbling up the cohort tree) on numpy arrays.
 """
