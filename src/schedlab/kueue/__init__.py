@@ -8,5 +8,7 @@
   :class:`~schedlab.kueue.objects.KueueConfig`;
 - :mod:`~schedlab.kueue.tree`: the quota tree (cohorts, ClusterQueues, flavors, LocalQueues);
 - :mod:`~schedlab.kueue.quota`: Kueue's quota arithmetic (available, borrowing, lending,
-  usage bubbling up the cohort tree) on numpy arrays.
+  usage bubbling up the cohort tree) on numpy arrays;
+- :mod:`~schedlab.kueue.assign`: flavor assignment (flavors in order, borrowing, flavor
+  fungibility, pending reasons), admission and release.
 """
