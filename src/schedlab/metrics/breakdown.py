@@ -70,9 +70,13 @@ def starving(by_class: dict[str, Any], overall_p99_wait: float | None) -> list[s
             p99 = row["wait"]["p99"]
             if p99 is not None and p99 > max(STARVING_RATIO * overall, 1.0):
                 wait = row["wait"]
+                beside = (
+                    f"over {STARVING_RATIO:g} x the overall p99 wait of {overall:,.0f} s"
+                    if STARVING_RATIO * overall >= 1.0
+                    else f"while most tasks do not wait (overall p99 {overall:,.1f} s)"
+                )
                 lines.append(
                     f"{dimension} class {name!r} waits {p99:,.0f} s at p99 (mean {wait['mean']:,.0f} s,"
-                    f" max {wait['max']:,.0f} s), over {STARVING_RATIO:g} x the overall p99 wait"
-                    f" of {overall:,.0f} s: backfill may starve it"
+                    f" max {wait['max']:,.0f} s), {beside}: backfill may starve it"
                 )
     return lines
