@@ -10,5 +10,6 @@
 - :mod:`~schedlab.kueue.quota`: Kueue's quota arithmetic (available, borrowing, lending,
   usage bubbling up the cohort tree) on numpy arrays;
 - :mod:`~schedlab.kueue.assign`: flavor assignment (flavors in order, borrowing, flavor
-  fungibility, pending reasons), admission and release.
+  fungibility, pending reasons), admission and release;
+- :mod:`~schedlab.kueue.admission`: admission over time, quota only (the reference).
 """
