@@ -92,13 +92,15 @@ def _cycle(
         if entries:
             found = assign(tree, config, q, workloads[entries[0][2]].requests)
             borrows = isinstance(found, Assignment) and found.borrows
-            heads.append((borrows, entries[0], q))
-    changed = False
-    for _, entry, q in sorted(heads):
+            heads.append((borrows, entries[0], q, found))
+    changed = admitted = False
+    for _, entry, q, first in sorted(heads, key=lambda head: head[:3]):
         i = entry[2]
         w = workloads[i]
-        found = assign(tree, config, q, w.requests)  # earlier admissions may have taken quota
+        # earlier admissions in this cycle may have taken the quota: assign again after one
+        found = assign(tree, config, q, w.requests) if admitted else first
         if isinstance(found, Assignment):
+            admitted = True
             heapq.heappop(waiting[q])
             admit(tree, q, found, w.requests)
             assigned[i] = found

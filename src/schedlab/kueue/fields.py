@@ -37,11 +37,19 @@ class Doc:
             elif key not in known:
                 self.warn(f"{at}.{key}", "unknown field; ignored")
 
-    def mapping(self, obj: dict[str, Any], key: str, at: str, required: bool = False) -> dict[str, Any]:
+    def _given(self, obj: dict[str, Any], key: str, at: str, required: bool, blank: bool = False) -> Any:
+        """The value at ``key`` (None when absent, or empty with ``blank``); a required one that
+        is not there is an error."""
         value = obj.get(key)
-        if value is None:
+        if value is None or (blank and value == ""):
             if required:
                 raise self.error(f"{at}.{key}", "missing")
+            return None
+        return value
+
+    def mapping(self, obj: dict[str, Any], key: str, at: str, required: bool = False) -> dict[str, Any]:
+        value = self._given(obj, key, at, required)
+        if value is None:
             return {}
         if not isinstance(value, dict):
             raise self.error(f"{at}.{key}", f"must be a mapping, not {type(value).__name__}")
@@ -58,10 +66,8 @@ class Doc:
         return value
 
     def string(self, obj: dict[str, Any], key: str, at: str, required: bool = False) -> str:
-        value = obj.get(key)
-        if value is None or value == "":
-            if required:
-                raise self.error(f"{at}.{key}", "missing")
+        value = self._given(obj, key, at, required, blank=True)
+        if value is None:
             return ""
         if not isinstance(value, str):
             raise self.error(f"{at}.{key}", f"must be a string, not {type(value).__name__}")
@@ -75,10 +81,8 @@ class Doc:
         return value
 
     def integer(self, obj: dict[str, Any], key: str, at: str, required: bool = False) -> int | None:
-        value = obj.get(key)
+        value = self._given(obj, key, at, required)
         if value is None:
-            if required:
-                raise self.error(f"{at}.{key}", "missing")
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) <= value < 2**31:
             raise self.error(f"{at}.{key}", f"must be a 32-bit integer, not {value!r}")
@@ -86,10 +90,8 @@ class Doc:
 
     def quantity(self, obj: dict[str, Any], key: str, at: str, required: bool = False) -> Decimal | None:
         """A non-negative Kubernetes quantity (``40``, ``500m``, ``64Gi``)."""
-        value = obj.get(key)
+        value = self._given(obj, key, at, required)
         if value is None:
-            if required:
-                raise self.error(f"{at}.{key}", "missing")
             return None
         try:
             number = parse_quantity(value)

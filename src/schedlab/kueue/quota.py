@@ -48,6 +48,7 @@ class QuotaTree:
     lending: IntArray
     subtree: IntArray
     usage: IntArray
+    kept: IntArray  # per node and pair: its guaranteed quota (what it does not lend)
 
     @classmethod
     def build(cls, config: KueueConfig) -> QuotaTree:
@@ -85,6 +86,7 @@ class QuotaTree:
             lending,
             np.zeros(shape, dtype=np.int64),
             np.zeros(shape, dtype=np.int64),
+            np.zeros(shape, dtype=np.int64),
         )
         tree._accumulate()
         return tree
@@ -96,7 +98,7 @@ class QuotaTree:
         return self.pairs.index((flavor, resource))
 
     def _accumulate(self) -> None:
-        """Subtree quotas bottom-up (children before parents: deepest first)."""
+        """Subtree and guaranteed quotas bottom-up (children before parents: deepest first)."""
         depth = np.zeros(len(self.names), dtype=np.int64)
         for i in range(len(self.names)):
             j = i
@@ -104,24 +106,19 @@ class QuotaTree:
                 depth[i] += 1
                 j = self.parent[j]
         self.subtree[:] = self.nominal
-        for i in np.argsort(-depth, kind="stable").tolist():
+        for i in np.argsort(-depth, kind="stable").tolist():  # a node's subtree is final here
+            lends = self.lending[i] >= 0
+            self.kept[i] = np.where(lends, np.maximum(0, self.subtree[i] - self.lending[i]), 0)
             p = self.parent[i]
             if p >= 0:
-                self.subtree[p] += self.subtree[i] - self.guaranteed(i)
-
-    def guaranteed(self, node: int) -> IntArray:
-        """Per pair: what ``node`` keeps from its parent (subtree quota less lending limit)."""
-        kept: IntArray = np.where(
-            self.lending[node] >= 0, np.maximum(0, self.subtree[node] - self.lending[node]), 0
-        )
-        return kept
+                self.subtree[p] += self.subtree[i] - self.kept[i]
 
     def available(self, node: int, k: int) -> int:
         """How much of pair ``k`` ``node`` may still use (may be negative after over-admission)."""
         if self.parent[node] < 0:
             return int(self.subtree[node, k] - self.usage[node, k])
         from_parent = self.available(int(self.parent[node]), k)
-        kept = int(self.guaranteed(node)[k])
+        kept = int(self.kept[node, k])
         if self.borrowing[node, k] >= 0:
             stored = int(self.subtree[node, k]) - kept
             used = max(0, int(self.usage[node, k]) - kept)
@@ -132,7 +129,7 @@ class QuotaTree:
         """The most of pair ``k`` ``node`` could use with nothing else in use."""
         if self.parent[node] < 0:
             return int(self.subtree[node, k])
-        most = int(self.guaranteed(node)[k]) + self.potential(int(self.parent[node]), k)
+        most = int(self.kept[node, k]) + self.potential(int(self.parent[node]), k)
         if self.borrowing[node, k] >= 0:
             most = min(int(self.subtree[node, k] + self.borrowing[node, k]), most)
         return most
@@ -140,14 +137,14 @@ class QuotaTree:
     def add(self, node: int, k: int, amount: int) -> None:
         """Count ``amount`` of pair ``k`` as used by ``node``; beyond what it keeps, its parent
         counts it too."""
-        local = max(0, int(self.guaranteed(node)[k]) - int(self.usage[node, k]))
+        local = max(0, int(self.kept[node, k]) - int(self.usage[node, k]))
         self.usage[node, k] += amount
         if self.parent[node] >= 0 and amount > local:
             self.add(int(self.parent[node]), k, amount - local)
 
     def remove(self, node: int, k: int, amount: int) -> None:
         """Give ``amount`` of pair ``k`` back; what was stored in the parent goes first."""
-        stored = int(self.usage[node, k]) - int(self.guaranteed(node)[k])
+        stored = int(self.usage[node, k]) - int(self.kept[node, k])
         self.usage[node, k] -= amount
         if stored > 0 and self.parent[node] >= 0:
             self.remove(int(self.parent[node]), k, min(amount, stored))

@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
-import numpy as np
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -27,7 +26,7 @@ from starlette.routing import Route
 
 from schedlab.errors import SchedlabError
 from schedlab.serve.book import BindError, Book
-from schedlab.serve.fit import MAX_SCORE, scores
+from schedlab.serve.fit import Scores, scores
 from schedlab.serve.health import Health
 from schedlab.serve.metrics import Metrics
 from schedlab.serve.objects import BadRequest, PodRequest, parse_node, parse_pod
@@ -235,35 +234,6 @@ def _filter(book: Book, body: Any) -> dict[str, Any]:
         "FailedAndUnresolvableNodes": never,
         "Error": "",
     }
-
-
-class Scores:
-    """Prioritize answers as bytes: each known node's ``{"Host":...,"Score":s}`` for every
-    score 0-10 made once per node set, so an answer for thousands of nodes is one join."""
-
-    def __init__(self) -> None:
-        self.generation = -1
-        self.table = np.empty((0, MAX_SCORE + 1), dtype=object)
-
-    def answer(self, book: Book, names: list[str], at: Any, points: Any) -> bytes:
-        with book.lock:
-            if self.generation != book.generation:
-                table = np.empty((len(book.names), MAX_SCORE + 1), dtype=object)
-                for i, name in enumerate(book.names):
-                    table[i] = [_entry(name, s) for s in range(MAX_SCORE + 1)]
-                self.table, self.generation = table, book.generation
-        known = at >= 0
-        if known.all():  # the usual case: one fancy index, one join
-            return b"[" + b",".join(self.table[at, points].tolist()) + b"]"
-        parts = [
-            self.table[i, score] if i >= 0 else _entry(name, score)
-            for name, i, score in zip(names, at.tolist(), points.tolist(), strict=True)
-        ]
-        return b"[" + b",".join(parts) + b"]"
-
-
-def _entry(name: str, score: int) -> bytes:
-    return orjson.dumps({"Host": name, "Score": score})
 
 
 def _prioritize(book: Book, table: Scores, body: Any) -> bytes:

@@ -68,17 +68,10 @@ class Book:
 
     def upsert(self, specs: list[NodeSpec]) -> None:
         """Learn nodes (new, or changed); the state is rebuilt only when something changed."""
-        with self.lock:
-            changed = [s for s in specs if self.nodes.get(s.name) != s]
-            if changed:
-                for spec in changed:
-                    self.nodes[spec.name] = spec
-                self._build()
+        self._update(specs, [])
 
     def remove_node(self, name: str) -> None:
-        with self.lock:
-            if self.nodes.pop(name, None) is not None:
-                self._build()
+        self._update([], [name])
 
     def replace_nodes(self, specs: list[NodeSpec], keep: frozenset[str] = frozenset()) -> int:
         """Make the known nodes exactly ``specs`` (a full listing) plus those named in
@@ -86,14 +79,18 @@ class Book:
         with self.lock:
             listed = {s.name for s in specs}
             gone = [name for name in self.nodes if name not in listed and name not in keep]
+            self._update(specs, gone)
+            return len(gone)
+
+    def _update(self, specs: list[NodeSpec], gone: list[str]) -> None:
+        """Drop the nodes ``gone``, learn ``specs``; one rebuild if anything changed."""
+        with self.lock:
+            dropped = [name for name in gone if self.nodes.pop(name, None) is not None]
             changed = [s for s in specs if self.nodes.get(s.name) != s]
-            for name in gone:
-                del self.nodes[name]
             for spec in changed:
                 self.nodes[spec.name] = spec
-            if gone or changed:
+            if dropped or changed:
                 self._build()
-            return len(gone)
 
     def _build(self) -> None:
         """A fresh cluster state over the known nodes (by name), with every held pod back."""

@@ -1,11 +1,12 @@
 """What each node offers a pod: filter codes (why a node does not take it) for the filter
-verb, scores for the prioritize verb."""
+verb, scores for the prioritize verb (and their answers, as bytes)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import numpy as np
+import orjson
 
 from schedlab.cluster.shapes import Shape
 from schedlab.cluster.state import ClusterState
@@ -83,3 +84,32 @@ def scores(book: Book, pod: PodRequest, known: IntArray) -> IntArray:
                 scores[live] = scaled
             scores[int(np.argmax(keys))] = MAX_SCORE  # NONE is below every live key
         return scores
+
+
+class Scores:
+    """Prioritize answers as bytes: each known node's ``{"Host":...,"Score":s}`` for every
+    score 0-10 made once per node set, so an answer for thousands of nodes is one join."""
+
+    def __init__(self) -> None:
+        self.generation = -1
+        self.table = np.empty((0, MAX_SCORE + 1), dtype=object)
+
+    def answer(self, book: Book, names: list[str], at: IntArray, points: IntArray) -> bytes:
+        with book.lock:
+            if self.generation != book.generation:
+                table = np.empty((len(book.names), MAX_SCORE + 1), dtype=object)
+                for i, name in enumerate(book.names):
+                    table[i] = [_entry(name, s) for s in range(MAX_SCORE + 1)]
+                self.table, self.generation = table, book.generation
+        known = at >= 0
+        if known.all():  # the usual case: one fancy index, one join
+            return b"[" + b",".join(self.table[at, points].tolist()) + b"]"
+        parts = [
+            self.table[i, score] if i >= 0 else _entry(name, score)
+            for name, i, score in zip(names, at.tolist(), points.tolist(), strict=True)
+        ]
+        return b"[" + b",".join(parts) + b"]"
+
+
+def _entry(name: str, score: int) -> bytes:
+    return orjson.dumps({"Host": name, "Score": score})

@@ -181,7 +181,7 @@ class Informer:
                 self.versions[kind] = None
             except Exception as err:  # the API server is away, a connection dropped: retry
                 self.restarts[kind] += 1
-                log.warning("watching %s failed (%s); trying again in %.1f s", kind, _reason(err), delay)
+                log.warning("watching %s failed (%s); trying again in %.1f s", kind, cause(err), delay)
                 self.stop.wait(delay)
                 delay = min(delay * 2, self.backoff[1])
 
@@ -205,7 +205,10 @@ def _name(obj: Any) -> str:
     return str((meta or {}).get("uid") or (meta or {}).get("name") or id(obj))
 
 
-def _reason(err: Exception) -> str:
-    """The cause alone (urllib3 wraps it in a retry error that repeats the whole URL)."""
-    reason = getattr(err, "reason", None) or err
-    return str(reason).rsplit(": ", 1)[-1] if not isinstance(reason, str) else reason
+def cause(err: Exception) -> str:
+    """What went wrong, in a few words: a wrapped cause alone (urllib3's retry error repeats
+    the whole URL before it), else the error's reason or text."""
+    reason = getattr(err, "reason", None)
+    if isinstance(reason, BaseException):
+        return str(reason).rsplit(": ", 1)[-1]
+    return str(reason or err)

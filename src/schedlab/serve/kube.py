@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from schedlab.errors import ConfigError
-from schedlab.serve.informer import Gone, Informer
+from schedlab.serve.informer import Gone, Informer, cause
 from schedlab.serve.objects import GPU_INDEX, PodRequest
 
 log = logging.getLogger("schedlab")
@@ -140,9 +140,7 @@ def first_sync(informer: Informer, api: Any, kubeconfig: str, wait: float) -> No
             informer.sync()
             return
         except (HTTPError, ApiException, OSError, ValueError) as err:
-            reason = getattr(err, "reason", None) or err
-            if isinstance(reason, HTTPError):  # urllib3 wraps the cause: name the cause alone
-                reason = str(reason).rsplit(": ", 1)[-1]
+            reason = cause(err)
             left = deadline - time.monotonic()
             if left <= 0:
                 host = api.api_client.configuration.host
