@@ -33,9 +33,11 @@ BLOCK = re.compile(r"<!-- check\n(.*?)-->", re.S)
 
 
 def lookup(doc: Any, key: str) -> Any:
-    """The value at dotted ``key`` (parts may be double-quoted) of a JSON document."""
+    """The value at dotted ``key`` (parts may be double-quoted; a list's items by number) of a
+    JSON document."""
     for part in re.findall(r'"([^"]*)"|([^.]+)', key):
-        doc = doc[part[0] or part[1]]
+        name = part[0] or part[1]
+        doc = doc[int(name)] if isinstance(doc, list) else doc[name]
     return doc
 
 

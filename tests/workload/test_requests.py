@@ -60,6 +60,15 @@ def test_a_bad_azure_timestamp_names_its_line(tmp_path: Path) -> None:
         load_request_trace(tmp_path / "missing.csv")
 
 
+def test_azure_timestamps_in_seconds_whatever_their_precision(tmp_path: Path) -> None:
+    # pandas reads "04.5" as microseconds and "03.9799600" as nanoseconds: both are seconds here.
+    path = tmp_path / "azure.csv"
+    path.write_text(
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:04.5,1,2\n2023-11-16 18:17:06,1,2\n"
+    )
+    assert load_request_trace(path).times.tolist() == [0.0, 1.5]
+
+
 @pytest.mark.skipif(not AZURE.is_dir(), reason="needs ../shared/data")
 def test_the_azure_llm_traces_load() -> None:
     conv = load_request_trace(AZURE / "AzureLLMInferenceTrace_conv.csv")

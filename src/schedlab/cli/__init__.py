@@ -16,6 +16,7 @@ from schedlab.cli.data import data
 from schedlab.cli.fill import fill
 from schedlab.cli.interference import interference
 from schedlab.cli.kueue import kueue
+from schedlab.cli.llm import llm
 from schedlab.cli.mig import mig
 from schedlab.cli.profile import profile
 from schedlab.cli.replay import replay
@@ -57,7 +58,21 @@ class _Lines(logging.Formatter):
         return text if record.levelno == logging.INFO else f"{record.levelname.lower()}: {text}"
 
 
-for command in (fill, replay, synth, sweep, report, interference, profile, serve, kueue, mig, trace, data):
+for command in (
+    fill,
+    replay,
+    synth,
+    sweep,
+    report,
+    interference,
+    profile,
+    serve,
+    kueue,
+    mig,
+    llm,
+    trace,
+    data,
+):
     cli.add_command(command)
 
 

@@ -81,14 +81,18 @@ def load_request_trace(path: Path) -> RequestTrace:
 
 
 def _azure_times(path: Path) -> FloatArray:
-    frame = read_csv(path, ("TIMESTAMP",))
+    return azure_seconds(path, read_csv(path, ("TIMESTAMP",)))
+
+
+def azure_seconds(path: Path, frame: pd.DataFrame) -> FloatArray:
+    """The ``TIMESTAMP`` column of an Azure LLM trace as seconds after its earliest row."""
     raw = frame["TIMESTAMP"].str.strip()
     stamps = pd.to_datetime(raw, format="ISO8601", errors="coerce")
     bad = stamps.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise TraceError(path, line(frame, i), "TIMESTAMP", f"not a date and time: '{raw.iloc[i]}'")
-    nanoseconds = stamps.astype("int64").to_numpy()
+    nanoseconds = stamps.astype("datetime64[ns]").astype("int64").to_numpy()  # whatever unit pandas read
     seconds: FloatArray = (nanoseconds - nanoseconds.min()).astype(np.float64) / 1e9
     return seconds
 

@@ -1,0 +1,136 @@
+"""``schedlab llm``: LLM serving replicas at token level, and capacity plans against SLOs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from schedlab.cli.common import print_table
+from schedlab.cli.llm_options import config_of, serving_options, setup, shaped, warn_rejected
+from schedlab.cli.llm_plan import plan
+
+
+@click.group()
+def llm() -> None:
+    """LLM inference: model and GPU cards, a token-level simulator of continuously batched
+    replicas (vLLM's scheduling, KV-cache blocks, preemption) and capacity planning against
+    TTFT/TBT SLOs. See docs/llm.md."""
+
+
+@llm.command()
+def cards() -> None:
+    """The built-in model cards and GPU cards."""
+    from rich.table import Table
+
+    from schedlab.llm.cards import GPUS, MODELS
+
+    models = Table(title="model cards (FP16/BF16 weights)")
+    for column in (
+        "model",
+        "parameters",
+        "layers",
+        "hidden",
+        "heads / KV heads",
+        "MLP",
+        "context",
+        "weights",
+        "KV per token",
+    ):
+        models.add_column(column, justify="left" if column == "model" else "right")
+    for m in MODELS.values():
+        models.add_row(
+            m.name,
+            f"{m.params / 1e9:.2f} B",
+            str(m.layers),
+            str(m.hidden),
+            f"{m.heads} / {m.kv_heads}",
+            str(m.mlp),
+            str(m.max_len),
+            f"{m.weight_bytes / 1e9:.1f} GB",
+            f"{m.kv_bytes_per_token / 1024:.0f} KiB",
+        )
+    print_table(models)
+    gpus = Table(title="GPU cards (data-sheet peaks, dense)")
+    for column in ("GPU", "FP16/BF16", "memory bandwidth", "memory", "link per direction", "also called"):
+        gpus.add_column(column, justify="left" if column in ("GPU", "also called") else "right")
+    for g in GPUS.values():
+        gpus.add_row(
+            g.name,
+            f"{g.flops / 1e12:g} TFLOP/s",
+            f"{g.bandwidth / 1e9:g} GB/s",
+            f"{g.memory / 1e9:g} GB",
+            f"{g.link / 1e9:g} GB/s",
+            ", ".join(g.aliases),
+        )
+    print_table(gpus)
+
+
+@llm.command()
+@serving_options
+@click.option(
+    "--gpu", "gpu_name", required=True, help="GPU model (`schedlab llm cards`; node-list names work)."
+)
+@click.option(
+    "--tp",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="GPUs per replica (tensor parallel, one node).",
+)
+@click.option("--replicas", type=click.IntRange(1, 100_000), default=1, show_default=True, help="Replicas.")
+def simulate(**kw: Any) -> None:
+    """Serve a request trace on REPLICAS replicas, token by token: TTFT, TBT, latency,
+    throughput, KV-cache use, preemptions and the SLO."""
+    from schedlab.files import dumps
+    from schedlab.llm.cards import gpu_card
+    from schedlab.llm.roofline import Deployment
+    from schedlab.llm.serving import serve
+    from schedlab.provenance import inputs, stamp
+
+    raw, model, batching, slo = setup(kw)
+    requests = shaped(raw, kw["rate"], kw["duration"])
+    deployment = Deployment(model, gpu_card(kw["gpu_name"]), kw["tp"])
+    served = serve(requests, deployment, kw["replicas"], batching)
+    warn_rejected(served, model)
+    doc = served.summary(slo)
+    if kw["as_json"]:
+        click.echo(dumps(doc | stamp(config_of(kw), inputs({"trace": kw["trace_file"]})), indent=2))
+        return
+    _print_served(
+        doc, f"{model.name}, {kw['replicas']} replicas of {kw['tp']} {deployment.gpu.name}", requests.rate
+    )
+
+
+def _print_served(doc: dict[str, Any], title: str, rate: float) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"{title}: {doc['served']} of {doc['requests']} requests at {rate:.3g}/s; milliseconds"
+    )
+    for column in ("latency", "mean", "p50", "p90", "p99"):
+        table.add_column(column, justify="left" if column == "latency" else "right")
+    for key, name in (
+        ("ttft_s", "TTFT"),
+        ("tbt_s", "TBT (token gaps)"),
+        ("tpot_s", "TPOT (per request)"),
+        ("e2e_s", "end to end"),
+    ):
+        table.add_row(name, *(f"{doc[key][q] * 1000:,.1f}" for q in ("mean", "p50", "p90", "p99")))
+    print_table(table)
+    click.echo(
+        f"{doc['tokens_per_s']:,.1f} output tokens/s; replicas busy {doc['busy_frac_mean']:.1%};"
+        f" KV cache use mean {doc['kv_use_mean']:.1%}, peak {doc['kv_use_peak']:.1%};"
+        f" preemptions {doc['preemptions']}; {doc['iterations']:,} iterations"
+    )
+    slo = doc["slo"]
+    verdict = "met" if slo["met"] else "NOT met"
+    click.echo(
+        f"SLO ttft={slo['ttft'] * 1000:g}ms,tbt={slo['tbt'] * 1000:g}ms at p{slo['percentile']:g}: {verdict}"
+        f" (TTFT {slo['ttft_at_percentile_s'] * 1000:,.1f} ms,"
+        f" TBT {slo['tbt_at_percentile_s'] * 1000:,.1f} ms);"
+        f" {slo['attainment']:.1%} of requests within it"
+    )
+
+
+llm.add_command(plan)

@@ -1,0 +1,356 @@
+"""The replica simulator: continuous batching at token level, as vLLM schedules it.
+
+Each replica keeps a FIFO of waiting requests and a list of running ones (in admission
+order). When an iteration ends, every request in it that finished its prompt or decoded
+emits one token; requests that reached their output length leave and free their KV-cache
+blocks. Then the next iteration is formed:
+
+- without chunked prefill (vLLM's default scheduler): waiting requests are admitted from
+  the head while their whole prompt fits the token budget (``max_tokens``), the sequence
+  cap (``max_seqs``) and the free blocks less a watermark; if any is admitted the iteration
+  prefills them alone; otherwise every running request decodes one token;
+- with chunked prefill: every decoding request takes one token of the budget, then running
+  requests with prompt left take chunks of what remains, then waiting requests are admitted
+  (blocks for their whole prompt) with a first chunk of it, while budget is left.
+
+A decoding request whose next token starts a new block takes one; with none free, the most
+recently admitted running request is preempted (possibly itself): its blocks are freed and
+it goes back to the head of the queue, to prefill its prompt and the tokens it had generated
+again (recomputation) before it continues. A request is routed on arrival to the replica
+with the fewest requests outstanding (the lowest index on ties).
+
+Everything is numpy arrays and integers, so the same code runs compiled (numba) or, when
+kernels are off, as plain Python with the same results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from schedlab import jit
+from schedlab.arrays import FloatArray, IntArray
+
+INF = np.inf
+# Integer parameters.
+REPLICAS, MAX_SEQS, MAX_TOKENS, BLOCK, BLOCKS, WATERMARK, CHUNKED = range(7)
+# Integer fields of a request: lengths, progress, KV blocks held, this iteration's work
+# (a prompt chunk > 0, a decode -1, none 0), the next request in its queue, its replica,
+# times preempted, where its token gaps go, its state.
+PROMPT, OUTPUT, GEN, COMPUTED, TARGET, HELD, WORK, NEXT, REPLICA, PREEMPTED, GOFF, STATE = range(12)
+N_REQ = 12
+# Request states.
+PENDING, WAITING, RUNNING, DONE, REJECTED = 0, 1, 2, 3, 4
+# Float fields of a request: arrival, first token, last token, finish.
+ARRIVAL, FIRST, LAST, FINISH = range(4)
+N_REQF = 4
+# Integer fields of a replica: free blocks, phase (idle, iterating, waking), running count,
+# requests outstanding, queue head and tail, iterations, most blocks used, preemptions.
+FREE, PHASE, NRUN, OUTSTANDING, HEAD, TAIL, ITERS, PEAK, PREEMPTS = range(9)
+N_REP = 9
+IDLE, ITERATING, WAKING = 0, 1, 2
+# Float fields of a replica: when it next acts, last KV-use change, KV block-seconds, busy s.
+UNTIL, CHANGED, KV_SECONDS, BUSY = range(4)
+N_REPF = 4
+
+
+def _jit(kind: str) -> Callable[[Any], Any]:
+    """The jit decorator called ``kind``, or nothing when compiled kernels are off."""
+    return getattr(jit, kind) if jit.enabled() else (lambda function: function)
+
+
+@_jit("inline")
+def iteration_time(
+    coef: FloatArray, tp: float, pairs: float, pkv: float, decodes: float, dkv: float, sampled: float
+) -> float:
+    """Seconds of one iteration: ``tp`` prompt tokens with ``pairs`` causal query-key pairs
+    and ``pkv`` cached tokens read, ``decodes`` decoding requests reading ``dkv`` cached
+    tokens, ``sampled`` tokens through the output head (coefficients: roofline.py)."""
+    tokens = tp + decodes
+    total = coef[14]
+    if tokens > 0:
+        total += max(coef[0] * tokens, coef[1] + coef[2] * tokens) + coef[12] * tokens + coef[13]
+    if tp > 0:
+        total += max(coef[3] * pairs, coef[4] * pkv + coef[5] * tp)
+    if decodes > 0:
+        total += max(coef[6] * dkv, coef[7] * dkv + coef[8] * decodes)
+    if sampled > 0:
+        total += max(coef[9] * sampled, coef[10] + coef[11] * sampled)
+    return total
+
+
+@_jit("inline")
+def _use_kv(rep: IntArray, repf: FloatArray, r: int, t: float, blocks: int, change: int) -> None:
+    """Account KV use up to ``t``, then take (``change`` > 0) or free blocks."""
+    used = blocks - rep[r, FREE]
+    repf[r, KV_SECONDS] += used * (t - repf[r, CHANGED])
+    repf[r, CHANGED] = t
+    rep[r, FREE] -= change
+    if used + change > rep[r, PEAK]:
+        rep[r, PEAK] = used + change
+
+
+@_jit("inline")
+def _push(req: IntArray, rep: IntArray, r: int, i: int, front: bool) -> None:
+    """Put request ``i`` in replica ``r``'s waiting queue, at its head or tail."""
+    req[i, STATE] = WAITING
+    req[i, NEXT] = -1
+    if rep[r, HEAD] < 0:
+        rep[r, HEAD] = i
+        rep[r, TAIL] = i
+    elif front:
+        req[i, NEXT] = rep[r, HEAD]
+        rep[r, HEAD] = i
+    else:
+        req[rep[r, TAIL], NEXT] = i
+        rep[r, TAIL] = i
+
+
+@_jit("inline")
+def _pop(req: IntArray, rep: IntArray, r: int) -> int:
+    i = rep[r, HEAD]
+    rep[r, HEAD] = req[i, NEXT]
+    if rep[r, HEAD] < 0:
+        rep[r, TAIL] = -1
+    return i
+
+
+@_jit("inline")
+def _preempt_last(
+    req: IntArray, rep: IntArray, repf: FloatArray, run: IntArray, r: int, t: float, blocks: int
+) -> int:
+    """Preempt replica ``r``'s most recently admitted running request; return it."""
+    rep[r, NRUN] -= 1
+    v = run[r, rep[r, NRUN]]
+    _use_kv(rep, repf, r, t, blocks, -req[v, HELD])
+    req[v, HELD] = 0
+    req[v, WORK] = 0
+    req[v, COMPUTED] = 0
+    req[v, TARGET] = req[v, PROMPT] + req[v, GEN]
+    req[v, PREEMPTED] += 1
+    rep[r, PREEMPTS] += 1
+    _push(req, rep, r, v, True)
+    return v
+
+
+@_jit("inline")
+def _decode_slot(
+    req: IntArray, rep: IntArray, repf: FloatArray, run: IntArray, r: int, k: int, t: float, params: IntArray
+) -> bool:
+    """Give running request ``run[r, k]`` the KV slot for its next token, preempting from
+    the tail while no block is free; False when it preempted itself."""
+    i = run[r, k]
+    block = params[BLOCK]
+    need = (req[i, PROMPT] + req[i, GEN] + block - 1) // block
+    while req[i, HELD] < need:
+        if rep[r, FREE] > 0:
+            _use_kv(rep, repf, r, t, params[BLOCKS], 1)
+            req[i, HELD] += 1
+        elif _preempt_last(req, rep, repf, run, r, t, params[BLOCKS]) == i:
+            return False
+    return True
+
+
+@_jit("inline")
+def _admit(
+    req: IntArray,
+    rep: IntArray,
+    repf: FloatArray,
+    run: IntArray,
+    r: int,
+    t: float,
+    params: IntArray,
+    budget: int,
+) -> int:
+    """Admit the head of replica ``r``'s queue if it fits (sequences, blocks less the
+    watermark and, without chunking, its whole prompt in ``budget``); the request or -1."""
+    i = rep[r, HEAD]
+    if i < 0 or rep[r, NRUN] >= params[MAX_SEQS]:
+        return -1
+    need = (req[i, TARGET] + params[BLOCK] - 1) // params[BLOCK]
+    if rep[r, FREE] - need < params[WATERMARK]:
+        return -1
+    if params[CHUNKED] == 0 and req[i, TARGET] > budget:
+        return -1
+    _pop(req, rep, r)
+    _use_kv(rep, repf, r, t, params[BLOCKS], need)
+    req[i, HELD] = need
+    req[i, STATE] = RUNNING
+    run[r, rep[r, NRUN]] = i
+    rep[r, NRUN] += 1
+    return i
+
+
+@_jit("inline")
+def _schedule(
+    req: IntArray,
+    rep: IntArray,
+    repf: FloatArray,
+    run: IntArray,
+    r: int,
+    t: float,
+    params: IntArray,
+    coef: FloatArray,
+) -> float:
+    """Form replica ``r``'s next iteration at ``t`` (marking each request's WORK); its
+    duration, or -1 when there is nothing to do."""
+    budget = params[MAX_TOKENS]
+    tp = 0
+    pairs = 0.0
+    pkv = 0
+    decodes = 0
+    dkv = 0
+    sampled = 0
+    chunked = params[CHUNKED] == 1
+    if not chunked:
+        while True:
+            i = _admit(req, rep, repf, run, r, t, params, budget)
+            if i < 0:
+                break
+            c = req[i, TARGET]
+            req[i, WORK] = c
+            tp += c
+            pairs += c * (c + 1) / 2
+            pkv += c
+            sampled += 1
+            budget -= c
+        if tp > 0:
+            return iteration_time(coef, tp, pairs, pkv, decodes, dkv, sampled)
+    k = 0
+    while k < rep[r, NRUN] and budget > 0:
+        i = run[r, k]
+        if req[i, COMPUTED] == req[i, TARGET]:
+            if _decode_slot(req, rep, repf, run, r, k, t, params):
+                req[i, WORK] = -1
+                decodes += 1
+                dkv += req[i, PROMPT] + req[i, GEN]
+                sampled += 1
+                budget -= 1
+            else:
+                break
+        k += 1
+    if chunked:
+        for k in range(rep[r, NRUN]):
+            i = run[r, k]
+            left = req[i, TARGET] - req[i, COMPUTED]
+            if left > 0 and budget > 0:
+                c = min(left, budget)
+                s = req[i, COMPUTED]
+                req[i, WORK] = c
+                tp += c
+                pairs += c * s + c * (c + 1) / 2
+                pkv += s + c
+                sampled += 1 if c == left else 0
+                budget -= c
+        while budget > 0:
+            i = _admit(req, rep, repf, run, r, t, params, budget)
+            if i < 0:
+                break
+            c = min(req[i, TARGET], budget)
+            req[i, WORK] = c
+            tp += c
+            pairs += c * (c + 1) / 2
+            pkv += c
+            sampled += 1 if c == req[i, TARGET] else 0
+            budget -= c
+    if tp + decodes == 0:
+        return -1.0
+    return iteration_time(coef, tp, pairs, pkv, decodes, dkv, sampled)
+
+
+@_jit("inline")
+def _complete(
+    req: IntArray,
+    reqf: FloatArray,
+    rep: IntArray,
+    repf: FloatArray,
+    run: IntArray,
+    gaps: FloatArray,
+    r: int,
+    t: float,
+    blocks: int,
+) -> None:
+    """End replica ``r``'s iteration at ``t``: emit tokens, let finished requests go."""
+    kept = 0
+    for k in range(rep[r, NRUN]):
+        i = run[r, k]
+        work = req[i, WORK]
+        req[i, WORK] = 0
+        emits = work == -1
+        if work > 0:
+            req[i, COMPUTED] += work
+            emits = req[i, COMPUTED] == req[i, TARGET]
+        if emits:
+            req[i, GEN] += 1
+            if req[i, GEN] == 1:
+                reqf[i, FIRST] = t
+            else:
+                gaps[req[i, GOFF] + req[i, GEN] - 2] = t - reqf[i, LAST]
+            reqf[i, LAST] = t
+        if req[i, GEN] == req[i, OUTPUT]:
+            reqf[i, FINISH] = t
+            req[i, STATE] = DONE
+            _use_kv(rep, repf, r, t, blocks, -req[i, HELD])
+            req[i, HELD] = 0
+            rep[r, OUTSTANDING] -= 1
+        else:
+            run[r, kept] = i
+            kept += 1
+    rep[r, NRUN] = kept
+
+
+@_jit("kernel")
+def simulate(
+    req: IntArray,
+    reqf: FloatArray,
+    rep: IntArray,
+    repf: FloatArray,
+    run: IntArray,
+    gaps: FloatArray,
+    params: IntArray,
+    coef: FloatArray,
+) -> None:
+    """Serve every PENDING request (sorted by arrival) on ``params[REPLICAS]`` replicas,
+    filling in the request and replica fields; REJECTED requests are skipped."""
+    n = req.shape[0]
+    replicas = params[REPLICAS]
+    a = 0
+    while True:
+        while a < n and req[a, STATE] != PENDING:
+            a += 1
+        r = -1
+        until = INF
+        for q in range(replicas):
+            if rep[q, PHASE] != IDLE and repf[q, UNTIL] < until:
+                until = repf[q, UNTIL]
+                r = q
+        if a < n and reqf[a, ARRIVAL] <= until:
+            best = 0
+            for q in range(1, replicas):
+                if rep[q, OUTSTANDING] < rep[best, OUTSTANDING]:
+                    best = q
+            req[a, REPLICA] = best
+            req[a, TARGET] = req[a, PROMPT]
+            rep[best, OUTSTANDING] += 1
+            _push(req, rep, best, a, False)
+            if rep[best, PHASE] == IDLE:
+                rep[best, PHASE] = WAKING
+                repf[best, UNTIL] = reqf[a, ARRIVAL]
+            a += 1
+            continue
+        if r < 0:
+            break
+        t = repf[r, UNTIL]
+        if rep[r, PHASE] == ITERATING:
+            _complete(req, reqf, rep, repf, run, gaps, r, t, params[BLOCKS])
+        dt = _schedule(req, rep, repf, run, r, t, params, coef)
+        if dt < 0:
+            rep[r, PHASE] = IDLE
+            repf[r, UNTIL] = INF
+        else:
+            rep[r, PHASE] = ITERATING
+            repf[r, UNTIL] = t + dt
+            repf[r, BUSY] += dt
+            rep[r, ITERS] += 1
