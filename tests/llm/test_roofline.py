@@ -48,7 +48,7 @@ def test_decode_alone_is_bound_by_reading_the_weights() -> None:
     io = m.layers * (2 * h + 2 * kv + 2 * h + h + 2 * m.mlp + m.mlp + h) * b / (g.bandwidth * e.memory)
     attention = m.layers * (2 * kv * context + 2 * h) * b / (g.bandwidth * e.memory)
     head = (m.vocab * h * b + h * b + m.vocab * 4) / (g.bandwidth * e.memory)
-    expected = e.overhead_s + weights + io + attention + head
+    expected = (e.launch_s + e.scheduler_s) + weights + io + attention + head
     assert d.decode_time(1, context) == pytest.approx(expected, rel=1e-12)
     assert 0.010 < expected < 0.011  # 13.5 GB at 1.63 TB/s (8.3 ms), plus 2 ms
 
@@ -62,11 +62,13 @@ def test_long_prefill_is_bound_by_compute_and_tensor_parallel_adds_all_reduces()
     head = 2 * m.hidden * m.vocab / flop_s
     head = max(head, (m.vocab * m.hidden * 2 + m.hidden * 2 + m.vocab * 4) / (g.bandwidth * e.memory))
     one = Deployment(m, g, 1, e).prefill_time(p)
-    assert one == pytest.approx(e.overhead_s + linear + attention + head, rel=1e-12)
+    assert one == pytest.approx((e.launch_s + e.scheduler_s) + linear + attention + head, rel=1e-12)
     two = Deployment(m, g, 2, e).prefill_time(p)
     ring = m.layers * 2 * (2 * (1 / 2) * m.hidden * 2 * p / g.link + e.allreduce_latency_s)
     head_half = (m.vocab * m.hidden * 2 / 2 + m.hidden * 2 + m.vocab * 4 / 2) / (g.bandwidth * e.memory)
-    assert two == pytest.approx(e.overhead_s + (linear + attention) / 2 + head_half + ring, rel=1e-9)
+    assert two == pytest.approx(
+        (e.launch_s + e.scheduler_s) + (linear + attention) / 2 + head_half + ring, rel=1e-9
+    )
 
 
 def test_kv_blocks_beside_the_weights() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from schedlab.cli.common import print_table
-from schedlab.cli.llm_options import config_of, serving_options, setup, shaped, warn_rejected
+from schedlab.cli.llm_options import config_of, efficiency_for, serving_options, setup, shaped, warn_rejected
 from schedlab.cli.llm_plan import plan
 
 
@@ -90,7 +91,8 @@ def simulate(**kw: Any) -> None:
 
     raw, model, batching, slo = setup(kw)
     requests = shaped(raw, kw["rate"], kw["duration"])
-    deployment = Deployment(model, gpu_card(kw["gpu_name"]), kw["tp"])
+    gpu = gpu_card(kw["gpu_name"])
+    deployment = Deployment(model, gpu, kw["tp"], efficiency_for(kw, model, gpu))
     served = serve(requests, deployment, kw["replicas"], batching)
     warn_rejected(served, model)
     doc = served.summary(slo)
@@ -130,6 +132,68 @@ def _print_served(doc: dict[str, Any], title: str, rate: float) -> None:
         f" (TTFT {slo['ttft_at_percentile_s'] * 1000:,.1f} ms,"
         f" TBT {slo['tbt_at_percentile_s'] * 1000:,.1f} ms);"
         f" {slo['attainment']:.1%} of requests within it"
+    )
+
+
+@llm.command()
+@click.option(
+    "--profile",
+    "profile_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="An LLM profile directory (`schedlab profile --llm`).",
+)
+@click.option("--gpu", "gpu_name", help="GPU card to compare with. [default: the one it was measured on]")
+@click.option("--json", "as_json", is_flag=True, help="Print the errors as JSON.")
+def check(profile_dir: Path, gpu_name: str | None, as_json: bool) -> None:
+    """How far the roofline is from a measured profile: median and p90 of |predicted /
+    measured - 1| of iteration time, for prefill, decode and all shapes, with the default
+    efficiencies, fitted to every point, and fitted to the other points only (5 folds: the
+    error to expect at shapes not measured)."""
+    from rich.table import Table
+
+    from schedlab.files import dumps
+    from schedlab.llm.cards import LlmError, gpu_card
+    from schedlab.llm.profiles import card_for_device, errors, load_llm_profile
+    from schedlab.llm.roofline import Deployment
+    from schedlab.provenance import stamp
+
+    profile = load_llm_profile(profile_dir)
+    gpu = gpu_card(gpu_name) if gpu_name else card_for_device(profile.device)
+    if gpu is None:
+        raise LlmError(
+            f"--profile {profile_dir}: measured on '{profile.device}', which has no GPU card: give --gpu"
+        )
+    doc = errors(profile, Deployment(profile.model, gpu, 1))
+    if as_json:
+        config = {
+            "profile": str(profile_dir),
+            "model": profile.model.name,
+            "gpu": gpu.name,
+            "device": profile.device,
+        }
+        click.echo(dumps(doc | stamp(config, {}), indent=2))
+        return
+    fitted = doc["efficiencies"]
+    click.echo(f"{profile.model.name} on {profile.device}: {doc['points']} measured shapes, card {gpu.name}")
+    table = Table(title="roofline against the profile: |predicted / measured - 1|")
+    for column in ("efficiencies", "prefill median", "p90", "decode median", "p90", "all median", "p90"):
+        table.add_column(column, justify="left" if column == "efficiencies" else "right")
+    names = {
+        "default": "default (0.7, 0.8)",
+        "fitted": "fitted",
+        "cross_validated": "fitted, held out (5 folds)",
+    }
+    for key, label in names.items():
+        cells = []
+        for kind in ("prefill", "decode", "all"):
+            stats = doc[key].get(kind)
+            cells += [f"{stats['median']:.1%}", f"{stats['p90']:.1%}"] if stats else ["-", "-"]
+        table.add_row(label, *cells)
+    print_table(table)
+    click.echo(
+        f"fitted: compute {fitted['compute']:.3f} of the tensor peak, memory {fitted['memory']:.3f} of the"
+        f" bandwidth, {fitted['launch_s'] * 1000:.3f} ms of launches per iteration"
     )
 
 

@@ -82,6 +82,13 @@ def serving_options(command: Callable[..., None]) -> Callable[..., None]:
             show_default=True,
             help="The percentile of TTFT and of token gaps the SLO bounds.",
         ),
+        click.option(
+            "--profile",
+            "profile_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="An LLM profile directory (`schedlab profile --llm`): the roofline's efficiencies fitted to"
+            " it, for the GPU model it was measured on.",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
     ]
     for option in reversed(options):
@@ -102,6 +109,31 @@ def setup(kw: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
         kw["max_seqs"], kw["max_batch_tokens"], kw["block_size"], kw["chunked_prefill"], kw["memory_fraction"]
     )
     return requests, model, batching, slo
+
+
+def efficiency_for(kw: dict[str, Any], model: Any, gpu: Any) -> Any:
+    """The roofline's efficiencies for ``gpu``: fitted to ``--profile`` when it was measured
+    on that GPU model, else the defaults (with a warning when a profile was given)."""
+    from schedlab.llm.cards import LlmError
+    from schedlab.llm.profiles import card_for_device, fit, load_llm_profile
+    from schedlab.llm.roofline import Deployment, Efficiency
+
+    if not kw["profile_dir"]:
+        return Efficiency()
+    profile = load_llm_profile(kw["profile_dir"])
+    if profile.model != model:
+        raise LlmError(f"--profile {kw['profile_dir']}: measures {profile.model.name}, not {model.name}")
+    measured_on = card_for_device(profile.device)
+    if measured_on is None or measured_on.name != gpu.name:
+        logging.getLogger(__name__).warning(
+            "--profile %s was measured on %s, not %s: the default efficiencies for %s",
+            kw["profile_dir"],
+            profile.device,
+            gpu.name,
+            gpu.name,
+        )
+        return Efficiency()
+    return fit(profile, Deployment(model, gpu, 1))
 
 
 def shaped(requests: Any, rate: float | None, duration: float | None) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from schedlab.cli.common import figure_flags, print_table
-from schedlab.cli.llm_options import config_of, serving_options, setup, shaped, warn_rejected
+from schedlab.cli.llm_options import config_of, efficiency_for, serving_options, setup, shaped, warn_rejected
 from schedlab.cli.types import writable_file
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,14 @@ def plan(**kw: Any) -> None:
     rates = _rates(kw["rates"])
     raw, model, batching, slo = setup(kw)
     said: set[str] = set()
+    efficiencies = {gpu.name: efficiency_for(kw, model, gpu) for gpu in gpus}
     results: list[tuple[float, Any, Any]] = []  # (rate, GPU card, plan or why there is none)
     for rate in rates or [kw["rate"] or raw.rate]:
         trace = shaped(raw, rate, kw["duration"])
         for gpu in gpus:
             try:
                 answer = plan_for(
-                    trace, model, gpu, slo, batching, tp=kw["tp"], max_replicas=kw["max_replicas"]
+                    trace, model, gpu, slo, batching, efficiencies[gpu.name], kw["tp"], kw["max_replicas"]
                 )
             except LlmError as err:
                 log.warning("%s", err)
@@ -107,6 +108,7 @@ def plan(**kw: Any) -> None:
         repr(batching.memory_fraction),
     ]
     check += ["--chunked-prefill"] if batching.chunked else []
+    check += ["--profile", str(kw["profile_dir"])] if kw["profile_dir"] else []
     click.echo("check one: " + shlex.join(check))
 
 

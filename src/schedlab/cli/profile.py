@@ -70,6 +70,23 @@ log = logging.getLogger("schedlab")
     show_default=True,
     help="torch: the local CUDA GPU (pip install 'schedlab[profile]'); fake: synthetic latencies, no GPU.",
 )
+@click.option(
+    "--llm",
+    "llm_model",
+    metavar="MODEL",
+    help="Instead: measure an LLM model card's prefill and decode iteration times (random weights;"
+    " `schedlab llm cards`); --models, --batches, --train, --pairs, --size and --mps do not apply.",
+)
+@click.option(
+    "--device", default="cuda", show_default=True, help="With --llm and torch: cuda (or cuda:N), or cpu."
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(1, 10_000),
+    default=20,
+    show_default=True,
+    help="With --llm: timed runs per shape.",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
 def profile(
     out: Path,
@@ -84,6 +101,9 @@ def profile(
     warmup: float,
     seed: int,
     backend: str,
+    llm_model: str | None,
+    device: str,
+    repeats: int,
     progress: bool,
 ) -> None:
     """Measure a profile directory on the local GPU: each configuration alone, co-location
@@ -91,7 +111,14 @@ def profile(
     and with --mps the same under MPS per SM share. Inference runs fp16 as one CUDA graph per
     request; training steps run eager under bf16 autocast. Writes configs.csv,
     measurements.csv, README.md and profile.json in the format of the embedded profiles;
-    an interrupted run goes on where it stopped when run again with the same settings."""
+    an interrupted run goes on where it stopped when run again with the same settings.
+
+    With --llm MODEL: times one block and the output head of the model card at each prefill
+    and decode shape, writes llm-profile.json and iterations.csv (read by `schedlab llm
+    check/simulate/plan --profile`)."""
+    if llm_model:
+        _profile_llm(out, llm_model, backend, device, repeats, seed, progress)
+        return
     from schedlab.cli.types import writable_dir
     from schedlab.profile import FakeBackend, build_plan, parse_specs, run_plan
     from schedlab.profile.backend import Backend
@@ -147,3 +174,30 @@ def _print_summary(out: Path) -> None:
         median = f"{sorted(ratios)[len(ratios) // 2]:.2f}x" if ratios else "-"
         table.add_row(name, config.kind, f"{config.solo['p50_ms']:.3f}", str(config.gpu_mem_mib), median)
     print_table(table)
+
+
+def _profile_llm(
+    out: Path, model: str, backend: str, device: str, repeats: int, seed: int, progress: bool
+) -> None:
+    from schedlab.cli.types import writable_dir
+    from schedlab.llm.cards import model_card
+    from schedlab.profile.llm import FakeLlmBackend, LlmBackend, llm_points, measure_llm
+
+    card = model_card(model)
+    writable_dir(out)
+    engine: LlmBackend
+    if backend == "fake":
+        engine = FakeLlmBackend(card, seed)
+    else:
+        from schedlab.profile.llm_torch import TorchLlmBackend
+
+        engine = TorchLlmBackend(card, device, repeats)
+    points = llm_points(card)
+    settings = {"backend": backend, "device": device, "repeats": repeats, "seed": seed}
+    with progress_bar(progress) as bar_view:
+        bar = bar_view.add_task(f"profile {card.name}", total=len(points))
+        ran = measure_llm(
+            card, engine, out, points, settings, lambda done: bar_view.update(bar, completed=done)
+        )
+    log.info("measured %d of %d iteration shapes of %s; wrote %s", ran, len(points), card.name, out)
+    log.info("the roofline against it: schedlab llm check --profile %s", out)

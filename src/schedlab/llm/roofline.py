@@ -10,8 +10,10 @@ requests' contexts (4 x hidden FLOPs per query-key pair, each cached key and val
 once), the output head for each sampled token, and, with tensor parallelism over ``tp``
 GPUs, two ring all-reduces of the activations per layer over the node's link. Work and
 weights are split evenly over the ``tp`` GPUs; KV heads are split when there are at least
-``tp`` of them, else each GPU holds a copy. A fixed time per iteration stands for the
-scheduler, sampling and kernel launches.
+``tp`` of them, else each GPU holds a copy. Fixed times per iteration stand for kernel
+launches (on the GPU) and the scheduler, sampling and detokenising (on the CPU). The
+efficiencies and the launch time default to typical values; fitted to a measured profile
+(:mod:`schedlab.llm.profiles`) they become the GPU's own.
 
 The result is a handful of coefficients (:meth:`Deployment.coefficients`) the compiled
 simulator evaluates for each batch (:func:`schedlab.llm.kernels.iteration_time`).
@@ -34,11 +36,14 @@ iteration_time = getattr(compiled_iteration_time, "py_func", compiled_iteration_
 
 @dataclass(frozen=True)
 class Efficiency:
-    """Fractions of the data-sheet peaks that kernels reach, and fixed costs (s)."""
+    """Fractions of the data-sheet peaks that kernels reach, and fixed times per iteration
+    (s): ``launch_s`` on the GPU (kernel launches, small kernels: what a profile measures),
+    ``scheduler_s`` on the CPU (batch forming, sampling, detokenising: what it does not)."""
 
     compute: float = 0.7
     memory: float = 0.8
-    overhead_s: float = 0.002
+    launch_s: float = 0.0005
+    scheduler_s: float = 0.0015
     allreduce_latency_s: float = 10e-6
 
 
@@ -81,7 +86,7 @@ class Deployment:
         coef[11] = (h * b + m.vocab * 4 / tp) / byte_s
         coef[12] = layers * 2 * ring
         coef[13] = layers * 2 * e.allreduce_latency_s if tp > 1 else 0.0
-        coef[14] = e.overhead_s
+        coef[14] = e.launch_s + e.scheduler_s
         return coef
 
     def iteration(
