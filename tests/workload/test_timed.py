@@ -133,8 +133,14 @@ def test_synth_users_and_anti_affinity_round_trip_through_a_job_csv(tmp_path: Pa
 
 def test_an_unknown_job_column_is_one_warning(tmp_path: Path) -> None:
     path = tmp_path / "jobs.csv"
+    path.write_text(JOBS.replace("qos,user\n", "qos,user,team\n").replace("alice\n", "alice,9\n"))
+    result = run_cli("replay", "--jobs", str(path), "--json")
+    warnings = [line for line in result.stderr.splitlines() if "team" in line]
+    assert result.returncode == 0 and len(warnings) == 1 and warnings[0].startswith("warning: ")
+    assert "'team' ignored" in warnings[0]
+    # Kueue's columns are known, and replay says it does not use them
     path.write_text(JOBS.replace("qos,user\n", "qos,user,priority\n").replace("alice\n", "alice,9\n"))
     result = run_cli("replay", "--jobs", str(path), "--json")
     warnings = [line for line in result.stderr.splitlines() if "priority" in line]
-    assert result.returncode == 0 and len(warnings) == 1 and warnings[0].startswith("warning: ")
-    assert "'priority' ignored" in warnings[0]
+    assert result.returncode == 0 and len(warnings) == 1
+    assert "read by `schedlab kueue replay`; replay does not use them" in warnings[0]

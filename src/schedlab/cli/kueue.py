@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,3 +36,86 @@ def check(files: tuple[Path, ...], as_json: bool) -> None:
         click.echo(json.dumps(tree.as_json(config), indent=2))
         return
     Console(width=None if sys.stdout.isatty() else 1000).print(tree.quota_tree(config))
+
+
+@kueue.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--jobs",
+    "jobs_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Job CSV with `queue` (LocalQueue namespace/name) and `priority` columns.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def replay(files: tuple[Path, ...], jobs_file: Path, as_json: bool) -> None:
+    """Replay the jobs of a trace through the Kueue configuration in FILES, quota only (Kueue's
+    own view: an admitted workload runs for its duration; nodes are not modelled yet):
+    admission wait per ClusterQueue and LocalQueue, quota used and borrowed over time, and
+    why the workloads still pending at the end pend. No preemption or fair sharing yet
+    (docs/kueue.md)."""
+    import time
+
+    from schedlab.files import dumps
+    from schedlab.kueue import load
+    from schedlab.kueue.admission import replay as admit_over_time
+    from schedlab.kueue.report import summary
+    from schedlab.kueue.workloads import workloads
+    from schedlab.provenance import inputs, stamp
+    from schedlab.workload import load_jobs
+
+    config = load.load_config(list(files))
+    began = time.perf_counter()
+    found = workloads(load_jobs(jobs_file), config)
+    outcome = admit_over_time(config, found.items)
+    doc = summary(config, found, outcome) | {"wall_s": round(time.perf_counter() - began, 4)}
+    if as_json:
+        settings = {"files": [str(f) for f in files], "jobs": str(jobs_file), "mode": "quota-only"}
+        paths = {f"config{i}": f for i, f in enumerate(files)} | {"jobs": jobs_file}
+        click.echo(dumps(doc | stamp(settings, inputs(paths)), indent=2))
+        return
+    _print_replay(doc)
+
+
+def _print_replay(doc: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from schedlab.cli.common import print_table
+
+    def cell(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.1f}"
+
+    table = Table(title=f"Kueue replay, quota only: {doc['workloads']} workloads; admission wait in seconds")
+    for column in ("queue", "kind", "workloads", "admitted", "pending", "wait mean", "p50", "p99", "max"):
+        table.add_column(column, justify="left" if column in ("queue", "kind") else "right")
+    for kind, rows in (("ClusterQueue", doc["cluster_queues"]), ("LocalQueue", doc["local_queues"])):
+        for name, row in rows.items():
+            w = row["wait_s"]
+            table.add_row(name, kind, str(row["workloads"]), str(row["admitted"]), str(row["pending"]),
+                          *(cell(w[k]) for k in ("mean", "p50", "p99", "max")))  # fmt: skip
+    print_table(table)
+    usage = Table(title="quota used over the run (time-weighted; cpu in cores, memory in GiB, GPUs whole)")
+    for column in (
+        "ClusterQueue",
+        "flavor/resource",
+        "nominal",
+        "mean used",
+        "of nominal",
+        "peak",
+        "mean borrowed",
+    ):
+        usage.add_column(column, justify="left" if column in ("ClusterQueue", "flavor/resource") else "right")
+    for name, row in doc["cluster_queues"].items():
+        for key, u in row["usage"].items():
+            scale = {"cpu": 1000, "memory": 2**30}.get(key.rsplit("/", 1)[-1], 1)
+            share = "-" if u["mean_frac_of_nominal"] is None else f"{u['mean_frac_of_nominal']:.1%}"
+            usage.add_row(name, key, f"{u['nominal'] / scale:,.0f}", f"{u['mean'] / scale:,.1f}", share,
+                          f"{u['peak'] / scale:,.0f}", f"{u['borrowed_mean'] / scale:,.1f}")  # fmt: skip
+    print_table(usage)
+    reasons = "; ".join(f"{n} {k}" for k, n in doc["pending_reasons"].items()) or "none"
+    click.echo(
+        f"admitted {doc['admitted']} of {doc['workloads']} workloads; pending at the end: {reasons};"
+        f" {doc['unmanaged_tasks']} tasks without a queue (not managed by Kueue); {doc['wall_s']:.2f} s"
+    )

@@ -45,6 +45,8 @@ def replay(
     services: float | None,
     requests_exact: bool,
     request_file: Path | None,
+    llm_request_file: Path | None,
+    gpu_cards: str,
     baseline: bool,
     reference: bool | None,
     out: Path | None,
@@ -60,7 +62,8 @@ def replay(
     per QoS class (LS = LS or Guaranteed, BE = the rest), preemptions and lost GPU-seconds.
     With --interference, tasks with a profile that share a GPU slow each other down; inference
     services (job-CSV rows with rate_rps and slo_ms, or --services) get SLO attainment and
-    p50/p99 latency (see docs/interference.md).
+    p50/p99 latency (see docs/interference.md). LLM replicas (rows with llm_model) serve
+    --llm-requests token by token: TTFT, TBT and SLO attainment per replica (docs/llm.md).
     """
     from dataclasses import asdict, replace
 
@@ -110,6 +113,7 @@ def replay(
         mttr_h=mttr,
         reserve_after=reserve_after,
         evict_starved=evict_starved,
+        gpu_cards=_gpu_cards(gpu_cards),
     )
     if len(parse_policies(policy)) > 1:
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
@@ -156,6 +160,19 @@ def replay(
         trace = load_request_trace(request_file)
         if model is None:
             log.warning("--requests has no effect without --interference (services need a model)")
+    if workload.queue is not None or workload.priority is not None:
+        log.warning(
+            "%s: the queue and priority columns are read by `schedlab kueue replay`; replay does not"
+            " use them",
+            workload.source,
+        )
+    llm_trace = None
+    if llm_request_file is not None:
+        from schedlab.llm.requests import load_llm_requests
+
+        llm_trace = load_llm_requests(llm_request_file)
+        if workload.llm is None:
+            log.warning("--llm-requests has no effect: %s has no LLM replicas (llm_model)", workload.source)
     if speed_table is not None:
         speed_table.unknown_models(str(m) for m in node_table.model[node_table.num_gpu > 0])
     events = load_node_events(node_events, node_table) if node_events else None
@@ -169,6 +186,7 @@ def replay(
             interference=model,
             requests=trace,
             node_events=events,
+            llm_requests=llm_trace,
         )
         if baseline:
             if model is None:
@@ -183,6 +201,7 @@ def replay(
         "nodes": nodes or default_nodes_path(),
         "speeds": speeds,
         "requests": request_file,
+        "llm_requests": llm_request_file,
         "node_events": node_events,
     }
     if model is not None:
@@ -238,3 +257,20 @@ def replay(
         click.echo(dumps(summary))
         return
     print_replay(summary)
+
+
+def _gpu_cards(text: str) -> tuple[tuple[str, str], ...]:
+    """``G2=A10,G3=A100-40GB`` as pairs, each card checked."""
+    from schedlab.errors import ConfigError
+    from schedlab.llm.cards import LlmError, gpu_card
+
+    pairs = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        model, sep, card = part.partition("=")
+        if not sep or not model.strip() or not card.strip():
+            raise ConfigError(f"--gpu-card {text}: expected MODEL=CARD pairs (e.g. G2=A10), not '{part}'")
+        try:
+            pairs.append((model.strip(), gpu_card(card).name))
+        except LlmError as err:
+            raise ConfigError(f"--gpu-card {text}: {err}") from None
+    return tuple(pairs)

@@ -137,6 +137,22 @@ OPTIONS: list[Callable[[Any], Any]] = [
         " per line), scaled to each service's rate_rps, request by request (implies --requests-exact).",
     ),
     click.option(
+        "--llm-requests",
+        "llm_request_file",
+        type=PATH,
+        help="Request trace with token counts for the LLM replicas (job-CSV rows with llm_model): Azure"
+        " LLM 2023 CSV or arrival,prompt_tokens,output_tokens; cycled at each replica's llm_rate_rps"
+        " (docs/llm.md).",
+    ),
+    click.option(
+        "--gpu-card",
+        "gpu_cards",
+        default="",
+        metavar="MODEL=CARD,...",
+        help="For LLM replicas: the GPU card (`schedlab llm cards`) of node-list GPU models schedlab has"
+        " none for, e.g. G2=A10.",
+    ),
+    click.option(
         "--baseline",
         is_flag=True,
         help="Also replay without interference; report jct_inflation (batch jobs' mean JCT over that).",

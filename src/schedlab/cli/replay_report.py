@@ -157,6 +157,8 @@ def print_replay(s: dict[str, Any]) -> None:
             f"services {len(services)}: SLO attainment {s['slo_attainment']:.4f} of all requests;"
             f" {missed} services under 99 % within SLO"
         )
+    if s.get("llm_services"):
+        print_llm(s["llm_services"], s["llm_slo_attainment"])
     extra = [f"shared GPU time {s['shared_gpu_time_frac']:.1%}"] if "shared_gpu_time_frac" in s else []
     if s.get("jct_inflation") is not None:
         extra.append(f"batch JCT inflation {s['jct_inflation']:.4f} (against --baseline)")
@@ -177,4 +179,38 @@ def print_classes(classes: dict[str, Any]) -> None:
         wait = row["wait"]
         cells = ["-" if wait[k] is None else f"{wait[k]:,.1f}" for k in ("mean", "p50", "p99", "max")]
         table.add_row(name, str(row["tasks"]), *cells)
+    print_table(table)
+
+
+def print_llm(rows: list[dict[str, Any]], attainment: float | None) -> None:
+    """One line per LLM replica: requests, TTFT and TBT percentiles, within its SLO."""
+    from rich.table import Table
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.1f}"
+
+    share = "-" if attainment is None else f"{attainment:.1%}"
+    table = Table(title=f"LLM replicas: {share} of their requests within TTFT and TBT targets (ms)")
+    for name in (
+        "replica",
+        "model",
+        "GPUs",
+        "req/s",
+        "requests",
+        "too long",
+        "TTFT p50",
+        "TTFT p99",
+        "TBT p99",
+        "targets",
+        "within",
+        "not running s",
+    ):
+        table.add_column(name, justify="left" if name in ("replica", "model", "targets") else "right")
+    for r in rows:
+        within = "-" if r["slo_attainment"] is None else f"{r['slo_attainment']:.1%}"
+        table.add_row(
+            r["task"], r["model"], str(r["gpus"]), f"{r['rate_rps']:g}", str(r["requests"]),
+            str(r["too_long"]), ms(r["ttft_p50_ms"]), ms(r["ttft_p99_ms"]), ms(r["tbt_p99_ms"]),
+            f"{r['ttft_ms']:g} / {r['tbt_ms']:g}", within, f"{r['not_running_s']:,.0f}",
+        )  # fmt: skip
     print_table(table)

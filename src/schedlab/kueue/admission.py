@@ -8,6 +8,13 @@ borrowing first, then by priority and arrival (Kueue's entry order), and admits 
 flavor assignment still fits. A head that does not fit: with ``StrictFIFO`` it stays head
 and blocks its queue; with ``BestEffortFIFO`` it is set aside (inadmissible) until quota is
 given back in its cohort tree, and the next workload becomes head.
+
+Workloads of one ClusterQueue that ask for the same requests (a *shape*) fit or not alike,
+and admissions only take quota: so a head set aside sets aside the later workloads of its
+shape too (until quota is given back), and a queue's head is the first workload of the
+shapes not set aside. That keeps a cycle's cost to the number of shapes, not of workloads,
+however long the queue (where Kueue would set them aside one cycle at a time, within the
+same instant: an order of admissions between queues within one instant may differ).
 """
 
 from __future__ import annotations
@@ -46,12 +53,12 @@ def replay(config: KueueConfig, workloads: list[Workload]) -> Outcome:
     """Admit ``workloads`` through ``config``'s quotas over time (quota only)."""
     tree = QuotaTree.build(config)
     root = {name: _root(config, name) for name in config.cluster_queues}
-    waiting: dict[str, list[tuple[int, float, int]]] = {q: [] for q in config.cluster_queues}
-    parked: dict[str, list[tuple[int, float, int]]] = {q: [] for q in config.cluster_queues}
+    queues = {q: _Queue(config.cluster_queues[q].queueing == "BestEffortFIFO") for q in config.cluster_queues}
     outcome = Outcome([None] * len(workloads), [()] * len(workloads), {})
     events: list[tuple[float, int, int]] = [(w.arrival, 1, i) for i, w in enumerate(workloads)]
     heapq.heapify(events)  # (time, 0 finish / 1 arrival, workload)
     assigned: dict[int, Assignment] = {}
+    memo = _Memo(tree, config, workloads)
     while events:
         now = events[0][0]
         while events and events[0][0] == now:
@@ -59,58 +66,136 @@ def replay(config: KueueConfig, workloads: list[Workload]) -> Outcome:
             w = workloads[i]
             if kind == 0:
                 release(tree, w.queue, assigned.pop(i), w.requests)
-                for q in config.cluster_queues:  # quota is back: set-aside workloads try again
-                    if root[q] == root[w.queue] and parked[q]:
-                        for entry in parked[q]:
-                            heapq.heappush(waiting[q], entry)
-                        parked[q].clear()
+                memo.version += 1
+                for q, queue in queues.items():  # quota is back: set-aside workloads try again
+                    if root[q] == root[w.queue]:
+                        queue.take_back()
             else:
-                heapq.heappush(waiting[w.queue], (-w.priority, w.arrival, i))
-        while _cycle(config, tree, workloads, waiting, parked, assigned, outcome, now, events):
-            pass
-    for q, entries in waiting.items():
-        for _, _, i in [*entries, *parked[q]]:
-            found = assign(tree, config, q, workloads[i].requests)
-            outcome.pending[i] = str(found) if isinstance(found, Pending) else "blocked by its queue's head"
+                queues[w.queue].push(memo.keys[i], (-w.priority, w.arrival, i))
+        while True:
+            admitted, set_aside = _cycle(tree, workloads, queues, assigned, outcome, now, events, memo)
+            if not admitted and len(set_aside) == 1:
+                # Only that queue's head changes from one cycle to the next, and the quota does
+                # not: the cycles that follow set its heads aside until one fits. At once:
+                queue = queues[set_aside[0]]
+                while (order := queue.head()) is not None and isinstance(memo.assign(order[2]), Pending):
+                    queue.set_aside(memo.keys[order[2]])
+            if not admitted and not set_aside:
+                break
+    for queue in queues.values():
+        first = queue.head()
+        for order in queue.entries():
+            i = order[2]
+            found = memo.assign(i)
+            blocked = isinstance(found, Assignment) or (not queue.best_effort and order != first)
+            outcome.pending[i] = "blocked by its queue's head" if blocked else str(found)
     return outcome
 
 
 def _cycle(
-    config: KueueConfig,
     tree: QuotaTree,
     workloads: list[Workload],
-    waiting: dict[str, list[tuple[int, float, int]]],
-    parked: dict[str, list[tuple[int, float, int]]],
+    queues: dict[str, _Queue],
     assigned: dict[int, Assignment],
     outcome: Outcome,
     now: float,
     events: list[tuple[float, int, int]],
-) -> bool:
-    """One scheduling cycle; whether it admitted or set aside anything (another may follow)."""
+    memo: _Memo,
+) -> tuple[bool, list[str]]:
+    """One scheduling cycle: whether it admitted anything, and the queues whose head it set
+    aside (another cycle follows after either)."""
     heads = []
-    for q, entries in waiting.items():
-        if entries:
-            found = assign(tree, config, q, workloads[entries[0][2]].requests)
-            borrows = isinstance(found, Assignment) and found.borrows
-            heads.append((borrows, entries[0], q, found))
-    changed = admitted = False
-    for _, entry, q, first in sorted(heads, key=lambda head: head[:3]):
-        i = entry[2]
+    for q, queue in queues.items():
+        order = queue.head()
+        if order is not None:
+            found = memo.assign(order[2])
+            heads.append((isinstance(found, Assignment) and found.borrows, order, q))
+    admitted, set_aside = False, []
+    for _, order, q in sorted(heads):
+        i = order[2]
         w = workloads[i]
-        # earlier admissions in this cycle may have taken the quota: assign again after one
-        found = assign(tree, config, q, w.requests) if admitted else first
+        found = memo.assign(i)  # assigned again when an admission before it took quota
         if isinstance(found, Assignment):
-            admitted = True
-            heapq.heappop(waiting[q])
+            queues[q].pop(memo.keys[i])
             admit(tree, q, found, w.requests)
+            memo.version += 1
             assigned[i] = found
             outcome.admitted[i], outcome.flavors[i] = now, found.flavors
             heapq.heappush(events, (now + w.duration, 0, i))
-            changed = True
-        elif config.cluster_queues[q].queueing == "BestEffortFIFO":
-            parked[q].append(heapq.heappop(waiting[q]))
-            changed = True
-    return changed
+            admitted = True
+        elif queues[q].best_effort:
+            queues[q].set_aside(memo.keys[i])
+            set_aside.append(q)
+    return admitted, set_aside
+
+
+Key = tuple[str, tuple[tuple[str, int], ...]]  # ClusterQueue and requests: a shape
+Order = tuple[int, float, int]  # -priority, arrival, index: Kueue's order in a queue
+
+
+class _Queue:
+    """A ClusterQueue's waiting workloads, a heap per shape, and a heap of the shapes' first
+    workloads (stale entries skipped); shapes set aside are left out of the head."""
+
+    def __init__(self, best_effort: bool) -> None:
+        self.best_effort = best_effort
+        self.shapes: dict[Key, list[Order]] = {}
+        self.tops: list[tuple[Order, Key]] = []
+        self.aside: set[Key] = set()
+
+    def push(self, key: Key, order: Order) -> None:
+        entries = self.shapes.setdefault(key, [])
+        heapq.heappush(entries, order)
+        if entries[0] == order and key not in self.aside:
+            heapq.heappush(self.tops, (order, key))
+
+    def head(self) -> Order | None:
+        while self.tops:
+            order, key = self.tops[0]
+            entries = self.shapes.get(key)
+            if key not in self.aside and entries and entries[0] == order:
+                return order
+            heapq.heappop(self.tops)
+        return None
+
+    def pop(self, key: Key) -> None:
+        entries = self.shapes[key]
+        heapq.heappop(entries)
+        if entries and key not in self.aside:
+            heapq.heappush(self.tops, (entries[0], key))
+
+    def set_aside(self, key: Key) -> None:
+        self.aside.add(key)
+
+    def take_back(self) -> None:
+        for key in self.aside:
+            if self.shapes[key]:
+                heapq.heappush(self.tops, (self.shapes[key][0], key))
+        self.aside.clear()
+
+    def entries(self) -> list[Order]:
+        """Every waiting workload, in the queue's order."""
+        return sorted(order for entries in self.shapes.values() for order in entries)
+
+
+class _Memo:
+    """Flavor assignments by shape, kept while the quota tree is unchanged (``version``
+    counts admissions and releases): workloads of one shape are assigned once per change."""
+
+    def __init__(self, tree: QuotaTree, config: KueueConfig, workloads: list[Workload]) -> None:
+        self.tree, self.config = tree, config
+        self.keys: list[Key] = [(w.queue, tuple(sorted(w.requests.items()))) for w in workloads]
+        self.version = 0
+        self.found: dict[Key, tuple[int, Assignment | Pending]] = {}
+
+    def assign(self, i: int) -> Assignment | Pending:
+        key = self.keys[i]
+        kept = self.found.get(key)
+        if kept is not None and kept[0] == self.version:
+            return kept[1]
+        found = assign(self.tree, self.config, key[0], dict(key[1]))
+        self.found[key] = (self.version, found)
+        return found
 
 
 def _root(config: KueueConfig, queue: str) -> str:

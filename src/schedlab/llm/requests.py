@@ -19,6 +19,7 @@ from schedlab.errors import TraceError
 from schedlab.llm.cards import LlmError
 from schedlab.trace.columns import read_integers
 from schedlab.trace.csvfile import read_csv
+from schedlab.workload.requests import azure_seconds, cycled
 
 AZURE = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
 NATIVE = ("arrival", "prompt_tokens", "output_tokens")
@@ -55,6 +56,16 @@ class LlmRequests:
         scale = self.rate / rate
         return LlmRequests(self.arrival * scale, self.prompt, self.output, self.source)
 
+    def window(self, rate: float, start: float, life: float, rng: np.random.Generator) -> LlmRequests:
+        """The requests of a service of mean ``rate`` in ``[start, start + life)``: the trace
+        at that rate, repeated as a cycle (of its period) from a random phase, so that
+        services replaying one trace do not see the same burst at once."""
+        if rate <= 0 or life <= 0 or self.period <= 0:
+            return LlmRequests(np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64), self.source)
+        scaled = self.at_rate(rate)
+        times, rows = cycled(scaled.arrival, scaled.period, start, life, rng)
+        return LlmRequests(times, self.prompt[rows], self.output[rows], self.source)
+
     def first(self, seconds: float) -> LlmRequests:
         """The requests arriving in the first ``seconds``."""
         keep = self.arrival < seconds
@@ -64,7 +75,6 @@ class LlmRequests:
 def load_llm_requests(path: Path) -> LlmRequests:
     """Read an LLM request trace (Azure LLM 2023 CSV or ``arrival,prompt_tokens,output_tokens``)."""
     from schedlab.trace.columns import read_times
-    from schedlab.workload.requests import azure_seconds
 
     frame = read_csv(path, ())
     if not len(frame):

@@ -48,3 +48,6 @@ class ReplayConfig:
     reserve_after: float | None = None
     #: With the guard: whether a task that starved may still be preempted once it runs.
     evict_starved: bool = False
+    #: LLM replicas: the GPU card of each node-list GPU model schedlab has no card for
+    #: (``--gpu-card G2=A10``).
+    gpu_cards: tuple[tuple[str, str], ...] = ()

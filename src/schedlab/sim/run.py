@@ -13,10 +13,13 @@ import pandas as pd
 
 from schedlab import jit
 from schedlab.cluster.speeds import SpeedTable
+from schedlab.errors import ConfigError
 from schedlab.interference import InterferenceModel
+from schedlab.llm.requests import LlmRequests
 from schedlab.metrics.fairness import fairness_summary, user_table
 from schedlab.sim.compiled import compiled_runner, loaded, ready
 from schedlab.sim.config import AUTO_COMPILED_TASKS, ReplayConfig
+from schedlab.sim.llm_services import llm_service_metrics, restrict_llm_gpus
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import NodeEvent
 from schedlab.sim.occupancy import shared_gpu_time_frac
@@ -41,6 +44,7 @@ def replay(
     interference: InterferenceModel | None = None,
     requests: RequestTrace | None = None,
     node_events: list[NodeEvent] | None = None,
+    llm_requests: LlmRequests | None = None,
 ) -> ReplayResult:
     """Simulate ``workload`` on ``nodes``. ``wall_s`` in the summary covers everything from
     here on (building the model, the simulation, the result tables) and compiling the
@@ -53,8 +57,16 @@ def replay(
     rates too (other models run on the reference path).
     ``requests``: a request trace replayed at each service's rate (request-level latency,
     as ``config.requests_exact`` with Poisson arrivals). ``node_events``: nodes failing,
-    draining, coming back or joining (:mod:`schedlab.sim.nodes`)."""
+    draining, coming back or joining (:mod:`schedlab.sim.nodes`). ``llm_requests``: the
+    request trace (with token counts) of the workload's LLM replicas
+    (:mod:`schedlab.sim.llm_services`), needed when it has any."""
     config = config or ReplayConfig()
+    if workload.llm is not None:
+        if llm_requests is None:
+            raise ConfigError(
+                f"{workload.source} has LLM replicas (llm_model): give their request trace (--llm-requests)"
+            )
+        workload = restrict_llm_gpus(workload, nodes, dict(config.gpu_cards))
     use_compiled = _use_compiled(config, len(workload))
     compile_s = ready() if use_compiled else 0.0
     wall = time.perf_counter() - compile_s
@@ -100,6 +112,12 @@ def replay(
             extra = exact_service_metrics(workload, profiles, segments, ends, horizon, config.seed, requests)
         else:
             extra = service_metrics(workload, profiles, segments, ends, horizon)
+    if workload.llm is not None and llm_requests is not None:
+        ends = tasks["end"].to_numpy(dtype=np.float64)
+        horizon = float(np.nanmax(ends)) if np.isfinite(ends).any() else 0.0
+        extra |= llm_service_metrics(
+            workload, attempts, nodes, llm_requests, ends, horizon, config.seed, dict(config.gpu_cards)
+        )
     extra["shared_gpu_time_frac"] = shared
     users = per_user(tasks, workload, model.shapes.total_gpu_milli[model.shape_of])
     if users is not None:

@@ -26,14 +26,16 @@ from schedlab.trace.csvfile import concat, read_csv_chunks, release_memory
 from schedlab.trace.openb import MAX_NODE_GPUS, check_gpu_request
 from schedlab.trace.tables import GPU_MILLI, Tasks, effective_cpu
 from schedlab.workload.gangs import MAX_GANG, expand_gangs, gang_sizes
-from schedlab.workload.timed import TimedWorkload, in_arrival_order
+from schedlab.workload.timed import LlmServices, TimedWorkload, in_arrival_order
 
 log = logging.getLogger(__name__)
 
 JOB_COLUMNS = ("id", "submit_time", "duration", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
 JOB_OPTIONAL = (
     "gpu_spec", "qos", "user", "profile", "rate_rps", "slo_ms", "warmup", "gang_size", "max_per_node",
+    "llm_model", "llm_rate_rps", "ttft_ms", "tbt_ms", "queue", "priority",
 )  # fmt: skip
+LLM_COLUMNS = ("llm_model", "llm_rate_rps", "ttft_ms", "tbt_ms")
 
 
 def load_jobs(path: str | Path) -> TimedWorkload:
@@ -45,7 +47,11 @@ def load_jobs(path: str | Path) -> TimedWorkload:
     task's configuration for interference models, e.g. ``resnet50/8``; empty = none),
     ``gang_size`` (a row of N > 1 is a gang of N tasks of its shape, named ``<id>/0`` ..),
     ``max_per_node`` (anti-affinity: at most this many running tasks of the row's user on one
-    node; -1 or empty: no cap). Another column is a warning (it is ignored).
+    node; -1 or empty: no cap), ``llm_model`` (an LLM serving replica of this model card on
+    the row's whole GPUs, with ``llm_rate_rps`` requests/s and ``ttft_ms``, ``tbt_ms``
+    targets; see docs/llm.md), ``queue`` and ``priority`` (a Kueue LocalQueue
+    ``namespace/name`` and a priority class name or integer; see docs/kueue.md). Another
+    column is a warning (it is ignored).
     """
     workload = _parse_jobs(Path(path))
     release_memory()
@@ -89,9 +95,14 @@ def _parse_jobs(path: Path) -> TimedWorkload:
                 "max_per_node": read_caps(path, frame, "max_per_node")
                 if "max_per_node" in frame.columns
                 else np.full(len(frame), -1, dtype=np.int64),
+                "llm_model": read_strings(frame, "llm_model"),
+                "queue": read_strings(frame, "queue"),
+                "priority": read_strings(frame, "priority"),
+                **{col: read_positive(path, frame, col) for col in LLM_COLUMNS[1:]},
             }
         )
         _check_services(path, frame, parts[-1])
+        _check_llm(path, frame, parts[-1])
     release_memory()  # the parser's buffers, before the columns are joined
     cols = concat(parts)
     check_unique(path, cols["name"], "id", "job id")
@@ -103,6 +114,8 @@ def _parse_jobs(path: Path) -> TimedWorkload:
     warm = cols.pop("warmup").astype(bool)
     sizes = cols.pop("gang_size")
     caps = cols.pop("max_per_node")
+    llm = LlmServices(*(cols.pop(col) for col in LLM_COLUMNS))
+    queue, priority = cols.pop("queue"), cols.pop("priority")
     services = bool((~np.isnan(rate)).any())
     tasks = Tasks(
         **cols,
@@ -126,6 +139,9 @@ def _parse_jobs(path: Path) -> TimedWorkload:
         warm if warm.any() else None,
         sizes,  # as the gang column for now: sorted with the rows, then expanded
         caps if (caps >= 0).any() else None,
+        llm if llm.is_llm.any() else None,
+        queue if (queue != "").any() else None,
+        priority if (priority != "").any() else None,
     )
     return expand_gangs(replace(ordered, gang=None), ordered.gang) if ordered.gang is not None else ordered
 
@@ -180,6 +196,26 @@ def _check_services(path: Path, frame: pd.DataFrame, cols: dict[str, np.ndarray]
             raise TraceError(path, line(frame, int(np.flatnonzero(bad)[0])), col, why)
 
 
+def _check_llm(path: Path, frame: pd.DataFrame, cols: dict[str, np.ndarray]) -> None:
+    """An LLM replica (a row with ``llm_model``) needs its rate and both targets, on whole
+    GPUs, and is no other kind of service; the LLM columns belong to such rows only."""
+    llm = cols["llm_model"] != ""
+    checks = [
+        (llm & np.isnan(cols[col]), col, f"an LLM replica (a row with llm_model) needs {col}")
+        for col in LLM_COLUMNS[1:]
+    ]
+    checks += [(~llm & ~np.isnan(cols[col]), col, f"{col} without llm_model") for col in LLM_COLUMNS[1:]]
+    checks += [
+        (llm & ((cols["num_gpu"] < 1) | (cols["gpu_milli"] < GPU_MILLI)), "num_gpu",
+         "an LLM replica runs on whole GPUs (num_gpu >= 1, gpu_milli = 1000)"),
+        (llm & (~np.isnan(cols["rate_rps"]) | (cols["profile"] != "")), "llm_model",
+         "an LLM replica has no rate_rps or profile (those describe M/D/1 services)"),
+    ]  # fmt: skip
+    for bad, col, why in checks:
+        if bad.any():
+            raise TraceError(path, line(frame, int(np.flatnonzero(bad)[0])), col, why)
+
+
 def write_jobs(workload: TimedWorkload, path: Path) -> None:
     """Write a workload as a generic job CSV (readable by :func:`load_jobs`)."""
     t = workload.tasks
@@ -192,6 +228,17 @@ def write_jobs(workload: TimedWorkload, path: Path) -> None:
         extra["warmup"] = workload.warmup.astype(np.int64)
     if workload.max_per_node is not None:
         extra["max_per_node"] = workload.max_per_node
+    for name in ("queue", "priority"):
+        if getattr(workload, name) is not None:
+            extra[name] = getattr(workload, name)
+    if workload.llm is not None:
+        extra |= dict(
+            zip(
+                LLM_COLUMNS,
+                (workload.llm.model, workload.llm.rate_rps, workload.llm.ttft_ms, workload.llm.tbt_ms),
+                strict=True,
+            )
+        )
     rows = np.arange(len(workload))
     if workload.has_gangs:  # one row per gang, named as before expansion
         sizes = gang_sizes(workload)

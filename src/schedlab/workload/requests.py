@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from schedlab.arrays import FloatArray
+from schedlab.arrays import FloatArray, IntArray
 from schedlab.errors import TraceError
 from schedlab.trace.columns import line
 from schedlab.trace.csvfile import read_csv
@@ -45,12 +45,20 @@ class RequestTrace:
         if rate <= 0 or life <= 0:
             return np.empty(0)
         scale = self.rate / rate
-        times, period = self.times * scale, self.period * scale
-        phase = float(rng.uniform(0.0, period))
-        cycles = np.arange(math.floor(phase / period), math.ceil((phase + life) / period) + 1)
-        tiled = (times[None, :] + cycles[:, None] * period).ravel()
-        chosen = tiled[(tiled >= phase) & (tiled < phase + life)]
-        return start + (chosen - phase)
+        return cycled(self.times * scale, self.period * scale, start, life, rng)[0]
+
+
+def cycled(
+    times: FloatArray, period: float, start: float, life: float, rng: np.random.Generator
+) -> tuple[FloatArray, IntArray]:
+    """``times`` (sorted, within one ``period``) repeated as a cycle from a seeded random
+    phase: the arrivals in ``[start, start + life)``, and the index in ``times`` of each."""
+    phase = float(rng.uniform(0.0, period))
+    cycles = np.arange(math.floor(phase / period), math.ceil((phase + life) / period) + 1)
+    tiled = (times[None, :] + cycles[:, None] * period).ravel()
+    keep = (tiled >= phase) & (tiled < phase + life)
+    rows: IntArray = np.tile(np.arange(len(times)), len(cycles))[keep]
+    return start + (tiled[keep] - phase), rows
 
 
 def poisson_arrivals(rate: float, start: float, life: float, rng: np.random.Generator) -> FloatArray:

@@ -23,6 +23,25 @@ LS_QOS = frozenset({"LS", "Guaranteed"})
 
 
 @dataclass(frozen=True, eq=False)
+class LlmServices:
+    """Per task: the LLM model card it serves ("" for any other task), its mean request
+    rate, and its TTFT and TBT targets (ms; NaN for other tasks)."""
+
+    model: StrArray
+    rate_rps: FloatArray
+    ttft_ms: FloatArray
+    tbt_ms: FloatArray
+
+    def take(self, idx: IntArray) -> LlmServices:
+        return LlmServices(self.model[idx], self.rate_rps[idx], self.ttft_ms[idx], self.tbt_ms[idx])
+
+    @property
+    def is_llm(self) -> BoolArray:
+        result: BoolArray = self.model != ""
+        return result
+
+
+@dataclass(frozen=True, eq=False)
 class TimedWorkload:
     """Tasks with ``arrival`` and ``duration`` (seconds), sorted by arrival, and a ``user`` each.
 
@@ -46,6 +65,17 @@ class TimedWorkload:
     gang: IntArray | None = None
     #: Anti-affinity: at most this many tasks of the task's user (service) on one node (-1: no limit).
     max_per_node: IntArray | None = None
+    #: LLM serving replicas (each task one replica of a model card on its GPUs), if any.
+    llm: LlmServices | None = None
+    #: Kueue: each task's LocalQueue (``namespace/name``; "" = none) and priority (a class
+    #: name or an integer; "" = none), if the source has them.
+    queue: StrArray | None = None
+    priority: StrArray | None = None
+
+    @property
+    def is_llm(self) -> BoolArray:
+        """True for LLM serving replicas (rows with an ``llm_model``)."""
+        return np.zeros(len(self), dtype=bool) if self.llm is None else self.llm.is_llm
 
     @property
     def has_spread(self) -> bool:
@@ -98,9 +128,10 @@ def select(workload: TimedWorkload, idx: np.ndarray, **changes: Any) -> TimedWor
         "source": workload.source,
         "excluded": workload.excluded,
     }
-    for name in ("profile", "rate_rps", "slo_ms", "warmup", "gang", "max_per_node"):
+    for name in ("profile", "rate_rps", "slo_ms", "warmup", "gang", "max_per_node", "queue", "priority"):
         values = getattr(workload, name)
         columns[name] = None if values is None else values[idx]
+    columns["llm"] = None if workload.llm is None else workload.llm.take(idx)
     return TimedWorkload(**(columns | changes))
 
 
@@ -117,12 +148,15 @@ def in_arrival_order(
     warmup: BoolArray | None = None,
     gang: IntArray | None = None,
     max_per_node: IntArray | None = None,
+    llm: LlmServices | None = None,
+    queue: StrArray | None = None,
+    priority: StrArray | None = None,
 ) -> TimedWorkload:
     """A workload of these columns, sorted by arrival (stable; no copies when in order)."""
     if len(arrival) < 2 or bool((arrival[1:] >= arrival[:-1]).all()):  # already in order: no copies
         return TimedWorkload(
             tasks, arrival, duration, user, source, excluded, profile, rate_rps, slo_ms, warmup, gang,
-            max_per_node,
+            max_per_node, llm, queue, priority,
         )  # fmt: skip
     order = np.argsort(arrival, kind="stable")
 
@@ -142,6 +176,9 @@ def in_arrival_order(
         pick(warmup),
         pick(gang),
         pick(max_per_node),
+        None if llm is None else llm.take(order),
+        pick(queue),
+        pick(priority),
     )
 
 

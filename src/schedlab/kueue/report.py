@@ -1,0 +1,112 @@
+"""What an operator reads of a Kueue replay: per ClusterQueue and LocalQueue the admission
+wait, the quota used over time (each flavor and resource, against the queue's nominal quota)
+and what it borrowed, and why the workloads still pending at the end pend."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from typing import Any
+
+import numpy as np
+
+from schedlab.kueue.admission import Outcome
+from schedlab.kueue.objects import KueueConfig
+from schedlab.kueue.quota import QuotaTree
+from schedlab.kueue.workloads import Workloads
+
+
+def summary(config: KueueConfig, found: Workloads, outcome: Outcome) -> dict[str, Any]:
+    """Per ClusterQueue and per LocalQueue: workloads, admitted, pending, wait statistics;
+    per ClusterQueue also time-weighted usage and borrowing; overall counts and span."""
+    items = found.items
+    admitted = np.array([math.nan if a is None else a for a in outcome.admitted], dtype=np.float64)
+    arrival = np.array([w.arrival for w in items], dtype=np.float64)
+    wait = admitted - arrival
+    ends = admitted + np.array([w.duration for w in items], dtype=np.float64)
+    span_end = float(np.nanmax(np.r_[ends, arrival])) if len(items) else 0.0
+    span = (float(arrival.min()) if len(items) else 0.0, span_end)
+    queues: dict[str, Any] = {}
+    tree = QuotaTree.build(config)
+    for name in sorted(config.cluster_queues):
+        rows = np.array([w.queue == name for w in items], dtype=bool)
+        queues[name] = _waits(wait[rows]) | {
+            "usage": _usage(tree, name, items, outcome, admitted, ends, span)
+        }
+    locals_: dict[str, Any] = {}
+    for name in sorted(set(found.local_queue)):
+        rows = np.array([q == name for q in found.local_queue], dtype=bool)
+        locals_[name] = _waits(wait[rows]) | {"cluster_queue": config.local_queues[name].cluster_queue}
+    reasons = Counter(_kind(text) for text in outcome.pending.values())
+    return {
+        "workloads": len(items),
+        "admitted": int(np.isfinite(admitted).sum()),
+        "pending": len(items) - int(np.isfinite(admitted).sum()),
+        "unmanaged_tasks": found.unmanaged,
+        "resources": list(found.resources),
+        "span_s": span[1] - span[0],
+        "wait_s": _waits(wait)["wait_s"],
+        "cluster_queues": queues,
+        "local_queues": locals_,
+        "pending_reasons": dict(sorted(reasons.items())),
+    }
+
+
+def _waits(wait: np.ndarray) -> dict[str, Any]:
+    done = wait[np.isfinite(wait)]
+    stats: dict[str, float | None] = {"mean": None, "p50": None, "p99": None, "max": None}
+    if len(done):
+        p50, p99 = np.percentile(done, [50, 99])
+        stats = {"mean": float(done.mean()), "p50": float(p50), "p99": float(p99), "max": float(done.max())}
+    return {"workloads": len(wait), "admitted": len(done), "pending": len(wait) - len(done), "wait_s": stats}
+
+
+def _usage(
+    tree: QuotaTree,
+    queue: str,
+    items: list[Any],
+    outcome: Outcome,
+    admitted: np.ndarray,
+    ends: np.ndarray,
+    span: tuple[float, float],
+) -> dict[str, Any]:
+    """Per ``flavor/resource`` the queue holds quota in: nominal quota, time-weighted mean
+    and peak usage, and time-weighted mean borrowed (usage above nominal)."""
+    steps: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
+    for i, w in enumerate(items):
+        if w.queue != queue or not np.isfinite(admitted[i]):
+            continue
+        for resource, flavor in outcome.flavors[i]:
+            amount = w.requests.get(resource, 0)
+            steps[(flavor, resource)] += [(float(admitted[i]), amount), (float(ends[i]), -amount)]
+    node = tree.index(queue)
+    length = max(span[1] - span[0], 1e-12)
+    result = {}
+    for k, (flavor, resource) in enumerate(tree.pairs):
+        nominal = int(tree.nominal[node, k])
+        changes = sorted(steps.get((flavor, resource), []))
+        if not nominal and not changes:
+            continue
+        times = np.array([t for t, _ in changes] + [span[1]])
+        level = np.cumsum([a for _, a in changes]) if changes else np.zeros(0)
+        held = np.diff(times) if len(changes) else np.zeros(0)
+        mean = float((level * held).sum() / length) if len(changes) else 0.0
+        borrowed = float((np.maximum(level - nominal, 0) * held).sum() / length) if len(changes) else 0.0
+        result[f"{flavor}/{resource}"] = {
+            "nominal": nominal,
+            "mean": mean,
+            "peak": int(level.max()) if len(level) else 0,
+            "mean_frac_of_nominal": mean / nominal if nominal else None,
+            "borrowed_mean": borrowed,
+        }
+    return result
+
+
+def _kind(reason: str) -> str:
+    """A pending reason's kind: blocked by its queue's head, short of quota now (in some
+    flavor), or asking more than the queue can ever have."""
+    if reason.startswith("blocked"):
+        return "blocked by its queue's head (StrictFIFO)"
+    if "insufficient quota" in reason:
+        return "insufficient quota now"
+    return "more than the queue can ever use"

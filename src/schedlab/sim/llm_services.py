@@ -1,0 +1,161 @@
+"""LLM serving replicas in a replay: where they may run, and what their users saw.
+
+A job-CSV row with an ``llm_model`` is one serving replica of that model card on the row's
+whole GPUs of one node (tensor parallel over ``num_gpu``). It is placed, queued, preempted
+and failed like any task; a row without a ``gpu_spec`` may only go to nodes whose GPU model
+holds the model with room for a full context (:func:`restrict_llm_gpus`). After the replay,
+each replica's requests (the ``--llm-requests`` trace at its ``llm_rate_rps``, cycled from a
+seeded random phase over its life, from arrival to end) are served token by token
+(:func:`schedlab.llm.serving.serve`) on the GPU card of each node it ran on, a fresh replica
+per run (a restart begins with an empty cache and queue). A request is within the SLO when
+its TTFT and its mean time between tokens meet the row's ``ttft_ms`` and ``tbt_ms``;
+requests that arrive while the replica is not running (before it is placed, between an
+eviction and its restart) or that are still in flight when a run ends miss it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from schedlab.errors import ConfigError
+from schedlab.llm.cards import GpuCard, LlmError, gpu_card, model_card
+from schedlab.llm.plan import fits
+from schedlab.llm.requests import LlmRequests
+from schedlab.llm.roofline import Deployment, Efficiency
+from schedlab.llm.serving import Batching, serve
+from schedlab.trace import Nodes
+from schedlab.workload import TimedWorkload
+
+
+def card_of(model: str, cards: Mapping[str, str]) -> GpuCard | None:
+    """The GPU card of a node list's GPU model (``cards`` maps models schedlab has no card
+    for, e.g. openb's ``G2``, to one); None when there is none."""
+    try:
+        return gpu_card(cards.get(model, model))
+    except LlmError:
+        return None
+
+
+def restrict_llm_gpus(workload: TimedWorkload, nodes: Nodes, cards: Mapping[str, str]) -> TimedWorkload:
+    """``workload`` with each LLM replica that has no ``gpu_spec`` limited to the node GPU
+    models whose card holds its model on its GPUs with room for a full context. A model
+    that no card knows, or no GPU model of the node list fits, is an error."""
+    if workload.llm is None:
+        return workload
+    llm = workload.llm
+    models = sorted(set(nodes.model.tolist()))
+    spec = workload.tasks.gpu_spec.copy()
+    for name, tp in sorted(
+        {
+            (str(m), int(g))
+            for m, g in zip(llm.model[llm.is_llm], workload.tasks.num_gpu[llm.is_llm], strict=True)
+        }
+    ):
+        try:
+            card = model_card(name)
+        except LlmError as err:
+            raise ConfigError(f"{workload.source}: llm_model {name}: {str(err).split(': ', 1)[1]}") from None
+        allowed = [
+            m
+            for m in models
+            if (c := card_of(m, cards)) is not None and fits(card, c, tp, Batching(), Efficiency())
+        ]
+        if not allowed:
+            known = ", ".join(
+                f"{m} ({c.name if (c := card_of(m, cards)) else 'no card: map it with --gpu-card'})"
+                for m in models
+            )
+            raise ConfigError(
+                f"{workload.source}: {name} on {tp} GPU(s) fits no GPU model of {nodes.source}: {known}"
+            )
+        rows = llm.is_llm & (llm.model == name) & (workload.tasks.num_gpu == tp) & (spec == "")
+        spec[rows] = "|".join(allowed)
+    return replace(workload, tasks=replace(workload.tasks, gpu_spec=spec))
+
+
+def llm_service_metrics(
+    workload: TimedWorkload,
+    attempts: pd.DataFrame,
+    nodes: Nodes,
+    trace: LlmRequests,
+    ends: np.ndarray,
+    horizon: float,
+    seed: int,
+    cards: Mapping[str, str],
+) -> dict[str, Any]:
+    """``llm_slo_attainment`` (share of all LLM requests within their replica's SLO) and
+    ``llm_services`` (per replica: requests, served, too long for the model (its context or
+    KV cache), TTFT p50/p99, TBT p99, attainment, seconds not running)."""
+    assert workload.llm is not None
+    llm = workload.llm
+    rng = np.random.default_rng([seed, 0x11A])
+    runs = attempts[np.isin(attempts["task"].to_numpy(), np.flatnonzero(llm.is_llm))]
+    by_task = {int(str(t)): group for t, group in runs.groupby("task")}
+    rows, within_all, total_all = [], 0, 0
+    for t in np.flatnonzero(llm.is_llm).tolist():
+        start = float(workload.arrival[t])
+        until = float(ends[t]) if np.isfinite(ends[t]) else horizon
+        requests = trace.window(float(llm.rate_rps[t]), start, until - start, rng)
+        ttft_slo, tbt_slo = float(llm.ttft_ms[t]) / 1000, float(llm.tbt_ms[t]) / 1000
+        ttft = np.full(len(requests), np.inf)
+        tpot = np.full(len(requests), np.inf)
+        gaps: list[np.ndarray] = []
+        ran, too_long = 0.0, 0
+        model = model_card(str(llm.model[t]))
+        group = by_task.get(t)
+        for node, begun, ended in (
+            [] if group is None else zip(group["node"], group["start"], group["end"], strict=True)
+        ):
+            stop = float(ended) if np.isfinite(ended) else horizon
+            ran += stop - float(begun)
+            inside = np.flatnonzero((requests.arrival >= begun) & (requests.arrival < stop))
+            if not len(inside):
+                continue
+            card = card_of(str(nodes.model[int(node)]), cards)
+            assert card is not None  # restrict_llm_gpus placed it where a card fits
+            part = LlmRequests(
+                requests.arrival[inside], requests.prompt[inside], requests.output[inside], trace.source
+            )
+            served = serve(part, Deployment(model, card, int(workload.tasks.num_gpu[t])), 1)
+            too_long += len(served.rejected)
+            done = np.nan_to_num(served.e2e + part.arrival, nan=np.inf) <= stop
+            ttft[inside[done]] = served.ttft[done]
+            tpot[inside[done]] = np.where(part.output[done] > 1, served.tpot[done], 0.0)
+            gaps.append(served.gaps)
+        within = int(((ttft <= ttft_slo) & (tpot <= tbt_slo)).sum())
+        all_gaps = np.concatenate(gaps) if gaps else np.empty(0)
+        rows.append(
+            {
+                "task": str(workload.tasks.name[t]),
+                "model": str(llm.model[t]),
+                "gpus": int(workload.tasks.num_gpu[t]),
+                "rate_rps": float(llm.rate_rps[t]),
+                "ttft_ms": float(llm.ttft_ms[t]),
+                "tbt_ms": float(llm.tbt_ms[t]),
+                "requests": len(requests),
+                "served": int(np.isfinite(ttft).sum()),
+                "too_long": too_long,
+                "slo_attainment": within / len(requests) if len(requests) else None,
+                "ttft_p50_ms": _ms(ttft, 50),
+                "ttft_p99_ms": _ms(ttft, 99),
+                "tbt_p99_ms": _ms(all_gaps, 99),
+                "not_running_s": max(until - start - ran, 0.0),
+            }
+        )
+        within_all += within
+        total_all += len(requests)
+    return {"llm_slo_attainment": within_all / total_all if total_all else None, "llm_services": rows}
+
+
+def _ms(values: np.ndarray, q: float) -> float | None:
+    """The ``q``-th percentile in ms (infinite for requests never served), or None."""
+    if not len(values):
+        return None
+    found = float(np.percentile(values, q, method="inverted_cdf")) * 1000
+    return found if math.isfinite(found) else math.inf
