@@ -11,10 +11,11 @@ given back in its cohort tree, and the next workload becomes head.
 
 Workloads of one ClusterQueue that ask for the same requests (a *shape*) fit or not alike,
 and admissions only take quota: so a head set aside sets aside the later workloads of its
-shape too (until quota is given back), and a queue's head is the first workload of the
-shapes not set aside. That keeps a cycle's cost to the number of shapes, not of workloads,
-however long the queue (where Kueue would set them aside one cycle at a time, within the
-same instant: an order of admissions between queues within one instant may differ).
+shape too, until quota comes back in a flavor and resource it lacked, and a queue's head is
+the first workload of the shapes not set aside. That keeps a cycle's cost to the number of
+shapes, not of workloads, however long the queue (Kueue sets them aside one cycle at a time
+and retries all after any release, within the same instant: an order of admissions between
+queues within one instant may differ).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from schedlab.kueue.assign import Assignment, Pending, admit, assign, release
+from schedlab.kueue.assign import Assignment, Pending, admit, assign_planned, plan, release
 from schedlab.kueue.objects import KueueConfig
 from schedlab.kueue.quota import QuotaTree
 
@@ -65,11 +66,13 @@ def replay(config: KueueConfig, workloads: list[Workload]) -> Outcome:
             _, kind, i = heapq.heappop(events)
             w = workloads[i]
             if kind == 0:
-                release(tree, w.queue, assigned.pop(i), w.requests)
+                given = assigned.pop(i)
+                release(tree, w.queue, given, w.requests)
                 memo.version += 1
+                freed = {(flavor, resource) for resource, flavor in given.flavors}
                 for q, queue in queues.items():  # quota is back: set-aside workloads try again
                     if root[q] == root[w.queue]:
-                        queue.take_back()
+                        queue.take_back(freed)
             else:
                 queues[w.queue].push(memo.keys[i], (-w.priority, w.arrival, i))
         while True:
@@ -78,10 +81,13 @@ def replay(config: KueueConfig, workloads: list[Workload]) -> Outcome:
                 # Only that queue's head changes from one cycle to the next, and the quota does
                 # not: the cycles that follow set its heads aside until one fits. At once:
                 queue = queues[set_aside[0]]
-                while (order := queue.head()) is not None and isinstance(memo.assign(order[2]), Pending):
-                    queue.set_aside(memo.keys[order[2]])
+                while (order := queue.head()) is not None and isinstance(
+                    found := memo.assign(order[2]), Pending
+                ):
+                    queue.set_aside(memo.keys[order[2]], found)
             if not admitted and not set_aside:
                 break
+    memo.version += 1  # the reasons below say what is available at the end
     for queue in queues.values():
         first = queue.head()
         for order in queue.entries():
@@ -118,13 +124,13 @@ def _cycle(
         if isinstance(found, Assignment):
             queues[q].pop(memo.keys[i])
             admit(tree, q, found, w.requests)
-            memo.version += 1
+            memo.taken(found)
             assigned[i] = found
             outcome.admitted[i], outcome.flavors[i] = now, found.flavors
             heapq.heappush(events, (now + w.duration, 0, i))
             admitted = True
         elif queues[q].best_effort:
-            queues[q].set_aside(memo.keys[i])
+            queues[q].set_aside(memo.keys[i], found)
             set_aside.append(q)
     return admitted, set_aside
 
@@ -141,7 +147,7 @@ class _Queue:
         self.best_effort = best_effort
         self.shapes: dict[Key, list[Order]] = {}
         self.tops: list[tuple[Order, Key]] = []
-        self.aside: set[Key] = set()
+        self.aside: dict[Key, set[tuple[str, str]]] = {}  # shape: the quota that could let it in
 
     def push(self, key: Key, order: Order) -> None:
         entries = self.shapes.setdefault(key, [])
@@ -164,14 +170,19 @@ class _Queue:
         if entries and key not in self.aside:
             heapq.heappush(self.tops, (entries[0], key))
 
-    def set_aside(self, key: Key) -> None:
-        self.aside.add(key)
+    def set_aside(self, key: Key, pending: Pending) -> None:
+        """Set a shape aside until quota is given back in a flavor and resource it lacked (its
+        first shortfall in each flavor: no other quota coming back can make it fit, as nothing
+        but a release adds quota; never, if it asks more than the queue can ever have)."""
+        self.aside[key] = {(f, r) for f, r, _, _, never in pending.shortfalls if not never}
 
-    def take_back(self) -> None:
-        for key in self.aside:
+    def take_back(self, freed: set[tuple[str, str]]) -> None:
+        """Quota of the ``(flavor, resource)`` pairs ``freed`` came back: the shapes it may
+        let in are waiting again."""
+        for key in [k for k, lacking in self.aside.items() if lacking & freed]:
+            del self.aside[key]
             if self.shapes[key]:
                 heapq.heappush(self.tops, (self.shapes[key][0], key))
-        self.aside.clear()
 
     def entries(self) -> list[Order]:
         """Every waiting workload, in the queue's order."""
@@ -179,22 +190,41 @@ class _Queue:
 
 
 class _Memo:
-    """Flavor assignments by shape, kept while the quota tree is unchanged (``version``
-    counts admissions and releases): workloads of one shape are assigned once per change."""
+    """Flavor assignments by shape, kept while still true. Quota given back may change any
+    (``version`` counts releases); an admission only takes quota, so a shape that did not
+    fit still does not, and one that fits keeps its flavors unless quota of those flavors
+    was taken (``stamps`` count admissions per flavor and resource)."""
 
     def __init__(self, tree: QuotaTree, config: KueueConfig, workloads: list[Workload]) -> None:
-        self.tree, self.config = tree, config
+        self.tree = tree
         self.keys: list[Key] = [(w.queue, tuple(sorted(w.requests.items()))) for w in workloads]
+        self.plans = {key: plan(tree, config, key[0], dict(key[1])) for key in set(self.keys)}
         self.version = 0
-        self.found: dict[Key, tuple[int, Assignment | Pending]] = {}
+        self.stamps: dict[tuple[str, str], int] = {}
+        self.found: dict[Key, tuple[int, Assignment | Pending, tuple[tuple[tuple[str, str], int], ...]]] = {}
+
+    def taken(self, assignment: Assignment) -> None:
+        """An admission took quota in ``assignment``'s flavors."""
+        for resource, flavor in assignment.flavors:
+            self.stamps[(flavor, resource)] = self.stamps.get((flavor, resource), 0) + 1
 
     def assign(self, i: int) -> Assignment | Pending:
         key = self.keys[i]
         kept = self.found.get(key)
-        if kept is not None and kept[0] == self.version:
+        if (
+            kept is not None
+            and kept[0] == self.version
+            and all(self.stamps.get(p, 0) == n for p, n in kept[2])
+        ):
             return kept[1]
-        found = assign(self.tree, self.config, key[0], dict(key[1]))
-        self.found[key] = (self.version, found)
+        planned = self.plans[key]
+        found = planned if isinstance(planned, Pending) else assign_planned(self.tree, planned)
+        pairs = (
+            [(flavor, resource) for resource, flavor in found.flavors]
+            if isinstance(found, Assignment)
+            else []
+        )
+        self.found[key] = (self.version, found, tuple((p, self.stamps.get(p, 0)) for p in pairs))
         return found
 
 

@@ -91,11 +91,17 @@ class QuotaTree:
         tree._accumulate()
         return tree
 
+    def __post_init__(self) -> None:
+        self._at = {name: i for i, name in enumerate(self.names)}
+        self._columns = {pair: k for k, pair in enumerate(self.pairs)}
+        self._available: dict[tuple[int, int], int] = {}  # cleared whenever usage changes
+        self._potential: dict[tuple[int, int], int] = {}  # does not depend on usage
+
     def index(self, name: str) -> int:
-        return self.names.index(name)
+        return self._at[name]
 
     def column(self, flavor: str, resource: str) -> int:
-        return self.pairs.index((flavor, resource))
+        return self._columns[(flavor, resource)]
 
     def _accumulate(self) -> None:
         """Subtree and guaranteed quotas bottom-up (children before parents: deepest first)."""
@@ -115,6 +121,12 @@ class QuotaTree:
 
     def available(self, node: int, k: int) -> int:
         """How much of pair ``k`` ``node`` may still use (may be negative after over-admission)."""
+        found = self._available.get((node, k))
+        if found is None:
+            found = self._available[(node, k)] = self._compute_available(node, k)
+        return found
+
+    def _compute_available(self, node: int, k: int) -> int:
         if self.parent[node] < 0:
             return int(self.subtree[node, k] - self.usage[node, k])
         from_parent = self.available(int(self.parent[node]), k)
@@ -127,6 +139,12 @@ class QuotaTree:
 
     def potential(self, node: int, k: int) -> int:
         """The most of pair ``k`` ``node`` could use with nothing else in use."""
+        found = self._potential.get((node, k))
+        if found is None:
+            found = self._potential[(node, k)] = self._compute_potential(node, k)
+        return found
+
+    def _compute_potential(self, node: int, k: int) -> int:
         if self.parent[node] < 0:
             return int(self.subtree[node, k])
         most = int(self.kept[node, k]) + self.potential(int(self.parent[node]), k)
@@ -137,6 +155,7 @@ class QuotaTree:
     def add(self, node: int, k: int, amount: int) -> None:
         """Count ``amount`` of pair ``k`` as used by ``node``; beyond what it keeps, its parent
         counts it too."""
+        self._available.clear()
         local = max(0, int(self.kept[node, k]) - int(self.usage[node, k]))
         self.usage[node, k] += amount
         if self.parent[node] >= 0 and amount > local:
@@ -144,6 +163,7 @@ class QuotaTree:
 
     def remove(self, node: int, k: int, amount: int) -> None:
         """Give ``amount`` of pair ``k`` back; what was stored in the parent goes first."""
+        self._available.clear()
         stored = int(self.usage[node, k]) - int(self.kept[node, k])
         self.usage[node, k] -= amount
         if stored > 0 and self.parent[node] >= 0:
