@@ -25,40 +25,44 @@ kernels are off, as plain Python with the same results.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-import numpy as np
-
-from schedlab import jit
 from schedlab.arrays import FloatArray, IntArray
-
-INF = np.inf
-# Integer parameters.
-REPLICAS, MAX_SEQS, MAX_TOKENS, BLOCK, BLOCKS, WATERMARK, CHUNKED = range(7)
-# Integer fields of a request: lengths, progress, KV blocks held, this iteration's work
-# (a prompt chunk > 0, a decode -1, none 0), the next request in its queue, its replica,
-# times preempted, where its token gaps go, its state.
-PROMPT, OUTPUT, GEN, COMPUTED, TARGET, HELD, WORK, NEXT, REPLICA, PREEMPTED, GOFF, STATE = range(12)
-N_REQ = 12
-# Request states.
-PENDING, WAITING, RUNNING, DONE, REJECTED = 0, 1, 2, 3, 4
-# Float fields of a request: arrival, first token, last token, finish.
-ARRIVAL, FIRST, LAST, FINISH = range(4)
-N_REQF = 4
-# Integer fields of a replica: free blocks, phase (idle, iterating, waking), running count,
-# requests outstanding, queue head and tail, iterations, most blocks used, preemptions.
-FREE, PHASE, NRUN, OUTSTANDING, HEAD, TAIL, ITERS, PEAK, PREEMPTS = range(9)
-N_REP = 9
-IDLE, ITERATING, WAKING = 0, 1, 2
-# Float fields of a replica: when it next acts, last KV-use change, KV block-seconds, busy s.
-UNTIL, CHANGED, KV_SECONDS, BUSY = range(4)
-N_REPF = 4
-
-
-def _jit(kind: str) -> Callable[[Any], Any]:
-    """The jit decorator called ``kind``, or nothing when compiled kernels are off."""
-    return getattr(jit, kind) if jit.enabled() else (lambda function: function)
+from schedlab.llm.kernel_state import (
+    ARRIVAL,
+    BLOCKS,
+    BUSY,
+    CHUNKED,
+    COMPUTED,
+    DONE,
+    FINISH,
+    FIRST,
+    GEN,
+    GOFF,
+    HELD,
+    IDLE,
+    INF,
+    ITERATING,
+    ITERS,
+    LAST,
+    MAX_TOKENS,
+    NRUN,
+    OUTPUT,
+    OUTSTANDING,
+    PENDING,
+    PHASE,
+    PROMPT,
+    REPLICA,
+    REPLICAS,
+    STATE,
+    TARGET,
+    UNTIL,
+    WAKING,
+    WORK,
+    _jit,
+    admit,
+    decode_slot,
+    push,
+    use_kv,
+)  # fmt: skip
 
 
 @_jit("inline")
@@ -79,108 +83,6 @@ def iteration_time(
     if sampled > 0:
         total += max(coef[9] * sampled, coef[10] + coef[11] * sampled)
     return total
-
-
-@_jit("inline")
-def _use_kv(rep: IntArray, repf: FloatArray, r: int, t: float, blocks: int, change: int) -> None:
-    """Account KV use up to ``t``, then take (``change`` > 0) or free blocks."""
-    used = blocks - rep[r, FREE]
-    repf[r, KV_SECONDS] += used * (t - repf[r, CHANGED])
-    repf[r, CHANGED] = t
-    rep[r, FREE] -= change
-    if used + change > rep[r, PEAK]:
-        rep[r, PEAK] = used + change
-
-
-@_jit("inline")
-def _push(req: IntArray, rep: IntArray, r: int, i: int, front: bool) -> None:
-    """Put request ``i`` in replica ``r``'s waiting queue, at its head or tail."""
-    req[i, STATE] = WAITING
-    req[i, NEXT] = -1
-    if rep[r, HEAD] < 0:
-        rep[r, HEAD] = i
-        rep[r, TAIL] = i
-    elif front:
-        req[i, NEXT] = rep[r, HEAD]
-        rep[r, HEAD] = i
-    else:
-        req[rep[r, TAIL], NEXT] = i
-        rep[r, TAIL] = i
-
-
-@_jit("inline")
-def _pop(req: IntArray, rep: IntArray, r: int) -> int:
-    i = rep[r, HEAD]
-    rep[r, HEAD] = req[i, NEXT]
-    if rep[r, HEAD] < 0:
-        rep[r, TAIL] = -1
-    return i
-
-
-@_jit("inline")
-def _preempt_last(
-    req: IntArray, rep: IntArray, repf: FloatArray, run: IntArray, r: int, t: float, blocks: int
-) -> int:
-    """Preempt replica ``r``'s most recently admitted running request; return it."""
-    rep[r, NRUN] -= 1
-    v = run[r, rep[r, NRUN]]
-    _use_kv(rep, repf, r, t, blocks, -req[v, HELD])
-    req[v, HELD] = 0
-    req[v, WORK] = 0
-    req[v, COMPUTED] = 0
-    req[v, TARGET] = req[v, PROMPT] + req[v, GEN]
-    req[v, PREEMPTED] += 1
-    rep[r, PREEMPTS] += 1
-    _push(req, rep, r, v, True)
-    return v
-
-
-@_jit("inline")
-def _decode_slot(
-    req: IntArray, rep: IntArray, repf: FloatArray, run: IntArray, r: int, k: int, t: float, params: IntArray
-) -> bool:
-    """Give running request ``run[r, k]`` the KV slot for its next token, preempting from
-    the tail while no block is free; False when it preempted itself."""
-    i = run[r, k]
-    block = params[BLOCK]
-    need = (req[i, PROMPT] + req[i, GEN] + block - 1) // block
-    while req[i, HELD] < need:
-        if rep[r, FREE] > 0:
-            _use_kv(rep, repf, r, t, params[BLOCKS], 1)
-            req[i, HELD] += 1
-        elif _preempt_last(req, rep, repf, run, r, t, params[BLOCKS]) == i:
-            return False
-    return True
-
-
-@_jit("inline")
-def _admit(
-    req: IntArray,
-    rep: IntArray,
-    repf: FloatArray,
-    run: IntArray,
-    r: int,
-    t: float,
-    params: IntArray,
-    budget: int,
-) -> int:
-    """Admit the head of replica ``r``'s queue if it fits (sequences, blocks less the
-    watermark and, without chunking, its whole prompt in ``budget``); the request or -1."""
-    i = rep[r, HEAD]
-    if i < 0 or rep[r, NRUN] >= params[MAX_SEQS]:
-        return -1
-    need = (req[i, TARGET] + params[BLOCK] - 1) // params[BLOCK]
-    if rep[r, FREE] - need < params[WATERMARK]:
-        return -1
-    if params[CHUNKED] == 0 and req[i, TARGET] > budget:
-        return -1
-    _pop(req, rep, r)
-    _use_kv(rep, repf, r, t, params[BLOCKS], need)
-    req[i, HELD] = need
-    req[i, STATE] = RUNNING
-    run[r, rep[r, NRUN]] = i
-    rep[r, NRUN] += 1
-    return i
 
 
 @_jit("inline")
@@ -206,7 +108,7 @@ def _schedule(
     chunked = params[CHUNKED] == 1
     if not chunked:
         while True:
-            i = _admit(req, rep, repf, run, r, t, params, budget)
+            i = admit(req, rep, repf, run, r, t, params, budget)
             if i < 0:
                 break
             c = req[i, TARGET]
@@ -222,7 +124,7 @@ def _schedule(
     while k < rep[r, NRUN] and budget > 0:
         i = run[r, k]
         if req[i, COMPUTED] == req[i, TARGET]:
-            if _decode_slot(req, rep, repf, run, r, k, t, params):
+            if decode_slot(req, rep, repf, run, r, k, t, params):
                 req[i, WORK] = -1
                 decodes += 1
                 dkv += req[i, PROMPT] + req[i, GEN]
@@ -245,7 +147,7 @@ def _schedule(
                 sampled += 1 if c == left else 0
                 budget -= c
         while budget > 0:
-            i = _admit(req, rep, repf, run, r, t, params, budget)
+            i = admit(req, rep, repf, run, r, t, params, budget)
             if i < 0:
                 break
             c = min(req[i, TARGET], budget)
@@ -292,7 +194,7 @@ def _complete(
         if req[i, GEN] == req[i, OUTPUT]:
             reqf[i, FINISH] = t
             req[i, STATE] = DONE
-            _use_kv(rep, repf, r, t, blocks, -req[i, HELD])
+            use_kv(rep, repf, r, t, blocks, -req[i, HELD])
             req[i, HELD] = 0
             rep[r, OUTSTANDING] -= 1
         else:
@@ -334,7 +236,7 @@ def simulate(
             req[a, REPLICA] = best
             req[a, TARGET] = req[a, PROMPT]
             rep[best, OUTSTANDING] += 1
-            _push(req, rep, best, a, False)
+            push(req, rep, best, a, False)
             if rep[best, PHASE] == IDLE:
                 rep[best, PHASE] = WAKING
                 repf[best, UNTIL] = reqf[a, ARRIVAL]

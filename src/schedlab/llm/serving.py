@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from schedlab.arrays import FloatArray, IntArray
-from schedlab.llm import kernels as k
+from schedlab.llm import kernel_state as k
 from schedlab.llm.cards import LlmError
+from schedlab.llm.kernels import simulate
 from schedlab.llm.requests import LlmRequests
 from schedlab.llm.roofline import Deployment
 
@@ -192,7 +193,7 @@ def serve(
     params = np.array(
         [replicas, batching.max_seqs, budget, batching.block_size, blocks, watermark, int(batching.chunked)]
     )
-    k.simulate(req, reqf, rep, repf, run, gaps, params, deployment.coefficients())
+    simulate(req, reqf, rep, repf, run, gaps, params, deployment.coefficients())
     served = req[:, k.STATE] == k.DONE
     first, finish = reqf[:, k.FIRST], reqf[:, k.FINISH]
     start = float(requests.arrival[0]) if n else 0.0
