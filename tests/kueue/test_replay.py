@@ -133,6 +133,8 @@ def test_kueue_replay_command(tmp_path: Path) -> None:
     shown = run_cli("kueue", "replay", str(k), "--jobs", str(j))
     assert shown.returncode == 0, shown.stderr
     assert "pending at the end: 1 more than the queue can ever use" in shown.stdout
+    drawn = run_cli("kueue", "replay", str(k), "--jobs", str(j), "--figure", str(tmp_path / "use.png"))
+    assert drawn.returncode == 0 and (tmp_path / "use.png").stat().st_size > 10_000
     doc = json.loads(run_cli("kueue", "replay", str(k), "--jobs", str(j), "--json").stdout)
     assert doc["pending"] == 1 and doc["config"]["mode"] == "quota-only" and str(j) in doc["inputs"]
     (tmp_path / "plain.csv").write_text(

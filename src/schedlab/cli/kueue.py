@@ -9,6 +9,9 @@ from typing import Any
 
 import click
 
+from schedlab.cli.common import figure_flags
+from schedlab.cli.types import writable_file
+
 
 @click.group()
 def kueue() -> None:
@@ -50,7 +53,15 @@ def check(files: tuple[Path, ...], as_json: bool) -> None:
     help="Job CSV with `queue` (LocalQueue namespace/name) and `priority` columns.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def replay(files: tuple[Path, ...], jobs_file: Path, as_json: bool) -> None:
+@click.option(
+    "--figure",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw each ClusterQueue's quota use over time, per resource (file name; --format: suffixes).",
+)
+@figure_flags
+def replay(
+    files: tuple[Path, ...], jobs_file: Path, as_json: bool, figure: Path | None, formats: str, dpi: int
+) -> None:
     """Replay the jobs of a trace through the Kueue configuration in FILES, quota only (Kueue's
     own view: an admitted workload runs for its duration; nodes are not modelled yet):
     admission wait per ClusterQueue and LocalQueue, quota used and borrowed over time, and
@@ -71,6 +82,16 @@ def replay(files: tuple[Path, ...], jobs_file: Path, as_json: bool) -> None:
     found = workloads(load_jobs(jobs_file), config)
     outcome = admit_over_time(config, found.items)
     doc = summary(config, found, outcome) | {"wall_s": round(time.perf_counter() - began, 4)}
+    if figure is not None:
+        from schedlab.kueue.report import usage_series
+        from schedlab.report.figures import figure_options, parse_formats
+        from schedlab.report.kueue import plot_usage
+
+        writable_file(figure, "--figure")
+        with figure_options(parse_formats(formats), dpi):
+            title = f"Kueue quota use over time: {jobs_file.name}, {doc['workloads']} workloads (quota only)"
+            written = plot_usage(usage_series(config, found, outcome), figure, title)
+        click.echo(f"wrote {written}", err=True)
     if as_json:
         settings = {"files": [str(f) for f in files], "jobs": str(jobs_file), "mode": "quota-only"}
         paths = {f"config{i}": f for i, f in enumerate(files)} | {"jobs": jobs_file}

@@ -110,3 +110,29 @@ def _kind(reason: str) -> str:
     if "insufficient quota" in reason:
         return "insufficient quota now"
     return "more than the queue can ever use"
+
+
+def usage_series(
+    config: KueueConfig, found: Workloads, outcome: Outcome
+) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray, int]]]:
+    """Per resource, per ClusterQueue: the times its usage (all flavors together) changes,
+    the usage from each of them on, and its nominal quota (all flavors together)."""
+    tree = QuotaTree.build(config)
+    changes: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
+    for i, w in enumerate(found.items):
+        start = outcome.admitted[i]
+        if start is None:
+            continue
+        for resource, _ in outcome.flavors[i]:
+            amount = w.requests.get(resource, 0)
+            changes[(resource, w.queue)] += [(start, amount), (start + w.duration, -amount)]
+    result: dict[str, dict[str, tuple[np.ndarray, np.ndarray, int]]] = defaultdict(dict)
+    for queue in sorted(config.cluster_queues):
+        node = tree.index(queue)
+        for resource in found.resources:
+            nominal = sum(int(tree.nominal[node, k]) for k, (_, r) in enumerate(tree.pairs) if r == resource)
+            steps = sorted(changes.get((resource, queue), []))
+            times = np.array([0.0] + [t for t, _ in steps])
+            levels = np.cumsum([0] + [a for _, a in steps])
+            result[resource][queue] = (times, levels, nominal)
+    return dict(result)
