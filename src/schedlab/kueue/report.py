@@ -28,14 +28,14 @@ def summary(config: KueueConfig, found: Workloads, outcome: Outcome) -> dict[str
     span = (float(arrival.min()) if len(items) else 0.0, span_end)
     queues: dict[str, Any] = {}
     tree = QuotaTree.build(config)
+    cluster_queue = np.array([w.queue for w in items], dtype=object)
+    steps = _changes(found, outcome)
     for name in sorted(config.cluster_queues):
-        rows = np.array([w.queue == name for w in items], dtype=bool)
-        queues[name] = _waits(wait[rows]) | {
-            "usage": _usage(tree, name, items, outcome, admitted, ends, span)
-        }
+        queues[name] = _waits(wait[cluster_queue == name]) | {"usage": _usage(tree, name, steps, span)}
     locals_: dict[str, Any] = {}
+    local_queue = np.array(found.local_queue, dtype=object)
     for name in sorted(set(found.local_queue)):
-        rows = np.array([q == name for q in found.local_queue], dtype=bool)
+        rows = local_queue == name
         locals_[name] = _waits(wait[rows]) | {"cluster_queue": config.local_queues[name].cluster_queue}
     reasons = Counter(_kind(text) for text in outcome.pending.values())
     return {
@@ -61,30 +61,34 @@ def _waits(wait: np.ndarray) -> dict[str, Any]:
     return {"workloads": len(wait), "admitted": len(done), "pending": len(wait) - len(done), "wait_s": stats}
 
 
+def _changes(found: Workloads, outcome: Outcome) -> dict[tuple[str, str, str], list[tuple[float, int]]]:
+    """Per ClusterQueue, flavor and resource: the (time, amount) of every admission (+) and
+    end (-) of its workloads."""
+    changes: dict[tuple[str, str, str], list[tuple[float, int]]] = defaultdict(list)
+    for i, w in enumerate(found.items):
+        start = outcome.admitted[i]
+        if start is None:
+            continue
+        for resource, flavor in outcome.flavors[i]:
+            amount = w.requests.get(resource, 0)
+            changes[(w.queue, flavor, resource)] += [(start, amount), (start + w.duration, -amount)]
+    return changes
+
+
 def _usage(
     tree: QuotaTree,
     queue: str,
-    items: list[Any],
-    outcome: Outcome,
-    admitted: np.ndarray,
-    ends: np.ndarray,
+    steps: dict[tuple[str, str, str], list[tuple[float, int]]],
     span: tuple[float, float],
 ) -> dict[str, Any]:
     """Per ``flavor/resource`` the queue holds quota in: nominal quota, time-weighted mean
     and peak usage, and time-weighted mean borrowed (usage above nominal)."""
-    steps: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
-    for i, w in enumerate(items):
-        if w.queue != queue or not np.isfinite(admitted[i]):
-            continue
-        for resource, flavor in outcome.flavors[i]:
-            amount = w.requests.get(resource, 0)
-            steps[(flavor, resource)] += [(float(admitted[i]), amount), (float(ends[i]), -amount)]
     node = tree.index(queue)
     length = max(span[1] - span[0], 1e-12)
     result = {}
     for k, (flavor, resource) in enumerate(tree.pairs):
         nominal = int(tree.nominal[node, k])
-        changes = sorted(steps.get((flavor, resource), []))
+        changes = sorted(steps.get((queue, flavor, resource), []))
         if not nominal and not changes:
             continue
         times = np.array([t for t, _ in changes] + [span[1]])
@@ -119,13 +123,8 @@ def usage_series(
     the usage from each of them on, and its nominal quota (all flavors together)."""
     tree = QuotaTree.build(config)
     changes: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
-    for i, w in enumerate(found.items):
-        start = outcome.admitted[i]
-        if start is None:
-            continue
-        for resource, _ in outcome.flavors[i]:
-            amount = w.requests.get(resource, 0)
-            changes[(resource, w.queue)] += [(start, amount), (start + w.duration, -amount)]
+    for (queue, _, resource), steps in _changes(found, outcome).items():  # flavors together
+        changes[(resource, queue)] += steps
     result: dict[str, dict[str, tuple[np.ndarray, np.ndarray, int]]] = defaultdict(dict)
     for queue in sorted(config.cluster_queues):
         node = tree.index(queue)

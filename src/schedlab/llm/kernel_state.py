@@ -36,12 +36,12 @@ UNTIL, CHANGED, KV_SECONDS, BUSY = range(4)
 N_REPF = 4
 
 
-def _jit(kind: str) -> Callable[[Any], Any]:
+def jitted(kind: str) -> Callable[[Any], Any]:
     """The jit decorator called ``kind``, or nothing when compiled kernels are off."""
     return getattr(jit, kind) if jit.enabled() else (lambda function: function)
 
 
-@_jit("inline")
+@jitted("inline")
 def use_kv(rep: IntArray, repf: FloatArray, r: int, t: float, blocks: int, change: int) -> None:
     """Account KV use up to ``t``, then take (``change`` > 0) or free blocks."""
     used = blocks - rep[r, FREE]
@@ -52,7 +52,7 @@ def use_kv(rep: IntArray, repf: FloatArray, r: int, t: float, blocks: int, chang
         rep[r, PEAK] = used + change
 
 
-@_jit("inline")
+@jitted("inline")
 def push(req: IntArray, rep: IntArray, r: int, i: int, front: bool) -> None:
     """Put request ``i`` in replica ``r``'s waiting queue, at its head or tail."""
     req[i, STATE] = WAITING
@@ -68,7 +68,7 @@ def push(req: IntArray, rep: IntArray, r: int, i: int, front: bool) -> None:
         rep[r, TAIL] = i
 
 
-@_jit("inline")
+@jitted("inline")
 def pop(req: IntArray, rep: IntArray, r: int) -> int:
     i = rep[r, HEAD]
     rep[r, HEAD] = req[i, NEXT]
@@ -77,7 +77,7 @@ def pop(req: IntArray, rep: IntArray, r: int) -> int:
     return i
 
 
-@_jit("inline")
+@jitted("inline")
 def preempt_last(
     req: IntArray, rep: IntArray, repf: FloatArray, run: IntArray, r: int, t: float, blocks: int
 ) -> int:
@@ -95,7 +95,7 @@ def preempt_last(
     return v
 
 
-@_jit("inline")
+@jitted("inline")
 def decode_slot(
     req: IntArray, rep: IntArray, repf: FloatArray, run: IntArray, r: int, k: int, t: float, params: IntArray
 ) -> bool:
@@ -113,7 +113,7 @@ def decode_slot(
     return True
 
 
-@_jit("inline")
+@jitted("inline")
 def admit(
     req: IntArray,
     rep: IntArray,

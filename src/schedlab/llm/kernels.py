@@ -57,15 +57,15 @@ from schedlab.llm.kernel_state import (
     UNTIL,
     WAKING,
     WORK,
-    _jit,
     admit,
     decode_slot,
+    jitted,
     push,
     use_kv,
 )  # fmt: skip
 
 
-@_jit("inline")
+@jitted("inline")
 def iteration_time(
     coef: FloatArray, tp: float, pairs: float, pkv: float, decodes: float, dkv: float, sampled: float
 ) -> float:
@@ -85,7 +85,39 @@ def iteration_time(
     return total
 
 
-@_jit("inline")
+@jitted("inline")
+def _admit_prompts(
+    req: IntArray,
+    rep: IntArray,
+    repf: FloatArray,
+    run: IntArray,
+    r: int,
+    t: float,
+    params: IntArray,
+    budget: int,
+) -> tuple[int, float, int, int, int]:
+    """Admit waiting requests while they fit, each with as much of its prompt as ``budget``
+    leaves (all of it without chunking: :func:`admit` checks); the prompt tokens, causal
+    pairs, KV read and tokens sampled they add, and the budget left."""
+    tp = 0
+    pairs = 0.0
+    pkv = 0
+    sampled = 0
+    while budget > 0:
+        i = admit(req, rep, repf, run, r, t, params, budget)
+        if i < 0:
+            break
+        c = min(req[i, TARGET], budget)
+        req[i, WORK] = c
+        tp += c
+        pairs += c * (c + 1) / 2
+        pkv += c
+        sampled += 1 if c == req[i, TARGET] else 0
+        budget -= c
+    return tp, pairs, pkv, sampled, budget
+
+
+@jitted("inline")
 def _schedule(
     req: IntArray,
     rep: IntArray,
@@ -99,25 +131,12 @@ def _schedule(
     """Form replica ``r``'s next iteration at ``t`` (marking each request's WORK); its
     duration, or -1 when there is nothing to do."""
     budget = params[MAX_TOKENS]
-    tp = 0
-    pairs = 0.0
-    pkv = 0
     decodes = 0
     dkv = 0
-    sampled = 0
     chunked = params[CHUNKED] == 1
+    tp, pairs, pkv, sampled = 0, 0.0, 0, 0
     if not chunked:
-        while True:
-            i = admit(req, rep, repf, run, r, t, params, budget)
-            if i < 0:
-                break
-            c = req[i, TARGET]
-            req[i, WORK] = c
-            tp += c
-            pairs += c * (c + 1) / 2
-            pkv += c
-            sampled += 1
-            budget -= c
+        tp, pairs, pkv, sampled, budget = _admit_prompts(req, rep, repf, run, r, t, params, budget)
         if tp > 0:
             return iteration_time(coef, tp, pairs, pkv, decodes, dkv, sampled)
     k = 0
@@ -146,23 +165,14 @@ def _schedule(
                 pkv += s + c
                 sampled += 1 if c == left else 0
                 budget -= c
-        while budget > 0:
-            i = admit(req, rep, repf, run, r, t, params, budget)
-            if i < 0:
-                break
-            c = min(req[i, TARGET], budget)
-            req[i, WORK] = c
-            tp += c
-            pairs += c * (c + 1) / 2
-            pkv += c
-            sampled += 1 if c == req[i, TARGET] else 0
-            budget -= c
+        more = _admit_prompts(req, rep, repf, run, r, t, params, budget)
+        tp, pairs, pkv, sampled = tp + more[0], pairs + more[1], pkv + more[2], sampled + more[3]
     if tp + decodes == 0:
         return -1.0
     return iteration_time(coef, tp, pairs, pkv, decodes, dkv, sampled)
 
 
-@_jit("inline")
+@jitted("inline")
 def _complete(
     req: IntArray,
     reqf: FloatArray,
@@ -203,7 +213,7 @@ def _complete(
     rep[r, NRUN] = kept
 
 
-@_jit("kernel")
+@jitted("kernel")
 def simulate(
     req: IntArray,
     reqf: FloatArray,

@@ -104,17 +104,15 @@ def replay(
     shared = shared_gpu_time_frac(attempts)  # before the task table: the peak stays lower
     tasks = task_table(workload, model.shape_of, model.is_ls, outcome)
     extra: dict[str, Any] = dict(extra_nodes)
+    ends = tasks["end"].to_numpy(dtype=np.float64)  # services' ends, or the run's (horizon)
+    horizon = float(np.nanmax(ends)) if np.isfinite(ends).any() else 0.0
     if segments is not None and model.interference is not None:
-        horizon = float(tasks["end"].max()) if tasks["end"].notna().any() else 0.0
-        ends = tasks["end"].to_numpy(dtype=np.float64)
         profiles = model.interference.profiles
         if config.requests_exact or requests is not None:
             extra = exact_service_metrics(workload, profiles, segments, ends, horizon, config.seed, requests)
         else:
             extra = service_metrics(workload, profiles, segments, ends, horizon)
     if workload.llm is not None and llm_requests is not None:
-        ends = tasks["end"].to_numpy(dtype=np.float64)
-        horizon = float(np.nanmax(ends)) if np.isfinite(ends).any() else 0.0
         extra |= llm_service_metrics(
             workload, attempts, nodes, llm_requests, ends, horizon, config.seed, dict(config.gpu_cards)
         )
