@@ -77,7 +77,7 @@ def test_groups_follow_the_additive_rule() -> None:
 )
 def test_a_member_s_slowdown_does_not_depend_on_the_order(group: list[str], seed: int) -> None:
     order = np.random.default_rng(seed).permutation(len(group))
-    for name in ("measured", "features", "none"):
+    for name in ("measured", "features", "groups", "none"):
         model = make_model(name, PROFILES)
         np.testing.assert_allclose(
             model.slowdowns([group[i] for i in order]), model.slowdowns(group)[order], rtol=1e-12
@@ -195,6 +195,8 @@ def test_check_scores_a_model_on_another_directory() -> None:
     result = CliRunner().invoke(cli, ["interference", "check", "--against", str(HELD_OUT / "mps"), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
-    assert set(doc["errors"]) == {"mps 2", "time-slicing 2"}
-    assert doc["errors"]["time-slicing 2"]["predictions"] == 8
-    assert doc["errors"]["time-slicing 2"]["median_rel_error"] < 0.03
+    assert set(doc["models"]) == {"measured", "groups"}  # the additive rule and the group model
+    errors = doc["models"]["measured"]
+    assert set(errors) == {"mps 2", "time-slicing 2"}
+    assert errors["time-slicing 2"]["predictions"] == 8
+    assert errors["time-slicing 2"]["median_rel_error"] < 0.03

@@ -118,7 +118,9 @@ def scenario(draw: st.DrawFn, features: frozenset[str]) -> tuple[TimedWorkload, 
         victim=draw(st.sampled_from(["least-lost", "newest"])),
         seed=draw(st.integers(0, 2**16)),
         samples=7,
-        interference="measured" if features & {"services", "slo"} else "none",
+        interference=draw(st.sampled_from(["measured", "groups"]))
+        if features & {"services", "slo"}
+        else "none",
         reserve_after=draw(st.sampled_from([0.0, 3.0, 12.0])) if "guard" in features else None,
         evict_starved=draw(st.booleans()),
         quotas=(("u1", 2.0), ("u3", 0.5)) if "drf" in features else (),

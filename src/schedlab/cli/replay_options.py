@@ -110,7 +110,8 @@ OPTIONS: list[Callable[[Any], Any]] = [
         default="none",
         show_default=True,
         metavar="[MODEL]",
-        help="Co-located tasks with a `profile` slow each other down as MODEL predicts (alone: measured).",
+        help="Co-located tasks with a `profile` slow each other down as MODEL predicts (measured, groups,"
+        " features, none; alone: measured).",
     ),
     click.option(
         "--profiles", type=DIR, help="Profile directory of the interference model. Default: embedded H100."

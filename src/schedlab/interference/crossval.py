@@ -4,14 +4,15 @@ errors on held-out measurements.
 Leave one pair out: for each measured unordered pair, fit the model without that pair's
 measurements and predict both members' p50. Leave one configuration out: for each
 configuration, fit without every pair that involves it (its solo measurements stay) and
-predict all those pairs. Held out: fit on one profile directory and predict every co-located
-measurement of another (say, groups of three measured by ``schedlab profile --size 3``).
-The error of a prediction is |predicted p50 / measured p50 - 1|.
+predict all those pairs. Leave one group out: for each measured group of three or more,
+fit without its members' measurements and predict them. Held out: fit on one profile
+directory and predict every co-located measurement of another (say, groups of three
+measured by ``schedlab profile --size 3``). The error of a prediction is |predicted p50 / measured p50 - 1|.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,22 @@ def leave_one_config_out(name: str, profiles: Profiles) -> Errors:
         if pairs:
             errors += _errors(name, profiles.without(configs={config}), profiles, pairs)
     return Errors(np.array(errors))
+
+
+def leave_one_group_out(name: str, profiles: Profiles) -> dict[int, Errors]:
+    """Errors of model ``name`` on every member of each measured group of three or more
+    (time-sliced), fitted without that group's measurements, by group size."""
+    groups: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for key in profiles.groups:
+        groups.setdefault(tuple(sorted(key)), []).append(key)
+    errors: dict[int, list[float]] = {}
+    for members, keys in groups.items():
+        train = replace(profiles, groups={k: v for k, v in profiles.groups.items() if k not in keys})
+        model = INTERFERENCE_MODELS.get(name)(train)
+        errors.setdefault(len(members), []).extend(
+            abs(model.slowdowns(list(k), Sharing())[0] / profiles.groups[k] - 1.0) for k in keys
+        )
+    return {size: Errors(np.array(values)) for size, values in sorted(errors.items())}
 
 
 def held_out(name: str, profiles: Profiles, directory: str | Path) -> dict[str, Errors]:

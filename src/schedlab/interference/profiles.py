@@ -9,9 +9,10 @@ per member of a measurement: ``sharing`` alone / time-slicing / mps, ``mps_threa
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,8 @@ class Profiles:
     ``pairs[(a, b)]``: p50 of ``a`` time-sliced with ``b`` over ``a``'s solo p50 (the mean
     over repeated measurements). ``mps_alone[(a, pct)]``: ``a``'s p50 alone under MPS at
     ``pct`` % of the SMs over its solo p50; ``mps_pairs[(a, b, pct)]``: ``a``'s p50 next to
-    ``b`` under MPS at ``pct`` over its MPS-alone p50 at ``pct``.
+    ``b`` under MPS at ``pct`` over its MPS-alone p50 at ``pct``; ``groups[(a, b, c, ...)]``:
+    ``a``'s p50 time-sliced with two or more co-runners ``b, c, ...`` over its solo p50.
     """
 
     configs: dict[str, Config]
@@ -62,6 +64,7 @@ class Profiles:
     mps_alone: dict[tuple[str, int], float] = field(default_factory=dict)
     mps_pairs: dict[tuple[str, str, int], float] = field(default_factory=dict)
     source: str = "<memory>"
+    groups: dict[tuple[str, ...], float] = field(default_factory=dict)
 
     def config(self, name: str) -> Config:
         """The configuration ``name``; an error listing the known ones otherwise."""
@@ -83,6 +86,25 @@ class Profiles:
             self,
             pairs={k: v for k, v in self.pairs.items() if not drop(*k)},
             mps_pairs={k: v for k, v in self.mps_pairs.items() if not drop(k[0], k[1])},
+            groups={k: v for k, v in self.groups.items() if not configs & set(k)},
+        )
+
+    def merged(self, other: Profiles) -> Profiles:
+        """These profiles and ``other``'s measurements together (slowdowns are ratios to
+        each directory's own solo latency, so two machines' solo latencies need not agree):
+        configurations and solo latencies from the first that has them, a measurement in
+        both the mean of the two."""
+
+        def mean(a: dict[Any, float], b: dict[Any, float]) -> dict[Any, float]:
+            return {k: (a[k] + b[k]) / 2 if k in a and k in b else a.get(k, b.get(k, 0.0)) for k in a | b}
+
+        return Profiles(
+            other.configs | self.configs,
+            mean(self.pairs, other.pairs),
+            mean(self.mps_alone, other.mps_alone),
+            mean(self.mps_pairs, other.mps_pairs),
+            f"{self.source} + {other.source}",
+            mean(self.groups, other.groups),
         )
 
 
@@ -141,7 +163,23 @@ def load_profiles(directory: str | Path | None = None) -> Profiles:
         for a, b, p, v in zip(both["config"], both["co_runners"], both["pct"], both["p50_ms"], strict=True)
         if (str(a), int(p)) in mps_alone
     }
-    return Profiles(configs, pairs, mps_alone, mps_pairs, str(root))
+    many = rows[(rows["sharing"] == "time-slicing") & (rows["tasks_on_gpu"] >= 3)]
+    means = many.groupby(["config", "co_runners"], as_index=False)["p50_ms"].mean()
+    groups = {
+        (str(a), *(o for o in str(b).split(";") if o)): float(v) / solo_p50[str(a)]
+        for a, b, v in zip(means["config"], means["co_runners"], means["p50_ms"], strict=True)
+    }
+    return Profiles(configs, pairs, mps_alone, mps_pairs, str(root), groups)
+
+
+def load_all(directories: Sequence[str | Path]) -> Profiles:
+    """Several profile directories read as one (:meth:`Profiles.merged`); none: the
+    embedded profiles."""
+    profiles = [load_profiles(d) for d in directories] or [load_profiles()]
+    merged = profiles[0]
+    for more in profiles[1:]:
+        merged = merged.merged(more)
+    return merged
 
 
 def load_rows(directory: str | Path) -> pd.DataFrame:

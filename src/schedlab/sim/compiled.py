@@ -147,7 +147,7 @@ def _limits(model: ReplayModel) -> np.ndarray:
 
 def _rate_arrays(model: ReplayModel) -> RateArrays | None:
     """The progress-rate arrays of an interference run, or None when its model does not
-    follow the additive group rule (a plugin model with its own ``slowdowns`` runs on the
+    follow the group rule of the base model (a plugin model with its own ``slowdowns`` runs on the
     reference path)."""
     from schedlab.interference import InterferenceModel
     from schedlab.sim.kernels.rates import rate_arrays
@@ -180,6 +180,7 @@ def _rate_arrays(model: ReplayModel) -> RateArrays | None:
         w.is_service,
         pair if names else np.ones((1, 1)),
         alone if names else np.ones(1),
+        np.array([interference.group_scale(m, sharing) for m in range(group_max + 2)]),
         group_max,
         4 * services + 16,
     )

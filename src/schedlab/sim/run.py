@@ -19,7 +19,6 @@ from schedlab.llm.requests import LlmRequests
 from schedlab.metrics.fairness import fairness_summary, user_table
 from schedlab.sim.compiled import compiled_runner, loaded, ready
 from schedlab.sim.config import AUTO_COMPILED_TASKS, ReplayConfig
-from schedlab.sim.llm_services import llm_service_metrics, restrict_llm_gpus
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import NodeEvent
 from schedlab.sim.occupancy import shared_gpu_time_frac
@@ -53,7 +52,7 @@ def replay(
     ``progress(arrived, tasks, now)`` is called now and then (``now``: the simulated time).
     ``interference``: the model named
     by ``config.interference`` fitted to other profiles than the embedded ones; with an
-    interference model following the additive group rule the compiled path models progress
+    interference model following the base group rule the compiled path models progress
     rates too (other models run on the reference path).
     ``requests``: a request trace replayed at each service's rate (request-level latency,
     as ``config.requests_exact`` with Poisson arrivals). ``node_events``: nodes failing,
@@ -66,6 +65,8 @@ def replay(
             raise ConfigError(
                 f"{workload.source} has LLM replicas (llm_model): give their request trace (--llm-requests)"
             )
+        from schedlab.sim.llm_services import restrict_llm_gpus  # numba only for LLM replicas
+
         workload = restrict_llm_gpus(workload, nodes, dict(config.gpu_cards))
     use_compiled = _use_compiled(config, len(workload))
     compile_s = ready() if use_compiled else 0.0
@@ -113,6 +114,8 @@ def replay(
         else:
             extra = service_metrics(workload, profiles, segments, ends, horizon)
     if workload.llm is not None and llm_requests is not None:
+        from schedlab.sim.llm_services import llm_service_metrics
+
         extra |= llm_service_metrics(
             workload, attempts, nodes, llm_requests, ends, horizon, config.seed, dict(config.gpu_cards)
         )

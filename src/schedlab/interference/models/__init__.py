@@ -1,4 +1,4 @@
-"""Interference models by name: ``none``, ``measured`` (the default), ``features``."""
+"""Interference models by name: ``none``, ``measured`` (the default), ``features``, ``groups``."""
 
 from schedlab.interference.models.base import (
     INTERFERENCE_MODELS,
@@ -8,6 +8,7 @@ from schedlab.interference.models.base import (
     register,
 )
 from schedlab.interference.models.features import FeatureModel
+from schedlab.interference.models.groups import GroupModel
 from schedlab.interference.models.measured import MeasuredModel
 from schedlab.interference.models.none import NoInterference
 
@@ -18,6 +19,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "INTERFERENCE_MODELS",
     "FeatureModel",
+    "GroupModel",
     "InterferenceModel",
     "MeasuredModel",
     "NoInterference",

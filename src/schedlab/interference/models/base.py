@@ -7,10 +7,11 @@ configuration (:meth:`~InterferenceModel.pair`). A group of any size follows fro
 (:meth:`~InterferenceModel.slowdowns`): under time-slicing the GPU serves the members in
 turn, so each co-runner adds the delay it adds in the pair,
 
-    slowdown_i(G) = alone_i x (1 + sum over the other members j of (pair(i, j) - 1)),
+    slowdown_i(G) = alone_i x (1 + scale(m) x sum over the other members j of (pair(i, j) - 1)),
 
-which equals the measurement for a pair and extends to three, four or more members,
-including the same configuration twice.
+with ``m`` = |G| - 1 co-runners and ``scale`` 1 (:meth:`~InterferenceModel.group_scale`;
+the ``groups`` model fits it), which equals the measurement for a pair and extends to three,
+four or more members, including the same configuration twice.
 """
 
 from __future__ import annotations
@@ -61,12 +62,18 @@ class InterferenceModel:
         ``sharing``."""
         raise NotImplementedError
 
+    def group_scale(self, others: int, sharing: Sharing) -> float:
+        """The factor on the sum of the pairs' extra delays of a member with ``others``
+        co-runners (1: the additive rule)."""
+        return 1.0
+
     def slowdowns(self, group: Sequence[str], sharing: Sharing = Sharing()) -> FloatArray:
         """Each member's slowdown when ``group`` (configuration names, repeats allowed)
         shares one GPU, in the order given."""
         for name in group:
             self.profiles.config(name)  # unknown names: a clear error
         pairs = self._pairs(sharing)
+        scale = self.group_scale(len(group) - 1, sharing)
         result = np.empty(len(group))
         for i, name in enumerate(group):
             extra = 0.0
@@ -76,7 +83,7 @@ class InterferenceModel:
                     if value is None:
                         value = pairs[(name, other)] = self.pair(name, other, sharing)
                     extra += value - 1.0
-            result[i] = self.alone(name, sharing) * max(1.0 + extra, 1e-3)
+            result[i] = self.alone(name, sharing) * max(1.0 + extra * scale, 1e-3)
         return result
 
     def _pairs(self, sharing: Sharing) -> dict[tuple[str, str], float]:

@@ -1,11 +1,11 @@
 """Compiled progress rates: the mirror of :class:`schedlab.sim.progress.ProgressRates`.
 
 Per GPU, the profiled tasks on it form a doubly linked list in start order (the reference's
-group list). Whenever a group changes, each member's slowdown comes from the additive group
-rule of :mod:`schedlab.interference.models.base` over a pair matrix and an alone vector
-precomputed from the model (same operations, same order, so the same floats); a batch job's
-work left is brought up to date and its departure pushed again (its key's epoch bumped, so
-the earlier one is ignored); a service's span of constant slowdown is recorded.
+group list). Whenever a group changes, each member's slowdown comes from the group rule of
+:mod:`schedlab.interference.models.base` over a pair matrix, an alone vector and a scale per
+number of co-runners precomputed from the model (same operations, same order, so the same
+floats); a batch job's work left is brought up to date and its departure pushed again (its
+key's epoch bumped, so the earlier one is ignored); a service's span of constant slowdown is recorded.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class RateArrays(NamedTuple):
     service: BoolArray  # n
     pair: FloatArray  # C x C: pair slowdowns under the run's sharing mode
     alone: FloatArray  # C
+    scale: FloatArray  # co-runners -> factor on the sum of the pairs' extra delays
     left: FloatArray  # n: work left, seconds at speed 1 alone
     speed: FloatArray  # n
     since: FloatArray  # n
@@ -55,6 +56,7 @@ def rate_arrays(
     service: BoolArray,
     pair: FloatArray,
     alone: FloatArray,
+    scale: FloatArray,
     group_max: int,
     segments: int,
 ) -> RateArrays:
@@ -64,6 +66,7 @@ def rate_arrays(
         service=np.ascontiguousarray(service, dtype=np.bool_),
         pair=np.ascontiguousarray(pair, dtype=np.float64),
         alone=np.ascontiguousarray(alone, dtype=np.float64),
+        scale=np.ascontiguousarray(scale, dtype=np.float64),
         left=np.zeros(n),
         speed=np.ones(n),
         since=np.zeros(n),
@@ -87,7 +90,8 @@ def rate_arrays(
 def no_rates(n: int) -> RateArrays:
     """The arrays of a replay without interference: only the departure keys' epochs are per
     task (the kernels read the others only when ``RATES`` is set)."""
-    none = rate_arrays(0, 1, np.full(1, -1), np.zeros(1, dtype=bool), np.ones((1, 1)), np.ones(1), 1, 0)
+    one = np.ones(1)
+    none = rate_arrays(0, 1, np.full(1, -1), np.zeros(1, dtype=bool), np.ones((1, 1)), one, one, 1, 0)
     return none._replace(epoch=np.zeros(max(n, 1), dtype=np.int64))
 
 
@@ -117,9 +121,15 @@ def close(q: RateArrays, t: int, now: float) -> None:
 @step
 def update(q: RateArrays, h: EventHeap, attempt: IntArray, n: int, g: int, now: float, new: int) -> None:
     """New slowdowns for every member of GPU ``g`` of node ``n`` (the reference's ``_update``)."""
+    others = -1
+    u = q.head[n, g]
+    while u >= 0:
+        others += 1
+        u = q.next[u]
+    scale = q.scale[min(max(others, 0), len(q.scale) - 1)]
     size = 0
     u = q.head[n, g]
-    while u >= 0:  # the additive rule, in group order
+    while u >= 0:  # the group rule, in group order
         ci = q.config[u]
         extra = 0.0
         v = q.head[n, g]
@@ -127,7 +137,7 @@ def update(q: RateArrays, h: EventHeap, attempt: IntArray, n: int, g: int, now: 
             if v != u:
                 extra += q.pair[ci, q.config[v]] - 1.0
             v = q.next[v]
-        q.scratch[size] = q.alone[ci] * max(1.0 + extra, 1e-3)
+        q.scratch[size] = q.alone[ci] * max(1.0 + extra * scale, 1e-3)
         size += 1
         u = q.next[u]
     if size == 1:

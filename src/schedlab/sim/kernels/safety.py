@@ -3,7 +3,7 @@
 :class:`~schedlab.interference.colocation.Colocation`.
 
 A task may join a GPU when every inference service of the new group (the task included)
-keeps its slowdown, by the additive group rule, within its largest safe slowdown (found once
+keeps its slowdown, by the group rule, within its largest safe slowdown (found once
 per service before the run, :func:`schedlab.interference.colocation.largest_safe_slowdown`).
 A dry run (a preemption's) leaves out the tasks marked in ``skip`` and reads the node's
 free GPU milli from ``free``. The verdict for a configuration on a GPU (do the others stay
@@ -41,7 +41,8 @@ def _verdict(st: State, n: int, g: int, t: int, dry: bool) -> tuple[bool, float]
             for j in range(size):
                 if j != i:
                     extra += q.pair[q.config[u], q.config[members[j]]] - 1.0
-            slowdown = q.alone[q.config[u]] * max(1.0 + extra, 1e-3)
+            scale = q.scale[min(size - 1, len(q.scale) - 1)]
+            slowdown = q.alone[q.config[u]] * max(1.0 + extra * scale, 1e-3)
         if u == t:
             own = slowdown
         elif slowdown > sf.limit[u]:
