@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from schedlab.kueue.assign import Assignment, Pending, admit, assign, release
+from schedlab.kueue.assign import Assignment, Pending, Preempting, admit, assign, release
 from schedlab.kueue.load import load_config
 from schedlab.kueue.quota import QuotaTree
 
@@ -65,8 +65,10 @@ def test_the_shortfall_is_named_when_others_use_the_cohort_s_quota(tmp_path: Pat
     taken = assign(tree, config, "b", {"cpu": 10_000})
     assert taken == Assignment((("cpu", "spot"),), True)
     admit(tree, "b", taken, {"cpu": 10_000})
-    pending = assign(tree, config, "a", {"cpu": 3000})
-    assert str(pending) == (
+    found = assign(tree, config, "a", {"cpu": 3000})
+    # 3 CPUs are within a's nominal 4: spot would fit by preempting b's borrowed CPUs
+    assert isinstance(found, Preempting) and found.needs == {("spot", "cpu")} and not found.borrows
+    assert str(found.pending) == (
         "flavor spot: insufficient quota for cpu: 3 asked, 2 available; "
         "flavor on-demand: cpu 3 is more than the 0 this queue can ever use"
     )

@@ -63,10 +63,10 @@ def replay(
     files: tuple[Path, ...], jobs_file: Path, as_json: bool, figure: Path | None, formats: str, dpi: int
 ) -> None:
     """Replay the jobs of a trace through the Kueue configuration in FILES, quota only (Kueue's
-    own view: an admitted workload runs for its duration; nodes are not modelled yet):
-    admission wait per ClusterQueue and LocalQueue, quota used and borrowed over time, and
-    why the workloads still pending at the end pend. No preemption or fair sharing yet
-    (docs/kueue.md)."""
+    own view: an admitted workload runs for its duration; nodes are not modelled yet), with
+    Kueue's classic preemption: admission wait per ClusterQueue and LocalQueue, quota used
+    and borrowed over time, preemptions by reason and the run time they cost, and why the
+    workloads still pending at the end pend. No fair sharing yet (docs/kueue.md)."""
     import time
 
     from schedlab.files import dumps
@@ -135,8 +135,93 @@ def _print_replay(doc: dict[str, Any]) -> None:
             usage.add_row(name, key, f"{u['nominal'] / scale:,.0f}", f"{u['mean'] / scale:,.1f}", share,
                           f"{u['peak'] / scale:,.0f}", f"{u['borrowed_mean'] / scale:,.1f}")  # fmt: skip
     print_table(usage)
+    evicted = {name: row for name, row in doc["cluster_queues"].items() if row["evicted"]}
+    if evicted:
+        table = Table(title="workloads evicted by preemption (they start over when admitted again)")
+        for column in ("ClusterQueue", "reason", "evicted", "run time lost s"):
+            table.add_column(column, justify="left" if column in ("ClusterQueue", "reason") else "right")
+        for name, row in evicted.items():
+            for j, (reason, n) in enumerate(row["evicted"].items()):  # the time lost: per queue
+                table.add_row(name if j == 0 else "", reason, str(n), "" if j else f"{row['lost_s']:,.1f}")
+        print_table(table)
     reasons = "; ".join(f"{n} {k}" for k, n in doc["pending_reasons"].items()) or "none"
     click.echo(
         f"admitted {doc['admitted']} of {doc['workloads']} workloads; pending at the end: {reasons};"
         f" {doc['unmanaged_tasks']} tasks without a queue (not managed by Kueue); {doc['wall_s']:.2f} s"
     )
+
+
+@kueue.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--jobs",
+    "jobs_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The trace already submitted: a job CSV with `queue` and `priority` columns.",
+)
+@click.option(
+    "--workload",
+    "workload_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A job CSV of one workload (one row, or one gang) with its `queue` and `priority`.",
+)
+@click.option(
+    "--at",
+    type=click.FloatRange(min=0),
+    help="Submit it at this time of the trace (seconds). Default: its own submit_time.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def explain(
+    files: tuple[Path, ...], jobs_file: Path, workload_file: Path, at: float | None, as_json: bool
+) -> None:
+    """Would one more workload be admitted if submitted at --at beside the trace --jobs
+    (quota only, as kueue replay): at once with which flavors, or why it would pend then
+    (which quota, which flavor, no preemption allowed, blocked by a StrictFIFO head) and
+    behind how many workloads, when it would be admitted as the trace goes on, whom it
+    would evict, and how many of the trace's workloads it would delay."""
+    from schedlab.errors import ConfigError
+    from schedlab.files import dumps
+    from schedlab.kueue import load
+    from schedlab.kueue.explain import explain as what_if
+    from schedlab.kueue.workloads import workloads
+    from schedlab.workload import load_jobs
+
+    config = load.load_config(list(files))
+    trace = workloads(load_jobs(jobs_file), config)
+    new = workloads(load_jobs(workload_file), config)
+    if len(new.items) != 1:
+        raise ConfigError(
+            f"--workload {workload_file}: {len(new.items)} workloads with a queue;"
+            " give one (one row or one gang)"
+        )
+    when = new.items[0].arrival if at is None else at
+    answer = what_if(config, trace.items, new.items[0], when)
+    if as_json:
+        click.echo(dumps(answer.as_json() | {"local_queue": new.local_queue[0]}, indent=2))
+        return
+    w = answer.workload
+    click.echo(
+        f"{new.local_queue[0]} -> ClusterQueue {w.queue}, priority {w.priority}, submitted at {when:g} s:"
+    )
+    if answer.pending_at is None:
+        click.echo("  admitted at once")
+    else:
+        click.echo(f"  pends at {when:g} s ({answer.ahead} workloads ahead of it): {answer.pending_at}")
+    flavors = ", ".join(f"{r}: {f}" for r, f in answer.flavors)
+    if answer.admitted_at is None:
+        click.echo(f"  never admitted in the trace: {answer.pending_end}")
+    else:
+        click.echo(
+            f"  admitted at {answer.admitted_at:g} s ({answer.admitted_at - when:g} s later);"
+            f" flavors {flavors}"
+        )
+    if answer.evicts:
+        reasons = ", ".join(f"workload {i} ({reason})" for i, reason in answer.evicts)
+        click.echo(f"  evicts {len(answer.evicts)}: {reasons}")
+    if answer.evicted:
+        click.echo(f"  is evicted {answer.evicted} times afterwards (it starts over each time)")
+    click.echo(f"  delays {answer.delayed} of the trace's workloads by {answer.delay_s:g} s in total")

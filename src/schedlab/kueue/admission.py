@@ -1,5 +1,5 @@
 """Kueue's admission over time, quota only (Kueue's own view, no nodes): the reference the
-compiled replay will be checked against. No preemption and no fair sharing yet.
+compiled replay will be checked against. Classic preemption; no fair sharing yet.
 
 At each moment, finished workloads give their quota back, arrivals join their ClusterQueue,
 then scheduling cycles run until one admits nothing. A cycle takes each ClusterQueue's head
@@ -16,16 +16,30 @@ the first workload of the shapes not set aside. That keeps a cycle's cost to the
 shapes, not of workloads, however long the queue (Kueue sets them aside one cycle at a time
 and retries all after any release, within the same instant: an order of admissions between
 queues within one instant may differ).
+
+A head that fits only by preemption (:mod:`schedlab.kueue.preemption`) evicts its targets
+and is admitted at once (in Kueue, once the targets' pods are gone); an evicted workload
+gives its quota back and goes back to its queue in its first place (priority, creation) at
+the next moment something else happens (in Kueue, once its pods are gone), or at once when
+nothing else is left to happen; it starts over when admitted again. Without targets a head
+waits like one that does not fit, until quota comes back anywhere in its cohort tree.
+Policies that keep evicting each other (``reclaimWithinCohort: Any`` against a queue that
+borrows by ``borrowWithinCohort`` can) stop the replay with an error past
+:data:`MAX_EVICTIONS` evictions per workload.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from dataclasses import dataclass, field
 
-from schedlab.kueue.assign import Assignment, Pending, admit, assign_planned, plan, release
+from schedlab.errors import ConfigError
+from schedlab.kueue.assign import Assignment, Pending, Preempting, admit, release
 from schedlab.kueue.objects import KueueConfig
+from schedlab.kueue.preemption import may_preempt, targets
 from schedlab.kueue.quota import QuotaTree
+from schedlab.kueue.waiting import Assignments, WaitingQueue
 
 
 @dataclass(frozen=True)
@@ -40,192 +54,189 @@ class Workload:
     requests: dict[str, int] = field(hash=False)
 
 
+#: Evictions per workload (on average) past which a replay stops: its preemption flaps.
+MAX_EVICTIONS = 100
+
+#: One admission of a workload: (workload, admitted at, ended or evicted at, flavors).
+Run = tuple[int, float, float, tuple[tuple[str, str], ...]]
+#: One eviction: (time, workload evicted, preemptor, Kueue's reason).
+Eviction = tuple[float, int, int, str]
+
+
 @dataclass
 class Outcome:
-    """Per workload: when it was admitted (None: never) and its flavors; and why each
-    workload still waiting at the end waits."""
+    """Per workload: when it was first admitted (None: never) and its last flavors; every
+    admission's run, every eviction, and why each workload still waiting at the end waits."""
 
     admitted: list[float | None]
     flavors: list[tuple[tuple[str, str], ...]]
     pending: dict[int, str]
+    runs: list[Run] = field(default_factory=list)
+    evictions: list[Eviction] = field(default_factory=list)
+    watched: str | None = None
+    ahead: int = 0
 
 
-def replay(config: KueueConfig, workloads: list[Workload]) -> Outcome:
-    """Admit ``workloads`` through ``config``'s quotas over time (quota only)."""
-    tree = QuotaTree.build(config)
-    root = {name: _root(config, name) for name in config.cluster_queues}
-    queues = {q: _Queue(config.cluster_queues[q].queueing == "BestEffortFIFO") for q in config.cluster_queues}
-    outcome = Outcome([None] * len(workloads), [()] * len(workloads), {})
-    events: list[tuple[float, int, int]] = [(w.arrival, 1, i) for i, w in enumerate(workloads)]
-    heapq.heapify(events)  # (time, 0 finish / 1 arrival, workload)
-    assigned: dict[int, Assignment] = {}
-    memo = _Memo(tree, config, workloads)
-    while events:
-        now = events[0][0]
-        while events and events[0][0] == now:
-            _, kind, i = heapq.heappop(events)
-            w = workloads[i]
-            if kind == 0:
-                given = assigned.pop(i)
-                release(tree, w.queue, given, w.requests)
-                memo.version += 1
-                freed = {(flavor, resource) for resource, flavor in given.flavors}
-                for q, queue in queues.items():  # quota is back: set-aside workloads try again
-                    if root[q] == root[w.queue]:
-                        queue.take_back(freed)
-            else:
-                queues[w.queue].push(memo.keys[i], (-w.priority, w.arrival, i))
-        while True:
-            admitted, set_aside = _cycle(tree, workloads, queues, assigned, outcome, now, events, memo)
-            if not admitted and len(set_aside) == 1:
-                # Only that queue's head changes from one cycle to the next, and the quota does
-                # not: the cycles that follow set its heads aside until one fits. At once:
-                queue = queues[set_aside[0]]
-                while (order := queue.head()) is not None and isinstance(
-                    found := memo.assign(order[2]), Pending
-                ):
-                    queue.set_aside(memo.keys[order[2]], found)
-            if not admitted and not set_aside:
-                break
-    memo.version += 1  # the reasons below say what is available at the end
-    for queue in queues.values():
-        first = queue.head()
-        for order in queue.entries():
+def replay(config: KueueConfig, workloads: list[Workload], watch: int | None = None) -> Outcome:
+    """Admit ``workloads`` through ``config``'s quotas over time (quota only). ``watch``: a
+    workload whose reason to pend at the end of its arrival instant goes in ``watched``
+    (with the number of workloads ahead of it in its queue, ``ahead``)."""
+    return _Replay(config, workloads, watch).run()
+
+
+class _Replay:
+    def __init__(self, config: KueueConfig, workloads: list[Workload], watch: int | None) -> None:
+        self.config, self.workloads, self.watch = config, workloads, watch
+        self.tree = tree = QuotaTree.build(config)
+        self.root = {name: _root(config, name) for name in config.cluster_queues}
+        self.cohort = {q: [p for p in self.root if self.root[p] == r] for q, r in self.root.items()}
+        self.preempts = {q for q in config.cluster_queues if may_preempt(config, q)}
+        self.queues = {
+            q: WaitingQueue(config.cluster_queues[q].queueing == "BestEffortFIFO")
+            for q in config.cluster_queues
+        }
+        self.outcome = Outcome([None] * len(workloads), [()] * len(workloads), {})
+        self.events: list[tuple[float, int, int, int]] = [
+            (w.arrival, 1, i, 0) for i, w in enumerate(workloads)
+        ]
+        heapq.heapify(self.events)  # (time, 0 end / 1 arrival, workload, its admission count)
+        self.running: dict[str, dict[int, tuple[float, Assignment]]] = {q: {} for q in config.cluster_queues}
+        self.admissions = [0] * len(workloads)
+        self.memo = Assignments(tree, config, workloads)
+        self.evicted: list[int] = []  # back to their queues at the next moment
+
+    def run(self) -> Outcome:
+        events, memo = self.events, self.memo
+        now = 0.0
+        while events or self.evicted:
+            now = events[0][0] if events else now
+            for i in self.evicted:
+                self._wait(i)
+            self.evicted.clear()
+            while events and events[0][0] == now:
+                _, kind, i, count = heapq.heappop(events)
+                if kind == 0:
+                    if count == self.admissions[i] and i in self.running[self.workloads[i].queue]:
+                        self._stop(i, now)
+                else:
+                    self._wait(i)
+            while True:
+                changed, set_aside = self._cycle(now)
+                if not changed and len(set_aside) == 1:
+                    # Only that queue's head changes from one cycle to the next, and the quota
+                    # does not: the cycles that follow set its heads aside until one fits. At once:
+                    q = set_aside[0]
+                    queue = self.queues[q]
+                    while (order := queue.head()) is not None and isinstance(
+                        found := memo.assign(order[2]), Pending | Preempting
+                    ):
+                        if isinstance(found, Preempting) and q in self.preempts:
+                            break  # preemption may find targets: the next cycle tries
+                        queue.set_aside(memo.keys[order[2]], _why(found), q in self.preempts)
+                if not changed and not set_aside:
+                    break
+            w = self.watch
+            if w is not None and now == self.workloads[w].arrival and self.outcome.admitted[w] is None:
+                self.outcome.watched = self._reason(w)
+                q = self.workloads[w].queue
+                self.outcome.ahead = sum(o[2] != w for o in self.queues[q].entries() if o < self._order(w))
+        for queue in self.queues.values():
+            for order in queue.entries():
+                self.outcome.pending[order[2]] = self._reason(order[2])
+        return self.outcome
+
+    def _order(self, i: int) -> tuple[int, float, int]:
+        w = self.workloads[i]
+        return (-w.priority, w.arrival, i)
+
+    def _reason(self, i: int) -> str:
+        """Why waiting workload ``i`` pends now."""
+        self.memo.version += 1  # the reasons say what is available now, not when cached
+        q = self.workloads[i].queue
+        queue, found = self.queues[q], self.memo.assign(i)
+        if isinstance(found, Assignment) or (not queue.best_effort and self._order(i) != queue.head()):
+            return "blocked by its queue's head"
+        if isinstance(found, Preempting) and q in self.preempts:
+            return f"{_why(found)}; no admitted workload may be preempted for it"
+        return str(_why(found))
+
+    def _wait(self, i: int) -> None:
+        self.queues[self.workloads[i].queue].push(self.memo.keys[i], self._order(i))
+
+    def _stop(self, i: int, now: float) -> None:
+        """Workload ``i`` ends or is evicted: its quota comes back."""
+        w = self.workloads[i]
+        start, given = self.running[w.queue].pop(i)
+        release(self.tree, w.queue, given, w.requests)
+        self.outcome.runs.append((i, start, now, given.flavors))
+        self.memo.version += 1
+        freed = {(flavor, resource) for resource, flavor in given.flavors}
+        for q in self.cohort[w.queue]:  # quota is back: set-aside workloads try again
+            self.queues[q].take_back(freed)
+
+    def _admit(self, i: int, found: Assignment, now: float) -> None:
+        w = self.workloads[i]
+        self.queues[w.queue].pop(self.memo.keys[i])
+        admit(self.tree, w.queue, found, w.requests)
+        self.memo.taken(found)
+        self.running[w.queue][i] = (now, found)
+        self.admissions[i] += 1
+        if self.outcome.admitted[i] is None:
+            self.outcome.admitted[i] = now
+        self.outcome.flavors[i] = found.flavors
+        heapq.heappush(self.events, (now + w.duration, 0, i, self.admissions[i]))
+
+    def _cycle(self, now: float) -> tuple[bool, list[str]]:
+        """One scheduling cycle: whether it admitted or evicted anything, and the queues
+        whose head it set aside (another cycle follows after either)."""
+        memo, heads = self.memo, []
+        for q, queue in self.queues.items():
+            order = queue.head()
+            if order is not None:
+                found = memo.assign(order[2])
+                heads.append((not isinstance(found, Pending) and found.borrows, order, q))
+        changed, set_aside = False, []
+        for _, order, q in sorted(heads):
             i = order[2]
-            found = memo.assign(i)
-            blocked = isinstance(found, Assignment) or (not queue.best_effort and order != first)
-            outcome.pending[i] = "blocked by its queue's head" if blocked else str(found)
-    return outcome
+            found = memo.assign(i)  # assigned again when an admission before it took quota
+            if isinstance(found, Preempting) and q in self.preempts:
+                chosen = targets(
+                    self.tree, self.config, self.workloads, i, found, self.running, self.cohort[q]
+                )
+                for v, reason in chosen:
+                    self._stop(v, now)
+                    self.outcome.evictions.append((now, v, i, reason))
+                    self.evicted.append(v)
+                if len(self.outcome.evictions) > MAX_EVICTIONS * len(self.workloads):
+                    raise ConfigError(_flapping(self.outcome, self.workloads, now))
+                if chosen:
+                    changed = True
+                    found = memo.assign(i)
+            if isinstance(found, Assignment):
+                self._admit(i, found, now)
+                changed = True
+            elif self.queues[q].best_effort:
+                self.queues[q].set_aside(memo.keys[i], _why(found), q in self.preempts)
+                set_aside.append(q)
+        return changed, set_aside
 
 
-def _cycle(
-    tree: QuotaTree,
-    workloads: list[Workload],
-    queues: dict[str, _Queue],
-    assigned: dict[int, Assignment],
-    outcome: Outcome,
-    now: float,
-    events: list[tuple[float, int, int]],
-    memo: _Memo,
-) -> tuple[bool, list[str]]:
-    """One scheduling cycle: whether it admitted anything, and the queues whose head it set
-    aside (another cycle follows after either)."""
-    heads = []
-    for q, queue in queues.items():
-        order = queue.head()
-        if order is not None:
-            found = memo.assign(order[2])
-            heads.append((isinstance(found, Assignment) and found.borrows, order, q))
-    admitted, set_aside = False, []
-    for _, order, q in sorted(heads):
-        i = order[2]
-        w = workloads[i]
-        found = memo.assign(i)  # assigned again when an admission before it took quota
-        if isinstance(found, Assignment):
-            queues[q].pop(memo.keys[i])
-            admit(tree, q, found, w.requests)
-            memo.taken(found)
-            assigned[i] = found
-            outcome.admitted[i], outcome.flavors[i] = now, found.flavors
-            heapq.heappush(events, (now + w.duration, 0, i))
-            admitted = True
-        elif queues[q].best_effort:
-            queues[q].set_aside(memo.keys[i], found)
-            set_aside.append(q)
-    return admitted, set_aside
+def _flapping(outcome: Outcome, workloads: list[Workload], now: float) -> str:
+    """Why a replay stops: its preemptions do not settle, and the ClusterQueues that
+    evicted each other most."""
+    pairs = Counter((workloads[p].queue, workloads[v].queue) for _, v, p, _ in outcome.evictions[-1000:])
+    most = ", ".join(f"{a} evicting {b}: {n}" for (a, b), n in pairs.most_common(3))
+    return (
+        f"preemption does not settle: {len(outcome.evictions)} evictions by t = {now:g} s ({most}):"
+        " queues keep evicting each other (e.g. reclaimWithinCohort: Any against a queue that"
+        " borrows by borrowWithinCohort)"
+    )
 
 
-Key = tuple[str, tuple[tuple[str, int], ...]]  # ClusterQueue and requests: a shape
-Order = tuple[int, float, int]  # -priority, arrival, index: Kueue's order in a queue
-
-
-class _Queue:
-    """A ClusterQueue's waiting workloads, a heap per shape, and a heap of the shapes' first
-    workloads (stale entries skipped); shapes set aside are left out of the head."""
-
-    def __init__(self, best_effort: bool) -> None:
-        self.best_effort = best_effort
-        self.shapes: dict[Key, list[Order]] = {}
-        self.tops: list[tuple[Order, Key]] = []
-        self.aside: dict[Key, set[tuple[str, str]]] = {}  # shape: the quota that could let it in
-
-    def push(self, key: Key, order: Order) -> None:
-        entries = self.shapes.setdefault(key, [])
-        heapq.heappush(entries, order)
-        if entries[0] == order and key not in self.aside:
-            heapq.heappush(self.tops, (order, key))
-
-    def head(self) -> Order | None:
-        while self.tops:
-            order, key = self.tops[0]
-            entries = self.shapes.get(key)
-            if key not in self.aside and entries and entries[0] == order:
-                return order
-            heapq.heappop(self.tops)
-        return None
-
-    def pop(self, key: Key) -> None:
-        entries = self.shapes[key]
-        heapq.heappop(entries)
-        if entries and key not in self.aside:
-            heapq.heappush(self.tops, (entries[0], key))
-
-    def set_aside(self, key: Key, pending: Pending) -> None:
-        """Set a shape aside until quota is given back in a flavor and resource it lacked (its
-        first shortfall in each flavor: no other quota coming back can make it fit, as nothing
-        but a release adds quota; never, if it asks more than the queue can ever have)."""
-        self.aside[key] = {(f, r) for f, r, _, _, never in pending.shortfalls if not never}
-
-    def take_back(self, freed: set[tuple[str, str]]) -> None:
-        """Quota of the ``(flavor, resource)`` pairs ``freed`` came back: the shapes it may
-        let in are waiting again."""
-        for key in [k for k, lacking in self.aside.items() if lacking & freed]:
-            del self.aside[key]
-            if self.shapes[key]:
-                heapq.heappush(self.tops, (self.shapes[key][0], key))
-
-    def entries(self) -> list[Order]:
-        """Every waiting workload, in the queue's order."""
-        return sorted(order for entries in self.shapes.values() for order in entries)
-
-
-class _Memo:
-    """Flavor assignments by shape, kept while still true. Quota given back may change any
-    (``version`` counts releases); an admission only takes quota, so a shape that did not
-    fit still does not, and one that fits keeps its flavors unless quota of those flavors
-    was taken (``stamps`` count admissions per flavor and resource)."""
-
-    def __init__(self, tree: QuotaTree, config: KueueConfig, workloads: list[Workload]) -> None:
-        self.tree = tree
-        self.keys: list[Key] = [(w.queue, tuple(sorted(w.requests.items()))) for w in workloads]
-        self.plans = {key: plan(tree, config, key[0], dict(key[1])) for key in set(self.keys)}
-        self.version = 0
-        self.stamps: dict[tuple[str, str], int] = {}
-        self.found: dict[Key, tuple[int, Assignment | Pending, tuple[tuple[tuple[str, str], int], ...]]] = {}
-
-    def taken(self, assignment: Assignment) -> None:
-        """An admission took quota in ``assignment``'s flavors."""
-        for resource, flavor in assignment.flavors:
-            self.stamps[(flavor, resource)] = self.stamps.get((flavor, resource), 0) + 1
-
-    def assign(self, i: int) -> Assignment | Pending:
-        key = self.keys[i]
-        kept = self.found.get(key)
-        if (
-            kept is not None
-            and kept[0] == self.version
-            and all(self.stamps.get(p, 0) == n for p, n in kept[2])
-        ):
-            return kept[1]
-        planned = self.plans[key]
-        found = planned if isinstance(planned, Pending) else assign_planned(self.tree, planned)
-        pairs = (
-            [(flavor, resource) for resource, flavor in found.flavors]
-            if isinstance(found, Assignment)
-            else []
-        )
-        self.found[key] = (self.version, found, tuple((p, self.stamps.get(p, 0)) for p in pairs))
-        return found
+def _why(found: Assignment | Preempting | Pending) -> Pending:
+    """Why a workload that is not admitted pends."""
+    assert not isinstance(found, Assignment)
+    return found.pending if isinstance(found, Preempting) else found
 
 
 def _root(config: KueueConfig, queue: str) -> str:

@@ -1,14 +1,19 @@
-"""Flavor assignment as Kueue's flavor assigner does it, on the quota tree (no preemption yet).
+"""Flavor assignment as Kueue's flavor assigner does it, on the quota tree.
 
 For each resource group of the workload's ClusterQueue that covers something the workload
-asks for, the flavors are tried in their order: a flavor *fits* when every requested
-resource of the group is within what the ClusterQueue may still use of that flavor
-(:meth:`~schedlab.kueue.quota.QuotaTree.available`), and *borrows* when that takes the
-ClusterQueue beyond its own quota. ``whenCanBorrow: MayStopSearch`` (the default) takes the
-first flavor that fits; ``TryNextFlavor`` goes on looking for one that fits without
-borrowing and falls back to the first that fits by borrowing. When no flavor fits, the
-workload pends, with the reason per flavor (the shortfall, or that only preemption could
-make room). A workload asking for a resource no group covers never fits.
+asks for, the flavors are tried in their order. Per requested resource a flavor is in one of
+Kueue's three modes: it *fits* when the request is within what the ClusterQueue may still
+use of it (:meth:`~schedlab.kueue.quota.QuotaTree.available`); it may fit by *preemption*
+when not, but the request is within the queue's nominal quota (or ``borrowWithinCohort`` is
+on) and within the most it could ever use; else it does *not fit*. A flavor's mode is its
+resources' worst, and it *borrows* when fitting takes the ClusterQueue beyond its own quota.
+The search stops at a flavor that fits without borrowing, one that fits by borrowing under
+``whenCanBorrow: MayStopSearch``/``Borrow`` (the default), or one that needs preemption
+under ``whenCanPreempt: Preempt``/``MayStopSearch`` (and does not borrow, or may); otherwise
+it takes the first flavor of the best mode seen. A workload gets an :class:`Assignment`
+when every group fits, a :class:`Preempting` assignment when some group needs preemption,
+and pends otherwise, with the reason per flavor. A workload asking for a resource no group
+covers never fits.
 """
 
 from __future__ import annotations
@@ -25,6 +30,17 @@ class Assignment:
 
     flavors: tuple[tuple[str, str], ...]
     borrows: bool
+
+
+@dataclass(frozen=True)
+class Preempting:
+    """Flavors that fit only once admitted workloads are preempted: the ``(flavor,
+    resource)`` pairs that need it, and why the workload pends if no preemption is found."""
+
+    flavors: tuple[tuple[str, str], ...]
+    borrows: bool
+    needs: frozenset[tuple[str, str]]
+    pending: Pending
 
 
 #: Why a flavor does not fit: (flavor, resource, asked, available now or at most, whether
@@ -62,7 +78,7 @@ def _reason(flavor: str, resource: str, need: int, value: int, never: bool) -> s
 
 def assign(
     tree: QuotaTree, config: KueueConfig, queue: str, requests: dict[str, int]
-) -> Assignment | Pending:
+) -> Assignment | Preempting | Pending:
     """The flavors for a workload of ClusterQueue ``queue`` asking for ``requests`` (per
     resource, in Kueue's units: CPU in milli-cores, the rest whole)."""
     found = plan(tree, config, queue, requests)
@@ -73,12 +89,15 @@ def assign(
 class Plan:
     """What does not change between two assignments of one workload: its ClusterQueue's
     node in the tree, its requests, per resource group the resources asked and the flavors
-    with their columns, and whether it may stop at the first flavor that fits by borrowing."""
+    with their columns, whether it may stop at the first flavor that fits by borrowing or
+    that needs preemption, and whether it may preempt while borrowing."""
 
     node: int
     wanted: dict[str, int]
     groups: tuple[tuple[tuple[str, ...], tuple[tuple[str, tuple[int, ...]], ...]], ...]
     stop_when_borrowing: bool
+    stop_when_preempting: bool = False
+    preempt_while_borrowing: bool = False
 
 
 def plan(tree: QuotaTree, config: KueueConfig, queue: str, requests: dict[str, int]) -> Plan | Pending:
@@ -96,53 +115,76 @@ def plan(tree: QuotaTree, config: KueueConfig, queue: str, requests: dict[str, i
             flavors = tuple((f.flavor, tuple(tree.column(f.flavor, r) for r in asked)) for f in group.flavors)
             groups.append((asked, flavors))
     stop = cq.when_can_borrow in ("MayStopSearch", "Borrow")
-    return Plan(tree.index(queue), wanted, tuple(groups), stop)
+    stop_preempting = cq.when_can_preempt in ("MayStopSearch", "Preempt")
+    while_borrowing = cq.preemption.borrow_within_cohort != "Never"
+    return Plan(tree.index(queue), wanted, tuple(groups), stop, stop_preempting, while_borrowing)
 
 
-def assign_planned(tree: QuotaTree, plan: Plan) -> Assignment | Pending:
+NO_FIT, PREEMPT, FIT = 0, 1, 2  # Kueue's modes, worst first
+
+
+def assign_planned(tree: QuotaTree, plan: Plan) -> Assignment | Preempting | Pending:
     """:func:`assign` for a planned workload, on the tree's usage now."""
     chosen: list[tuple[str, str]] = []
-    borrows = False
+    borrows, worst = False, FIT
+    needs: set[tuple[str, str]] = set()
+    shortfalls: list[Shortfall] = []
     for asked, flavors in plan.groups:
-        fallback: tuple[str, bool] | None = None
-        pick: tuple[str, bool] | None = None
-        shortfalls = []
+        best: tuple[int, str, bool, list[str]] | None = None
         for flavor, columns in flavors:
-            short, borrow = _fits(tree, plan.node, flavor, asked, columns, plan.wanted)
+            mode, borrow, short, lacking = _mode(tree, plan, flavor, asked, columns)
             if short is not None:
                 shortfalls.append(short)
-                continue
-            if not borrow or plan.stop_when_borrowing:
-                pick = (flavor, borrow)
+            if not _try_next(plan, mode, borrow):
+                best = (mode, flavor, borrow, lacking)
                 break
-            fallback = fallback or (flavor, borrow)
-        pick = pick or fallback
-        if pick is None:
+            if mode > NO_FIT and (best is None or mode > best[0]):
+                best = (mode, flavor, borrow, lacking)
+        if best is None:
             return Pending(tuple(shortfalls))
-        chosen += [(r, pick[0]) for r in asked]
-        borrows = borrows or pick[1]
+        mode, flavor, borrow, lacking = best
+        chosen += [(r, flavor) for r in asked]
+        borrows, worst = borrows or borrow, min(worst, mode)
+        needs |= {(flavor, r) for r in lacking}
+    if worst == PREEMPT:
+        return Preempting(tuple(chosen), borrows, frozenset(needs), Pending(tuple(shortfalls)))
     return Assignment(tuple(chosen), borrows)
 
 
-def _fits(
-    tree: QuotaTree,
-    node: int,
-    flavor: str,
-    asked: tuple[str, ...],
-    columns: tuple[int, ...],
-    wanted: dict[str, int],
-) -> tuple[Shortfall | None, bool]:
-    """Why ``flavor`` does not fit (None: it fits), and whether fitting borrows."""
-    borrow = False
+def _try_next(plan: Plan, mode: int, borrow: bool) -> bool:
+    """Kueue's ``shouldTryNextFlavor``."""
+    if mode == FIT:
+        return borrow and not plan.stop_when_borrowing
+    if mode == PREEMPT and plan.stop_when_preempting:
+        return borrow and not plan.stop_when_borrowing
+    return True
+
+
+def _mode(
+    tree: QuotaTree, plan: Plan, flavor: str, asked: tuple[str, ...], columns: tuple[int, ...]
+) -> tuple[int, bool, Shortfall | None, list[str]]:
+    """The flavor's mode, whether it borrows, its first shortfall and the resources that
+    need preemption."""
+    node, mode, borrow = plan.node, FIT, False
+    short: Shortfall | None = None
+    lacking = []
     for resource, k in zip(asked, columns, strict=True):
-        need, left = wanted[resource], tree.available(node, k)
-        if need > left:
-            most = tree.potential(node, k)
-            if need > most:
-                return (flavor, resource, need, most, True), False
-            return (flavor, resource, need, left, False), False
-        borrow = borrow or int(tree.usage[node, k]) + need > int(tree.subtree[node, k])
-    return None, borrow
+        need, left = plan.wanted[resource], tree.available(node, k)
+        borrow = borrow or (
+            tree.parent[node] >= 0 and int(tree.usage[node, k]) + need > int(tree.subtree[node, k])
+        )
+        if need <= left:
+            continue
+        most = tree.potential(node, k)
+        if need > most:
+            return NO_FIT, bool(borrow), (flavor, resource, need, most, True), []
+        short = short or (flavor, resource, need, left, False)
+        if need <= int(tree.nominal[node, k]) or plan.preempt_while_borrowing:
+            mode = PREEMPT
+            lacking.append(resource)
+        else:
+            return NO_FIT, bool(borrow), short, []
+    return mode, bool(borrow), short, lacking
 
 
 def admit(tree: QuotaTree, queue: str, assignment: Assignment, requests: dict[str, int]) -> None:

@@ -1,6 +1,7 @@
 """What an operator reads of a Kueue replay: per ClusterQueue and LocalQueue the admission
-wait, the quota used over time (each flavor and resource, against the queue's nominal quota)
-and what it borrowed, and why the workloads still pending at the end pend."""
+wait (to the first admission), the quota used over time (each flavor and resource, against
+the queue's nominal quota) and what it borrowed, preemptions by reason with the time they
+cost, and why the workloads still pending at the end pend."""
 
 from __future__ import annotations
 
@@ -23,15 +24,20 @@ def summary(config: KueueConfig, found: Workloads, outcome: Outcome) -> dict[str
     admitted = np.array([math.nan if a is None else a for a in outcome.admitted], dtype=np.float64)
     arrival = np.array([w.arrival for w in items], dtype=np.float64)
     wait = admitted - arrival
-    ends = admitted + np.array([w.duration for w in items], dtype=np.float64)
-    span_end = float(np.nanmax(np.r_[ends, arrival])) if len(items) else 0.0
+    ends = np.array([end for _, _, end, _ in outcome.runs], dtype=np.float64)
+    span_end = float(np.max(np.r_[ends, arrival])) if len(items) else 0.0
     span = (float(arrival.min()) if len(items) else 0.0, span_end)
     queues: dict[str, Any] = {}
     tree = QuotaTree.build(config)
     cluster_queue = np.array([w.queue for w in items], dtype=object)
     steps = _changes(found, outcome)
+    evicted = _evicted(found, outcome)
     for name in sorted(config.cluster_queues):
-        queues[name] = _waits(wait[cluster_queue == name]) | {"usage": _usage(tree, name, steps, span)}
+        queues[name] = (
+            _waits(wait[cluster_queue == name])
+            | {"usage": _usage(tree, name, steps, span)}
+            | evicted.get(name, {"evicted": {}, "lost_s": 0.0})
+        )
     locals_: dict[str, Any] = {}
     local_queue = np.array(found.local_queue, dtype=object)
     for name in sorted(set(found.local_queue)):
@@ -49,6 +55,21 @@ def summary(config: KueueConfig, found: Workloads, outcome: Outcome) -> dict[str
         "cluster_queues": queues,
         "local_queues": locals_,
         "pending_reasons": dict(sorted(reasons.items())),
+        "preemptions": dict(sorted(Counter(reason for _, _, _, reason in outcome.evictions).items())),
+    }
+
+
+def _evicted(found: Workloads, outcome: Outcome) -> dict[str, dict[str, Any]]:
+    """Per ClusterQueue: its workloads evicted, by Kueue's reason, and the time they had run
+    (lost: they start over)."""
+    since = {(i, end): start for i, start, end, _ in outcome.runs}
+    result: dict[str, dict[str, Any]] = {}
+    for time, victim, _, reason in outcome.evictions:
+        part = result.setdefault(found.items[victim].queue, {"evicted": Counter(), "lost_s": 0.0})
+        part["evicted"][reason] += 1
+        part["lost_s"] += time - since[(victim, time)]
+    return {
+        q: {"evicted": dict(sorted(p["evicted"].items())), "lost_s": p["lost_s"]} for q, p in result.items()
     }
 
 
@@ -63,15 +84,13 @@ def _waits(wait: np.ndarray) -> dict[str, Any]:
 
 def _changes(found: Workloads, outcome: Outcome) -> dict[tuple[str, str, str], list[tuple[float, int]]]:
     """Per ClusterQueue, flavor and resource: the (time, amount) of every admission (+) and
-    end (-) of its workloads."""
+    end or eviction (-) of its workloads."""
     changes: dict[tuple[str, str, str], list[tuple[float, int]]] = defaultdict(list)
-    for i, w in enumerate(found.items):
-        start = outcome.admitted[i]
-        if start is None:
-            continue
-        for resource, flavor in outcome.flavors[i]:
+    for i, start, end, flavors in outcome.runs:
+        w = found.items[i]
+        for resource, flavor in flavors:
             amount = w.requests.get(resource, 0)
-            changes[(w.queue, flavor, resource)] += [(start, amount), (start + w.duration, -amount)]
+            changes[(w.queue, flavor, resource)] += [(start, amount), (end, -amount)]
     return changes
 
 
