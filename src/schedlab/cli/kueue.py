@@ -66,7 +66,8 @@ def replay(
     own view: an admitted workload runs for its duration; nodes are not modelled yet), with
     Kueue's classic preemption: admission wait per ClusterQueue and LocalQueue, quota used
     and borrowed over time, preemptions by reason and the run time they cost, and why the
-    workloads still pending at the end pend. No fair sharing yet (docs/kueue.md)."""
+    workloads still pending at the end pend. Kueue's fair sharing when a Configuration document
+    among FILES enables it (docs/kueue.md)."""
     import time
 
     from schedlab.files import dumps

@@ -1,5 +1,6 @@
 """Kueue's admission over time, quota only (Kueue's own view, no nodes): the reference the
-compiled replay will be checked against. Classic preemption; no fair sharing yet.
+compiled replay will be checked against. Classic preemption, and fair sharing when Kueue's
+Configuration enables it (:mod:`schedlab.kueue.fairness`).
 
 At each moment, finished workloads give their quota back, arrivals join their ClusterQueue,
 then scheduling cycles run until one admits nothing. A cycle takes each ClusterQueue's head
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 
 from schedlab.errors import ConfigError
 from schedlab.kueue.assign import Assignment, Pending, Preempting, admit, release
+from schedlab.kueue.fairness import share
 from schedlab.kueue.objects import KueueConfig
 from schedlab.kueue.preemption import may_preempt, targets
 from schedlab.kueue.quota import QuotaTree
@@ -194,9 +196,14 @@ class _Replay:
             order = queue.head()
             if order is not None:
                 found = memo.assign(order[2])
-                heads.append((not isinstance(found, Pending) and found.borrows, order, q))
+                fair = 0  # with fair sharing: the queue's share with the head admitted
+                if self.config.fair_sharing is not None and not isinstance(found, Pending):
+                    w = self.workloads[order[2]]
+                    extra = {self.tree.column(f, r): w.requests[r] for r, f in found.flavors}
+                    fair = share(self.tree, self.config, q, extra)
+                heads.append((not isinstance(found, Pending) and found.borrows, fair, order, q))
         changed, set_aside = False, []
-        for _, order, q in sorted(heads):
+        for _, _, order, q in sorted(heads):
             i = order[2]
             found = memo.assign(i)  # assigned again when an admission before it took quota
             if isinstance(found, Preempting) and q in self.preempts:

@@ -4,7 +4,7 @@ For each resource group of the workload's ClusterQueue that covers something the
 asks for, the flavors are tried in their order. Per requested resource a flavor is in one of
 Kueue's three modes: it *fits* when the request is within what the ClusterQueue may still
 use of it (:meth:`~schedlab.kueue.quota.QuotaTree.available`); it may fit by *preemption*
-when not, but the request is within the queue's nominal quota (or ``borrowWithinCohort`` is
+when not, but the request is within the queue's nominal quota (or ``borrowWithinCohort`` or fair sharing is
 on) and within the most it could ever use; else it does *not fit*. A flavor's mode is its
 resources' worst, and it *borrows* when fitting takes the ClusterQueue beyond its own quota.
 The search stops at a flavor that fits without borrowing, one that fits by borrowing under
@@ -116,7 +116,7 @@ def plan(tree: QuotaTree, config: KueueConfig, queue: str, requests: dict[str, i
             groups.append((asked, flavors))
     stop = cq.when_can_borrow in ("MayStopSearch", "Borrow")
     stop_preempting = cq.when_can_preempt in ("MayStopSearch", "Preempt")
-    while_borrowing = cq.preemption.borrow_within_cohort != "Never"
+    while_borrowing = cq.preemption.borrow_within_cohort != "Never" or config.fair_sharing is not None
     return Plan(tree.index(queue), wanted, tuple(groups), stop, stop_preempting, while_borrowing)
 
 

@@ -3,7 +3,8 @@ checked :class:`~schedlab.kueue.objects.KueueConfig`.
 
 Read: ResourceFlavor, ClusterQueue, Cohort, LocalQueue and WorkloadPriorityClass of
 ``kueue.x-k8s.io`` (``v1beta1``; ``v1beta2``'s ``cohortName``/``parentName`` too), and
-``scheduling.k8s.io`` PriorityClass. Other kinds are skipped with a warning. Checked as
+``scheduling.k8s.io`` PriorityClass, and Kueue's own ``Configuration`` (its ``fairSharing``:
+:mod:`schedlab.kueue.manager`). Other kinds are skipped with a warning. Checked as
 Kueue's validation does: enums, quantities, every flavor listing the covered resources in
 order, a resource or flavor in one resource group only, limits only with a cohort (or a
 parent cohort), ``lendingLimit <= nominalQuota``, the preemption rule that ``borrowWithinCohort``
@@ -21,6 +22,7 @@ from typing import Any
 import yaml
 
 from schedlab.errors import ConfigError
+from schedlab.kueue import manager
 from schedlab.kueue import objects as o
 from schedlab.kueue.fields import Doc
 
@@ -75,6 +77,9 @@ def _read(config: o.KueueConfig, origins: dict[tuple[str, str], str], where: str
         "LocalQueue": _local_queue,
         "WorkloadPriorityClass": _priority,
     }
+    if kind == "Configuration" and api.split("/")[0] == manager.GROUP:
+        manager.read(config, d, doc)
+        return
     kueue = api.split("/")[0] == GROUP
     if kind == "PriorityClass" and api.startswith("scheduling.k8s.io/"):
         kueue = True

@@ -118,6 +118,8 @@ class KueueConfig:
     local_queues: dict[str, LocalQueue] = field(default_factory=dict)
     priorities: dict[str, PriorityClass] = field(default_factory=dict)
     sources: list[tuple[str, str]] = field(default_factory=list)
+    #: Kueue's Configuration ``fairSharing``: its preemption strategies when enabled, else None
+    fair_sharing: tuple[str, ...] | None = None
 
     def members(self, cohort: str) -> tuple[list[str], list[str]]:
         """The child cohorts and ClusterQueues of ``cohort``, by name."""

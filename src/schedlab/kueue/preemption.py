@@ -16,14 +16,23 @@ nominal quota in every pair that needs preemption, until it fits without borrowi
 only its own queue's candidates, borrowing allowed. A candidate of another queue that no
 longer borrows is skipped. Once it fits, the targets are walked back (all but the last) and
 each whose quota can be given back while the preemptor still fits is spared.
+
+With fair sharing (:mod:`schedlab.kueue.fairness`) the cohort's candidates are taken from the
+ClusterQueue with the highest share first: its own queue's in order (borrowing allowed);
+another queue's first candidate that the first preemption strategy allows (or below the
+``borrowWithinCohort`` threshold), that queue's share then re-taken; then, with a second
+strategy, the first candidate passed over of each queue that it allows. Reason
+``InCohortFairSharing``.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from schedlab.kueue.assign import Assignment, Preempting, admit, release
+from schedlab.kueue.fairness import share, strategy
 from schedlab.kueue.objects import KueueConfig
 from schedlab.kueue.quota import QuotaTree
 
@@ -33,7 +42,8 @@ if TYPE_CHECKING:
 IN_CLUSTER_QUEUE = "InClusterQueue"
 RECLAMATION = "InCohortReclamation"
 RECLAIM_WHILE_BORROWING = "InCohortReclaimWhileBorrowing"
-REASONS = (IN_CLUSTER_QUEUE, RECLAMATION, RECLAIM_WHILE_BORROWING)
+FAIR_SHARING = "InCohortFairSharing"
+REASONS = (IN_CLUSTER_QUEUE, RECLAMATION, RECLAIM_WHILE_BORROWING, FAIR_SHARING)
 
 Target = tuple[int, str]  # the workload evicted, and Kueue's reason
 
@@ -115,10 +125,20 @@ def targets(
     under_nominal = all(tree.usage[node, k] < tree.nominal[node, k] for k, _, _ in needs)
     if len(own) == len(candidates):
         return _minimal(candidates, True, None, w.queue, workloads, borrowing, give, fits)
+    threshold: int | None = None
     if policy.borrow_within_cohort != "Never":
         threshold = w.priority
         if policy.max_priority_threshold is not None and policy.max_priority_threshold < threshold:
             threshold = policy.max_priority_threshold + 1
+    if config.fair_sharing is not None:
+
+        def usage(v: int) -> dict[int, int]:
+            flavors = running[workloads[v].queue][v][1].flavors
+            return {tree.column(f, r): workloads[v].requests[r] for r, f in flavors}
+
+        fair = _Fair(tree, config, workloads, usage, give, fits)
+        return fair.targets(candidates, w.queue, dict(asked), threshold, borrowing)
+    if threshold is not None:
         if not under_nominal:
             candidates = [
                 v for v in candidates if workloads[v].queue == w.queue or workloads[v].priority < threshold
@@ -163,6 +183,14 @@ def _minimal(
         for v, _ in removed:
             give(v, True)
         return []
+    return _fill_back(removed, borrow, give, fits)
+
+
+def _fill_back(
+    removed: list[Target], borrow: bool, give: Callable[[int, bool], None], fits: Callable[[bool], bool]
+) -> list[Target]:
+    """Walk the targets back (all but the last) and spare each whose quota can be given
+    back while the preemptor still fits; the tree is left as it was."""
     kept = [True] * len(removed)
     for j in range(len(removed) - 2, -1, -1):
         give(removed[j][0], True)
@@ -174,3 +202,82 @@ def _minimal(
     for v, _ in chosen:
         give(v, True)
     return chosen
+
+
+class _Fair:
+    """Kueue's ``fairPreemptions``: candidates by the share of their ClusterQueue."""
+
+    def __init__(
+        self,
+        tree: QuotaTree,
+        config: KueueConfig,
+        workloads: list[Workload],
+        usage: Callable[[int], dict[int, int]],
+        give: Callable[[int, bool], None],
+        fits: Callable[[bool], bool],
+    ) -> None:
+        self.tree, self.config, self.workloads = tree, config, workloads
+        self.usage, self.give, self.fits = usage, give, fits
+        assert config.fair_sharing is not None
+        self.rules = [strategy(name) for name in config.fair_sharing]
+
+    def share(self, queue: str, extra: dict[int, int] | None = None, sign: int = 1) -> int:
+        return share(self.tree, self.config, queue, extra, sign)
+
+    def targets(
+        self,
+        candidates: list[int],
+        queue: str,
+        asked: dict[int, int],
+        threshold: int | None,
+        borrowing: Callable[[str], bool],
+    ) -> list[Target]:
+        by_queue: dict[str, list[int]] = {}
+        for v in candidates:
+            by_queue.setdefault(self.workloads[v].queue, []).append(v)
+        heap = [(-self.share(q), q) for q in by_queue]
+        heapq.heapify(heap)
+        mine = self.share(queue, asked)
+        removed: list[Target] = []
+        retry: list[int] = []
+        while heap:
+            before, q = heapq.heappop(heap)
+            waiting = by_queue[q]
+            if q == queue:
+                v = waiting.pop(0)
+                if self._take(v, IN_CLUSTER_QUEUE, removed):
+                    return _fill_back(removed, True, self.give, self.fits)
+                mine = self.share(queue, asked)
+                if waiting:
+                    heapq.heappush(heap, (-self.share(q), q))
+                continue
+            for j, v in enumerate(waiting):
+                after = self.share(q, self.usage(v), -1)
+                allowed = self.rules[0](mine, -before, after)
+                if allowed or (threshold is not None and self.workloads[v].priority < threshold):
+                    if self._take(v, FAIR_SHARING if allowed else RECLAIM_WHILE_BORROWING, removed):
+                        return _fill_back(removed, True, self.give, self.fits)
+                    by_queue[q] = waiting[j + 1 :]
+                    if by_queue[q] and borrowing(q):
+                        heapq.heappush(heap, (-after, q))
+                    break
+                retry.append(v)
+        if len(self.rules) > 1:
+            firsts: dict[str, int] = {}
+            for v in retry:
+                firsts.setdefault(self.workloads[v].queue, v)
+            heap = [(-self.share(q), q) for q in firsts]
+            heapq.heapify(heap)
+            while heap:
+                before, q = heapq.heappop(heap)
+                if self.rules[1](mine, -before, 0) and self._take(firsts[q], FAIR_SHARING, removed):
+                    return _fill_back(removed, True, self.give, self.fits)
+        for v, _ in removed:
+            self.give(v, True)
+        return []
+
+    def _take(self, v: int, reason: str, removed: list[Target]) -> bool:
+        """Take ``v``'s quota out as a target; whether the preemptor fits now."""
+        self.give(v, False)
+        removed.append((v, reason))
+        return self.fits(True)
