@@ -61,17 +61,23 @@ def test_borrowing_stops_the_search_unless_the_queue_tries_the_next_flavor(tmp_p
 
 
 def test_the_shortfall_is_named_when_others_use_the_cohort_s_quota(tmp_path: Path) -> None:
-    tree, config = setup(tmp_path, queue("a", 4, 0, "c"), queue("b", 8, 0, "c"))
-    taken = assign(tree, config, "b", {"cpu": 10_000})
-    assert taken == Assignment((("cpu", "spot"),), True)
-    admit(tree, "b", taken, {"cpu": 10_000})
-    found = assign(tree, config, "a", {"cpu": 3000})
-    # 3 CPUs are within a's nominal 4: spot would fit by preempting b's borrowed CPUs
-    assert isinstance(found, Preempting) and found.needs == {("spot", "cpu")} and not found.borrows
-    assert str(found.pending) == (
+    reason = (
         "flavor spot: insufficient quota for cpu: 3 asked, 2 available; "
         "flavor on-demand: cpu 3 is more than the 0 this queue can ever use"
     )
+    reclaims = queue("a", 4, 0, "c").replace("spec:\n", "spec:\n  preemption: {reclaimWithinCohort: Any}\n")
+    for a, preempts in ((queue("a", 4, 0, "c"), False), (reclaims, True)):
+        tree, config = setup(tmp_path, a, queue("b", 8, 0, "c"))
+        taken = assign(tree, config, "b", {"cpu": 10_000})
+        assert taken == Assignment((("cpu", "spot"),), True)
+        admit(tree, "b", taken, {"cpu": 10_000})
+        found = assign(tree, config, "a", {"cpu": 3000})
+        if not preempts:  # no policy to preempt by: it pends
+            assert isinstance(found, Pending) and str(found) == reason
+            continue
+        # 3 CPUs are within a's nominal 4: spot would fit by preempting b's borrowed CPUs
+        assert isinstance(found, Preempting) and found.needs == {("spot", "cpu")} and not found.borrows
+        assert str(found.pending) == reason
 
 
 def test_each_resource_group_gets_its_own_flavor_and_uncovered_resources_never_fit() -> None:

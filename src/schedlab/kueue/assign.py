@@ -88,16 +88,23 @@ def assign(
 @dataclass(frozen=True)
 class Plan:
     """What does not change between two assignments of one workload: its ClusterQueue's
-    node in the tree, its requests, per resource group the resources asked and the flavors
-    with their columns, whether it may stop at the first flavor that fits by borrowing or
-    that needs preemption, and whether it may preempt while borrowing."""
+    node in the tree (and whether it has a cohort), its requests, per resource group the
+    resources asked and the flavors (per resource its column, the request and whether
+    preemption could make room; the shortfall when the flavor can never hold the request),
+    and whether it may stop at the first flavor that fits by borrowing or that needs
+    preemption."""
 
     node: int
     wanted: dict[str, int]
-    groups: tuple[tuple[tuple[str, ...], tuple[tuple[str, tuple[int, ...]], ...]], ...]
+    groups: tuple[tuple[tuple[str, ...], tuple[Option, ...]], ...]
     stop_when_borrowing: bool
     stop_when_preempting: bool = False
-    preempt_while_borrowing: bool = False
+    cohort: bool = True
+
+
+#: A flavor of a resource group for one workload: its name, per resource asked (resource,
+#: column, request, whether preemption could make room), and its shortfall if it never fits.
+Option = tuple[str, tuple[tuple[str, int, int, bool], ...], "Shortfall | None"]
 
 
 def plan(tree: QuotaTree, config: KueueConfig, queue: str, requests: dict[str, int]) -> Plan | Pending:
@@ -108,16 +115,33 @@ def plan(tree: QuotaTree, config: KueueConfig, queue: str, requests: dict[str, i
     missing = sorted(set(wanted) - covered)
     if missing:
         return Pending(uncovered=missing[0], queue=queue)
+    node = tree.index(queue)
+    while_borrowing = cq.preemption.borrow_within_cohort != "Never" or config.fair_sharing is not None
+    stop_preempting = cq.when_can_preempt in ("MayStopSearch", "Preempt")
+    # Without a preemption policy a flavor that needs preemption admits nothing: with
+    # whenCanPreempt: TryNextFlavor it is as good as one that does not fit.
+    preempts = stop_preempting or cq.preemption.within_cluster_queue != "Never"
+    preempts = preempts or cq.preemption.reclaim_within_cohort != "Never"
     groups = []
     for group in cq.groups:
         asked = tuple(r for r in group.covered if r in wanted)
-        if asked:
-            flavors = tuple((f.flavor, tuple(tree.column(f.flavor, r) for r in asked)) for f in group.flavors)
-            groups.append((asked, flavors))
+        if not asked:
+            continue
+        options: list[Option] = []
+        for f in group.flavors:
+            items = []
+            never: Shortfall | None = None
+            for r in asked:
+                k = tree.column(f.flavor, r)
+                most = tree.potential(node, k)
+                if wanted[r] > most and never is None:
+                    never = (f.flavor, r, wanted[r], most, True)
+                room = wanted[r] <= int(tree.nominal[node, k]) or while_borrowing
+                items.append((r, k, wanted[r], preempts and room))
+            options.append((f.flavor, tuple(items), never))
+        groups.append((asked, tuple(options)))
     stop = cq.when_can_borrow in ("MayStopSearch", "Borrow")
-    stop_preempting = cq.when_can_preempt in ("MayStopSearch", "Preempt")
-    while_borrowing = cq.preemption.borrow_within_cohort != "Never" or config.fair_sharing is not None
-    return Plan(tree.index(queue), wanted, tuple(groups), stop, stop_preempting, while_borrowing)
+    return Plan(node, wanted, tuple(groups), stop, stop_preempting, bool(tree.parent[node] >= 0))
 
 
 NO_FIT, PREEMPT, FIT = 0, 1, 2  # Kueue's modes, worst first
@@ -131,8 +155,11 @@ def assign_planned(tree: QuotaTree, plan: Plan) -> Assignment | Preempting | Pen
     shortfalls: list[Shortfall] = []
     for asked, flavors in plan.groups:
         best: tuple[int, str, bool, list[str]] | None = None
-        for flavor, columns in flavors:
-            mode, borrow, short, lacking = _mode(tree, plan, flavor, asked, columns)
+        for flavor, items, never in flavors:
+            if never is not None:  # this flavor can never hold the request
+                shortfalls.append(never)
+                continue
+            mode, borrow, short, lacking = _mode(tree, plan, flavor, items)
             if short is not None:
                 shortfalls.append(short)
             if not _try_next(plan, mode, borrow):
@@ -161,30 +188,25 @@ def _try_next(plan: Plan, mode: int, borrow: bool) -> bool:
 
 
 def _mode(
-    tree: QuotaTree, plan: Plan, flavor: str, asked: tuple[str, ...], columns: tuple[int, ...]
+    tree: QuotaTree, plan: Plan, flavor: str, items: tuple[tuple[str, int, int, bool], ...]
 ) -> tuple[int, bool, Shortfall | None, list[str]]:
-    """The flavor's mode, whether it borrows, its first shortfall and the resources that
-    need preemption."""
+    """The mode of a flavor that could hold the request, whether it borrows, its first
+    shortfall and the resources that need preemption."""
     node, mode, borrow = plan.node, FIT, False
     short: Shortfall | None = None
     lacking = []
-    for resource, k in zip(asked, columns, strict=True):
-        need, left = plan.wanted[resource], tree.available(node, k)
-        borrow = borrow or (
-            tree.parent[node] >= 0 and int(tree.usage[node, k]) + need > int(tree.subtree[node, k])
-        )
+    for resource, k, need, preemptible in items:
+        left = tree.available(node, k)
+        if plan.cohort and not borrow:
+            borrow = int(tree.usage[node, k]) + need > int(tree.subtree[node, k])
         if need <= left:
             continue
-        most = tree.potential(node, k)
-        if need > most:
-            return NO_FIT, bool(borrow), (flavor, resource, need, most, True), []
         short = short or (flavor, resource, need, left, False)
-        if need <= int(tree.nominal[node, k]) or plan.preempt_while_borrowing:
-            mode = PREEMPT
-            lacking.append(resource)
-        else:
-            return NO_FIT, bool(borrow), short, []
-    return mode, bool(borrow), short, lacking
+        if not preemptible:
+            return NO_FIT, borrow, short, []
+        mode = PREEMPT
+        lacking.append(resource)
+    return mode, borrow, short, lacking
 
 
 def admit(tree: QuotaTree, queue: str, assignment: Assignment, requests: dict[str, int]) -> None:
