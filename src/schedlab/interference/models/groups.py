@@ -20,7 +20,6 @@ the ``features`` model; MPS follows the ``measured`` model (additive).
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from schedlab.arrays import FloatArray, IntArray
 from schedlab.interference.models.base import Sharing, register
@@ -80,6 +79,8 @@ def _fit(
 ) -> FloatArray:
     """Least squares on log slowdowns: log s (ns), log h (nh), then gamma when fitted. One
     more residual, mean log s - mean log h, fixes the scale that s x h leaves free."""
+    from scipy.optimize import least_squares  # scipy.optimize costs 0.3-0.6 s to import
+
     present = others >= 0
     m = present.sum(axis=1).astype(np.float64)
     safe = np.where(present, others, 0)
