@@ -127,3 +127,44 @@ def _grid(root: Path) -> Path:
     path = root / "grid.toml"
     path.write_text(GRID)
     return path
+
+
+AZURE_CODE = (
+    Path(__file__).resolve().parents[3] / "shared/data/azure-llm-2023/AzureLLMInferenceTrace_code.csv"
+)
+LLM = Path(__file__).resolve().parents[2] / "examples" / "llm"
+
+
+@pytest.mark.skipif(not AZURE_CODE.is_file(), reason="needs ../shared/data")
+def test_llm_replicas_in_a_sweep_are_the_replay_they_stand_for(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        f'kind = "replay"\ntraces = ["{LLM / "jobs.csv"}"]\nnodes = "{LLM / "nodes.csv"}"\n'
+        f'policies = ["fgd"]\ntime_scales = [1.0]\nwarm_start = false\n'
+        f'llm_requests = "{AZURE_CODE}"\ngpu_cards = ["H100=H100"]\n'
+    )
+    matrix = ReplayMatrix.from_toml(grid)
+    specs = expand_replays(matrix)
+    assert specs[0].llm_requests_sha256 and specs[0].inputs()[str(AZURE_CODE)] == specs[0].llm_requests_sha256
+    store = ResultStore(tmp_path / "store")
+    run_sweep(specs, store, LocalBackend(1), {})
+    row = store.load().iloc[0]
+    args = [
+        "--jobs",
+        str(LLM / "jobs.csv"),
+        "--nodes",
+        str(LLM / "nodes.csv"),
+        "--llm-requests",
+        str(AZURE_CODE),
+    ]
+    alone = run_cli("replay", *args, "--policy", "fgd", "--seed", "42", "--json")
+    assert alone.returncode == 0, alone.stderr
+    assert (
+        row["llm_slo_attainment"]
+        == json.loads(alone.stdout)["llm_slo_attainment"]
+        == pytest.approx(0.876, abs=5e-4)
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text('kind = "replay"\ngpu_cards = ["H100"]\n')
+    with pytest.raises(ConfigError, match="key 'gpu_cards': expected MODEL=CARD pairs"):
+        ReplayMatrix.from_toml(bad)

@@ -261,16 +261,6 @@ def replay(
 
 def _gpu_cards(text: str) -> tuple[tuple[str, str], ...]:
     """``G2=A10,G3=A100-40GB`` as pairs, each card checked."""
-    from schedlab.errors import ConfigError
-    from schedlab.llm.cards import LlmError, gpu_card
+    from schedlab.llm.cards import gpu_card_pairs
 
-    pairs = []
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        model, sep, card = part.partition("=")
-        if not sep or not model.strip() or not card.strip():
-            raise ConfigError(f"--gpu-card {text}: expected MODEL=CARD pairs (e.g. G2=A10), not '{part}'")
-        try:
-            pairs.append((model.strip(), gpu_card(card).name))
-        except LlmError as err:
-            raise ConfigError(f"--gpu-card {text}: {err}") from None
-    return tuple(pairs)
+    return gpu_card_pairs(text.split(","), f"--gpu-card {text}")

@@ -130,3 +130,18 @@ def gpu_card(name: str) -> GpuCard:
         if key in (card.name.upper(), *(a.upper() for a in card.aliases)):
             return card
     raise LlmError(f"GPU {name}: not a GPU model schedlab has a card for ({', '.join(GPUS)})")
+
+
+def gpu_card_pairs(parts: list[str], what: str) -> tuple[tuple[str, str], ...]:
+    """``["G2=A10", "G3=A100-40GB"]`` as (node-list GPU model, card name) pairs, each card
+    checked; ``what`` names the option or key in errors."""
+    pairs = []
+    for part in (p.strip() for p in parts if p.strip()):
+        model, sep, card = part.partition("=")
+        if not sep or not model.strip() or not card.strip():
+            raise LlmError(f"{what}: expected MODEL=CARD pairs (e.g. G2=A10), not '{part}'")
+        try:
+            pairs.append((model.strip(), gpu_card(card).name))
+        except LlmError as err:
+            raise LlmError(f"{what}: {err}") from None
+    return tuple(pairs)

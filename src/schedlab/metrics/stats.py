@@ -92,6 +92,7 @@ def aggregate(
     metric's :func:`bounds`; groups in first-seen order)."""
     grouped = frame.groupby(list(keys), sort=False, dropna=False)
     out = grouped.size().rename("runs").reset_index()
+    columns: dict[str, np.ndarray] = {}
     for metric in metrics:
         column = grouped[metric]
         mean = column.mean().to_numpy(dtype=np.float64)
@@ -99,9 +100,6 @@ def aggregate(
         n = column.count().to_numpy(dtype=np.int64)
         std = np.where(n >= 2, std, np.nan)
         low, high = interval(mean, std, n, bounds(metric), level)
-        out[f"{metric}_mean"] = mean
-        out[f"{metric}_std"] = std
-        out[f"{metric}_n"] = n
-        out[f"{metric}_ci_low"] = low
-        out[f"{metric}_ci_high"] = high
-    return out
+        columns |= {f"{metric}_mean": mean, f"{metric}_std": std, f"{metric}_n": n}
+        columns |= {f"{metric}_ci_low": low, f"{metric}_ci_high": high}
+    return pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from schedlab.cluster.speeds import SpeedTable
 from schedlab.errors import ConfigError
 from schedlab.formats import read_nodes, read_workload
 from schedlab.interference import Profiles, load_profiles, make_model
+from schedlab.llm.requests import LlmRequests
 from schedlab.metrics.stats import aggregate
 from schedlab.sim import ReplayConfig, replay
 from schedlab.sim.prepare import prepare
@@ -57,6 +59,7 @@ class ReplayData:
     nodes: Nodes
     speeds: dict[str, SpeedTable]
     profiles: Profiles | None
+    llm: LlmRequests | None = None
 
     @classmethod
     def load(cls, specs: Iterable[ReplaySpec]) -> ReplayData:
@@ -71,7 +74,12 @@ class ReplayData:
         speeds = {s.speeds: SpeedTable.load(s.speeds) for s in specs if s.speeds}
         wants_profiles = any(s.interference != "none" or s.services is not None for s in specs)
         profiles = load_profiles(specs[0].profiles or None) if wants_profiles else None
-        return cls(workloads, nodes, speeds, profiles)
+        llm = None
+        if specs[0].llm_requests:
+            from schedlab.llm.requests import load_llm_requests
+
+            llm = load_llm_requests(Path(specs[0].llm_requests))
+        return cls(workloads, nodes, speeds, profiles, llm)
 
     def run(self, spec: ReplaySpec) -> pd.DataFrame:
         return run_replay(spec, self)
@@ -103,13 +111,14 @@ def run_replay(spec: ReplaySpec, data: ReplayData) -> pd.DataFrame:
         victim=spec.victim,
         seed=spec.seed,
         interference=spec.interference,
+        gpu_cards=tuple(tuple(p) for p in spec.gpu_cards),  # type: ignore[misc]
     )
     model = None
     if spec.interference != "none":
         assert data.profiles is not None, "profiles are loaded for interference models"
         model = make_model(spec.interference, data.profiles)
     speeds = data.speeds.get(spec.speeds) if spec.speeds else None
-    summary = replay(workload, data.nodes, config, speeds, interference=model).summary
+    summary = replay(workload, data.nodes, config, speeds, interference=model, llm_requests=data.llm).summary
     row = spec.labels() | {"seed": spec.seed}
     row |= {metric: _number(summary.get(metric)) for metric in METRICS}
     row |= {"tasks": summary["tasks"], "warmup_tasks": summary["warmup_tasks"], "wall_s": summary["wall_s"]}

@@ -45,10 +45,13 @@ class ReplaySpec:
     warm_start: bool
     version: str = __version__
     code_sha256: str = ""
+    llm_requests: str = ""
+    llm_requests_sha256: str = ""
+    gpu_cards: tuple[tuple[str, str], ...] = ()
 
     kind = "replay"
     #: Fields that name files: left out of the run id and the slot (their digests count).
-    PATHS = ("trace", "nodes", "speeds", "profiles")
+    PATHS = ("trace", "nodes", "speeds", "profiles", "llm_requests")
 
     @property
     def run_id(self) -> str:
@@ -88,6 +91,7 @@ class ReplaySpec:
             (self.trace, self.trace_sha256),
             (self.nodes, self.nodes_sha256),
             (self.speeds, self.speeds_sha256),
+            (self.llm_requests, self.llm_requests_sha256),
         )
         return {path: sha for path, sha in pairs if path}
 
@@ -137,6 +141,9 @@ def expand_replays(matrix: ReplayMatrix) -> list[ReplaySpec]:
         "services": matrix.services,
         "synth_tasks": matrix.synth_tasks,
         "warm_start": matrix.warm_start,
+        "llm_requests": matrix.llm_requests,
+        "llm_requests_sha256": file_sha256(Path(matrix.llm_requests)) if matrix.llm_requests else "",
+        "gpu_cards": matrix.gpu_cards,
     }
     return [
         ReplaySpec(

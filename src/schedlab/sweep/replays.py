@@ -8,7 +8,9 @@ openb pod list (told apart by its header; ``default`` = the embedded openb defau
 A run replays the trace time-scaled to its load (``loads``, x GPU capacity) or by a factor
 (``time_scales``), begun warm unless ``warm_start = false``; with ``synth_tasks = N`` each run
 instead draws N tasks from the trace's mix at its load with its seed (``schedlab synth``),
-so that seeds vary the workload too. A run stores one row: its configuration and the
+so that seeds vary the workload too. ``llm_requests`` (a request trace) serves the LLM replicas
+of the traces (rows with ``llm_model``; ``gpu_cards``: ``["G2=A10", ...]`` for GPU models
+without a card), and ``llm_slo_attainment`` is stored. A run stores one row: its configuration and the
 numbers of :data:`METRICS`.
 """
 
@@ -43,6 +45,7 @@ METRICS = (
     "preemptions",
     "lost_gpu_s",
     "slo_attainment",
+    "llm_slo_attainment",
     "offered_load",
     "completed",
     "unfinished",
@@ -67,6 +70,8 @@ KEYS = (
     "services",
     "synth_tasks",
     "warm_start",
+    "llm_requests",
+    "gpu_cards",
 )
 #: Keys that take one value or a list of them.
 LIST_KEYS = frozenset(
@@ -96,6 +101,8 @@ class ReplayMatrix:
     services: float | None = None
     synth_tasks: int = 0
     warm_start: bool = True
+    llm_requests: str = ""
+    gpu_cards: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_toml(cls, path: Path) -> ReplayMatrix:
@@ -120,7 +127,7 @@ class ReplayMatrix:
         for key in ("traces", "speeds"):
             if key in doc:
                 values[key] = tuple(path_of(t) for t in strings(doc, key))
-        for key in ("nodes", "profiles"):
+        for key in ("nodes", "profiles", "llm_requests"):
             if key in doc:
                 values[key] = path_of(string(doc, key))
         if "policies" in doc:
@@ -154,6 +161,13 @@ class ReplayMatrix:
             if isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1:
                 raise ConfigError(f"key 'synth_tasks': expected a positive integer, got {tasks!r}")
             values["synth_tasks"] = tasks
+        if "gpu_cards" in doc:
+            from schedlab.llm.cards import LlmError, gpu_card_pairs
+
+            try:
+                values["gpu_cards"] = gpu_card_pairs(strings(doc, "gpu_cards"), "key 'gpu_cards'")
+            except LlmError as err:
+                raise ConfigError(str(err)) from None
         if "warm_start" in doc:
             if not isinstance(doc["warm_start"], bool):
                 raise ConfigError(f"key 'warm_start': expected true or false, got {doc['warm_start']!r}")
@@ -172,7 +186,8 @@ class ReplayMatrix:
                 from schedlab.interference import INTERFERENCE_MODELS
 
                 _known(INTERFERENCE_MODELS, "interference", name)
-        paths = [t for t in self.traces if t != DEFAULT_TRACE] + [p for p in (self.nodes, *self.speeds) if p]
+        paths = [t for t in self.traces if t != DEFAULT_TRACE]
+        paths += [p for p in (self.nodes, *self.speeds, self.llm_requests) if p]
         missing = [p for p in paths if not Path(p).is_file()]
         if missing:
             raise ConfigError(f"file(s) not found: {', '.join(missing)}")
