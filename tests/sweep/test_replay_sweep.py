@@ -145,7 +145,11 @@ def test_llm_replicas_in_a_sweep_are_the_replay_they_stand_for(tmp_path: Path) -
     )
     matrix = ReplayMatrix.from_toml(grid)
     specs = expand_replays(matrix)
-    assert specs[0].llm_requests_sha256 and specs[0].inputs()[str(AZURE_CODE)] == specs[0].llm_requests_sha256
+    assert specs[0].llm_requests == str(AZURE_CODE.resolve())
+    assert (
+        specs[0].llm_requests_sha256
+        and specs[0].inputs()[specs[0].llm_requests] == specs[0].llm_requests_sha256
+    )
     store = ResultStore(tmp_path / "store")
     run_sweep(specs, store, LocalBackend(1), {})
     row = store.load().iloc[0]
