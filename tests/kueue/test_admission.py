@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -100,3 +101,27 @@ def test_every_job_that_can_fit_is_admitted_never_before_it_arrives_nor_beyond_q
         ]
         assert sum(w.requests["cpu"] for w in running if w.queue in "ab") <= 10_000
         assert sum(w.requests["cpu"] for w in running if w.queue == "c") <= 5_000
+
+
+def test_waiting_workloads_are_counted_by_reason_over_time(tmp_path: Path) -> None:
+    from schedlab.kueue.report import summary
+    from schedlab.kueue.workloads import Workloads
+
+    c = config(tmp_path, ("a", 4, "", "StrictFIFO"))
+    # 0-10: j0 holds the 4 CPUs; from 1, j1 (4 CPUs) waits for quota and j2 (1 CPU) behind it;
+    # at 10 j1 starts and j2 waits for quota until 20.
+    jobs = [job("a", 4, 0, 10), job("a", 4, 1, 10), job("a", 1, 1, 5)]
+    out = replay(c, jobs)
+    assert out.admitted == [0.0, 10.0, 20.0]
+    short, blocked = "insufficient quota now", "blocked by its queue's head (StrictFIFO)"
+    assert out.waiting == [
+        (0.0, {"a": {}}),
+        (1.0, {"a": {short: 1, blocked: 1}}),
+        (10.0, {"a": {short: 1}}),
+        (20.0, {"a": {}}),
+        (25.0, {"a": {}}),
+    ]
+    found = Workloads(jobs, np.arange(3), np.ones(3, dtype=np.int64), [], 0, ("cpu",))  # no LocalQueues
+    waiting = summary(c, found, out)["waiting_over_time"]
+    # time-weighted over 0-25 s: quota short 1-20 s (19 s), blocked 1-10 s (9 s)
+    assert waiting["mean"]["a"] == {short: 19 / 25, blocked: 9 / 25}

@@ -145,6 +145,16 @@ def _print_replay(doc: dict[str, Any]) -> None:
             for j, (reason, n) in enumerate(row["evicted"].items()):  # the time lost: per queue
                 table.add_row(name if j == 0 else "", reason, str(n), "" if j else f"{row['lost_s']:,.1f}")
         print_table(table)
+    waiting = doc["waiting_over_time"]
+    rows = [(q, k, v) for q, kinds in waiting["mean"].items() for k, v in kinds.items() if v > 0]
+    if rows:
+        moments = len(waiting["times"])
+        table = Table(title=f"workloads waiting, by reason (time-weighted over {moments} moments of the run)")
+        for column in ("ClusterQueue", "reason", "mean", "most"):
+            table.add_column(column, justify="left" if column in ("ClusterQueue", "reason") else "right")
+        for q, kind, mean in rows:
+            table.add_row(q, kind, f"{mean:,.1f}", str(max(waiting["cluster_queues"][q][kind])))
+        print_table(table)
     reasons = "; ".join(f"{n} {k}" for k, n in doc["pending_reasons"].items()) or "none"
     click.echo(
         f"admitted {doc['admitted']} of {doc['workloads']} workloads; pending at the end: {reasons};"

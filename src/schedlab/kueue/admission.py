@@ -63,6 +63,14 @@ MAX_EVICTIONS = 100
 Run = tuple[int, float, float, tuple[tuple[str, str], ...]]
 #: One eviction: (time, workload evicted, preemptor, Kueue's reason).
 Eviction = tuple[float, int, int, str]
+#: The waiting workloads are counted by reason at the first moment after each hundredth of
+#: the arrivals' span (and on, at that step, until the last workload ends).
+SAMPLES = 100
+BLOCKED, SHORT, NEVER = (
+    "blocked by its queue's head (StrictFIFO)",
+    "insufficient quota now",
+    "more than the queue can ever use",
+)
 
 
 @dataclass
@@ -77,6 +85,8 @@ class Outcome:
     evictions: list[Eviction] = field(default_factory=list)
     watched: str | None = None
     ahead: int = 0
+    #: per sampled moment: (time, {ClusterQueue: {reason kind: waiting workloads}})
+    waiting: list[tuple[float, dict[str, dict[str, int]]]] = field(default_factory=list)
 
 
 def replay(config: KueueConfig, workloads: list[Workload], watch: int | None = None) -> Outcome:
@@ -106,6 +116,9 @@ class _Replay:
         self.admissions = [0] * len(workloads)
         self.memo = Assignments(tree, config, workloads)
         self.evicted: list[int] = []  # back to their queues at the next moment
+        arrivals = [w.arrival for w in workloads] or [0.0]
+        span = max(arrivals) - min(arrivals)
+        self.sample_at, self.step = min(arrivals), span / SAMPLES if span > 0 else float("inf")
 
     def run(self) -> Outcome:
         events, memo = self.events, self.memo
@@ -137,6 +150,9 @@ class _Replay:
                         queue.set_aside(memo.keys[order[2]], _why(found), q in self.preempts)
                 if not changed and not set_aside:
                     break
+            if now >= self.sample_at:
+                self._count_waiting(now)
+                self.sample_at = now + self.step
             w = self.watch
             if w is not None and now == self.workloads[w].arrival and self.outcome.admitted[w] is None:
                 self.outcome.watched = self._reason(w)
@@ -146,6 +162,30 @@ class _Replay:
             for order in queue.entries():
                 self.outcome.pending[order[2]] = self._reason(order[2])
         return self.outcome
+
+    def _count_waiting(self, now: float) -> None:
+        """Count each queue's waiting workloads by why they wait, shape by shape: after the
+        cycles a best-effort queue's waiting shapes are all set aside with their reason; a
+        StrictFIFO queue's head has its reason and the rest are blocked by it."""
+        counts: dict[str, dict[str, int]] = {}
+        for q, queue in self.queues.items():
+            head = queue.head()
+            first = self.memo.keys[head[2]] if head is not None and not queue.best_effort else None
+            kinds: Counter[str] = Counter()
+            for key, entries in queue.shapes.items():
+                if not entries:
+                    continue
+                if queue.best_effort or key == first:
+                    kept = self.memo.found.get(key)
+                    found = kept[1] if kept is not None else None
+                    never = isinstance(found, Pending) and all(s[4] for s in found.shortfalls)
+                    kinds[NEVER if never else SHORT] += 1 if key == first else len(entries)
+                    if key == first:
+                        kinds[BLOCKED] += len(entries) - 1
+                else:
+                    kinds[BLOCKED] += len(entries)
+            counts[q] = {k: n for k, n in kinds.items() if n}
+        self.outcome.waiting.append((now, counts))
 
     def _order(self, i: int) -> tuple[int, float, int]:
         w = self.workloads[i]

@@ -1,7 +1,8 @@
 """What an operator reads of a Kueue replay: per ClusterQueue and LocalQueue the admission
 wait (to the first admission), the quota used over time (each flavor and resource, against
 the queue's nominal quota) and what it borrowed, preemptions by reason with the time they
-cost, and why the workloads still pending at the end pend."""
+cost, why the workloads still pending at the end pend, and how many wait for which reason
+over the run (counted every hundredth of the arrivals' span, until the last end)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,25 @@ def summary(config: KueueConfig, found: Workloads, outcome: Outcome) -> dict[str
         "local_queues": locals_,
         "pending_reasons": dict(sorted(reasons.items())),
         "preemptions": dict(sorted(Counter(reason for _, _, _, reason in outcome.evictions).items())),
+        "waiting_over_time": _waiting(outcome, sorted(config.cluster_queues)),
     }
+
+
+def _waiting(outcome: Outcome, queues: list[str]) -> dict[str, Any]:
+    """The waiting workloads by reason at the sampled moments, per ClusterQueue, and their
+    mean weighted by the time to the next moment."""
+    times = [t for t, _ in outcome.waiting]
+    held = np.diff(np.array(times + times[-1:], dtype=np.float64)) if times else np.zeros(0)
+    kinds = sorted({k for _, counts in outcome.waiting for c in counts.values() for k in c})
+    series = {
+        q: {k: [counts.get(q, {}).get(k, 0) for _, counts in outcome.waiting] for k in kinds} for q in queues
+    }
+    total = float(held.sum())
+    means = {
+        q: {k: float(np.dot(v, held) / total) if total > 0 else 0.0 for k, v in s.items()}
+        for q, s in series.items()
+    }
+    return {"times": times, "cluster_queues": series, "mean": means}
 
 
 def _evicted(found: Workloads, outcome: Outcome) -> dict[str, dict[str, Any]]:
