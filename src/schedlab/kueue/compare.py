@@ -21,12 +21,12 @@ from schedlab.kueue.report import summary
 from schedlab.kueue.workloads import Workloads
 from schedlab.metrics.stats import describe
 
-#: Per trace: the figures compared, as paths into a replay summary ("*": every ClusterQueue).
+#: Per trace: the figures compared, their column labels and paths into a replay summary.
 FIGURES = {
-    "wait_mean_s": ("wait_s", "mean"),
-    "wait_p99_s": ("wait_s", "p99"),
-    "pending": ("pending",),
-    "evictions": ("evictions",),
+    "wait_mean_s": ("wait mean s", ("wait_s", "mean")),
+    "wait_p99_s": ("wait p99 s", ("wait_s", "p99")),
+    "pending": ("pending at end", ("pending",)),
+    "evictions": ("evictions", ("evictions",)),
 }
 PER_QUEUE = {"wait_mean_s": ("wait_s", "mean"), "wait_p99_s": ("wait_s", "p99"), "lost_s": ("lost_s",)}
 
@@ -78,7 +78,7 @@ def compare(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
             doc = doc[key]
         return float("nan") if doc is None else float(doc)  # type: ignore[arg-type]
 
-    overall = {name: describe([value(r, path) for r in runs]) for name, path in FIGURES.items()}
+    overall = {name: describe([value(r, path) for r in runs]) for name, (_, path) in FIGURES.items()}
     queues = {
         q: {
             name: describe([value(r["cluster_queues"][q], path) for r in runs])
