@@ -66,6 +66,10 @@ def feature_rows(new: Version, work: Path, repeat: int) -> list[tuple[str, ...]]
         ("fair share, --queue drf (100 users)", ("--queue", "drf")),
         ("priorities, --queue qos", ("--queue", "qos")),
         ("preemption, --queue qos --preempt", ("--queue", "qos", "--preempt")),
+        (
+            "defragmentation, --defrag fgd (a step a minute, 60 moves an hour)",
+            ("--defrag", "fgd", "--defrag-every", "60", "--defrag-moves", "60"),
+        ),
     ):
         compare(label, plain, (*plain, *options), 2)
     for label, options in (

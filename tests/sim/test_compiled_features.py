@@ -1,7 +1,8 @@
 """Every replay feature runs compiled and equals the pure-Python reference: tasks, attempts,
 series, fragmentation samples and summary, for each feature alone and for random
 combinations (Hypothesis): gangs, anti-affinity, node events, the starvation guard, drf
-with quotas, nodes of up to 64 GPUs, services with interference, and slo-aware."""
+with quotas, nodes of up to 64 GPUs, services with interference, slo-aware and
+defragmentation."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ pytestmark = pytest.mark.skipif(not jit.enabled(), reason="numba is not availabl
 PROFILES = load_profiles()
 INFER = ["resnet50/1", "bert/1", "vit/8", "gpt2/8", "mobilenet/32"]
 TRAIN = ["resnet50_train/32", "bert_train/16"]
-FEATURES = ("gangs", "spread", "events", "guard", "drf", "wide", "services", "slo")
+FEATURES = ("gangs", "spread", "events", "guard", "drf", "wide", "services", "slo", "defrag")
 #: Features the guard cannot run with (their run times change as they run).
 NOT_WITH_GUARD = {"services", "slo"}
+#: Nor defragmentation (which needs fixed run times and no reservations).
+NOT_WITH_DEFRAG = {"services", "slo", "guard"}
 
 SHAPES = [(0, 0), (1, 200), (1, 300), (1, 500), (1, 1000), (2, 1000), (4, 1000)]
 
@@ -37,6 +40,8 @@ SHAPES = [(0, 0), (1, 200), (1, 300), (1, 500), (1, 1000), (2, 1000), (4, 1000)]
 def scenario(draw: st.DrawFn, features: frozenset[str]) -> tuple[TimedWorkload, Nodes, ReplayConfig, list]:
     wide = "wide" in features
     gpus = [0, 1, 2, 4, 8] + ([16, 33, 64] if wide else [])
+    if "defrag" in features:  # GPUs shared by a few tasks, tasks of two GPUs: room for moves
+        gpus = [2, 4, *gpus[4:]]
     nodes = draw(
         st.lists(
             st.tuples(
@@ -48,10 +53,14 @@ def scenario(draw: st.DrawFn, features: frozenset[str]) -> tuple[TimedWorkload, 
     )
     cluster = Nodes.build([(f"n{i}", cpu, 131072, g, m) for i, (cpu, g, m) in enumerate(nodes)])
     shapes = SHAPES + ([(16, 1000), (64, 1000), (1, 100)] if wide else [])
+    if "defrag" in features:
+        shapes = [(1, 300), (1, 500), (1, 500), (1, 1000), (2, 1000), *shapes[7:]]
     rows = draw(
         st.lists(
             st.tuples(
-                st.integers(0, 40),  # arrival (coarse: times tie)
+                st.integers(
+                    0, 10 if "defrag" in features else 40
+                ),  # arrival (coarse: times tie; dense: moves)
                 st.sampled_from([1.0, 2.5, 4.0, 7.0, 10.0, 30.0]),
                 st.sampled_from(shapes),
                 st.sampled_from([1000, 2000, 8000]),
@@ -125,6 +134,14 @@ def scenario(draw: st.DrawFn, features: frozenset[str]) -> tuple[TimedWorkload, 
         evict_starved=draw(st.booleans()),
         quotas=(("u1", 2.0), ("u3", 0.5)) if "drf" in features else (),
     )
+    if "defrag" in features:
+        config = replace(
+            config,
+            defrag=draw(st.sampled_from(["least-moved", "fgd"])),
+            defrag_every=draw(st.sampled_from([1.0, 2.5, 5.0])),
+            defrag_moves=draw(st.sampled_from([1, 2, 50])),
+            defrag_cost=draw(st.sampled_from([0.0, 0.5, 3.0])),
+        )
     return workload, cluster, config, events
 
 
@@ -146,6 +163,8 @@ def test_each_feature_compiled_equals_reference(feature: str, data: st.DataObjec
 @settings(max_examples=150, deadline=None)
 @given(data=st.data(), chosen=st.sets(st.sampled_from(FEATURES), min_size=2))
 def test_combined_features_compiled_equal_reference(data: st.DataObject, chosen: set[str]) -> None:
+    if "defrag" in chosen:
+        chosen -= NOT_WITH_DEFRAG
     if "guard" in chosen:
         chosen -= NOT_WITH_GUARD
     check(data.draw(scenario(frozenset(chosen))))

@@ -36,6 +36,10 @@ def replay(
     node_events: Path | None,
     mtbf: float | None,
     mttr: float,
+    defrag: str,
+    defrag_every: float,
+    defrag_moves: int,
+    defrag_cost: float,
     speeds: Path | None,
     seed: int,
     interference: str,
@@ -114,7 +118,12 @@ def replay(
         reserve_after=reserve_after,
         evict_starved=evict_starved,
         gpu_cards=_gpu_cards(gpu_cards),
+        defrag=defrag,
+        defrag_every=defrag_every,
+        defrag_moves=defrag_moves,
+        defrag_cost=defrag_cost,
     )
+    config.defrag_settings  # noqa: B018 (checks the --defrag options now)
     if len(parse_policies(policy)) > 1:
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
     if evict_starved and reserve_after is None:

@@ -92,6 +92,35 @@ OPTIONS: list[Callable[[Any], Any]] = [
         help="Mean hours to repair a failed node (with --mtbf).",
     ),
     click.option(
+        "--defrag",
+        default="none",
+        show_default=True,
+        help="Defragmentation: a descheduling step moves running tasks (checkpoint and restart) so that"
+        " the task at the head of the queue fits: least-moved (fewest GPUs moved) or fgd (the most"
+        " fragmented node first) (docs/sharing.md).",
+    ),
+    click.option(
+        "--defrag-every",
+        type=Finite(min=0, max=1e9, min_open=True),
+        default=300.0,
+        show_default=True,
+        help="Seconds between descheduling steps (while tasks wait).",
+    ),
+    click.option(
+        "--defrag-moves",
+        type=click.IntRange(min=1, max=1_000_000),
+        default=12,
+        show_default=True,
+        help="The budget: at most this many moves in any hour.",
+    ),
+    click.option(
+        "--defrag-cost",
+        type=Finite(min=0, max=1e9),
+        default=60.0,
+        show_default=True,
+        help="Seconds each move costs the moved task (checkpoint and restart; its work is kept).",
+    ),
+    click.option(
         "--speeds",
         type=PATH,
         help="CSV of speed factors: model,speed[,task_class]. Default: every GPU at speed 1.",

@@ -148,6 +148,11 @@ def print_replay(s: dict[str, Any]) -> None:
             f" ({s['failure_lost_gpu_s']:,.0f} GPU-s lost); GPU capacity in service fell to"
             f" {s['capacity_min_pct']:.1f} % at its lowest"
         )
+    if "defrag_moves" in s:
+        click.echo(
+            f"defragmentation ({s['config']['defrag']}): {s['defrag_moves']} tasks moved"
+            f" ({s['defrag_lost_gpu_s']:,.0f} GPU-s lost to checkpoints and restarts)"
+        )
     if s.get("warmup_tasks"):
         click.echo(f"warm start: {s['warmup_tasks']} tasks running at time 0, not measured")
     if s.get("services"):

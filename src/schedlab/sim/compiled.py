@@ -84,6 +84,9 @@ class CompiledRun:
     capacity: list[tuple[float, int]]
     failure_restarts: int
     failure_lost_gpu_s: float
+    #: Defragmentation: the tasks moved and the GPU-seconds the moves cost.
+    moves: int = 0
+    move_lost_gpu_s: float = 0.0
 
 
 def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | str:
@@ -106,6 +109,8 @@ def _plan(model: ReplayModel) -> Plan | str:
     if too_large is not None:
         return too_large
     rates = _rate_arrays(model) if model.interference is not None else None
+    if model.defrag is not None and model.defrag.kind is None:
+        return f"defragmentation policy {model.defrag.name!r} has no compiled form"
     if model.interference is not None and rates is None:
         return f"interference model {model.config.interference!r} has its own group rule"
     form = compiled_form(model.policy, ClusterView(model.cluster))
@@ -217,6 +222,8 @@ def _collect(model: ReplayModel, st: object) -> CompiledRun:
         EVENTS,
         FAIL_LOST,
         LOST,
+        MOVE_LOST,
+        MOVES,
         RATES,
         RESTARTS,
         SAMPLES_DONE,
@@ -274,4 +281,6 @@ def _collect(model: ReplayModel, st: object) -> CompiledRun:
         capacity,
         int(st.ints[RESTARTS]),
         float(st.floats[FAIL_LOST]),
+        int(st.ints[MOVES]),
+        float(st.floats[MOVE_LOST]),
     )

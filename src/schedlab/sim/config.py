@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schedlab.defrag import DefragSettings
+
 #: A replay of fewer tasks runs on the pure-Python path unless the compiled kernels are
 #: loaded in the process already: starting numba and loading them (about 0.8 s; minutes
 #: when they must be compiled first) costs more than the reference path takes for it.
@@ -51,3 +53,13 @@ class ReplayConfig:
     #: LLM replicas: the GPU card of each node-list GPU model schedlab has no card for
     #: (``--gpu-card G2=A10``).
     gpu_cards: tuple[tuple[str, str], ...] = ()
+    #: Defragmentation (``docs/sharing.md``): the descheduling policy (``none``: nothing
+    #: moves), seconds between its steps, moves allowed in any hour, seconds each costs.
+    defrag: str = "none"
+    defrag_every: float = 300.0
+    defrag_moves: int = 12
+    defrag_cost: float = 60.0
+
+    @property
+    def defrag_settings(self) -> DefragSettings:
+        return DefragSettings(self.defrag, self.defrag_every, self.defrag_moves, self.defrag_cost)

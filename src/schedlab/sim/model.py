@@ -11,6 +11,7 @@ import pandas as pd
 from schedlab.cluster import ClusterState, Fragmentation, ShapeArrays, ShapeTable, TypicalTasks
 from schedlab.cluster.shapes import intern
 from schedlab.cluster.speeds import SpeedTable, class_index
+from schedlab.defrag import DEFRAG_POLICIES, DefragPolicy
 from schedlab.errors import ConfigError
 from schedlab.eviction.victims import VICTIM_POLICIES, VictimPolicy
 from schedlab.interference import InterferenceModel, Sharing, load_profiles, make_model
@@ -57,6 +58,8 @@ class ReplayModel:
     gang_fits: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     #: Node failures, drains, repairs and additions, by time (:mod:`schedlab.sim.nodes`).
     node_events: list[NodeEvent] = field(default_factory=list)
+    #: The descheduling policy (None: nothing moves; :mod:`schedlab.sim.defrag`).
+    defrag: DefragPolicy | None = None
 
     @classmethod
     def build(
@@ -99,6 +102,7 @@ class ReplayModel:
         uses_model = config.interference != "none" or interference is not None
         if config.reserve_after is not None and (uses_model or workload.is_service.any()):
             raise ConfigError("--reserve-after needs fixed run times: not with interference or services")
+        defrag = _defrag(config, uses_model or bool(workload.is_service.any()))
         return cls(
             workload=workload,
             config=config,
@@ -124,6 +128,7 @@ class ReplayModel:
             gang_size=gang_size,
             gang_fits=gangs_that_fit(cluster, table.shapes, table.of_task, leader, gang_size),
             node_events=_node_events(workload, len(cluster), config, node_events),
+            defrag=defrag,
         )
 
     def speed(self, shape: int, node: int) -> float:
@@ -155,6 +160,19 @@ def _interference(
             if name:
                 model.profiles.config(str(name))
     return model
+
+
+def _defrag(config: ReplayConfig, rates: bool) -> DefragPolicy | None:
+    """The descheduling policy of a replay (its settings checked), None for ``none``."""
+    settings = config.defrag_settings
+    if not settings.on:
+        return None
+    if rates or config.reserve_after is not None:
+        raise ConfigError(
+            "--defrag needs fixed run times and no reservations: not with interference, services"
+            " or --reserve-after"
+        )
+    return DEFRAG_POLICIES.get(settings.policy)()
 
 
 def _node_events(

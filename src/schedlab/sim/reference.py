@@ -18,6 +18,7 @@ from schedlab.eviction.dryrun import admitted_without
 from schedlab.eviction.evictable import Evictable
 from schedlab.eviction.search import cheapest_eviction
 from schedlab.scheduler import Placement, Placer, PolicyError
+from schedlab.sim.defrag import DEFRAG, Descheduler
 from schedlab.sim.gangs import place_gang
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import Outages
@@ -28,7 +29,8 @@ from schedlab.sim.result import DONE, REJECTED, RUNNING, WAITING, TaskOutcome
 from schedlab.sim.spread import Spread
 from schedlab.sim.waiting import Item, WaitingQueue
 
-DEPART, ARRIVE, SAMPLE, NODE = 0, 1, 2, 3  # event priorities at equal times
+DEPART, ARRIVE, SAMPLE, NODE = 0, 1, 2, 3  # event priorities at equal times (then DEFRAG)
+assert DEFRAG > NODE
 PROGRESS_EVERY = 4096  # arrivals between progress reports
 
 
@@ -65,6 +67,9 @@ class Replay:
         self.finished = np.zeros(n, dtype=bool)
         self.done = np.zeros(n, dtype=np.int64)
         self.rates, colocation = progress_rates(m, self._reschedule)
+        #: Defragmentation: the work each task kept from runs it was moved off.
+        self.defrag = Descheduler(self, m.defrag) if m.defrag is not None else None
+        self.kept = np.zeros(n if self.defrag is not None else 0)
         if colocation is not None:
             self.colocation = self.placer.view.colocation = colocation
 
@@ -153,6 +158,8 @@ class Replay:
             freed.append(self._stop(v))
             self.attempt[v] += 1
             out.status[v] = WAITING
+            if self.defrag is not None:
+                self.kept[v] = 0.0  # it starts over
             self.finished[v], self.done[m.leader[v]] = False, 0  # a gang restarts whole
         return victims, freed, lost
 
@@ -177,6 +184,8 @@ class Replay:
 
     def _record(self) -> None:
         self.recorder.state(self.sim.now, self.queue.size, self.running)
+        if self.defrag is not None:
+            self.defrag.arm()
 
     # ----- actions (for the admission policy) ---------------------------------------------------
 
@@ -204,11 +213,15 @@ class Replay:
             return False
         ends = [self._run(t + k, s, placement) for k, placement in enumerate(placements)]
         if self.rates is None:  # a gang leaves when its slowest task is done
-            self.sim.schedule(max(ends), self._depart, (t, int(self.attempt[t]), 0), DEPART)
+            self.ends_at(t, max(ends))
         if self.guard is not None:
             for k, placement in enumerate(placements):
                 self.guard.started(t + k, placement.node, placement.gpus, max(ends))
         return True
+
+    def ends_at(self, t: int, end: float) -> None:
+        """Schedule the departure of ``t``'s current run at ``end``."""
+        self.sim.schedule(end, self._depart, (t, int(self.attempt[t]), 0), DEPART)
 
     def _excluded(self, t: int, s: int) -> np.ndarray | None:
         """Nodes ``t`` may not take: anti-affinity, and the nodes reserved for tasks that
@@ -246,7 +259,10 @@ class Replay:
         self.running += 1
         self.spread.add(t, node, +1)
         self._held(t, m.queue.started)
-        return now + float(m.workload.duration[t]) / m.speed(s, node)
+        work = float(m.workload.duration[t])
+        if self.defrag is not None:
+            work -= float(self.kept[t])
+        return now + work / m.speed(s, node)
 
     def _held(self, t: int, change: Callable[[int], None]) -> None:
         """Tell the queue policy that ``t`` started or stopped; with per-user keys, take the

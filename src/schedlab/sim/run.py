@@ -83,6 +83,7 @@ def replay(
         outcome, attempts, series, frag_series = run.outcome, run.attempts, run.series, run.frag_series
         events, lost, segments = run.events, run.lost_gpu_s, run.segments
         capacity, restarts, failure_lost = run.capacity, run.failure_restarts, run.failure_lost_gpu_s
+        moves, move_lost = run.moves, run.move_lost_gpu_s
     else:
         engine = Replay(model, progress)
         outcome = engine.run()
@@ -91,6 +92,9 @@ def replay(
         segments = engine.rates.segments if engine.rates is not None else None
         outages = engine.outages
         capacity, restarts, failure_lost = outages.capacity, outages.restarts, outages.lost_gpu_s
+        moves, move_lost = (
+            (0, 0.0) if engine.defrag is None else (engine.defrag.moves, engine.defrag.lost_gpu_s)
+        )
     extra_nodes: dict[str, Any] = {}
     if model.node_events:
         series = with_capacity(series, capacity)
@@ -100,6 +104,8 @@ def replay(
             "failure_lost_gpu_s": failure_lost,
             "capacity_min_pct": 100.0 * min(c for _, c in capacity) / max(model.cluster.gpu_capacity, 1),
         }
+    if model.defrag is not None:
+        extra_nodes |= {"defrag_moves": moves, "defrag_lost_gpu_s": move_lost}
     release_memory()  # the simulation's buffers are gone: give their pages back before the tables
     attempts["gpu_mask"] = attempts["gpu_mask"].to_numpy().view(np.uint64)  # bit g: GPU g (up to 64)
     shared = shared_gpu_time_frac(attempts)  # before the task table: the peak stays lower
@@ -120,6 +126,7 @@ def replay(
             workload, attempts, nodes, llm_requests, ends, horizon, config.seed, dict(config.gpu_cards)
         )
     extra["shared_gpu_time_frac"] = shared
+    extra["wait_mean_multi_gpu"] = multi_gpu_wait(tasks, workload)
     users = per_user(tasks, workload, model.shapes.total_gpu_milli[model.shape_of])
     if users is not None:
         extra["fairness"] = fairness_summary(users)
@@ -131,6 +138,13 @@ def replay(
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
     summary["path"] = "compiled" if compiled is not None else "reference"
     return ReplayResult(config, tasks, attempts, series, frag_series, summary, users)
+
+
+def multi_gpu_wait(tasks: pd.DataFrame, workload: TimedWorkload) -> float | None:
+    """The mean wait of the measured completed tasks of two GPUs or more (None: none)."""
+    done = (tasks["status"] == "completed").to_numpy() & ~workload.is_warmup
+    multi = done & (workload.tasks.num_gpu >= 2)
+    return float(tasks["wait"].to_numpy()[multi].mean()) if multi.any() else None
 
 
 def _use_compiled(config: ReplayConfig, tasks: int) -> bool:

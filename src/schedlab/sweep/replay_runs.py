@@ -41,6 +41,7 @@ GROUP_KEYS = (
     "admission",
     "preemption",
     "victim",
+    "defrag",
     "speeds",
     "interference",
     "services",
@@ -110,6 +111,10 @@ def run_replay(spec: ReplaySpec, data: ReplayData) -> pd.DataFrame:
         preemption=spec.preemption,
         victim=spec.victim,
         seed=spec.seed,
+        defrag=spec.defrag,
+        defrag_every=spec.defrag_every,
+        defrag_moves=spec.defrag_moves,
+        defrag_cost=spec.defrag_cost,
         interference=spec.interference,
         gpu_cards=tuple(tuple(p) for p in spec.gpu_cards),  # type: ignore[misc]
     )

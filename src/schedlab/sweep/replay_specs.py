@@ -48,6 +48,10 @@ class ReplaySpec:
     llm_requests: str = ""
     llm_requests_sha256: str = ""
     gpu_cards: tuple[tuple[str, str], ...] = ()
+    defrag: str = "none"
+    defrag_every: float = 300.0
+    defrag_moves: int = 12
+    defrag_cost: float = 60.0
 
     kind = "replay"
     #: Fields that name files: left out of the run id and the slot (their digests count).
@@ -74,6 +78,7 @@ class ReplaySpec:
             "admission": self.admission,
             "preemption": self.preemption,
             "victim": self.victim,
+            "defrag": self.defrag,
             "speeds": trace_label(self.speeds),
             "interference": self.interference,
             "services": self.services,
@@ -121,17 +126,13 @@ def expand_replays(matrix: ReplayMatrix) -> list[ReplaySpec]:
     code = {policy: code_digest(PLACEMENT_POLICIES.get(policy)) for policy in matrix.policies}
     scales: list[tuple[float | None, float | None]] = [(load, None) for load in matrix.loads]
     scales += [(None, scale) for scale in matrix.time_scales]
+    rules = list(
+        itertools.product(
+            matrix.queues, matrix.admissions, matrix.preemptions, matrix.victims, matrix.defrags
+        )
+    )
     product = itertools.product(
-        traces.values(),
-        matrix.policies,
-        scales,
-        matrix.queues,
-        matrix.admissions,
-        matrix.preemptions,
-        matrix.victims,
-        matrix.speeds,
-        matrix.interference,
-        matrix.seeds,
+        traces.values(), matrix.policies, scales, rules, matrix.speeds, matrix.interference, matrix.seeds
     )
     common: dict[str, Any] = {
         "nodes": nodes,
@@ -144,24 +145,28 @@ def expand_replays(matrix: ReplayMatrix) -> list[ReplaySpec]:
         "llm_requests": matrix.llm_requests,
         "llm_requests_sha256": file_sha256(Path(matrix.llm_requests)) if matrix.llm_requests else "",
         "gpu_cards": matrix.gpu_cards,
+        "defrag_every": matrix.defrag_every,
+        "defrag_moves": matrix.defrag_moves,
+        "defrag_cost": matrix.defrag_cost,
     }
     return [
-        ReplaySpec(
+        ReplaySpec(  # rule: queue, admission, preemption, victim, defrag
             trace=trace,
             trace_sha256=digest[trace],
             policy=policy,
             seed=seed,
             load=load,
             time_scale=scale,
-            queue=queue,
-            admission=admission,
-            preemption=preemption,
-            victim=victim,
+            queue=rule[0],
+            admission=rule[1],
+            preemption=rule[2],
+            victim=rule[3],
+            defrag=rule[4],
             speeds=speeds,
             speeds_sha256=digest[speeds],
             interference=model,
             code_sha256=code[policy],
             **common,
         )
-        for trace, policy, (load, scale), queue, admission, preemption, victim, speeds, model, seed in product
+        for trace, policy, (load, scale), rule, speeds, model, seed in product
     ]

@@ -16,10 +16,12 @@ numbers of :data:`METRICS`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from schedlab.defrag import DEFRAG_POLICIES
 from schedlab.errors import ConfigError
 from schedlab.eviction.victims import VICTIM_POLICIES
 from schedlab.policies import parse_policies
@@ -44,6 +46,9 @@ METRICS = (
     "alloc_peak_pct",
     "preemptions",
     "lost_gpu_s",
+    "wait_mean_multi_gpu",
+    "defrag_moves",
+    "defrag_lost_gpu_s",
     "slo_attainment",
     "llm_slo_attainment",
     "offered_load",
@@ -64,6 +69,7 @@ KEYS = (
     "admissions",
     "preemptions",
     "victims",
+    "defrags",
     "speeds",
     "interference",
     "profiles",
@@ -72,10 +78,23 @@ KEYS = (
     "warm_start",
     "llm_requests",
     "gpu_cards",
+    "defrag_every",
+    "defrag_moves",
+    "defrag_cost",
 )
 #: Keys that take one value or a list of them.
 LIST_KEYS = frozenset(
-    {"traces", "policies", "loads", "time_scales", "queues", "admissions", "preemptions", "victims"}
+    {
+        "traces",
+        "policies",
+        "loads",
+        "time_scales",
+        "queues",
+        "admissions",
+        "preemptions",
+        "victims",
+        "defrags",
+    }
     | {"speeds", "interference"}
 )
 DEFAULT_TRACE = "default"
@@ -95,6 +114,7 @@ class ReplayMatrix:
     admissions: tuple[str, ...] = ("backfill",)
     preemptions: tuple[str, ...] = ("none",)
     victims: tuple[str, ...] = ("least-lost",)
+    defrags: tuple[str, ...] = ("none",)
     speeds: tuple[str, ...] = ("",)
     interference: tuple[str, ...] = ("none",)
     profiles: str = ""
@@ -103,6 +123,9 @@ class ReplayMatrix:
     warm_start: bool = True
     llm_requests: str = ""
     gpu_cards: tuple[tuple[str, str], ...] = ()
+    defrag_every: float = 300.0
+    defrag_moves: int = 12
+    defrag_cost: float = 60.0
 
     @classmethod
     def from_toml(cls, path: Path) -> ReplayMatrix:
@@ -151,6 +174,24 @@ class ReplayMatrix:
                     _known(registry, key, name)
         if "interference" in doc:
             values["interference"] = tuple(strings(doc, "interference"))
+        if "defrags" in doc:
+            values["defrags"] = tuple(strings(doc, "defrags"))
+            for name in values["defrags"]:
+                if name != "none":
+                    _known(DEFRAG_POLICIES, "defrags", name)
+        for key, least in (("defrag_every", "a positive"), ("defrag_cost", "a non-negative")):
+            if key in doc:
+                value = doc[key]
+                if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+                    raise ConfigError(f"key {key!r}: expected {least} number of seconds, got {value!r}")
+                if key == "defrag_every" and value == 0:
+                    raise ConfigError(f"key {key!r}: expected {least} number of seconds, got {value!r}")
+                values[key] = float(value)
+        if "defrag_moves" in doc:
+            moves = doc["defrag_moves"]
+            if isinstance(moves, bool) or not isinstance(moves, int) or moves < 1:
+                raise ConfigError(f"key 'defrag_moves': expected a positive integer, got {moves!r}")
+            values["defrag_moves"] = moves
         if "services" in doc:
             services = doc["services"]
             if isinstance(services, bool) or not isinstance(services, int | float) or not 0 <= services <= 1:

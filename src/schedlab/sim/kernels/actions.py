@@ -20,6 +20,7 @@ from schedlab.sim.kernels.choose import choose
 from schedlab.sim.kernels.gangs import room
 from schedlab.sim.kernels.state import (
     ATTEMPTS,
+    DEFRAG,
     DOWN,
     FAIR,
     GANGS,
@@ -38,7 +39,7 @@ from schedlab.sim.kernels.state import (
 
 
 @step
-def _run(st: State, t: int, s: int, n: int, mask: int) -> float:
+def begin(st: State, t: int, s: int, n: int, mask: int) -> float:
     """Task ``t`` runs from now on GPUs ``mask`` of node ``n``; its end at the node's speed."""
     o, m, now = st.o, st.m, st.floats[NOW]
     o.status[t], o.start[t], o.node[t], o.mask[t] = RUNNING, now, n, mask
@@ -63,7 +64,10 @@ def _run(st: State, t: int, s: int, n: int, mask: int) -> float:
         exclusions.track(st, t, UP)
     if st.ints[FAIR]:
         queue.held(st, t, UP)
-    return now + m.duration[t] / speed
+    work = m.duration[t]
+    if st.ints[DEFRAG]:
+        work -= st.dg.kept[t]  # moved: the work it did before is kept
+    return now + work / speed
 
 
 @merged
@@ -83,7 +87,7 @@ def _gang(kind: int, draws: bool, st: State, t: int) -> bool:
         run.gang_node[k], run.gang_mask[k] = n, mask
     latest = -np.inf
     for k in range(size):
-        latest = max(latest, _run(st, t + k, s, run.gang_node[k], run.gang_mask[k]))
+        latest = max(latest, begin(st, t + k, s, run.gang_node[k], run.gang_mask[k]))
     if not st.ints[RATES]:  # the gang leaves when its slowest task is done
         push(st.h, latest, t, rates.key(st.q, st.o.attempt[t], t))
     if st.ints[GUARD]:
@@ -105,7 +109,7 @@ def start(kind: int, draws: bool, st: State, t: int, given: bool) -> bool:
     if n < 0:
         return False
     commit(st.c, st.sh, st.f, st.pl, s, n, mask, PLACE)
-    end = _run(st, t, s, n, mask)
+    end = begin(st, t, s, n, mask)
     if not st.ints[RATES]:
         push(st.h, end, t, rates.key(st.q, st.o.attempt[t], t))
     if st.ints[GUARD]:
@@ -196,6 +200,8 @@ def evict(st: State, tasks: np.ndarray, count: int) -> tuple[int, int, float]:
         freed = add_node(st, freed, stop(st, v))
         o.attempt[v] += 1
         o.status[v] = WAITING
+        if st.ints[DEFRAG]:
+            st.dg.kept[v] = 0.0  # it starts over
         if st.ints[GANGS] and st.ints[RATES]:  # a gang restarts whole: its members' work is lost
             run.finished[v] = False
             run.done[m.leader[v]] = 0

@@ -28,6 +28,11 @@ from schedlab.sim.kernels.state import (
     CAP_ROWS,
     CAP_UP,
     CAPACITY,
+    DEFRAG,
+    DEFRAG_AT,
+    DEFRAG_COST,
+    DEFRAG_EVERY,
+    DEFRAG_ORIGIN,
     DT,
     ESTIMATE,
     FAIR,
@@ -37,6 +42,7 @@ from schedlab.sim.kernels.state import (
     GROUP_MAX,
     GUARD,
     INTS,
+    MOVE_ROOM,
     PREEMPTS,
     QUEUED,
     RATES,
@@ -49,6 +55,7 @@ from schedlab.sim.kernels.state import (
     SPREAD,
     STRICT,
     TRACKED,
+    Defrag,
     Exclusions,
     Model,
     Outcome,
@@ -91,7 +98,8 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
     levels = int(groups.max(initial=0)) + 1
     key0, key1 = (np.zeros(n), np.zeros(n)) if plan.keys is None else plan.keys
     events, guarded = model.node_events, config.reserve_after is not None
-    tracked = guarded or bool(events)
+    settings = config.defrag_settings
+    tracked = guarded or bool(events) or settings.on
     gangs = w.has_gangs
     m = owned(
         Model(
@@ -130,6 +138,12 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
     ints[FAIR], ints[ADMIT], ints[TRACKED] = plan.fair is not None, plan.limits is not None, tracked
     ints[GANG_MAX] = int(model.gang_size.max(initial=1))
     floats = np.zeros(FLOATS)
+    floats[DEFRAG_AT] = np.inf
+    if model.defrag is not None:
+        assert model.defrag.kind is not None
+        ints[DEFRAG], ints[MOVE_ROOM] = model.defrag.kind + 1, settings.moves_per_hour
+        floats[DEFRAG_EVERY], floats[DEFRAG_COST] = settings.every_s, settings.cost_s
+        floats[DEFRAG_ORIGIN] = float(w.arrival[0]) if n else 0.0
     if n:
         horizon = float(w.arrival[-1])
         floats[DT] = horizon / config.samples if horizon > 0 else 0.0
@@ -186,6 +200,13 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
         fa=fair_arrays(plan.fair, model.shape_of),
         gd=guard_arrays(model, plan.tier, width),
         sf=_safety(plan, n, nodes, width, int(ints[GROUP_MAX])),
+        dg=Defrag(
+            _sized(n, settings.on, 0.0, np.float64),
+            np.zeros(settings.moves_per_hour),
+            _sized(shapes, settings.on),
+            _sized(shapes, settings.on, -1),
+            np.zeros(1, dtype=np.int64),
+        ),
         ints=ints,
         floats=floats,
         rng=np.zeros(4, dtype=np.uint64),
@@ -225,10 +246,10 @@ def headroom(st: State) -> tuple[int, int, int, int, int]:
     each start or stop pushes a departure for every member of its GPU's group) and the
     services' segments (each start or stop closes at most one per member)."""
     ints = st.ints
-    busy = int(ints[RUNNING_NOW] + ints[QUEUED] + ints[GANG_MAX]) + 2
+    busy = int(ints[RUNNING_NOW] + ints[QUEUED] + ints[GANG_MAX] + ints[MOVE_ROOM]) + 2
     touched = busy * (int(ints[GROUP_MAX]) + 1) if ints[RATES] else busy
     return (
-        int(ints[ATTEMPTS] + ints[RUNNING_NOW]) + 1,
+        int(ints[ATTEMPTS] + ints[RUNNING_NOW] + ints[MOVE_ROOM]) + 1,
         int(ints[SERIES]) + 2,
         int(ints[SAMPLES_DONE]) + 2,
         int(st.h.size[0]) + touched,

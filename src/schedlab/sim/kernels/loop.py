@@ -3,8 +3,8 @@ node events.
 
 The exact mirror of :class:`schedlab.sim.reference.Replay` (same events in the same order,
 same floating-point operations), on arrays. Events at one time run departures first, then
-the arrival, then the sample, then node events; departures among themselves in the order
-they were scheduled.
+the arrival, then the sample, then node events, then a descheduling step; departures among
+themselves in the order they were scheduled.
 
 :func:`run_events` stops early, with the state intact, when an output buffer could fill
 during the next event or after ``budget`` events; the caller grows the buffers (or reports
@@ -17,7 +17,7 @@ import numpy as np
 
 from schedlab.engine.kernels import latest, pop
 from schedlab.jit import kernel, merged, step
-from schedlab.sim.kernels import guard
+from schedlab.sim.kernels import defrag, guard
 from schedlab.sim.kernels.actions import add_node, node_list, stop
 from schedlab.sim.kernels.admission import arrive, drain, freed
 from schedlab.sim.kernels.outages import node_event
@@ -26,6 +26,8 @@ from schedlab.sim.kernels.state import (
     ATTEMPTS,
     BUDGET,
     CAPACITY,
+    DEFRAG,
+    DEFRAG_AT,
     DONE,
     DT,
     ESTIMATE,
@@ -36,6 +38,7 @@ from schedlab.sim.kernels.state import (
     GROUP_MAX,
     GROW,
     GUARD,
+    MOVE_ROOM,
     NEXT,
     NODE_NEXT,
     NOW,
@@ -61,6 +64,8 @@ def record(st: State) -> None:
     r.time[i], r.allocated[i] = st.floats[NOW], st.c.allocated[0]
     r.queued[i], r.running[i] = st.w.tally[1] + st.fa.hidden[0], st.ints[RUNNING_NOW]
     st.ints[SERIES] += 1
+    if st.ints[DEFRAG]:
+        defrag.arm(st)
 
 
 @step
@@ -118,9 +123,11 @@ def next_sample(st: State) -> None:
     what is left (as known at sample ``samples``); at most 3 x ``samples``."""
     ints, floats, now = st.ints, st.floats, st.floats[NOW]
     i, samples, n, events = ints[SAMPLE_I], ints[SAMPLES], len(st.m.arrival), len(st.ne.time)
+    step_at = floats[DEFRAG_AT]  # a descheduling step scheduled
     pending = st.h.size[0] + (1 if ints[NEXT] < n else 0) + (events - ints[NODE_NEXT])
+    pending += 1 if step_at < np.inf else 0
     if i == samples and pending:
-        last = latest(st.h)
+        last = max(latest(st.h), step_at) if step_at < np.inf else latest(st.h)
         if ints[NEXT] < n:
             last = max(last, st.m.arrival[ints[NEXT]])
         if ints[NODE_NEXT] < events:
@@ -141,10 +148,10 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
     ints, floats, h, r, m, ne = st.ints, st.floats, st.h, st.r, st.m, st.ne
     n, events = len(m.arrival), len(ne.time)
     for _ in range(budget):
-        busy = ints[RUNNING_NOW] + ints[QUEUED] + ints[GANG_MAX] + 2  # as build.headroom
+        busy = ints[RUNNING_NOW] + ints[QUEUED] + ints[GANG_MAX] + ints[MOVE_ROOM] + 2  # as build.headroom
         touched = busy * (ints[GROUP_MAX] + 1) if ints[RATES] else busy
         if (
-            ints[ATTEMPTS] + ints[RUNNING_NOW] + 1 > len(r.task)
+            ints[ATTEMPTS] + ints[RUNNING_NOW] + ints[MOVE_ROOM] + 1 > len(r.task)
             or ints[SERIES] + 2 > len(r.time)
             or ints[SAMPLES_DONE] + 2 > len(r.sample_time)
             or h.size[0] + touched > len(h.time)
@@ -160,6 +167,8 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
             event, when = 2, floats[SAMPLE_AT]
         if ints[NODE_NEXT] < events and ne.time[ints[NODE_NEXT]] < when:
             event, when = 3, ne.time[ints[NODE_NEXT]]
+        if floats[DEFRAG_AT] < when:
+            event, when = 4, floats[DEFRAG_AT]
         if event < 0:
             sample(st)  # the last: at the time of the last event
             return FINISHED
@@ -188,8 +197,12 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
         elif event == 2:
             sample(st)
             next_sample(st)
-        else:
+        elif event == 3:
             ints[NODE_NEXT] += 1
             node_event(kind, draws, st, ints[NODE_NEXT] - 1)
             record(st)
+        elif defrag.run_step(kind, draws, st):
+            record(st)  # which schedules the next step
+        else:
+            defrag.arm(st)
     return BUDGET

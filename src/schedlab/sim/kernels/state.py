@@ -24,10 +24,12 @@ NEXT, EVENTS, RUNNING_NOW, ATTEMPTS, SERIES, SAMPLES_DONE, SAMPLE_I, SAMPLE_ON =
 STRICT, ESTIMATE, PREEMPTS, SAMPLES, CAPACITY, RATES, GROUP_MAX = range(8, 15)
 GANGS, SPREAD, GUARD, FAIR, ADMIT = range(15, 20)  # which features the run uses
 NODE_NEXT, CAP_ROWS, RESTARTS, CAP_UP, QUEUED, GANG_MAX, TRACKED = range(20, 27)
-INTS = 27
+DEFRAG, MOVES, MOVE_ROOM = range(27, 30)  # defragmentation: policy kind + 1 (0: off), moves, budget
+INTS = 30
 # Float state: where things are in ``floats``.
 NOW, DT, SAMPLE_AT, LOST, FAIL_LOST = range(5)
-FLOATS = 5
+DEFRAG_AT, DEFRAG_EVERY, DEFRAG_COST, DEFRAG_ORIGIN, MOVE_LOST = range(5, 10)
+FLOATS = 10
 # Why run_events returned.
 FINISHED, GROW, BUDGET = 0, 1, 2
 # Arguments as typed constants: numba compiles a function once more for every literal value
@@ -222,6 +224,16 @@ class Safety(NamedTuple):
     own: FloatArray  # and the joining configuration's slowdown
 
 
+class Defrag(NamedTuple):
+    """Defragmentation (:mod:`schedlab.sim.kernels.defrag`)."""
+
+    kept: FloatArray  # n: the work a task kept from runs it was moved off
+    ring: FloatArray  # the budget's moves an hour: the times of the latest moves
+    room: IntArray  # S: how many nodes a shape fits now (when ``seen`` is the search's mark)
+    seen: IntArray  # S
+    mark: IntArray  # [the current search]
+
+
 class State(NamedTuple):
     c: ClusterArrays
     sh: ShapeArraysK
@@ -243,6 +255,7 @@ class State(NamedTuple):
     fa: Fair
     gd: GuardArrays
     sf: Safety
+    dg: Defrag
     ints: IntArray
     floats: FloatArray
     rng: IntArray

@@ -1,0 +1,83 @@
+"""Which move a descheduling step makes: the policies, registered by name.
+
+A move takes one running task (not a gang member) off the node where the task at the head
+of the queue would fit without it, to wherever the placement policy puts it among the other
+nodes. A policy orders the candidate moves by a key of two numbers, least first (ties: the
+node's place in the tie order, then the lower task index): ``least-moved`` moves the fewest
+GPU milli (the consolidation baseline: disturb as little work as possible); ``fgd`` takes the
+most fragmented node first by FGD's measure (its expected unusable GPU milli for the
+workload's task mix), then the fewest GPU milli.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+from schedlab.errors import ConfigError
+from schedlab.registry import Registry
+
+
+@dataclass(frozen=True)
+class DefragSettings:
+    """When and how much a replay may move: a descheduling step every ``every_s`` seconds
+    (while tasks wait), at most ``moves_per_hour`` moves in any hour, each costing the moved
+    task ``cost_s`` seconds on its new GPUs (checkpoint and restart: its work so far is kept)."""
+
+    policy: str = "none"
+    every_s: float = 300.0
+    moves_per_hour: int = 12
+    cost_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.policy != "none":
+            DEFRAG_POLICIES.get(self.policy)  # unknown names: one clear error
+        if not self.every_s > 0:
+            raise ConfigError(f"--defrag-every must be above 0 seconds, got {self.every_s:g}")
+        if self.moves_per_hour < 1:
+            raise ConfigError(f"--defrag-moves must be at least 1 a hour, got {self.moves_per_hour}")
+        if not self.cost_s >= 0:
+            raise ConfigError(f"--defrag-cost must be 0 seconds or more, got {self.cost_s:g}")
+
+    @property
+    def on(self) -> bool:
+        return self.policy != "none"
+
+
+class DefragPolicy(ABC):
+    """Orders candidate moves; ``kind`` names its compiled form (None: reference path only)."""
+
+    name: ClassVar[str]
+    kind: ClassVar[int | None] = None
+
+    @abstractmethod
+    def key(self, moved_milli: int, node_frag: int) -> tuple[float, float]:
+        """The order key of moving a task holding ``moved_milli`` GPU milli off a node whose
+        fragmentation numerator is ``node_frag`` now: least first."""
+
+
+DEFRAG_POLICIES: Registry[type[DefragPolicy]] = Registry("defragmentation policy")
+register = DEFRAG_POLICIES.register
+
+
+@register
+class LeastMoved(DefragPolicy):
+    """The fewest GPU milli moved."""
+
+    name = "least-moved"
+    kind = 0
+
+    def key(self, moved_milli: int, node_frag: int) -> tuple[float, float]:
+        return float(moved_milli), 0.0
+
+
+@register
+class MostFragmented(DefragPolicy):
+    """The most fragmented node (FGD's measure), then the fewest GPU milli moved."""
+
+    name = "fgd"
+    kind = 1
+
+    def key(self, moved_milli: int, node_frag: int) -> tuple[float, float]:
+        return -float(node_frag), float(moved_milli)

@@ -1,0 +1,131 @@
+"""Defragmentation: a descheduling step moves one running task so that the head of the
+queue fits; the moved task keeps its work and pays the restart cost; the budget holds.
+Worked by hand, on both paths (their equality on random workloads is in
+``test_compiled_features``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from schedlab.errors import ConfigError
+from schedlab.sim import ReplayConfig, ReplayResult, replay
+from schedlab.trace import Nodes, Tasks
+from schedlab.workload import TimedWorkload
+from tests.test_cli import run_cli
+
+#: (arrival, duration, GPU milli) of one-GPU tasks: on each pair of one-GPU nodes, two long
+#: half-GPU tasks and two short ones; at 6 s a whole-GPU task arrives for each pair.
+PAIR = [(0.0, 100.0, 500), (0.0, 5.0, 500), (0.0, 100.0, 500), (0.0, 5.0, 500)]
+
+
+def workload(pairs: int) -> TimedWorkload:
+    rows = PAIR * pairs + [(6.0, 10.0, 1000)] * pairs
+    rows.sort(key=lambda r: r[0])
+    tasks = Tasks.build([(1000, 1000, 1, milli, "") for _, _, milli in rows])
+    users = np.full(len(rows), "u", dtype=object)
+    return TimedWorkload(
+        tasks, np.array([r[0] for r in rows]), np.array([r[1] for r in rows]), users, "pairs"
+    )
+
+
+def nodes(count: int) -> Nodes:
+    return Nodes.build([(f"n{i}", 64000, 131072, 1, "T4") for i in range(count)])
+
+
+def run(pairs: int, compiled: bool, **defrag: object) -> ReplayResult:
+    config = ReplayConfig(policy="bestfit", compiled=compiled, **defrag)  # type: ignore[arg-type]
+    return replay(workload(pairs), nodes(2 * pairs), config)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("policy", ["least-moved", "fgd"])
+def test_a_move_lets_the_waiting_task_start_at_the_next_step(compiled: bool, policy: str) -> None:
+    # The short tasks leave at 5 s: each node keeps one long half-GPU task, so the whole-GPU
+    # task arriving at 6 s fits nowhere. Without defragmentation it waits for one of them
+    # (100 s). With steps every 5 s, the step at 10 s moves one long task beside the other
+    # (it ran 10 s of its 100: 90 left + 2 s of restart, to 102 s) and the waiting task runs
+    # 10-20 s on the node it left.
+    plain = run(1, compiled)
+    assert plain.tasks["start"].iloc[4] == 100.0 and "defrag_moves" not in plain.summary
+    result = run(1, compiled, defrag=policy, defrag_every=5.0, defrag_cost=2.0)
+    t = result.tasks
+    assert (t["start"].iloc[4], t["end"].iloc[4], t["wait"].iloc[4]) == (10.0, 20.0, 4.0)
+    moved = result.attempts[result.attempts["attempt"] == 1]
+    assert len(moved) == 1
+    row = moved.iloc[0]
+    assert (row["start"], row["end"]) == (10.0, 102.0)
+    first = result.attempts[(result.attempts["task"] == row["task"]) & (result.attempts["attempt"] == 0)]
+    assert (first["start"].iloc[0], first["end"].iloc[0]) == (0.0, 10.0)
+    assert first["node"].iloc[0] != row["node"] == t["node"].iloc[int(row["task"])]
+    assert t["node"].iloc[4] == first["node"].iloc[0]  # the node it left
+    assert t["run_time"].iloc[int(row["task"])] == 102.0  # 10 + 92: the restart counts as run time
+    assert (result.summary["defrag_moves"], result.summary["defrag_lost_gpu_s"]) == (
+        1,
+        1.0,
+    )  # 2 s x half a GPU
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_the_budget_caps_moves_in_any_hour(compiled: bool) -> None:
+    # Two pairs, two waiting tasks: a budget of 2 moves an hour helps both at 10 s; a budget
+    # of 1 helps one, and the other waits until the first ends on the node freed for it at
+    # 20 s (the next move would be allowed at 3610 s).
+    both = run(2, compiled, defrag="least-moved", defrag_every=5.0, defrag_moves=2)
+    assert both.summary["defrag_moves"] == 2
+    assert sorted(both.tasks["start"].iloc[-2:]) == [10.0, 10.0]
+    one = run(2, compiled, defrag="least-moved", defrag_every=5.0, defrag_moves=1)
+    assert one.summary["defrag_moves"] == 1
+    assert sorted(one.tasks["start"].iloc[-2:]) == [10.0, 20.0]
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_nothing_moves_when_the_moved_task_would_fit_nowhere_else(compiled: bool) -> None:
+    # One pair on one node of one GPU each is no pair: with a single node nothing can move.
+    rows = [(0.0, 100.0, 500), (0.0, 5.0, 500), (6.0, 10.0, 1000)]
+    tasks = Tasks.build([(1000, 1000, 1, milli, "") for _, _, milli in rows])
+    users = np.full(3, "u", dtype=object)
+    w = TimedWorkload(tasks, np.array([0.0, 0.0, 6.0]), np.array([100.0, 5.0, 10.0]), users, "one")
+    config = ReplayConfig(policy="bestfit", compiled=compiled, defrag="fgd", defrag_every=5.0)
+    result = replay(w, nodes(1), config)
+    assert result.summary["defrag_moves"] == 0
+    assert result.tasks["start"].iloc[2] == 100.0
+
+
+def test_defragmentation_refuses_what_it_cannot_model() -> None:
+    with pytest.raises(ConfigError, match="unknown defragmentation policy 'nope'"):
+        run(1, False, defrag="nope")
+    with pytest.raises(ConfigError, match="--defrag-moves must be at least 1"):
+        run(1, False, defrag="fgd", defrag_moves=0)
+    with pytest.raises(ConfigError, match="--defrag needs fixed run times"):
+        run(1, False, defrag="fgd", reserve_after=60.0)
+
+
+def test_the_cli_reports_moves_and_refuses_bad_flags(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    w = workload(1)
+    lines = ["id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli"]
+    for i in range(len(w)):
+        lines.append(f"t{i},{w.arrival[i]},{w.duration[i]},1000,1000,1,{w.tasks.gpu_milli[i]}")
+    jobs.write_text("\n".join(lines) + "\n")
+    node_file = tmp_path / "nodes.csv"
+    node_file.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,64000,131072,1,T4\nn1,64000,131072,1,T4\n")
+    base = ["replay", "--jobs", str(jobs), "--nodes", str(node_file), "--policy", "bestfit"]
+    done = run_cli(*base, "--defrag", "least-moved", "--defrag-every", "5", "--defrag-cost", "2")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "defragmentation (least-moved): 1 tasks moved (1 GPU-s lost to checkpoints and restarts)"
+        in done.stdout
+    )
+    summary = json.loads(run_cli(*base, "--defrag", "fgd", "--defrag-every", "5", "--json").stdout)
+    assert summary["defrag_moves"] == 1 and summary["config"]["defrag"] == "fgd"
+    for flags, message in (
+        (["--defrag", "nope"], "error: unknown defragmentation policy 'nope' (known: least-moved, fgd)"),
+        (["--defrag-every", "0"], "--defrag-every"),
+        (["--defrag", "fgd", "--interference"], "error: --defrag needs fixed run times"),
+    ):
+        bad = run_cli(*base, *flags)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
