@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
 import click
 
-from schedlab.cli.common import print_table
+from schedlab.cli.common import JOBS_HELP, NODES_HELP, PATH, print_table, timed_workload
+from schedlab.cli.types import SEED
 
 
 @click.group()
@@ -67,3 +72,94 @@ def check(layout: str, gpu: str) -> None:
     click.echo(f"{model.name}: {' + '.join(p.name for p, _ in placed)} fits; memory slices {''.join(row)}")
     for k, (profile, start) in enumerate(placed):
         click.echo(f"  {chr(ord('a') + k)} {profile.name} at slices {start}-{start + profile.size - 1}")
+
+
+@mig.command()
+@click.option("--jobs", type=PATH, required=True, help=JOBS_HELP)
+@click.option("--nodes", type=PATH, help=NODES_HELP)
+@click.option(
+    "--mig",
+    "layouts",
+    multiple=True,
+    required=True,
+    metavar="MODEL=LAYOUT",
+    help="The partition of the MIG run, as `schedlab replay --mig` (repeatable).",
+)
+@click.option("--policy", default="fgd", show_default=True, help="Placement policy of every run.")
+@click.option(
+    "--interference",
+    default="measured",
+    show_default=True,
+    help="Interference model of every run (tasks with a `profile` slow each other when they share).",
+)
+@click.option("--mps-pct", type=click.IntRange(1, 100), default=100, show_default=True, help="MPS SM share.")
+@click.option("--seed", type=SEED, default=42, show_default=True, help="Seed of the node tie order.")
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+def compare(
+    jobs: Path,
+    nodes: Path | None,
+    layouts: tuple[str, ...],
+    policy: str,
+    interference: str,
+    mps_pct: int,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Replay one workload in the three sharing modes: GPUs time-sliced, shared with MPS, and
+    partitioned with --mig (tasks of one GPU or less on the smallest instance covering them:
+    --mig-fit). Per mode: completed and rejected tasks, mean wait (all, tasks of 2+ GPUs),
+    the GPU compute allocated (an instance counts its compute share), services' SLO
+    attainment, and the share of free GPU capacity that FGD's measure counts unusable."""
+    from schedlab.files import dumps
+    from schedlab.formats import read_nodes
+    from schedlab.sim import ReplayConfig, replay
+    from schedlab.trace import default_nodes_path
+
+    workload = timed_workload(None, jobs)
+    node_table = read_nodes(nodes or default_nodes_path())
+    base = ReplayConfig(policy=policy, seed=seed, interference=interference, mps_pct=mps_pct)
+    runs = {
+        "time-slicing": base,
+        "mps": replace(base, sharing="mps"),
+        "mig": replace(base, mig=layouts, mig_fit=True),
+    }
+    rows = []
+    for mode, config in runs.items():
+        result = replay(workload, node_table, config)
+        s, samples = result.summary, result.frag_series
+        free = samples["free_milli"].to_numpy()
+        unusable = samples["frag_milli"].to_numpy()[free > 0] / free[free > 0]
+        frag = 100.0 * float(unusable.mean()) if len(unusable) else None
+        rows.append(
+            {
+                "mode": mode,
+                "completed": s["completed"],
+                "rejected": s["rejected"],
+                "wait_mean": s["wait_mean"],
+                "wait_mean_multi_gpu": s["wait_mean_multi_gpu"],
+                "compute_alloc_mean_pct": s["mig"]["compute_alloc_mean_pct"]
+                if "mig" in s
+                else s["alloc_mean_pct"],
+                "slo_attainment": s.get("slo_attainment"),
+                "unusable_free_pct": frag,
+            }
+        )
+    if as_json:
+        click.echo(dumps({"layouts": list(layouts), "rows": rows}))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{jobs.name}: time-slicing, MPS ({mps_pct} %) and MIG ({'; '.join(layouts)})")
+    for column in rows[0]:
+        table.add_column(column.replace("_", " "), justify="left" if column == "mode" else "right")
+    for row in rows:
+        table.add_row(*(_cell(v) for v in row.values()))
+    print_table(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.4f}" if value < 1 else f"{value:,.1f}"
+    return str(value)

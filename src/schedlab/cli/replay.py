@@ -36,6 +36,8 @@ def replay(
     node_events: Path | None,
     mtbf: float | None,
     mttr: float,
+    mig_layouts: tuple[str, ...],
+    mig_fit: bool,
     defrag: str,
     defrag_every: float,
     defrag_moves: int,
@@ -118,6 +120,8 @@ def replay(
         reserve_after=reserve_after,
         evict_starved=evict_starved,
         gpu_cards=_gpu_cards(gpu_cards),
+        mig=mig_layouts,
+        mig_fit=mig_fit,
         defrag=defrag,
         defrag_every=defrag_every,
         defrag_moves=defrag_moves,
@@ -126,6 +130,8 @@ def replay(
     config.defrag_settings  # noqa: B018 (checks the --defrag options now)
     if len(parse_policies(policy)) > 1:
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
+    if mig_fit and not mig_layouts:
+        raise ConfigError("--mig-fit needs --mig MODEL=LAYOUT")
     if evict_starved and reserve_after is None:
         log.warning("--evict-starved has no effect without --reserve-after")
     if reserve_after is not None and config.admission != "backfill":

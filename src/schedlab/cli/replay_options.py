@@ -92,6 +92,21 @@ OPTIONS: list[Callable[[Any], Any]] = [
         help="Mean hours to repair a failed node (with --mtbf).",
     ),
     click.option(
+        "--mig",
+        "mig_layouts",
+        multiple=True,
+        metavar="MODEL=LAYOUT",
+        help="Partition every GPU of the nodes of MODEL into LAYOUT's MIG instances (as `schedlab mig"
+        " check` takes it, e.g. A100-80GB=3g.40gb,2g.20gb,2x1g.10gb); repeatable. Tasks ask for an"
+        " instance with gpu_spec mig-<profile> (docs/sharing.md).",
+    ),
+    click.option(
+        "--mig-fit",
+        is_flag=True,
+        help="With --mig: every task of one GPU or less asks for the smallest instance whose compute"
+        " share covers its GPU milli (time-slicing vs MIG on one workload).",
+    ),
+    click.option(
         "--defrag",
         default="none",
         show_default=True,

@@ -55,6 +55,10 @@ class ReplayConfig:
     gpu_cards: tuple[tuple[str, str], ...] = ()
     #: Defragmentation (``docs/sharing.md``): the descheduling policy (``none``: nothing
     #: moves), seconds between its steps, moves allowed in any hour, seconds each costs.
+    #: MIG (``docs/sharing.md``): ``MODEL=LAYOUT`` partitions of node-list GPU models, and
+    #: whether tasks of one GPU or less ask for the smallest instance that covers them.
+    mig: tuple[str, ...] = ()
+    mig_fit: bool = False
     defrag: str = "none"
     defrag_every: float = 300.0
     defrag_moves: int = 12

@@ -14,14 +14,13 @@ from collections.abc import Callable
 import numpy as np
 
 from schedlab.engine import Simulator
-from schedlab.eviction.dryrun import admitted_without
 from schedlab.eviction.evictable import Evictable
-from schedlab.eviction.search import cheapest_eviction
 from schedlab.scheduler import Placement, Placer, PolicyError
 from schedlab.sim.defrag import DEFRAG, Descheduler
 from schedlab.sim.gangs import place_gang
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import Outages
+from schedlab.sim.preempting import preempt_for
 from schedlab.sim.progress import progress_rates
 from schedlab.sim.recorder import Recorder
 from schedlab.sim.reservation import StarvationGuard
@@ -288,46 +287,7 @@ class Replay:
         self.queue.push(item)
 
     def preempt_for(self, t: int) -> bool:
-        m = self.model
-        if self.evictable is None or not m.preemptors[t] or m.gang_size[t] > 1:
-            return False  # gangs do not preempt
-        now = self.sim.now
-        found = cheapest_eviction(
-            int(m.shape_of[t]),
-            m.shapes,
-            self.evictable,
-            m.victims,
-            m.shape_of,
-            self.out.start,
-            self.gpus,
-            m.rank,
-            now,
-            lambda node, victims: self._admitted_without(t, node, victims),
-        )
-        if found is None:
-            return False
-        node, victims = found
-        excluded = self._excluded(t, int(m.shape_of[t]))  # not the node it evicts on
-        evicted, freed, lost = self._evict(victims)  # a gang is evicted whole
-        self.out.preemptions[evicted] += 1
-        self.lost_gpu_s += lost
-        started = self._start(t, excluded if excluded is not None else np.zeros(0, dtype=np.int64))
-        assert started, "the preempting task must fit after eviction"
-        self._requeue(evicted, [node, *freed])
-        return True
-
-    def _admitted_without(self, t: int, node: int, victims: list[int]) -> bool:
-        """Whether the placement policy would admit ``node`` for ``t`` once ``victims`` are gone
-        (never a node ``t`` may not take: anti-affinity, a reservation)."""
-        m = self.model
-        excluded = self._excluded(t, int(m.shape_of[t]))
-        if excluded is not None and node in excluded:
-            return False
-        held = [(m.table.shapes[int(m.shape_of[v])], self.placement[v], v) for v in victims]
-        groups = self.colocation.groups if self.rates is not None else {}
-        if self.rates is not None:
-            self.colocation.current = t
-        return admitted_without(self.placer, m.table.shapes[int(m.shape_of[t])], node, held, groups)
+        return preempt_for(self, t)
 
     def _reschedule(self, t: int, end: float) -> None:
         """A new departure time for running task ``t`` (its earlier one is cancelled)."""

@@ -68,6 +68,12 @@ def replay(
         from schedlab.sim.llm_services import restrict_llm_gpus  # numba only for LLM replicas
 
         workload = restrict_llm_gpus(workload, nodes, dict(config.gpu_cards))
+    physical, part = nodes, None
+    if config.mig:
+        from schedlab.cluster.partition import mig_tasks, parse_layouts, partition
+
+        part = partition(nodes, parse_layouts(config.mig, nodes))
+        workload, nodes = mig_tasks(workload, part, config.mig_fit), part.nodes
     use_compiled = _use_compiled(config, len(workload))
     compile_s = ready() if use_compiled else 0.0
     wall = time.perf_counter() - compile_s
@@ -130,11 +136,22 @@ def replay(
     users = per_user(tasks, workload, model.shapes.total_gpu_milli[model.shape_of])
     if users is not None:
         extra["fairness"] = fairness_summary(users)
-    load = gpu_load(workload, nodes)
+    load = gpu_load(workload, physical)
     extra["offered_load"] = load if math.isfinite(load) else None  # None: no arrival span
-    extra["offered_loads"] = resource_loads(workload, nodes)  # GPU, CPU and memory
+    extra["offered_loads"] = resource_loads(workload, physical)  # GPU, CPU and memory
     last = float(workload.arrival[-1]) if len(workload) else 0.0
     extra |= allocation_stats(series, model.cluster.gpu_capacity, last)
+    if part is not None:
+        from schedlab.cluster.partition import compute_alloc_pct
+
+        first = float(series["time"].iloc[0]) if len(series) else 0.0
+        extra["mig"] = {
+            "layouts": list(config.mig),
+            "instances": int(
+                sum(int(g) for g, m in zip(nodes.num_gpu, nodes.model, strict=True) if m in part.share)
+            ),
+            "compute_alloc_mean_pct": compute_alloc_pct(part, attempts, tasks, first, last),
+        }
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
     summary["path"] = "compiled" if compiled is not None else "reference"
     return ReplayResult(config, tasks, attempts, series, frag_series, summary, users)

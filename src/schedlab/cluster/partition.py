@@ -1,0 +1,184 @@
+"""MIG-partitioned nodes in a replay (``schedlab replay --mig MODEL=LAYOUT``).
+
+Every GPU of the nodes of ``MODEL`` is partitioned into ``LAYOUT``'s GPU instances, checked
+by :func:`schedlab.cluster.mig.place_layout` (a layout the GPU cannot hold is one error). A
+partitioned node is replayed as one node per profile of its layout, ``<node>/<profile>``,
+whose GPUs are that profile's instances (instances per GPU x GPUs) of GPU model
+``<MODEL>/<profile>``, with the node's CPU and memory split in proportion to the compute
+slices of those instances. An instance is held whole by one task: isolation (no sharing,
+so no co-location and no interference); placement policies choose among free instances as
+among GPUs, FGD's fragmentation measure counting unusable instances.
+
+A task asks for instances by naming a profile in ``gpu_spec`` (``mig-1g.10gb`` or
+``nvidia.com/mig-1g.10gb``, ``num_gpu`` instances, ``gpu_milli`` 1000) and may run on any
+node of that profile. Tasks that do not ask for MIG keep to the GPUs that are not
+partitioned (the GPU operator's ``mixed`` strategy advertises a partitioned GPU only as
+its instances). ``fit`` (``--mig-fit``) makes every task of one GPU or less ask, on each
+partitioned model, for the smallest instance whose compute share covers its GPU milli.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from schedlab.cluster.mig import RESOURCE_PREFIX, MigError, MigModel, mig_model, parse_layout, place_layout
+from schedlab.trace.tables import GPU_MILLI, Nodes
+from schedlab.workload.timed import TimedWorkload
+
+#: The most instances one partitioned node's profile may have (the replay's GPUs per node).
+MAX_INSTANCES = 64
+#: The GPU constraint of a task left no GPU it may take (no whole GPU is left): rejected.
+NO_WHOLE_GPU = "no-whole-gpu-left"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The node list as replayed and, per GPU model of a partitioned node (``<MODEL>/<p>``),
+    its profile and the compute share of one instance (of one GPU)."""
+
+    nodes: Nodes
+    physical: Nodes
+    profile: dict[str, str]
+    share: dict[str, float]
+
+    @property
+    def whole_models(self) -> list[str]:
+        """The GPU models of the nodes left whole."""
+        models = self.nodes.model[self.nodes.num_gpu > 0]
+        return [m for m in pd.unique(models).tolist() if m not in self.profile]
+
+    def models_of(self, profile: str) -> list[str]:
+        return [m for m, p in self.profile.items() if p == profile]
+
+
+def parse_layouts(specs: Sequence[str], nodes: Nodes) -> dict[str, tuple[MigModel, list[str]]]:
+    """``MODEL=LAYOUT`` options: per node-list GPU model, its MIG model and instances."""
+    models = set(nodes.model[nodes.num_gpu > 0].tolist())
+    layouts: dict[str, tuple[MigModel, list[str]]] = {}
+    for spec in specs:
+        model, sep, layout = spec.partition("=")
+        model = model.strip()
+        if not sep or not model or not layout.strip():
+            raise MigError(f"--mig {spec!r}: expected MODEL=LAYOUT, e.g. A100-80GB=3g.40gb,2g.20gb,2x1g.10gb")
+        if model not in models:
+            raise MigError(f"--mig {spec!r}: no node of {nodes.source} has GPU model {model!r}")
+        mig = mig_model(model)
+        if mig is None:
+            raise MigError(f"--mig {spec!r}: {model} has no MIG (MIG-capable: A100, H100, H200, A30)")
+        if model in layouts:
+            raise MigError(f"--mig {spec!r}: {model} is partitioned twice")
+        names = [p.name for p, _ in place_layout(mig, parse_layout(layout))]
+        layouts[model] = (mig, names)
+    return layouts
+
+
+def partition(nodes: Nodes, layouts: dict[str, tuple[MigModel, list[str]]]) -> Partition:
+    """``nodes`` with the GPUs of each model in ``layouts`` partitioned."""
+    rows: list[tuple[str, int, int, int, str]] = []
+    profile: dict[str, str] = {}
+    share: dict[str, float] = {}
+    for name, cpu, mem, gpus, model in zip(
+        nodes.name, nodes.cpu_milli, nodes.memory_mib, nodes.num_gpu, nodes.model, strict=True
+    ):
+        if model not in layouts or gpus == 0:
+            rows.append((name, int(cpu), int(mem), int(gpus), model))
+            continue
+        mig, names = layouts[model]
+        counts = Counter(names)
+        slices = 7 if mig.slices == 8 else 4
+        weight = {p: counts[p] * mig.profile(p).compute for p in counts}
+        total = sum(weight.values())
+        cpu_left, mem_left = int(cpu), int(mem)
+        for k, p in enumerate(counts):
+            instances = counts[p] * int(gpus)
+            if instances > MAX_INSTANCES:
+                raise MigError(
+                    f"--mig {model}: node {name} would have {instances} {p} instances; at most"
+                    f" {MAX_INSTANCES} per node and profile"
+                )
+            last = k == len(counts) - 1
+            part_cpu = cpu_left if last else int(cpu) * weight[p] // total
+            part_mem = mem_left if last else int(mem) * weight[p] // total
+            cpu_left, mem_left = cpu_left - part_cpu, mem_left - part_mem
+            virtual = f"{model}/{p}"
+            rows.append((f"{name}/{p}", part_cpu, part_mem, instances, virtual))
+            profile[virtual], share[virtual] = p, mig.profile(p).compute / slices
+    return Partition(Nodes.build(rows, nodes.source), nodes, profile, share)
+
+
+def _profile_name(token: str) -> str | None:
+    """The profile a ``gpu_spec`` token asks for (``mig-1g.10gb``), None for a GPU model."""
+    for prefix in (RESOURCE_PREFIX, "mig-"):
+        if token.startswith(prefix):
+            return token.removeprefix(prefix)
+    return None
+
+
+def _smallest(part: Partition, milli: int) -> list[str]:
+    """Per partitioned model, the instance model of least compute share covering ``milli``."""
+    best: dict[str, tuple[float, str]] = {}
+    for virtual, share in part.share.items():
+        physical = virtual.rsplit("/", 1)[0]
+        if share * GPU_MILLI >= milli and (physical not in best or (share, virtual) < best[physical]):
+            best[physical] = (share, virtual)
+    return [virtual for _, virtual in best.values()]
+
+
+def mig_tasks(workload: TimedWorkload, part: Partition, fit: bool) -> TimedWorkload:
+    """``workload`` with its GPU tasks kept to the whole GPUs, or to instances: those naming
+    a profile, and with ``fit`` those of one GPU or less."""
+    t = workload.tasks
+    whole = "|".join(part.whole_models)
+    spec = t.gpu_spec.astype(object).copy()
+    milli, count = t.gpu_milli.copy(), t.num_gpu
+    codes, specs = pd.factorize(t.gpu_spec)
+    for code, text in enumerate(specs.tolist()):
+        rows = codes == code
+        tokens = [x for x in str(text).split("|") if x]
+        asked = [p for p in (_profile_name(x) for x in tokens) if p is not None]
+        if asked:
+            virtual = [m for p in dict.fromkeys(asked) for m in part.models_of(p)]
+            if not virtual:
+                raise MigError(
+                    f"{workload.source}: gpu_spec {text!r}: no partitioned GPU has {', '.join(asked)}"
+                )
+            spec[rows] = "|".join(virtual)
+            milli[rows] = GPU_MILLI
+            continue
+        gpu = rows & (count > 0)
+        if fit:
+            for m in np.unique(milli[gpu & (count == 1)]).tolist():
+                chosen = _smallest(part, int(m))
+                pick = gpu & (count == 1) & (milli == m)
+                if chosen and not tokens:
+                    spec[pick], milli[pick] = "|".join(chosen), GPU_MILLI
+                    gpu &= ~pick
+        spec[gpu] = "|".join(tokens) if tokens else (whole or NO_WHOLE_GPU)
+    tasks = replace(t, gpu_spec=spec, gpu_milli=milli)
+    return replace(workload, tasks=tasks)
+
+
+def compute_alloc_pct(
+    part: Partition, attempts: pd.DataFrame, tasks: pd.DataFrame, start: float, until: float
+) -> float:
+    """The time-averaged share of the physical GPUs' compute that the attempts held from
+    ``start`` to ``until``: an instance counts its compute share of a GPU, a whole-GPU
+    task its GPU milli."""
+    gpus = int(part.physical.num_gpu.sum())
+    if until <= start or gpus <= 0 or not len(attempts):
+        return 0.0
+    task = attempts["task"].to_numpy()
+    model = part.nodes.model[attempts["node"].to_numpy()]
+    share = np.array([part.share.get(str(m), -1.0) for m in model])
+    count = tasks["num_gpu"].to_numpy()[task]
+    milli = tasks["gpu_milli"].to_numpy()[task]
+    shares = np.where(share >= 0, share * count, milli / GPU_MILLI * count)
+    begin = np.clip(attempts["start"].to_numpy(dtype=np.float64), start, until)
+    end = np.clip(attempts["end"].to_numpy(dtype=np.float64), start, until)
+    held = float(((end - begin) * shares).sum())
+    return 100.0 * held / ((until - start) * gpus)
