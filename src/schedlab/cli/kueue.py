@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ import click
 
 from schedlab.cli.common import figure_flags
 from schedlab.cli.kueue_whatif import compare, explain, kueue_files
-from schedlab.cli.types import writable_file
+from schedlab.cli.types import SEED, writable_file
+
+log = logging.getLogger("schedlab")
 
 
 @click.group()
@@ -49,6 +52,21 @@ def check(files: tuple[Path, ...], as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Job CSV with `queue` (LocalQueue namespace/name) and `priority` columns.",
 )
+@click.option(
+    "--placement",
+    default="none",
+    show_default=True,
+    help="Quota plus placement: a workload is admitted when its quota fits and this placement policy"
+    " (fgd, bestfit, ...) places all its pods on its flavors' nodes; none: quota only (Kueue's view).",
+)
+@click.option(
+    "--nodes",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --placement: the node list. Default: the embedded openb GPU node list.",
+)
+@click.option(
+    "--seed", type=SEED, default=42, show_default=True, help="With --placement: the node tie order."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option(
     "--figure",
@@ -57,10 +75,19 @@ def check(files: tuple[Path, ...], as_json: bool) -> None:
 )
 @figure_flags
 def replay(
-    files: tuple[Path, ...], jobs_file: Path, as_json: bool, figure: Path | None, formats: str, dpi: int
+    files: tuple[Path, ...],
+    jobs_file: Path,
+    placement: str,
+    nodes: Path | None,
+    seed: int,
+    as_json: bool,
+    figure: Path | None,
+    formats: str,
+    dpi: int,
 ) -> None:
     """Replay the jobs of a trace through the Kueue configuration in FILES, quota only (Kueue's
-    own view: an admitted workload runs for its duration; nodes are not modelled yet), with
+    own view: an admitted workload runs for its duration) or with --placement quota plus
+    placement (its pods placed on its flavors' nodes, or it waits), with
     Kueue's classic preemption: admission wait per ClusterQueue and LocalQueue, quota used
     and borrowed over time, preemptions by reason and the run time they cost, and why the
     workloads still pending at the end pend. Kueue's fair sharing when a Configuration document
@@ -77,8 +104,19 @@ def replay(
 
     config = load.load_config(list(files))
     began = time.perf_counter()
-    found = workloads(load_jobs(jobs_file), config)
-    outcome = admit_over_time(config, found.items)
+    jobs = load_jobs(jobs_file)
+    found = workloads(jobs, config)
+    placements = None
+    if placement != "none":
+        from schedlab.formats import read_nodes
+        from schedlab.kueue.placement import Placements
+        from schedlab.trace import default_nodes_path
+
+        node_list = read_nodes(nodes or default_nodes_path())
+        placements = Placements(config, node_list, jobs.tasks, found.first_task, found.tasks, placement, seed)
+    elif nodes is not None:
+        log.warning("--nodes has no effect without --placement")
+    outcome = admit_over_time(config, found.items, placements=placements)
     doc = summary(config, found, outcome) | {"wall_s": round(time.perf_counter() - began, 4)}
     if figure is not None:
         from schedlab.kueue.report import usage_series
@@ -87,18 +125,24 @@ def replay(
 
         writable_file(figure, "--figure")
         with figure_options(parse_formats(formats), dpi):
-            title = f"Kueue quota use over time: {jobs_file.name}, {doc['workloads']} workloads (quota only)"
+            mode = "quota only" if placements is None else f"quota and placement by {placement}"
+            title = f"Kueue quota use over time: {jobs_file.name}, {doc['workloads']} workloads ({mode})"
             written = plot_usage(usage_series(config, found, outcome), figure, title)
         click.echo(f"wrote {written}", err=True)
     if as_json:
-        settings = {"files": [str(f) for f in files], "jobs": str(jobs_file), "mode": "quota-only"}
+        mode = "quota-only" if placements is None else "quota-and-placement"
+        settings: dict[str, Any] = {"files": [str(f) for f in files], "jobs": str(jobs_file), "mode": mode}
         paths = {f"config{i}": f for i, f in enumerate(files)} | {"jobs": jobs_file}
+        if placements is not None:
+            node_path = nodes or default_nodes_path()
+            settings |= {"placement": placement, "nodes": str(node_path), "seed": seed}
+            paths["nodes"] = node_path
         click.echo(dumps(doc | stamp(settings, inputs(paths)), indent=2))
         return
-    _print_replay(doc)
+    _print_replay(doc, "quota only" if placements is None else f"quota and placement by {placement}")
 
 
-def _print_replay(doc: dict[str, Any]) -> None:
+def _print_replay(doc: dict[str, Any], mode: str) -> None:
     from rich.table import Table
 
     from schedlab.cli.common import print_table
@@ -106,7 +150,7 @@ def _print_replay(doc: dict[str, Any]) -> None:
     def cell(value: float | None) -> str:
         return "-" if value is None else f"{value:,.1f}"
 
-    table = Table(title=f"Kueue replay, quota only: {doc['workloads']} workloads; admission wait in seconds")
+    table = Table(title=f"Kueue replay, {mode}: {doc['workloads']} workloads; admission wait in seconds")
     for column in ("queue", "kind", "workloads", "admitted", "pending", "wait mean", "p50", "p99", "max"):
         table.add_column(column, justify="left" if column in ("queue", "kind") else "right")
     for kind, rows in (("ClusterQueue", doc["cluster_queues"]), ("LocalQueue", doc["local_queues"])):

@@ -39,6 +39,7 @@ from schedlab.errors import ConfigError
 from schedlab.kueue.assign import Assignment, Pending, Preempting, admit, release
 from schedlab.kueue.fairness import share
 from schedlab.kueue.objects import KueueConfig
+from schedlab.kueue.placement import Placements
 from schedlab.kueue.preemption import may_preempt, targets
 from schedlab.kueue.quota import QuotaTree
 from schedlab.kueue.waiting import Assignments, WaitingQueue
@@ -66,10 +67,12 @@ Eviction = tuple[float, int, int, str]
 #: The waiting workloads are counted by reason at the first moment after each hundredth of
 #: the arrivals' span (and on, at that step, until the last workload ends).
 SAMPLES = 100
-BLOCKED, SHORT, NEVER = (
+BLOCKED, SHORT, NEVER, UNPLACED, UNPLACEABLE = (
     "blocked by its queue's head (StrictFIFO)",
     "insufficient quota now",
     "more than the queue can ever use",
+    "no room on its flavors' nodes now",
+    "no room on its flavors' nodes even when empty",
 )
 
 
@@ -89,16 +92,26 @@ class Outcome:
     waiting: list[tuple[float, dict[str, dict[str, int]]]] = field(default_factory=list)
 
 
-def replay(config: KueueConfig, workloads: list[Workload], watch: int | None = None) -> Outcome:
-    """Admit ``workloads`` through ``config``'s quotas over time (quota only). ``watch``: a
+def replay(
+    config: KueueConfig,
+    workloads: list[Workload],
+    watch: int | None = None,
+    placements: Placements | None = None,
+) -> Outcome:
+    """Admit ``workloads`` through ``config``'s quotas over time (quota only, or with
+    ``placements`` quota plus placement: :mod:`schedlab.kueue.placement`). ``watch``: a
     workload whose reason to pend at the end of its arrival instant goes in ``watched``
     (with the number of workloads ahead of it in its queue, ``ahead``)."""
-    return _Replay(config, workloads, watch).run()
+    return _Replay(config, workloads, watch, placements).run()
 
 
 class _Replay:
-    def __init__(self, config: KueueConfig, workloads: list[Workload], watch: int | None) -> None:
-        self.config, self.workloads, self.watch = config, workloads, watch
+    def __init__(
+        self, config: KueueConfig, workloads: list[Workload], watch: int | None, placements: Placements | None
+    ) -> None:
+        self.config, self.workloads, self.watch, self.placements = config, workloads, watch, placements
+        #: shapes whose quota fits but whose pods found no room, by the flavors they tried
+        self.unplaced: dict[tuple[str, tuple[tuple[str, int], ...]], tuple[str, bool]] = {}
         self.tree = tree = QuotaTree.build(config)
         self.root = {name: _root(config, name) for name in config.cluster_queues}
         self.cohort = {q: [p for p in self.root if self.root[p] == r] for q, r in self.root.items()}
@@ -175,7 +188,12 @@ class _Replay:
             for key, entries in queue.shapes.items():
                 if not entries:
                     continue
-                if queue.best_effort or key == first:
+                if key in self.unplaced and (queue.best_effort or key == first):
+                    kind = UNPLACED if self.unplaced[key][1] else UNPLACEABLE
+                    kinds[kind] += 1 if key == first else len(entries)
+                    if key == first:
+                        kinds[BLOCKED] += len(entries) - 1
+                elif queue.best_effort or key == first:
                     kept = self.memo.found.get(key)
                     found = kept[1] if kept is not None else None
                     never = isinstance(found, Pending) and all(s[4] for s in found.shortfalls)
@@ -196,6 +214,11 @@ class _Replay:
         self.memo.version += 1  # the reasons say what is available now, not when cached
         q = self.workloads[i].queue
         queue, found = self.queues[q], self.memo.assign(i)
+        unplaced = self.unplaced.get(self.memo.keys[i])
+        if unplaced is not None and (queue.best_effort or self._order(i) == queue.head()):
+            flavors, ever = unplaced
+            when = "now" if ever else "even when empty"
+            return f"quota fits, but its pods fit no node of flavor {flavors} {when}"
         if isinstance(found, Assignment) or (not queue.best_effort and self._order(i) != queue.head()):
             return "blocked by its queue's head"
         if isinstance(found, Preempting) and q in self.preempts:
@@ -210,15 +233,20 @@ class _Replay:
         w = self.workloads[i]
         start, given = self.running[w.queue].pop(i)
         release(self.tree, w.queue, given, w.requests)
+        if self.placements is not None:
+            self.placements.release(i)
         self.outcome.runs.append((i, start, now, given.flavors))
         self.memo.version += 1
         freed = {(flavor, resource) for resource, flavor in given.flavors}
-        for q in self.cohort[w.queue]:  # quota is back: set-aside workloads try again
+        # quota is back: set-aside workloads try again (with placement: room on nodes that
+        # every queue's flavors may share)
+        for q in self.cohort[w.queue] if self.placements is None else self.queues:
             self.queues[q].take_back(freed)
 
     def _admit(self, i: int, found: Assignment, now: float) -> None:
         w = self.workloads[i]
         self.queues[w.queue].pop(self.memo.keys[i])
+        self.unplaced.pop(self.memo.keys[i], None)
         admit(self.tree, w.queue, found, w.requests)
         self.memo.taken(found)
         self.running[w.queue][i] = (now, found)
@@ -227,6 +255,18 @@ class _Replay:
             self.outcome.admitted[i] = now
         self.outcome.flavors[i] = found.flavors
         heapq.heappush(self.events, (now + w.duration, 0, i, self.admissions[i]))
+
+    def _placed(self, q: str, i: int, found: Assignment) -> bool:
+        """With placement: place ``i``'s pods on its flavors' nodes, or set its shape aside
+        (best effort: until a workload on those flavors ends). Quota only: True."""
+        if self.placements is None or self.placements.place(i, found.flavors):
+            return True
+        key = self.memo.keys[i]
+        names = ", ".join(sorted({f for _, f in found.flavors}))
+        self.unplaced[key] = (names, self.placements.ever(i, found.flavors))
+        if self.queues[q].best_effort:
+            self.queues[q].wait_for(key, {(f, r) for r, f in found.flavors})
+        return False
 
     def _cycle(self, now: float) -> tuple[bool, list[str]]:
         """One scheduling cycle: whether it admitted or evicted anything, and the queues
@@ -250,6 +290,13 @@ class _Replay:
                 chosen = targets(
                     self.tree, self.config, self.workloads, i, found, self.running, self.cohort[q]
                 )
+                victims = [v for v, _ in chosen]
+                if (
+                    chosen
+                    and self.placements
+                    and not self.placements.place_without(i, found.flavors, victims)
+                ):
+                    chosen = []  # with placement: evict only if its pods then fit
                 for v, reason in chosen:
                     self._stop(v, now)
                     self.outcome.evictions.append((now, v, i, reason))
@@ -259,6 +306,10 @@ class _Replay:
                 if chosen:
                     changed = True
                     found = memo.assign(i)
+            if isinstance(found, Assignment) and not self._placed(q, i, found):
+                if self.queues[q].best_effort:
+                    set_aside.append(q)
+                continue
             if isinstance(found, Assignment):
                 self._admit(i, found, now)
                 changed = True

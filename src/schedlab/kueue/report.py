@@ -151,6 +151,8 @@ def _kind(reason: str) -> str:
         return "blocked by its queue's head (StrictFIFO)"
     if "insufficient quota" in reason:
         return "insufficient quota now"
+    if reason.startswith("quota fits"):
+        return "no room on its flavors' nodes " + ("now" if reason.endswith("now") else "even when empty")
     return "more than the queue can ever use"
 
 

@@ -60,6 +60,11 @@ class WaitingQueue:
         lacking = {(f, r) for f, r, _, _, never in pending.shortfalls if not never}
         self.aside[key] = None if preempts else lacking
 
+    def wait_for(self, key: Key, pairs: set[tuple[str, str]]) -> None:
+        """Set a shape aside until a workload using one of the ``(flavor, resource)`` pairs
+        ends (its pods found no room on those flavors' nodes)."""
+        self.aside[key] = pairs
+
     def take_back(self, freed: set[tuple[str, str]]) -> None:
         """Quota of the ``(flavor, resource)`` pairs ``freed`` came back: the shapes it may
         let in are waiting again."""
