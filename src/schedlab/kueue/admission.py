@@ -39,6 +39,7 @@ from schedlab.errors import ConfigError
 from schedlab.kueue.assign import Assignment, Pending, Preempting, admit, release
 from schedlab.kueue.fairness import share
 from schedlab.kueue.objects import KueueConfig
+from schedlab.kueue.pending import count_waiting, reason, why
 from schedlab.kueue.placement import Placements
 from schedlab.kueue.preemption import may_preempt, targets
 from schedlab.kueue.quota import QuotaTree
@@ -67,13 +68,6 @@ Eviction = tuple[float, int, int, str]
 #: The waiting workloads are counted by reason at the first moment after each hundredth of
 #: the arrivals' span (and on, at that step, until the last workload ends).
 SAMPLES = 100
-BLOCKED, SHORT, NEVER, UNPLACED, UNPLACEABLE = (
-    "blocked by its queue's head (StrictFIFO)",
-    "insufficient quota now",
-    "more than the queue can ever use",
-    "no room on its flavors' nodes now",
-    "no room on its flavors' nodes even when empty",
-)
 
 
 @dataclass
@@ -102,10 +96,10 @@ def replay(
     ``placements`` quota plus placement: :mod:`schedlab.kueue.placement`). ``watch``: a
     workload whose reason to pend at the end of its arrival instant goes in ``watched``
     (with the number of workloads ahead of it in its queue, ``ahead``)."""
-    return _Replay(config, workloads, watch, placements).run()
+    return AdmissionReplay(config, workloads, watch, placements).run()
 
 
-class _Replay:
+class AdmissionReplay:
     def __init__(
         self, config: KueueConfig, workloads: list[Workload], watch: int | None, placements: Placements | None
     ) -> None:
@@ -160,73 +154,28 @@ class _Replay:
                     ):
                         if isinstance(found, Preempting) and q in self.preempts:
                             break  # preemption may find targets: the next cycle tries
-                        queue.set_aside(memo.keys[order[2]], _why(found), q in self.preempts)
+                        queue.set_aside(memo.keys[order[2]], why(found), q in self.preempts)
                 if not changed and not set_aside:
                     break
             if now >= self.sample_at:
-                self._count_waiting(now)
+                count_waiting(self, now)
                 self.sample_at = now + self.step
             w = self.watch
             if w is not None and now == self.workloads[w].arrival and self.outcome.admitted[w] is None:
-                self.outcome.watched = self._reason(w)
+                self.outcome.watched = reason(self, w)
                 q = self.workloads[w].queue
-                self.outcome.ahead = sum(o[2] != w for o in self.queues[q].entries() if o < self._order(w))
+                self.outcome.ahead = sum(o[2] != w for o in self.queues[q].entries() if o < self.order(w))
         for queue in self.queues.values():
             for order in queue.entries():
-                self.outcome.pending[order[2]] = self._reason(order[2])
+                self.outcome.pending[order[2]] = reason(self, order[2])
         return self.outcome
 
-    def _count_waiting(self, now: float) -> None:
-        """Count each queue's waiting workloads by why they wait, shape by shape: after the
-        cycles a best-effort queue's waiting shapes are all set aside with their reason; a
-        StrictFIFO queue's head has its reason and the rest are blocked by it."""
-        counts: dict[str, dict[str, int]] = {}
-        for q, queue in self.queues.items():
-            head = queue.head()
-            first = self.memo.keys[head[2]] if head is not None and not queue.best_effort else None
-            kinds: Counter[str] = Counter()
-            for key, entries in queue.shapes.items():
-                if not entries:
-                    continue
-                if key in self.unplaced and (queue.best_effort or key == first):
-                    kind = UNPLACED if self.unplaced[key][1] else UNPLACEABLE
-                    kinds[kind] += 1 if key == first else len(entries)
-                    if key == first:
-                        kinds[BLOCKED] += len(entries) - 1
-                elif queue.best_effort or key == first:
-                    kept = self.memo.found.get(key)
-                    found = kept[1] if kept is not None else None
-                    never = isinstance(found, Pending) and all(s[4] for s in found.shortfalls)
-                    kinds[NEVER if never else SHORT] += 1 if key == first else len(entries)
-                    if key == first:
-                        kinds[BLOCKED] += len(entries) - 1
-                else:
-                    kinds[BLOCKED] += len(entries)
-            counts[q] = {k: n for k, n in kinds.items() if n}
-        self.outcome.waiting.append((now, counts))
-
-    def _order(self, i: int) -> tuple[int, float, int]:
+    def order(self, i: int) -> tuple[int, float, int]:
         w = self.workloads[i]
         return (-w.priority, w.arrival, i)
 
-    def _reason(self, i: int) -> str:
-        """Why waiting workload ``i`` pends now."""
-        self.memo.version += 1  # the reasons say what is available now, not when cached
-        q = self.workloads[i].queue
-        queue, found = self.queues[q], self.memo.assign(i)
-        unplaced = self.unplaced.get(self.memo.keys[i])
-        if unplaced is not None and (queue.best_effort or self._order(i) == queue.head()):
-            flavors, ever = unplaced
-            when = "now" if ever else "even when empty"
-            return f"quota fits, but its pods fit no node of flavor {flavors} {when}"
-        if isinstance(found, Assignment) or (not queue.best_effort and self._order(i) != queue.head()):
-            return "blocked by its queue's head"
-        if isinstance(found, Preempting) and q in self.preempts:
-            return f"{_why(found)}; no admitted workload may be preempted for it"
-        return str(_why(found))
-
     def _wait(self, i: int) -> None:
-        self.queues[self.workloads[i].queue].push(self.memo.keys[i], self._order(i))
+        self.queues[self.workloads[i].queue].push(self.memo.keys[i], self.order(i))
 
     def _stop(self, i: int, now: float) -> None:
         """Workload ``i`` ends or is evicted: its quota comes back."""
@@ -314,7 +263,7 @@ class _Replay:
                 self._admit(i, found, now)
                 changed = True
             elif self.queues[q].best_effort:
-                self.queues[q].set_aside(memo.keys[i], _why(found), q in self.preempts)
+                self.queues[q].set_aside(memo.keys[i], why(found), q in self.preempts)
                 set_aside.append(q)
         return changed, set_aside
 
@@ -329,12 +278,6 @@ def _flapping(outcome: Outcome, workloads: list[Workload], now: float) -> str:
         " queues keep evicting each other (e.g. reclaimWithinCohort: Any against a queue that"
         " borrows by borrowWithinCohort)"
     )
-
-
-def _why(found: Assignment | Preempting | Pending) -> Pending:
-    """Why a workload that is not admitted pends."""
-    assert not isinstance(found, Assignment)
-    return found.pending if isinstance(found, Preempting) else found
 
 
 def _root(config: KueueConfig, queue: str) -> str:
