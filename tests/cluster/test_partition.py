@@ -113,3 +113,20 @@ def test_the_cli_partitions_and_refuses_bad_layouts(tmp_path: Path) -> None:
     ):
         bad = run_cli(*base, *flags)
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_profiled_task_alone_on_an_instance_runs_at_its_compute_share(compiled: bool) -> None:
+    # A 1g instance has 1/7 of the GPU: the task runs as the interference model says its
+    # configuration runs alone under MPS at a 14 % SM share; on a whole T4 at full speed.
+    from dataclasses import replace as with_
+
+    from schedlab.interference import Sharing, load_profiles, make_model
+
+    slowed = make_model("measured", load_profiles()).alone("resnet50/8", Sharing("mps", 14))
+    assert slowed > 1.5
+    w = workload([(0.0, 100.0, 1, 1000, "mig-1g.10gb"), (0.0, 100.0, 1, 1000, "")])
+    w = with_(w, profile=np.array(["resnet50/8", "resnet50/8"], dtype=object))
+    config = ReplayConfig(policy="bestfit", mig=(LAYOUT,), interference="measured", compiled=compiled)
+    t = replay(w, NODES, config).tasks
+    assert t["end"].iloc[0] == pytest.approx(100.0 * slowed) and t["end"].iloc[1] == 100.0

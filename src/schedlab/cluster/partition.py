@@ -182,3 +182,17 @@ def compute_alloc_pct(
     end = np.clip(attempts["end"].to_numpy(dtype=np.float64), start, until)
     held = float(((end - begin) * shares).sum())
     return 100.0 * held / ((until - start) * gpus)
+
+
+def slice_share(model: str) -> float:
+    """The compute share of one GPU of a node-list GPU model: a partitioned node's
+    ``<MODEL>/<profile>`` instance has g/7 (g/4 on an A30), any other GPU 1."""
+    physical, sep, name = model.rpartition("/")
+    mig = mig_model(physical) if sep else None
+    if mig is None:
+        return 1.0
+    try:
+        profile = mig.profile(name)
+    except MigError:
+        return 1.0
+    return profile.compute / (7 if mig.slices == 8 else 4)

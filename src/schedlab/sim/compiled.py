@@ -156,6 +156,7 @@ def _rate_arrays(model: ReplayModel) -> RateArrays | None:
     reference path)."""
     from schedlab.interference import InterferenceModel
     from schedlab.sim.kernels.rates import rate_arrays
+    from schedlab.sim.progress import solo_slowdown
 
     interference, w = model.interference, model.workload
     assert interference is not None
@@ -178,6 +179,7 @@ def _rate_arrays(model: ReplayModel) -> RateArrays | None:
     per_gpu = 1000 // int(sharing_milli.min()) if len(sharing_milli) else 1
     group_max = max(min(int((config >= 0).sum()), per_gpu), 1)
     services = int(w.is_service.sum())
+    solo = np.array([[solo_slowdown(interference, a, share) for share in model.slice_share] for a in names])
     return rate_arrays(
         len(model.cluster),
         model.cluster.width,
@@ -188,6 +190,8 @@ def _rate_arrays(model: ReplayModel) -> RateArrays | None:
         np.array([interference.group_scale(m, sharing) for m in range(group_max + 2)]),
         group_max,
         4 * services + 16,
+        solo if names else np.ones((1, max(len(model.slice_share), 1))),
+        model.cluster.model,
     )
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab.cluster import ClusterState, Fragmentation, ShapeArrays, ShapeTable, TypicalTasks
+from schedlab.cluster.partition import slice_share
 from schedlab.cluster.shapes import intern
 from schedlab.cluster.speeds import SpeedTable, class_index
 from schedlab.defrag import DEFRAG_POLICIES, DefragPolicy
@@ -60,6 +61,8 @@ class ReplayModel:
     node_events: list[NodeEvent] = field(default_factory=list)
     #: The descheduling policy (None: nothing moves; :mod:`schedlab.sim.defrag`).
     defrag: DefragPolicy | None = None
+    #: Per GPU model of the cluster: the compute share of one GPU (a MIG instance's g/7; 1).
+    slice_share: FloatArray = field(default_factory=lambda: np.ones(1))
 
     @classmethod
     def build(
@@ -129,6 +132,7 @@ class ReplayModel:
             gang_fits=gangs_that_fit(cluster, table.shapes, table.of_task, leader, gang_size),
             node_events=_node_events(workload, len(cluster), config, node_events),
             defrag=defrag,
+            slice_share=np.array([slice_share(name) for name in cluster.models] or [1.0]),
         )
 
     def speed(self, shape: int, node: int) -> float:

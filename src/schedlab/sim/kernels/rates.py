@@ -29,6 +29,8 @@ class RateArrays(NamedTuple):
     service: BoolArray  # n
     pair: FloatArray  # C x C: pair slowdowns under the run's sharing mode
     alone: FloatArray  # C
+    solo: FloatArray  # C x M: slowdown alone on a GPU of each model (a MIG slice: its compute)
+    model: IntArray  # N: the node's GPU model
     scale: FloatArray  # co-runners -> factor on the sum of the pairs' extra delays
     left: FloatArray  # n: work left, seconds at speed 1 alone
     speed: FloatArray  # n
@@ -59,6 +61,8 @@ def rate_arrays(
     scale: FloatArray,
     group_max: int,
     segments: int,
+    solo: FloatArray,
+    model: IntArray,
 ) -> RateArrays:
     n = max(len(config), 1)
     return RateArrays(
@@ -66,6 +70,8 @@ def rate_arrays(
         service=np.ascontiguousarray(service, dtype=np.bool_),
         pair=np.ascontiguousarray(pair, dtype=np.float64),
         alone=np.ascontiguousarray(alone, dtype=np.float64),
+        solo=np.ascontiguousarray(solo, dtype=np.float64),
+        model=np.ascontiguousarray(model, dtype=np.int64),
         scale=np.ascontiguousarray(scale, dtype=np.float64),
         left=np.zeros(n),
         speed=np.ones(n),
@@ -91,7 +97,19 @@ def no_rates(n: int) -> RateArrays:
     """The arrays of a replay without interference: only the departure keys' epochs are per
     task (the kernels read the others only when ``RATES`` is set)."""
     one = np.ones(1)
-    none = rate_arrays(0, 1, np.full(1, -1), np.zeros(1, dtype=bool), np.ones((1, 1)), one, one, 1, 0)
+    none = rate_arrays(
+        0,
+        1,
+        np.full(1, -1),
+        np.zeros(1, dtype=bool),
+        np.ones((1, 1)),
+        one,
+        one,
+        1,
+        0,
+        np.ones((1, 1)),
+        np.zeros(1),
+    )
     return none._replace(epoch=np.zeros(max(n, 1), dtype=np.int64))
 
 
@@ -140,8 +158,8 @@ def update(q: RateArrays, h: EventHeap, attempt: IntArray, n: int, g: int, now: 
         q.scratch[size] = q.alone[ci] * max(1.0 + extra * scale, 1e-3)
         size += 1
         u = q.next[u]
-    if size == 1:
-        q.scratch[0] = 1.0  # alone: no sharing, no slowdown
+    if size == 1:  # alone: no sharing, no slowdown (but a MIG slice's own)
+        q.scratch[0] = q.solo[q.config[q.head[n, g]], q.model[n]]
     i = 0
     u = q.head[n, g]
     while u >= 0:
