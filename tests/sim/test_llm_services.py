@@ -155,3 +155,36 @@ def test_replay_command_with_llm_replicas(tmp_path: Path) -> None:
         "G2",
     )
     assert bad.returncode == 2 and "--gpu-card G2: expected MODEL=CARD pairs" in bad.stderr
+
+
+def test_a_router_sends_a_waiting_replicas_requests_to_the_running_one(tmp_path: Path) -> None:
+    # Two replicas of one service (same model, user and targets) on the one H100: the second
+    # waits until the first ends at 300 s. Without a router the second's requests before
+    # then are lost; with round-robin the running replica serves them, and each request goes
+    # to one replica: the totals are the same.
+    rows = (
+        "a,0,300,8000,32768,1,1000,LS,llama-3-8b,0.5,400,60,chat\n"
+        "b,0,300,8000,32768,1,1000,LS,llama-3-8b,0.5,400,60,chat\n"
+    )
+    path = tmp_path / "jobs.csv"
+    path.write_text(HEADER.rstrip("\n") + ",user\n" + rows)
+    workload = load_jobs(path)
+    plain = replay(workload, NODES, ReplayConfig(seed=3), llm_requests=trace())
+    routed = replay(workload, NODES, ReplayConfig(seed=3, llm_router="round-robin"), llm_requests=trace())
+    before = [r["requests"] for r in plain.summary["llm_services"]]
+    after = [r["requests"] for r in routed.summary["llm_services"]]
+    assert sum(before) == sum(after) and after != before
+    # b's own stream spans 0-600 s (it runs 300-600 s): with the router a serves all of
+    # 0-300 s, and the requests of 300-600 s go to b, the only one running then
+    assert routed.summary["llm_router"] == {"policy": "round-robin", "missed_no_replica": 0}
+    assert routed.summary["llm_slo_attainment"] > plain.summary["llm_slo_attainment"]
+    assert "llm_router" not in plain.summary
+
+
+def test_replicas_without_a_user_are_not_routed(tmp_path: Path) -> None:
+    row = "0,300,8000,32768,1,1000,LS,llama-3-8b,0.5,400,60\n"
+    rows = f"a,{row}b,{row}"
+    workload = load_jobs(jobs(tmp_path, rows))
+    plain = replay(workload, NODES, ReplayConfig(seed=3), llm_requests=trace())
+    routed = replay(workload, NODES, ReplayConfig(seed=3, llm_router="round-robin"), llm_requests=trace())
+    assert plain.summary["llm_services"] == routed.summary["llm_services"]

@@ -14,8 +14,9 @@ from schedlab.cli.types import SEED
 
 @click.group()
 def mig() -> None:
-    """MIG (Multi-Instance GPU): the profiles of each GPU model and whether a partition layout
-    fits one GPU. See docs/sharing.md."""
+    """MIG (Multi-Instance GPU): the profiles of each GPU model, whether a partition layout
+    fits one GPU, and one workload replayed time-sliced, with MPS and partitioned. See
+    docs/sharing.md."""
 
 
 def _model(gpu: str):  # type: ignore[no-untyped-def]

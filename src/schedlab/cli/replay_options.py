@@ -190,6 +190,14 @@ OPTIONS: list[Callable[[Any], Any]] = [
         " (docs/llm.md).",
     ),
     click.option(
+        "--llm-router",
+        type=click.Choice(["none", "round-robin"]),
+        default="none",
+        show_default=True,
+        help="LLM replicas of one model with the same user and targets form one service: round-robin"
+        " routes its requests among the replicas running at their arrival (docs/llm.md).",
+    ),
+    click.option(
         "--gpu-card",
         "gpu_cards",
         default="",

@@ -53,6 +53,9 @@ class ReplayConfig:
     #: LLM replicas: the GPU card of each node-list GPU model schedlab has no card for
     #: (``--gpu-card G2=A10``).
     gpu_cards: tuple[tuple[str, str], ...] = ()
+    #: LLM replicas: ``round-robin`` routes each service's requests among its running
+    #: replicas (``none``: each replica serves its own).
+    llm_router: str = "none"
     #: Defragmentation (``docs/sharing.md``): the descheduling policy (``none``: nothing
     #: moves), seconds between its steps, moves allowed in any hour, seconds each costs.
     #: MIG (``docs/sharing.md``): ``MODEL=LAYOUT`` partitions of node-list GPU models, and

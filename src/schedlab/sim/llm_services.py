@@ -11,6 +11,13 @@ per run (a restart begins with an empty cache and queue). A request is within th
 its TTFT and its mean time between tokens meet the row's ``ttft_ms`` and ``tbt_ms``;
 requests that arrive while the replica is not running (before it is placed, between an
 eviction and its restart) or that are still in flight when a run ends miss it.
+
+With a router (``--llm-router round-robin``), the replicas of one model card with the same
+``user`` and targets form one service: their requests (each replica still brings its
+own, at its rate, over its life) go in arrival order to the service's replicas running at
+that moment, in turn (replicas by row order); a request that arrives while none runs
+misses its SLO. A replica not yet placed, evicted or on a failed node no longer loses its
+users' requests: the others serve them, at the cost of more load each.
 """
 
 from __future__ import annotations
@@ -88,6 +95,7 @@ def llm_service_metrics(
     horizon: float,
     seed: int,
     cards: Mapping[str, str],
+    router: str = "none",
 ) -> dict[str, Any]:
     """``llm_slo_attainment`` (share of all LLM requests within their replica's SLO) and
     ``llm_services`` (per replica: requests, served, too long for the model (its context or
@@ -97,11 +105,20 @@ def llm_service_metrics(
     rng = np.random.default_rng([seed, 0x11A])
     runs = attempts[np.isin(attempts["task"].to_numpy(), np.flatnonzero(llm.is_llm))]
     by_task = {int(str(t)): group for t, group in runs.groupby("task")}
-    rows, within_all, total_all = [], 0, 0
-    for t in np.flatnonzero(llm.is_llm).tolist():
+    replicas = np.flatnonzero(llm.is_llm).tolist()
+    streams = {}
+    for t in replicas:
         start = float(workload.arrival[t])
         until = float(ends[t]) if np.isfinite(ends[t]) else horizon
-        requests = trace.window(float(llm.rate_rps[t]), start, until - start, rng)
+        streams[t] = trace.window(float(llm.rate_rps[t]), start, until - start, rng)
+    missed = 0
+    if router == "round-robin":
+        streams, missed = _routed(workload, streams, by_task, horizon)
+    rows, within_all, total_all = [], 0, missed
+    for t in replicas:
+        start = float(workload.arrival[t])
+        until = float(ends[t]) if np.isfinite(ends[t]) else horizon
+        requests = streams[t]
         ttft_slo, tbt_slo = float(llm.ttft_ms[t]) / 1000, float(llm.tbt_ms[t]) / 1000
         ttft = np.full(len(requests), np.inf)
         tpot = np.full(len(requests), np.inf)
@@ -150,7 +167,52 @@ def llm_service_metrics(
         )
         within_all += within
         total_all += len(requests)
-    return {"llm_slo_attainment": within_all / total_all if total_all else None, "llm_services": rows}
+    found: dict[str, Any] = {"llm_slo_attainment": within_all / total_all if total_all else None}
+    if router != "none":
+        found["llm_router"] = {"policy": router, "missed_no_replica": missed}
+    return found | {"llm_services": rows}
+
+
+def _routed(
+    workload: TimedWorkload, streams: dict[int, LlmRequests], runs: dict[int, pd.DataFrame], horizon: float
+) -> tuple[dict[int, LlmRequests], int]:
+    """Each replica's requests once every service's requests are routed round-robin among
+    its replicas running at their arrival; and how many arrived while none ran."""
+    assert workload.llm is not None
+    llm, user = workload.llm, workload.user
+    services: dict[tuple[str, str, float, float], list[int]] = {}
+    for t in streams:
+        key = (str(llm.model[t]), str(user[t]), float(llm.ttft_ms[t]), float(llm.tbt_ms[t]))
+        services.setdefault(key, []).append(t)
+    routed, missed = dict(streams), 0
+    for (_, name, _, _), members in services.items():
+        if not name or len(members) < 2:
+            continue
+        parts = [streams[t] for t in members]
+        arrival = np.concatenate([p.arrival for p in parts])
+        order = np.argsort(arrival, kind="stable")
+        prompt = np.concatenate([p.prompt for p in parts])[order]
+        output = np.concatenate([p.output for p in parts])[order]
+        arrival = arrival[order]
+        up = np.zeros((len(members), len(arrival)), dtype=bool)
+        for k, t in enumerate(members):
+            group = runs.get(t)
+            for begun, ended in [] if group is None else zip(group["start"], group["end"], strict=True):
+                stop = float(ended) if np.isfinite(ended) else horizon
+                up[k] |= (arrival >= begun) & (arrival < stop)
+        chosen = np.full(len(arrival), -1, dtype=np.int64)
+        turn = 0
+        for i in range(len(arrival)):
+            live = np.flatnonzero(up[:, i])
+            if len(live):
+                chosen[i] = live[turn % len(live)]
+                turn += 1
+        missed += int((chosen < 0).sum())
+        source = parts[0].source
+        for k, t in enumerate(members):
+            mine = chosen == k
+            routed[t] = LlmRequests(arrival[mine], prompt[mine], output[mine], source)
+    return routed, missed
 
 
 def _ms(values: np.ndarray, q: float) -> float | None:

@@ -129,7 +129,15 @@ def replay(
         from schedlab.sim.llm_services import llm_service_metrics
 
         extra |= llm_service_metrics(
-            workload, attempts, nodes, llm_requests, ends, horizon, config.seed, dict(config.gpu_cards)
+            workload,
+            attempts,
+            nodes,
+            llm_requests,
+            ends,
+            horizon,
+            config.seed,
+            dict(config.gpu_cards),
+            config.llm_router,
         )
     extra["shared_gpu_time_frac"] = shared
     extra["wait_mean_multi_gpu"] = multi_gpu_wait(tasks, workload)
