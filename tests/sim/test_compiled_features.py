@@ -141,6 +141,7 @@ def scenario(draw: st.DrawFn, features: frozenset[str]) -> tuple[TimedWorkload, 
             defrag_every=draw(st.sampled_from([1.0, 2.5, 5.0])),
             defrag_moves=draw(st.sampled_from([1, 2, 50])),
             defrag_cost=draw(st.sampled_from([0.0, 0.5, 3.0])),
+            defrag_above=draw(st.sampled_from([0.0, 0.0, 20.0, 60.0])),
         )
     return workload, cluster, config, events
 

@@ -129,3 +129,17 @@ def test_the_cli_reports_moves_and_refuses_bad_flags(tmp_path: Path) -> None:
     ):
         bad = run_cli(*base, *flags)
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_fragmentation_threshold_holds_moves_back(compiled: bool) -> None:
+    # At the step (10 s) each node has half a GPU free; FGD's measure over the workload's
+    # tasks (four of half a GPU, one whole) counts a fifth of it unusable. A threshold of
+    # 1 % lets the step move; one above the most the run ever counts holds it back.
+    moved = run(1, compiled, defrag="least-moved", defrag_every=5.0, defrag_above=1.0)
+    assert moved.summary["defrag_moves"] == 1
+    samples = moved.frag_series
+    most = 100 * float((samples["frag_milli"] / samples["free_milli"]).max())
+    assert 1.0 < most < 99.0
+    held = run(1, compiled, defrag="least-moved", defrag_every=5.0, defrag_above=most + 1)
+    assert held.summary["defrag_moves"] == 0 and held.tasks["start"].iloc[4] == 100.0

@@ -42,6 +42,7 @@ def replay(
     defrag_every: float,
     defrag_moves: int,
     defrag_cost: float,
+    defrag_above: float,
     speeds: Path | None,
     seed: int,
     interference: str,
@@ -128,6 +129,7 @@ def replay(
         defrag_every=defrag_every,
         defrag_moves=defrag_moves,
         defrag_cost=defrag_cost,
+        defrag_above=defrag_above,
     )
     config.defrag_settings  # noqa: B018 (checks the --defrag options now)
     if len(parse_policies(policy)) > 1:

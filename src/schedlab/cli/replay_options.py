@@ -136,6 +136,14 @@ OPTIONS: list[Callable[[Any], Any]] = [
         help="Seconds each move costs the moved task (checkpoint and restart; its work is kept).",
     ),
     click.option(
+        "--defrag-above",
+        type=Finite(min=0, max=100),
+        default=0.0,
+        show_default=True,
+        help="Move only while FGD's measure counts at least this % of the free GPU capacity unusable"
+        " (0: whenever a waiting task would fit after a move).",
+    ),
+    click.option(
         "--speeds",
         type=PATH,
         help="CSV of speed factors: model,speed[,task_class]. Default: every GPU at speed 1.",

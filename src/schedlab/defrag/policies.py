@@ -23,12 +23,15 @@ from schedlab.registry import Registry
 class DefragSettings:
     """When and how much a replay may move: a descheduling step every ``every_s`` seconds
     (while tasks wait), at most ``moves_per_hour`` moves in any hour, each costing the moved
-    task ``cost_s`` seconds on its new GPUs (checkpoint and restart: its work so far is kept)."""
+    task ``cost_s`` seconds on its new GPUs (checkpoint and restart: its work so far is kept);
+    a step moves only while FGD's measure counts at least ``above_pct`` % of the free GPU
+    capacity unusable (0: always)."""
 
     policy: str = "none"
     every_s: float = 300.0
     moves_per_hour: int = 12
     cost_s: float = 60.0
+    above_pct: float = 0.0
 
     def __post_init__(self) -> None:
         if self.policy != "none":
@@ -39,6 +42,8 @@ class DefragSettings:
             raise ConfigError(f"--defrag-moves must be at least 1 a hour, got {self.moves_per_hour}")
         if not self.cost_s >= 0:
             raise ConfigError(f"--defrag-cost must be 0 seconds or more, got {self.cost_s:g}")
+        if not 0 <= self.above_pct <= 100:
+            raise ConfigError(f"--defrag-above must be a percentage from 0 to 100, got {self.above_pct:g}")
 
     @property
     def on(self) -> bool:

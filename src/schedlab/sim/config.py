@@ -66,7 +66,10 @@ class ReplayConfig:
     defrag_every: float = 300.0
     defrag_moves: int = 12
     defrag_cost: float = 60.0
+    defrag_above: float = 0.0
 
     @property
     def defrag_settings(self) -> DefragSettings:
-        return DefragSettings(self.defrag, self.defrag_every, self.defrag_moves, self.defrag_cost)
+        return DefragSettings(
+            self.defrag, self.defrag_every, self.defrag_moves, self.defrag_cost, self.defrag_above
+        )

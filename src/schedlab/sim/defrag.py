@@ -64,7 +64,9 @@ class Descheduler:
         r, m = self.r, self.r.model
         self.at = math.inf
         moved = False
-        while len(self.recent) < self.settings.moves_per_hour or self.recent[0] <= r.sim.now - HOUR:
+        while self._fragmented() and (
+            len(self.recent) < self.settings.moves_per_hour or self.recent[0] <= r.sim.now - HOUR
+        ):
             shape = r.queue.head()
             if shape is None:
                 break
@@ -82,6 +84,17 @@ class Descheduler:
             r._record()  # which arms the next step
         else:
             self.arm()
+
+    def _fragmented(self) -> bool:
+        """Whether FGD's measure counts at least ``above_pct`` % of the free GPU capacity
+        unusable now (always with 0)."""
+        above = self.settings.above_pct
+        if above <= 0:
+            return True
+        m = self.r.model
+        c = m.cluster
+        total = int(m.frag.node_frag(c.cpu_left, c.gpu_free, c.model).sum())
+        return 100.0 * (total / m.frag.scale) >= above * c.free_gpu_milli
 
     def _best(self, t: int) -> tuple[int, int] | None:
         """The (node, task) to move for ``t``, by the policy's key, node rank, task index."""

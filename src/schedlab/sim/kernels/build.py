@@ -29,6 +29,7 @@ from schedlab.sim.kernels.state import (
     CAP_UP,
     CAPACITY,
     DEFRAG,
+    DEFRAG_ABOVE,
     DEFRAG_AT,
     DEFRAG_COST,
     DEFRAG_EVERY,
@@ -37,6 +38,7 @@ from schedlab.sim.kernels.state import (
     ESTIMATE,
     FAIR,
     FLOATS,
+    FRAG_SCALE,
     GANG_MAX,
     GANGS,
     GROUP_MAX,
@@ -144,6 +146,7 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
         ints[DEFRAG], ints[MOVE_ROOM] = model.defrag.kind + 1, settings.moves_per_hour
         floats[DEFRAG_EVERY], floats[DEFRAG_COST] = settings.every_s, settings.cost_s
         floats[DEFRAG_ORIGIN] = float(w.arrival[0]) if n else 0.0
+        floats[DEFRAG_ABOVE], floats[FRAG_SCALE] = settings.above_pct, model.frag.scale
     if n:
         horizon = float(w.arrival[-1])
         floats[DT] = horizon / config.samples if horizon > 0 else 0.0

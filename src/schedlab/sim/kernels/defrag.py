@@ -22,11 +22,14 @@ from schedlab.sim.kernels.actions import begin, stop
 from schedlab.sim.kernels.admission import freed
 from schedlab.sim.kernels.choose import choose
 from schedlab.sim.kernels.state import (
+    CAPACITY,
     DEFRAG,
+    DEFRAG_ABOVE,
     DEFRAG_AT,
     DEFRAG_COST,
     DEFRAG_EVERY,
     DEFRAG_ORIGIN,
+    FRAG_SCALE,
     MOVE_LOST,
     MOVES,
     NOW,
@@ -142,13 +145,27 @@ def _move(kind: int, draws: bool, st: State, node: int, v: int) -> bool:
     return True
 
 
+@step
+def _fragmented(st: State) -> bool:
+    """Whether FGD's measure counts at least ``DEFRAG_ABOVE`` % of the free GPU capacity
+    unusable now (always with 0)."""
+    above = st.floats[DEFRAG_ABOVE]
+    if above <= 0:
+        return True
+    total = 0
+    for n in range(len(st.c.frag)):
+        total += st.c.frag[n]
+    free = st.ints[CAPACITY] - st.c.allocated[0]
+    return 100.0 * (total / st.floats[FRAG_SCALE]) >= above * free
+
+
 @merged
 def run_step(kind: int, draws: bool, st: State) -> bool:
     """A descheduling step now; whether it moved anything."""
     ints, m, ring, now = st.ints, st.m, st.dg.ring, st.floats[NOW]
     st.floats[DEFRAG_AT] = np.inf
     moved = False
-    while ints[MOVES] < len(ring) or ring[ints[MOVES] % len(ring)] <= now - HOUR:
+    while _fragmented(st) and (ints[MOVES] < len(ring) or ring[ints[MOVES] % len(ring)] <= now - HOUR):
         s = waiting.head(st.w, False)
         if s < 0:
             break

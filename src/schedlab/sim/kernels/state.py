@@ -28,8 +28,8 @@ DEFRAG, MOVES, MOVE_ROOM = range(27, 30)  # defragmentation: policy kind + 1 (0:
 INTS = 30
 # Float state: where things are in ``floats``.
 NOW, DT, SAMPLE_AT, LOST, FAIL_LOST = range(5)
-DEFRAG_AT, DEFRAG_EVERY, DEFRAG_COST, DEFRAG_ORIGIN, MOVE_LOST = range(5, 10)
-FLOATS = 10
+DEFRAG_AT, DEFRAG_EVERY, DEFRAG_COST, DEFRAG_ORIGIN, MOVE_LOST, DEFRAG_ABOVE, FRAG_SCALE = range(5, 12)
+FLOATS = 12
 # Why run_events returned.
 FINISHED, GROW, BUDGET = 0, 1, 2
 # Arguments as typed constants: numba compiles a function once more for every literal value
