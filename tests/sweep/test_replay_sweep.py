@@ -99,6 +99,10 @@ def test_seeds_vary_a_synthetic_workload_and_time_scales_replace_loads(tmp_path:
         ('kind = "replay"\npolicy = ["fgd"]\n', "unknown key(s) ['policy']"),
         ('kind = "batch"\n', 'expected "fill" or "replay"'),
         ('kind = "replay"\nwarm_start = "yes"\n', "key 'warm_start': expected true or false"),
+        ('kind = "replay"\nsharing_modes = ["smt"]\n', "'smt' is not time-slicing, mps or mig:MODEL=LAYOUT"),
+        ('kind = "replay"\nsharing_modes = ["mig:A100-80GB=4x2g.20gb"]\n', "does not fit one A100-80GB"),
+        ('kind = "replay"\ndefrags = ["nope"]\n', "key 'defrags': unknown defragmentation policy"),
+        ('kind = "replay"\ndefrag_every = 0\n', "key 'defrag_every': expected a positive number"),
     ],
 )
 def test_bad_replay_grids_are_one_clear_line(tmp_path: Path, text: str, message: str) -> None:
@@ -172,3 +176,28 @@ def test_llm_replicas_in_a_sweep_are_the_replay_they_stand_for(tmp_path: Path) -
     bad.write_text('kind = "replay"\ngpu_cards = ["H100"]\n')
     with pytest.raises(ConfigError, match="key 'gpu_cards': expected MODEL=CARD pairs"):
         ReplayMatrix.from_toml(bad)
+
+
+def test_sharing_modes_and_defragmentation_in_a_sweep_are_the_replays_they_stand_for(tmp_path: Path) -> None:
+    nodes = Path(__file__).parents[2] / "examples" / "mig" / "nodes.csv"
+    layout = "A100-SXM4-80GB=3g.40gb,2g.20gb,2x1g.10gb"
+    matrix = ReplayMatrix(
+        nodes=str(nodes),
+        policies=("fgd",),
+        loads=(0.8,),
+        seeds=(1,),
+        synth_tasks=400,
+        sharing_modes=("time-slicing", f"mig:{layout}"),
+        defrags=("none", "least-moved"),
+        defrag_every=60.0,
+    )
+    store = ResultStore(tmp_path / "store")
+    run_sweep(expand_replays(matrix), store, LocalBackend(1), {})
+    runs = store.load().set_index(["sharing_mode", "defrag"])
+    assert len(runs) == 4
+    for (_, defrag), moves in runs["defrag_moves"].items():
+        assert pd.isna(moves) == (defrag == "none")
+    plain = runs.loc[("time-slicing", "none")]
+    assert plain["compute_alloc_mean_pct"] == plain["alloc_mean_pct"]
+    mig = runs.loc[(f"mig:{layout}", "none")]
+    assert mig["compute_alloc_mean_pct"] != mig["alloc_mean_pct"]  # instances are not whole GPUs

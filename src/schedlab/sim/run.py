@@ -149,6 +149,7 @@ def replay(
     extra["offered_loads"] = resource_loads(workload, physical)  # GPU, CPU and memory
     last = float(workload.arrival[-1]) if len(workload) else 0.0
     extra |= allocation_stats(series, model.cluster.gpu_capacity, last)
+    extra["compute_alloc_mean_pct"] = extra["alloc_mean_pct"]  # MIG: an instance counts its compute
     if part is not None:
         from schedlab.cluster.partition import compute_alloc_pct
 
@@ -160,6 +161,7 @@ def replay(
             ),
             "compute_alloc_mean_pct": compute_alloc_pct(part, attempts, tasks, first, last),
         }
+        extra["compute_alloc_mean_pct"] = extra["mig"]["compute_alloc_mean_pct"]
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
     summary["path"] = "compiled" if compiled is not None else "reference"
     return ReplayResult(config, tasks, attempts, series, frag_series, summary, users)

@@ -42,6 +42,7 @@ GROUP_KEYS = (
     "preemption",
     "victim",
     "defrag",
+    "sharing_mode",
     "speeds",
     "interference",
     "services",
@@ -112,6 +113,11 @@ def run_replay(spec: ReplaySpec, data: ReplayData) -> pd.DataFrame:
         victim=spec.victim,
         seed=spec.seed,
         defrag=spec.defrag,
+        sharing="mps" if spec.sharing_mode == "mps" else "time-slicing",
+        mig=tuple(spec.sharing_mode.removeprefix("mig:").split(";"))
+        if spec.sharing_mode.startswith("mig:")
+        else (),
+        mig_fit=spec.sharing_mode.startswith("mig:"),
         defrag_every=spec.defrag_every,
         defrag_moves=spec.defrag_moves,
         defrag_cost=spec.defrag_cost,

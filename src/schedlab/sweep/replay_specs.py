@@ -49,6 +49,7 @@ class ReplaySpec:
     llm_requests_sha256: str = ""
     gpu_cards: tuple[tuple[str, str], ...] = ()
     defrag: str = "none"
+    sharing_mode: str = "time-slicing"
     defrag_every: float = 300.0
     defrag_moves: int = 12
     defrag_cost: float = 60.0
@@ -79,6 +80,7 @@ class ReplaySpec:
             "preemption": self.preemption,
             "victim": self.victim,
             "defrag": self.defrag,
+            "sharing_mode": self.sharing_mode,
             "speeds": trace_label(self.speeds),
             "interference": self.interference,
             "services": self.services,
@@ -128,7 +130,12 @@ def expand_replays(matrix: ReplayMatrix) -> list[ReplaySpec]:
     scales += [(None, scale) for scale in matrix.time_scales]
     rules = list(
         itertools.product(
-            matrix.queues, matrix.admissions, matrix.preemptions, matrix.victims, matrix.defrags
+            matrix.queues,
+            matrix.admissions,
+            matrix.preemptions,
+            matrix.victims,
+            matrix.defrags,
+            matrix.sharing_modes,
         )
     )
     product = itertools.product(
@@ -150,7 +157,7 @@ def expand_replays(matrix: ReplayMatrix) -> list[ReplaySpec]:
         "defrag_cost": matrix.defrag_cost,
     }
     return [
-        ReplaySpec(  # rule: queue, admission, preemption, victim, defrag
+        ReplaySpec(  # rule: queue, admission, preemption, victim, defrag, sharing mode
             trace=trace,
             trace_sha256=digest[trace],
             policy=policy,
@@ -162,6 +169,7 @@ def expand_replays(matrix: ReplayMatrix) -> list[ReplaySpec]:
             preemption=rule[2],
             victim=rule[3],
             defrag=rule[4],
+            sharing_mode=rule[5],
             speeds=speeds,
             speeds_sha256=digest[speeds],
             interference=model,

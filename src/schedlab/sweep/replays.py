@@ -47,6 +47,7 @@ METRICS = (
     "preemptions",
     "lost_gpu_s",
     "wait_mean_multi_gpu",
+    "compute_alloc_mean_pct",
     "defrag_moves",
     "defrag_lost_gpu_s",
     "slo_attainment",
@@ -70,6 +71,7 @@ KEYS = (
     "preemptions",
     "victims",
     "defrags",
+    "sharing_modes",
     "speeds",
     "interference",
     "profiles",
@@ -95,7 +97,7 @@ LIST_KEYS = frozenset(
         "victims",
         "defrags",
     }
-    | {"speeds", "interference"}
+    | {"speeds", "interference", "sharing_modes"}
 )
 DEFAULT_TRACE = "default"
 
@@ -115,6 +117,7 @@ class ReplayMatrix:
     preemptions: tuple[str, ...] = ("none",)
     victims: tuple[str, ...] = ("least-lost",)
     defrags: tuple[str, ...] = ("none",)
+    sharing_modes: tuple[str, ...] = ("time-slicing",)
     speeds: tuple[str, ...] = ("",)
     interference: tuple[str, ...] = ("none",)
     profiles: str = ""
@@ -174,6 +177,10 @@ class ReplayMatrix:
                     _known(registry, key, name)
         if "interference" in doc:
             values["interference"] = tuple(strings(doc, "interference"))
+        if "sharing_modes" in doc:
+            values["sharing_modes"] = tuple(strings(doc, "sharing_modes"))
+            for mode in values["sharing_modes"]:
+                _sharing_mode(mode)
         if "defrags" in doc:
             values["defrags"] = tuple(strings(doc, "defrags"))
             for name in values["defrags"]:
@@ -237,6 +244,26 @@ class ReplayMatrix:
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "replay"} | asdict(self)
+
+
+def _sharing_mode(mode: str) -> None:
+    """Check a ``sharing_modes`` entry: ``time-slicing``, ``mps`` or ``mig:MODEL=LAYOUT``
+    (``;`` between models)."""
+    from schedlab.cluster.mig import MigError, mig_model, parse_layout, place_layout
+
+    if mode in ("time-slicing", "mps"):
+        return
+    if not mode.startswith("mig:"):
+        raise ConfigError(f"key 'sharing_modes': {mode!r} is not time-slicing, mps or mig:MODEL=LAYOUT")
+    for spec in mode.removeprefix("mig:").split(";"):
+        model, _, layout = spec.partition("=")
+        found = mig_model(model.strip())
+        if found is None or not layout:
+            raise ConfigError(f"key 'sharing_modes': {spec!r} is not MODEL=LAYOUT of a MIG-capable GPU model")
+        try:
+            place_layout(found, parse_layout(layout))
+        except MigError as err:
+            raise ConfigError(f"key 'sharing_modes': {err}") from None
 
 
 def _known(registry: Registry[Any], key: str, name: str) -> None:
