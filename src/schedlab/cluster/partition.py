@@ -26,7 +26,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from schedlab.cluster.mig import RESOURCE_PREFIX, MigError, MigModel, mig_model, parse_layout, place_layout
+from schedlab.cluster.mig import MigError, MigModel, mig_model, parse_layout, place_layout
+from schedlab.trace.openb import mig_profile
 from schedlab.trace.tables import GPU_MILLI, Nodes
 from schedlab.workload.timed import TimedWorkload
 
@@ -111,14 +112,6 @@ def partition(nodes: Nodes, layouts: dict[str, tuple[MigModel, list[str]]]) -> P
     return Partition(Nodes.build(rows, nodes.source), nodes, profile, share)
 
 
-def _profile_name(token: str) -> str | None:
-    """The profile a ``gpu_spec`` token asks for (``mig-1g.10gb``), None for a GPU model."""
-    for prefix in (RESOURCE_PREFIX, "mig-"):
-        if token.startswith(prefix):
-            return token.removeprefix(prefix)
-    return None
-
-
 def _smallest(part: Partition, milli: int) -> list[str]:
     """Per partitioned model, the instance model of least compute share covering ``milli``."""
     best: dict[str, tuple[float, str]] = {}
@@ -140,7 +133,7 @@ def mig_tasks(workload: TimedWorkload, part: Partition, fit: bool) -> TimedWorkl
     for code, text in enumerate(specs.tolist()):
         rows = codes == code
         tokens = [x for x in str(text).split("|") if x]
-        asked = [p for p in (_profile_name(x) for x in tokens) if p is not None]
+        asked = [p for p in (mig_profile(x) for x in tokens) if p is not None]
         if asked:
             virtual = [m for p in dict.fromkeys(asked) for m in part.models_of(p)]
             if not virtual:

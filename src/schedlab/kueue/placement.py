@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 
 from schedlab.cluster import ClusterState, Fragmentation, ShapeTable, TypicalTasks
-from schedlab.cluster.feasibility import nodes_fitting
 from schedlab.errors import ConfigError
 from schedlab.kueue.objects import KueueConfig
 from schedlab.policies import PolicyContext, make_policy
@@ -76,7 +75,7 @@ class Placements:
         self.flavors = flavor_nodes(config, nodes)
         self.held: dict[int, list[tuple[int, Placement]]] = {}
         self._outside: dict[tuple[str, ...], np.ndarray] = {}
-        self.nodes = nodes
+        self.empty = ClusterState(nodes)  # the nodes as they are when nothing runs
 
     def _outside_of(self, flavors: tuple[tuple[str, str], ...]) -> np.ndarray:
         """The nodes that some flavor of ``flavors`` ((resource, flavor) pairs) does not stand for."""
@@ -93,14 +92,12 @@ class Placements:
         """Whether each of workload ``i``'s pods fits some node of its flavors when empty."""
         allowed = np.ones(len(self.cluster), dtype=bool)
         allowed[self._outside_of(flavors)] = False
-        n, c = self.nodes, self.cluster
-        empty = np.where(np.arange(c.width)[None, :] < n.num_gpu[:, None], 1000, 0)
+        nodes = np.flatnonzero(allowed)
         first = int(self.first[i])
-        for task in range(first, first + int(self.count[i])):
-            shape = self.table.shapes[int(self.table.of_task[task])]
-            if not (nodes_fitting(n.cpu_milli, n.memory_mib, empty, c.model, shape) & allowed).any():
-                return False
-        return True
+        shapes = (
+            self.table.shapes[int(self.table.of_task[t])] for t in range(first, first + int(self.count[i]))
+        )
+        return all(self.empty.feasible(shape, nodes).any() for shape in shapes)
 
     def place(self, i: int, flavors: tuple[tuple[str, str], ...]) -> bool:
         """Place workload ``i``'s pods on the nodes of its ``flavors`` ((resource, flavor)

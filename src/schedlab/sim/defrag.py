@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from schedlab.cluster.feasibility import nodes_fitting
+from schedlab.cluster.feasibility import nodes_fitting, shapes_fitting
 from schedlab.defrag import DefragPolicy
 from schedlab.sim.result import RUNNING
 
@@ -147,13 +147,7 @@ class Descheduler:
             cpu, mem = cpu + int(sh.cpu[vs]), mem + int(sh.mem[vs])
             for g in r.gpus[without]:
                 free[g] += sh.gpu_milli[vs]
-        if cpu < sh.cpu[s] or mem < sh.mem[s]:
-            return False
-        if sh.num_gpu[s] == 0:
-            return True
-        if not sh.allowed[s, c.model[node]]:
-            return False
-        return int((free >= sh.gpu_milli[s]).sum()) >= int(sh.num_gpu[s])
+        return bool(shapes_fitting(cpu, mem, free, int(c.model[node]), sh, np.array([s]))[0])
 
     def _move(self, node: int, v: int) -> bool:
         """Move ``v`` off ``node`` to where the placement policy puts it; False if nowhere."""

@@ -156,9 +156,7 @@ def replay(
         first = float(series["time"].iloc[0]) if len(series) else 0.0
         extra["mig"] = {
             "layouts": list(config.mig),
-            "instances": int(
-                sum(int(g) for g, m in zip(nodes.num_gpu, nodes.model, strict=True) if m in part.share)
-            ),
+            "instances": int(nodes.num_gpu[np.isin(nodes.model, list(part.share))].sum()),
             "compute_alloc_mean_pct": compute_alloc_pct(part, attempts, tasks, first, last),
         }
         extra["compute_alloc_mean_pct"] = extra["mig"]["compute_alloc_mean_pct"]

@@ -86,7 +86,7 @@ KEYS = (
 )
 #: Keys that take one value or a list of them.
 LIST_KEYS = frozenset(
-    {
+    [
         "traces",
         "policies",
         "loads",
@@ -96,8 +96,10 @@ LIST_KEYS = frozenset(
         "preemptions",
         "victims",
         "defrags",
-    }
-    | {"speeds", "interference", "sharing_modes"}
+        "sharing_modes",
+        "speeds",
+        "interference",
+    ]
 )
 DEFAULT_TRACE = "default"
 

@@ -139,9 +139,13 @@ def _as_read(value: float, origin: int) -> str:
     return str(int(value) + origin) if float(value).is_integer() else repr(float(value) + origin)
 
 
-def _mig_request(token: str) -> bool:
-    """Whether a ``gpu_spec`` token asks for a MIG instance (``mig-1g.10gb``), not a model."""
-    return token.startswith(("mig-", "nvidia.com/mig-"))
+def mig_profile(token: str) -> str | None:
+    """The MIG profile a ``gpu_spec`` token asks for (``mig-1g.10gb`` or the Kubernetes
+    resource ``nvidia.com/mig-1g.10gb``: ``1g.10gb``), None for a GPU model."""
+    for prefix in ("nvidia.com/mig-", "mig-"):
+        if token.startswith(prefix):
+            return token.removeprefix(prefix)
+    return None
 
 
 def check_gpu_specs(tasks: Tasks, nodes: Nodes) -> list[str]:
@@ -156,7 +160,7 @@ def check_gpu_specs(tasks: Tasks, nodes: Nodes) -> list[str]:
     first = np.flatnonzero(np.r_[True, np.diff(np.maximum.accumulate(codes)) > 0]) if len(codes) else codes
     for spec, i in zip(specs, first.tolist(), strict=True):
         for model in str(spec).split("|"):
-            if model and model not in known and model not in unknown and not _mig_request(model):
+            if model and model not in known and model not in unknown and mig_profile(model) is None:
                 unknown[model] = i
     for model, i in unknown.items():
         log.warning(
