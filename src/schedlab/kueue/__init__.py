@@ -11,5 +11,7 @@
   usage bubbling up the cohort tree) on numpy arrays;
 - :mod:`~schedlab.kueue.assign`: flavor assignment (flavors in order, borrowing, flavor
   fungibility, pending reasons), admission and release;
-- :mod:`~schedlab.kueue.admission`: admission over time, quota only (the reference).
+- :mod:`~schedlab.kueue.admission`: admission over time (the reference);
+- :mod:`~schedlab.kueue.compiled` and :mod:`~schedlab.kueue.kernel`: the same, compiled, for
+  configurations without preemption, fair sharing or placement.
 """

@@ -1,6 +1,6 @@
 """Kueue's admission over time, quota only (Kueue's own view, no nodes): the reference the
-compiled replay will be checked against. Classic preemption, and fair sharing when Kueue's
-Configuration enables it (:mod:`schedlab.kueue.fairness`).
+compiled replay (:mod:`schedlab.kueue.compiled`) is checked against. Classic preemption,
+and fair sharing when Kueue's Configuration enables it (:mod:`schedlab.kueue.fairness`).
 
 At each moment, finished workloads give their quota back, arrivals join their ClusterQueue,
 then scheduling cycles run until one admits nothing. A cycle takes each ClusterQueue's head
@@ -32,6 +32,7 @@ borrows by ``borrowWithinCohort`` can) stop the replay with an error past
 from __future__ import annotations
 
 import heapq
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -44,6 +45,8 @@ from schedlab.kueue.placement import Placements
 from schedlab.kueue.preemption import may_preempt, targets
 from schedlab.kueue.quota import QuotaTree
 from schedlab.kueue.waiting import Assignments, WaitingQueue
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ Eviction = tuple[float, int, int, str]
 #: The waiting workloads are counted by reason at the first moment after each hundredth of
 #: the arrivals' span (and on, at that step, until the last workload ends).
 SAMPLES = 100
+#: From this many workloads on the compiled path runs (below, loading it costs more than it saves).
+AUTO_COMPILED = 5000
 
 
 @dataclass
@@ -91,12 +96,25 @@ def replay(
     workloads: list[Workload],
     watch: int | None = None,
     placements: Placements | None = None,
+    compiled: bool | None = None,
 ) -> Outcome:
     """Admit ``workloads`` through ``config``'s quotas over time (quota only, or with
     ``placements`` quota plus placement: :mod:`schedlab.kueue.placement`). ``watch``: a
     workload whose reason to pend at the end of its arrival instant goes in ``watched``
-    (with the number of workloads ahead of it in its queue, ``ahead``)."""
-    return AdmissionReplay(config, workloads, watch, placements).run()
+    (with the number of workloads ahead of it in its queue, ``ahead``). ``compiled``: the
+    compiled path (:mod:`schedlab.kueue.compiled`, same outcome) where it models the
+    configuration; None: from :data:`AUTO_COMPILED` workloads on."""
+    r = AdmissionReplay(config, workloads, watch, placements)
+    if compiled is False or (compiled is None and len(workloads) < AUTO_COMPILED):
+        return r.run()
+    from schedlab.kueue import compiled as fast
+
+    found = fast.why_not(r)
+    if found:
+        if compiled:
+            log.warning("the compiled admission does not model %s: running the reference (slower)", found)
+        return r.run()
+    return fast.run(r)
 
 
 class AdmissionReplay:
@@ -133,7 +151,7 @@ class AdmissionReplay:
         while events or self.evicted:
             now = events[0][0] if events else now
             for i in self.evicted:
-                self._wait(i)
+                self.enqueue(i)
             self.evicted.clear()
             while events and events[0][0] == now:
                 _, kind, i, count = heapq.heappop(events)
@@ -141,7 +159,7 @@ class AdmissionReplay:
                     if count == self.admissions[i] and i in self.running[self.workloads[i].queue]:
                         self._stop(i, now)
                 else:
-                    self._wait(i)
+                    self.enqueue(i)
             while True:
                 changed, set_aside = self._cycle(now)
                 if not changed and len(set_aside) == 1:
@@ -165,6 +183,10 @@ class AdmissionReplay:
                 self.outcome.watched = reason(self, w)
                 q = self.workloads[w].queue
                 self.outcome.ahead = sum(o[2] != w for o in self.queues[q].entries() if o < self.order(w))
+        return self.finish()
+
+    def finish(self) -> Outcome:
+        """The outcome, once every workload still waiting has its reason."""
         for queue in self.queues.values():
             for order in queue.entries():
                 self.outcome.pending[order[2]] = reason(self, order[2])
@@ -174,7 +196,7 @@ class AdmissionReplay:
         w = self.workloads[i]
         return (-w.priority, w.arrival, i)
 
-    def _wait(self, i: int) -> None:
+    def enqueue(self, i: int) -> None:
         self.queues[self.workloads[i].queue].push(self.memo.keys[i], self.order(i))
 
     def _stop(self, i: int, now: float) -> None:

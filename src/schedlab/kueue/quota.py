@@ -152,6 +152,11 @@ class QuotaTree:
             most = min(int(self.subtree[node, k] + self.borrowing[node, k]), most)
         return most
 
+    def set_usage(self, usage: IntArray) -> None:
+        """Take ``usage`` (nodes x pairs) as the quota in use now."""
+        self.usage[:] = usage
+        self._available.clear()
+
     def add(self, node: int, k: int, amount: int) -> None:
         """Count ``amount`` of pair ``k`` as used by ``node``; beyond what it keeps, its parent
         counts it too."""
