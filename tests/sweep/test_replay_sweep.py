@@ -97,7 +97,7 @@ def test_seeds_vary_a_synthetic_workload_and_time_scales_replace_loads(tmp_path:
         ('kind = "replay"\nloads = [-1]\n', "key 'loads': expected positive numbers"),
         ('kind = "replay"\ntraces = ["missing.csv"]\n', "file(s) not found"),
         ('kind = "replay"\npolicy = ["fgd"]\n', "unknown key(s) ['policy']"),
-        ('kind = "batch"\n', 'expected "fill" or "replay"'),
+        ('kind = "batch"\n', 'expected "fill", "replay" or "kueue"'),
         ('kind = "replay"\nwarm_start = "yes"\n', "key 'warm_start': expected true or false"),
         ('kind = "replay"\nsharing_modes = ["smt"]\n', "'smt' is not time-slicing, mps or mig:MODEL=LAYOUT"),
         ('kind = "replay"\nsharing_modes = ["mig:A100-80GB=4x2g.20gb"]\n', "does not fit one A100-80GB"),

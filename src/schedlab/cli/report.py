@@ -23,6 +23,7 @@ def report(out_dir: Path, as_json: bool, formats: str, dpi: int) -> None:
     Fill sweeps: the FGD paper's figures and tables (means and std over seeds). Replay sweeps:
     each metric against load, one line per policy with its 95 % confidence band over seeds
     (Student t), summary.csv and summary.json with mean, std, n and interval of every metric.
+    Kueue sweeps: per setting the admission wait and what pends, with their intervals.
     """
     import pandas as pd
 
@@ -39,9 +40,14 @@ def report(out_dir: Path, as_json: bool, formats: str, dpi: int) -> None:
     kinds = store.kinds()
     if len(kinds) > 1:
         raise ConfigError(f"{out_dir} mixes {' and '.join(sorted(kinds))} runs")
-    replays = kinds == {"replay"}
+    replays = kinds & {"replay", "kueue"}
     with figure_options(parse_formats(formats), dpi):
-        paths = write_replay_report(out_dir, store.load()) if replays else write_report(out_dir)
+        if kinds == {"kueue"}:
+            from schedlab.report.kueue_sweep import write_kueue_report
+
+            paths = write_kueue_report(out_dir, store.load())
+        else:
+            paths = write_replay_report(out_dir, store.load()) if replays else write_report(out_dir)
     for path in paths:
         log.info("wrote %s", path)
     if as_json:

@@ -1,4 +1,4 @@
-"""``schedlab sweep``: a matrix of fill runs into a resumable results store."""
+"""``schedlab sweep``: a matrix of fill, replay or Kueue runs into a resumable results store."""
 
 from __future__ import annotations
 
@@ -42,8 +42,9 @@ def _terminate_as_interrupt() -> Iterator[None]:
     "--config",
     "config_file",
     type=PATH,
-    help="TOML file: a fill matrix (workloads, policies, seeds, tune_ratios, data_dir, nodes) or,"
-    ' with kind = "replay", a replay matrix (see examples/replay_sweep.toml).',
+    help="TOML file: a fill matrix (workloads, policies, seeds, tune_ratios, data_dir, nodes),"
+    ' with kind = "replay" a replay matrix (examples/replay_sweep.toml), with kind = "kueue"'
+    " alternative Kueue configurations (examples/kueue/sweep.toml).",
 )
 @click.option(
     "--workloads", help="Comma list of workload names: files openb_pod_list_<name>.csv. [default: default]"
@@ -94,14 +95,17 @@ def sweep(
     workers: int,
     ray_address: str | None,
 ) -> None:
-    """Run a matrix of fill experiments (workloads x policies x seeds x tune ratios), or of
-    replays, in parallel, into a resumable results store; then write OUT/summary.csv.
+    """Run a matrix of fill experiments (workloads x policies x seeds x tune ratios), of
+    replays, or of Kueue configurations, in parallel, into a resumable results store; then
+    write OUT/summary.csv.
 
     The matrix comes from --preset or --config, and the other flags override its entries.
     A replay sweep is a --config TOML with kind = "replay" (jobs, nodes, policies, queues,
     loads or time scales, seeds, ...: see README and examples/replay_sweep.toml); --policy and
-    --seeds override it.
-    `schedlab report OUT` draws either kind.
+    --seeds override it. A Kueue sweep is a --config TOML with kind = "kueue" (alternative
+    configurations x quota scalings x placements x seeds: docs/kueue.md and
+    examples/kueue/sweep.toml); --seeds overrides it.
+    `schedlab report OUT` draws each kind.
     """
     from schedlab import __version__
     from schedlab.cli.types import writable_dir
@@ -110,6 +114,7 @@ def sweep(
     from schedlab.policies import parse_policies
     from schedlab.sweep.backends import Backend, LocalBackend, RayBackend
     from schedlab.sweep.driver import run_sweep
+    from schedlab.sweep.kueue_runs import KueueMatrix, KueueSpec, expand_kueue
     from schedlab.sweep.matrix import RunSpec, SweepMatrix, expand
     from schedlab.sweep.replay_specs import ReplaySpec, expand_replays
     from schedlab.sweep.replays import ReplayMatrix
@@ -125,8 +130,21 @@ def sweep(
         if ray_address
         else LocalBackend(workers)
     )
-    specs: list[RunSpec] | list[ReplaySpec]
-    if config_file and sweep_kind(config_file) == "replay":
+    specs: list[RunSpec] | list[ReplaySpec] | list[KueueSpec]
+    kind = sweep_kind(config_file) if config_file else "fill"
+    if kind == "kueue":
+        assert config_file is not None
+        fill_only = {"--workloads": workloads, "--tune-ratio": tune_ratios, "--data-dir": data_dir}
+        flags = fill_only | {"--nodes": nodes, "--policy": policies}
+        given = [flag for flag, value in flags.items() if value]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: a Kueue sweep sets these in its TOML (placements, nodes)")
+        alternatives = KueueMatrix.from_toml(config_file)
+        if seeds:
+            alternatives = replace(alternatives, seeds=tuple(parse_seeds(seeds)))
+        specs, described = expand_kueue(alternatives), alternatives.describe()
+    elif kind == "replay":
+        assert config_file is not None
         fill_only = {"--workloads": workloads, "--tune-ratio": tune_ratios, "--data-dir": data_dir}
         given = [flag for flag, value in (fill_only | {"--nodes": nodes}).items() if value]
         if given:

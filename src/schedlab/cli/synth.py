@@ -16,7 +16,9 @@ MAX_COPIES = 1_000
 
 @click.command()
 @click.option("--pods", type=PATH, help="Trace to draw tasks from (openb pod list). Default: embedded.")
-@click.option("--jobs", type=PATH, help="Or a generic job CSV to draw from.")
+@click.option(
+    "--jobs", type=PATH, help="Or a generic job CSV to draw from (its Kueue queue and priority columns kept)."
+)
 @click.option("--nodes", type=PATH, help=NODES_HELP)
 @click.option("--tasks", "count", type=click.IntRange(1, MAX_TASKS), required=True, help="Number of tasks.")
 @click.option(

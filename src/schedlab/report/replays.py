@@ -9,6 +9,7 @@ std, n and 95 % interval), ``summary.json`` (the same numbers, grouped),
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,19 @@ PANELS = (
 TABLE_METRICS = ("jct_mean", "jct_p99", "wait_mean", "slowdown_mean", "alloc_mean_pct", "slo_attainment")
 
 
-def summary_document(summary: pd.DataFrame) -> dict[str, Any]:
-    """The replay sweep's summary as JSON: one group per setting, each metric's statistics."""
+def summary_document(
+    summary: pd.DataFrame,
+    kind: str = "replay",
+    keys: Sequence[str] = GROUP_KEYS,
+    measured: Sequence[str] = METRICS,
+) -> dict[str, Any]:
+    """A sweep's summary as JSON: one group per setting (``keys``), each metric's statistics."""
     groups = []
     for row in summary.to_dict("records"):
-        settings = {k: _plain(row[k]) for k in GROUP_KEYS}
-        metrics = {m: {s: _plain(row[f"{m}_{s}"]) for s in STATS} for m in METRICS}
+        settings = {k: _plain(row[k]) for k in keys}
+        metrics = {m: {s: _plain(row[f"{m}_{s}"]) for s in STATS} for m in measured}
         groups.append(settings | {"runs": int(row["runs"]), "metrics": metrics})
-    return {"kind": "replay", "confidence": LEVEL, "interval": INTERVAL, "groups": groups}
+    return {"kind": kind, "confidence": LEVEL, "interval": INTERVAL, "groups": groups}
 
 
 def _plain(value: Any) -> Any:
@@ -67,7 +73,7 @@ def write_replay_report(root: Path, runs: pd.DataFrame) -> list[Path]:
     lines = _line_keys(summary, axis)
     md = ["# schedlab replay sweep report", "", *sweep_config_lines(root)]
     md += [
-        f"{len(runs)} runs, {_seeds(summary)} seed(s) per setting. Every number: mean [its {INTERVAL}].",
+        f"{len(runs)} runs, {seeds_of(summary)} seed(s) per setting. Every number: mean [its {INTERVAL}].",
         "",
     ]
     for trace in dict.fromkeys(summary["trace"]):
@@ -136,12 +142,12 @@ def _figure(part: pd.DataFrame, axis: str, lines: list[str], path: Path, trace: 
     varied = ", ".join(lines) + (f", {axis}" if axis else "")
     title = (
         f"{Path(trace).name} on {nodes or 'the default nodes'}: {varied} varied;"
-        f" mean and {LEVEL:.0%} CI over {_seeds(part)} seed(s)"
+        f" mean and {LEVEL:.0%} CI over {seeds_of(part)} seed(s)"
     )
     return save_figure(fig, path, title)
 
 
-def _seeds(summary: pd.DataFrame) -> str:
+def seeds_of(summary: pd.DataFrame) -> str:
     """How many seeds the settings have: ``3``, or ``2-3`` when they differ."""
     low, high = int(summary["runs"].min()), int(summary["runs"].max())
     return f"{low}-{high}" if low != high else str(low)

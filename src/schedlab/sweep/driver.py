@@ -1,8 +1,9 @@
 """Running a sweep into a results store: skip what is done, store each run as it finishes.
 
-Two kinds of sweep share the store and the backends: fill sweeps
-(:mod:`schedlab.sweep.matrix`) and replay sweeps (:mod:`schedlab.sweep.replays`); each
-kind loads its inputs once, runs a spec, and summarises its stored runs."""
+Three kinds of sweep share the store and the backends: fill sweeps
+(:mod:`schedlab.sweep.matrix`), replay sweeps (:mod:`schedlab.sweep.replays`) and Kueue
+sweeps (:mod:`schedlab.sweep.kueue_runs`); each kind loads its inputs once, runs a spec,
+and summarises its stored runs."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pandas as pd
 from schedlab.errors import ConfigError
 from schedlab.files import write_json
 from schedlab.sweep.backends import Backend
+from schedlab.sweep.kueue_runs import KueueData, KueueSpec, summarize_kueue
 from schedlab.sweep.matrix import RunSpec, SweepData
 from schedlab.sweep.replay_runs import ReplayData, summarize_replays
 from schedlab.sweep.replay_specs import ReplaySpec
@@ -33,11 +35,12 @@ class SweepOutcome:
     summary: Path
 
 
-Spec = RunSpec | ReplaySpec
+Spec = RunSpec | ReplaySpec | KueueSpec
 #: Per kind of sweep: how to load its inputs, and how to summarise its runs.
 KINDS: dict[str, tuple[Callable[[Sequence[Any]], Any], Callable[[pd.DataFrame], pd.DataFrame]]] = {
     "fill": (SweepData.load, summarize),
     "replay": (ReplayData.load, summarize_replays),
+    "kueue": (KueueData.load, summarize_kueue),
 }
 
 

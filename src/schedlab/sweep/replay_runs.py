@@ -145,8 +145,15 @@ def _number(value: object) -> float:
 
 def summarize_replays(runs: pd.DataFrame) -> pd.DataFrame:
     """Per setting (:data:`GROUP_KEYS`): ``runs`` (seeds) and, per metric, mean, std, n and
-    the 95 % Student-t interval over seeds. Refuses a store with two runs of one slot or
-    runs of different schedlab versions."""
+    the 95 % Student-t interval over seeds (:func:`check_runs` first)."""
+    check_runs(runs)
+    runs = runs.sort_values([*GROUP_KEYS, "seed"], kind="stable", na_position="first")
+    return aggregate(runs, GROUP_KEYS, METRICS)
+
+
+def check_runs(runs: pd.DataFrame) -> None:
+    """Refuse a store with two runs of one slot or runs of different schedlab versions: their
+    mean would mean nothing."""
     if runs["version"].nunique() > 1:
         raise ConfigError(
             "the store mixes runs of different schedlab versions; rerun the sweep into it "
@@ -154,8 +161,6 @@ def summarize_replays(runs: pd.DataFrame) -> pd.DataFrame:
         )
     if runs["slot"].duplicated().any():
         raise ConfigError("the store holds two runs of one setting and seed; rerun the sweep")
-    runs = runs.sort_values([*GROUP_KEYS, "seed"], kind="stable", na_position="first")
-    return aggregate(runs, GROUP_KEYS, METRICS)
 
 
 def varying(summary: pd.DataFrame) -> list[str]:

@@ -8,7 +8,7 @@ import itertools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from schedlab.files import file_sha256
 from schedlab.policies.base import PLACEMENT_POLICIES
@@ -18,8 +18,37 @@ from schedlab.trace import default_nodes_path, default_pods_path
 from schedlab.version import __version__
 
 
+class Identified:
+    """A sweep run's id (a digest of its settings and input digests, not of its paths), its
+    slot (what it measures: its labels and seed) and its description, for a dataclass with
+    ``kind``, ``PATHS``, ``seed`` and :meth:`labels`."""
+
+    kind: str
+    PATHS: tuple[str, ...]
+    seed: int
+
+    def labels(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def run_id(self) -> str:
+        key = {k: v for k, v in self._fields().items() if k not in self.PATHS}
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+
+    @property
+    def slot(self) -> str:
+        """What the run measures: its settings, with file names rather than paths."""
+        return json.dumps([*self.labels().values(), self.seed])
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "run_id": self.run_id} | self._fields()
+
+    def _fields(self) -> dict[str, Any]:
+        return asdict(cast(Any, self))  # the subclass is a dataclass
+
+
 @dataclass(frozen=True)
-class ReplaySpec:
+class ReplaySpec(Identified):
     """One replay of a sweep, with everything its result depends on (input digests, the
     schedlab version, the policy's source when it is a plugin)."""
 
@@ -58,16 +87,6 @@ class ReplaySpec:
     #: Fields that name files: left out of the run id and the slot (their digests count).
     PATHS = ("trace", "nodes", "speeds", "profiles", "llm_requests")
 
-    @property
-    def run_id(self) -> str:
-        key = {k: v for k, v in asdict(self).items() if k not in self.PATHS}
-        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-
-    @property
-    def slot(self) -> str:
-        """What the run measures: its settings, with file names rather than paths."""
-        return json.dumps([*self.labels().values(), self.seed])
-
     def labels(self) -> dict[str, Any]:
         """The settings that tell runs apart, but the seed (summaries group by these)."""
         return {
@@ -89,9 +108,6 @@ class ReplaySpec:
             "nodes": trace_label(self.nodes),
             "profiles": trace_label(self.profiles),
         }
-
-    def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "run_id": self.run_id} | asdict(self)
 
     def inputs(self) -> dict[str, str]:
         pairs = (

@@ -29,7 +29,7 @@ from schedlab.registry import Registry
 from schedlab.sim.admission import ADMISSION_POLICIES
 from schedlab.sim.preemption import PREEMPTION_POLICIES
 from schedlab.sim.queues import QUEUE_POLICIES
-from schedlab.sweep.toml import numbers, read_toml, seeds, string, strings
+from schedlab.sweep.toml import numbers, read_matrix, seeds, string, strings
 
 #: What a replay run reports, per run; summaries give mean, std, n and a 95 % CI of each.
 METRICS = (
@@ -134,13 +134,7 @@ class ReplayMatrix:
 
     @classmethod
     def from_toml(cls, path: Path) -> ReplayMatrix:
-        doc = read_toml(path, KEYS)
-        try:
-            matrix = cls.from_doc(doc, path.parent)
-            matrix.validate()
-            return matrix
-        except ConfigError as err:
-            raise ConfigError(f"{path}: {err}") from None
+        return read_matrix(path, KEYS, cls.from_doc)
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any], base: Path) -> ReplayMatrix:

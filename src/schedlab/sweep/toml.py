@@ -4,19 +4,19 @@ key or a value of the wrong type, naming the file and the key."""
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from schedlab.errors import ConfigError
 from schedlab.options import parse_seeds
 
 
 def sweep_kind(path: Path) -> str:
-    """The ``kind`` of sweep a TOML file describes: ``fill`` (the default) or ``replay``."""
+    """The ``kind`` of sweep a TOML file describes: ``fill`` (the default), ``replay`` or ``kueue``."""
     kind = read_toml(path, None).get("kind", "fill")
-    if kind not in ("fill", "replay"):
-        raise ConfigError(f'{path}: key \'kind\': expected "fill" or "replay", got {kind!r}')
+    if kind not in ("fill", "replay", "kueue"):
+        raise ConfigError(f'{path}: key \'kind\': expected "fill", "replay" or "kueue", got {kind!r}')
     return str(kind)
 
 
@@ -84,3 +84,22 @@ def seeds(doc: dict[str, Any], key: str = "seeds") -> tuple[int, ...]:
     value = doc[key]
     text = value if isinstance(value, str) else ",".join(str(s) for s in list_of(doc, key, int))
     return tuple(parse_seeds(text))
+
+
+class Matrix(Protocol):
+    def validate(self) -> None: ...
+
+
+M = TypeVar("M", bound=Matrix)
+
+
+def read_matrix(path: Path, known: Collection[str], build: Callable[[dict[str, Any], Path], M]) -> M:
+    """The sweep matrix of the TOML file ``path`` (keys in ``known``), built from its document
+    (paths relative to its folder) and validated; any error names the file."""
+    doc = read_toml(path, known)
+    try:
+        matrix = build(doc, path.parent)
+        matrix.validate()
+        return matrix
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None

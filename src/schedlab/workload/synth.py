@@ -1,9 +1,10 @@
 """Synthetic workloads: a trace's task mix, Poisson arrivals at a target offered load.
 
-Tasks are drawn uniformly with replacement from a trace (so shapes, GPU-type constraints and
-QoS follow its mix); with ``durations="trace"`` each drawn task keeps its own run time from
-the trace's timeline, otherwise run times come from the named distribution. Arrivals form a
-Poisson process whose rate makes the offered GPU load ``load`` x the cluster's GPU capacity:
+Tasks are drawn uniformly with replacement from a trace (so shapes, GPU-type constraints,
+QoS and, from a job CSV that has them, Kueue queues and priorities follow its mix); with
+``durations="trace"`` each drawn task keeps its own run time from the trace's timeline,
+otherwise run times come from the named distribution. Arrivals form a Poisson process whose
+rate makes the offered GPU load ``load`` x the cluster's GPU capacity:
 rate = load x capacity / mean(GPU milli x run time) over the drawn tasks.
 """
 
@@ -113,7 +114,15 @@ def synthesize(
         caps = np.full(len(every), -1, dtype=np.int64)
         caps[chosen] = cap
     result = TimedWorkload(
-        table, times, np.r_[residual, run_time], owner, source, warmup=flags, max_per_node=caps
+        table,
+        times,
+        np.r_[residual, run_time],
+        owner,
+        source,
+        warmup=flags,
+        max_per_node=caps,
+        queue=None if trace.queue is None else trace.queue[every],  # Kueue's LocalQueue, priority
+        priority=None if trace.priority is None else trace.priority[every],
     )
     return expand_gangs(result, np.r_[np.ones(n, dtype=np.int64), sizes])
 
