@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
+import pandas as pd
 import pytest
 
 from schedlab.errors import ConfigError
@@ -40,15 +40,19 @@ def test_a_sweep_runs_each_setting_per_seed_and_resumes(tmp_path: Path) -> None:
     store = ResultStore(tmp_path / "out")
     outcome = run_sweep(specs, store, LocalBackend(1), {"matrix": "test"})
     assert (outcome.total, outcome.ran) == (4, 4)
-    runs = store.load()
-    assert set(runs["kind"]) == {"kueue"}
+    stored = store.load()
+    runs = stored[stored["level"] == "all"]
+    assert set(stored["kind"]) == {"kueue"} and len(runs) == 4
     assert (runs["workloads"] == 1000).all() and (runs["admitted"] + runs["pending"] == 1000).all()
     one = runs[runs["scale"] == 0.5].sort_values("seed")["wait_mean_s"].to_numpy()
     assert one[0] != one[1]  # seeds draw different workloads
-    summary = np.genfromtxt(outcome.summary, delimiter=",", names=True, dtype=None, encoding="utf-8")
-    assert list(summary["runs"]) == [2, 2]
-    mean = summary["wait_mean_s_mean"][list(summary["scale"]).index(0.5)]
-    assert mean == pytest.approx(one.mean())
+    summary = pd.read_csv(outcome.summary)
+    assert (summary["runs"] == 2).all()
+    overall = summary[summary["level"] == "all"]
+    assert overall["wait_mean_s_mean"][overall["scale"] == 0.5].item() == pytest.approx(one.mean())
+    queues = stored[(stored["level"] == "ClusterQueue") & (stored["scale"] == 0.5)]
+    counted = queues.groupby("seed")["workloads"].sum()  # every workload in one ClusterQueue
+    assert (counted == 1000).all()
     again = run_sweep(specs, store, LocalBackend(1), {"matrix": "test"})
     assert (again.skipped, again.ran) == (4, 0)
 
@@ -57,12 +61,18 @@ def test_a_scaled_alternative_gives_kueue_compare_s_numbers(tmp_path: Path) -> N
     path = toml(tmp_path, f'configs = ["{EXAMPLES / "teams.yaml"}"]\nscales = [0.5]\n')
     store = ResultStore(tmp_path / "out")
     run_sweep(expand_kueue(KueueMatrix.from_toml(path)), store, LocalBackend(1), {})
-    row = store.load().iloc[0]
+    rows = store.load().set_index("queue")
     config = load_config([EXAMPLES / "teams.yaml"])
     direct = run(scaled(config, 0.5), [workloads(load_jobs(EXAMPLES / "jobs.csv"), config)])[0]
+    row = rows.loc["all"]
     assert row["wait_mean_s"] == pytest.approx(direct["wait_s"]["mean"])
     assert row["pending"] == direct["pending"] and row["evictions"] == direct["evictions"]
     assert row["configs"] == "teams.yaml" and row["placement"] == "none"
+    for name, queue in direct["cluster_queues"].items():
+        assert rows.loc[name, "wait_p99_s"] == pytest.approx(queue["wait_s"]["p99"])
+        assert rows.loc[name, "lost_s"] == pytest.approx(queue["lost_s"])
+    for name, queue in direct["local_queues"].items():
+        assert rows.loc[name, "wait_mean_s"] == pytest.approx(queue["wait_s"]["mean"])
 
 
 @pytest.mark.parametrize(
@@ -93,7 +103,8 @@ def test_sweep_and_report_on_the_command_line(tmp_path: Path) -> None:
     shown = run_cli("report", str(out), "--json")
     assert shown.returncode == 0, shown.stderr
     doc = json.loads(shown.stdout)
-    assert doc["kind"] == "kueue" and [g["placement"] for g in doc["groups"]] == ["fgd", "none"]
+    overall = [g for g in doc["groups"] if g["level"] == "all"]
+    assert doc["kind"] == "kueue" and [g["placement"] for g in overall] == ["fgd", "none"]
     assert (out / "report.md").is_file() and (out / "figures" / "kueue_jobs.png").is_file()
     wrong = run_cli("sweep", "--config", str(path), "--out", str(out), "--policy", "fgd")
     assert wrong.returncode == 2 and wrong.stderr.startswith("error: --policy")

@@ -1,5 +1,6 @@
 """The report of a Kueue sweep: per setting (alternative configuration, quota scaling,
-placement, trace) the admission wait and what still pends, with 95 % intervals over seeds.
+placement, trace) the admission wait and what still pends, overall and per ClusterQueue,
+with 95 % intervals over seeds (summary.csv has the LocalQueues too).
 
 Writes into the store directory ``summary.csv`` (one row per setting: each metric's mean,
 std, n and interval), ``summary.json`` (the same numbers, grouped),
@@ -40,8 +41,9 @@ def write_kueue_report(root: Path, runs: pd.DataFrame) -> list[Path]:
     seeds = seeds_of(summary)
     md = ["# schedlab Kueue sweep report", "", *sweep_config_lines(root)]
     md += [f"{len(runs)} runs, {seeds} seed(s) per setting. Every number: mean [its {INTERVAL}].", ""]
-    for trace in dict.fromkeys(summary["trace"]):
-        part = summary[summary["trace"] == trace]
+    overall = summary[summary["level"] == "all"]
+    for trace in dict.fromkeys(overall["trace"]):
+        part = overall[overall["trace"] == trace]
         path = _figure(part, root / "figures" / f"kueue_{Path(str(trace)).stem}.png", str(trace), seeds)
         written.append(path)
         md += [f"## {trace}", "", f"![{trace}](figures/{path.name})", ""]
@@ -49,6 +51,18 @@ def write_kueue_report(root: Path, runs: pd.DataFrame) -> list[Path]:
         md += ["|---|---:|---|---:|" + "---:|" * len(PANELS)]
         for row in part.to_dict("records"):
             cells = [str(row["configs"]), f"{row['scale']:g}", str(row["placement"]), str(row["runs"])]
+            md.append("| " + " | ".join(cells + [_cell(row, m) for m, _ in PANELS]) + " |")
+        md.append("")
+        queues = summary[(summary["trace"] == trace) & (summary["level"] == "ClusterQueue")]
+        md += ["Per ClusterQueue:", ""]
+        md += [
+            "| configs | scale | placement | ClusterQueue | "
+            + " | ".join(label for _, label in PANELS)
+            + " |"
+        ]
+        md += ["|---|---:|---|---|" + "---:|" * len(PANELS)]
+        for row in queues.to_dict("records"):
+            cells = [str(row["configs"]), f"{row['scale']:g}", str(row["placement"]), str(row["queue"])]
             md.append("| " + " | ".join(cells + [_cell(row, m) for m, _ in PANELS]) + " |")
         md.append("")
     (root / "report.md").write_text("\n".join(md) + "\n")

@@ -11,7 +11,9 @@ placement on ``nodes``, the embedded openb GPU nodes by default) and ``seeds``. 
 arriving at ``load`` x the GPU capacity of ``nodes`` with its seed (``schedlab synth``,
 ``durations`` as there), so that seeds vary the workload and the summary's intervals are
 over workloads; without it a run replays the trace as it is and its seed only orders ties
-between nodes under placement. A run stores one row: its settings and :data:`METRICS`.
+between nodes under placement. A run stores one row overall (``level`` and ``queue``
+``all``), one per ClusterQueue and one per LocalQueue (evictions and lost run time per
+ClusterQueue; NaN per LocalQueue): its settings and :data:`METRICS`.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ KEYS = (
 METRICS: tuple[str, ...] = ("workloads", "admitted", "pending", "wait_mean_s", "wait_p50_s", "wait_p99_s")
 METRICS += ("evictions", "lost_s")
 #: The settings a summary groups by (those of a run but its seed).
-GROUP_KEYS = ("configs", "scale", "trace", "placement", "synth_tasks", "load", "nodes")
+GROUP_KEYS = ("configs", "scale", "trace", "placement", "synth_tasks", "load", "nodes", "level", "queue")
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,8 @@ class KueueData:
 
 
 def run_kueue(spec: KueueSpec, data: KueueData) -> pd.DataFrame:
-    """One run's row: settings, seed, id, configuration, metrics and wall time."""
+    """One run's rows (overall, then per ClusterQueue and per LocalQueue: ``level`` and
+    ``queue``): settings, seed, id, configuration, metrics and wall time."""
     import time
 
     from schedlab.workload.synth import synthesize
@@ -268,27 +271,49 @@ def run_kueue(spec: KueueSpec, data: KueueData) -> pd.DataFrame:
         )
     outcome = replay(config, found.items, placements=placements)
     doc = summary(config, found, outcome)
-    waits = doc["wait_s"]
-    values = {
-        "workloads": doc["workloads"],
-        "admitted": doc["admitted"],
-        "pending": doc["pending"],
-        "wait_mean_s": waits["mean"],
-        "wait_p50_s": waits["p50"],
-        "wait_p99_s": waits["p99"],
-        "evictions": len(outcome.evictions),
-        "lost_s": sum(q["lost_s"] for q in doc["cluster_queues"].values()),
+    overall = _values(doc) | {"evictions": len(outcome.evictions)}
+    overall["lost_s"] = sum(q["lost_s"] for q in doc["cluster_queues"].values())
+    rows = [("all", "all", overall)]
+    for name, q in doc["cluster_queues"].items():
+        rows.append(
+            (
+                "ClusterQueue",
+                name,
+                _values(q) | {"evictions": sum(q["evicted"].values()), "lost_s": q["lost_s"]},
+            )
+        )
+    rows += [("LocalQueue", name, _values(q)) for name, q in doc["local_queues"].items()]
+    settings = spec.labels() | {"seed": spec.seed}
+    extra = {"wall_s": round(time.perf_counter() - began, 4), "kind": spec.kind, "run_id": spec.run_id}
+    extra |= {
+        "slot": spec.slot,
+        "version": spec.version,
+        "config": json.dumps(spec.describe(), sort_keys=True),
     }
-    row = spec.labels() | {"seed": spec.seed}
-    row |= {k: float("nan") if v is None else float(v) for k, v in values.items()}
-    row |= {"wall_s": round(time.perf_counter() - began, 4), "kind": spec.kind, "run_id": spec.run_id}
-    row |= {"slot": spec.slot, "version": spec.version, "config": json.dumps(spec.describe(), sort_keys=True)}
-    return pd.DataFrame([row])
+    return pd.DataFrame(
+        [
+            settings
+            | {"level": level, "queue": name}
+            | {m: float("nan") if values.get(m) is None else float(values[m]) for m in METRICS}
+            | extra
+            for level, name, values in rows
+        ]
+    )
+
+
+def _values(doc: dict[str, Any]) -> dict[str, Any]:
+    """The waits of a summary (overall, or one queue's)."""
+    waits = doc["wait_s"]
+    counts = {k: doc[k] for k in ("workloads", "admitted", "pending")}
+    return counts | {"wait_mean_s": waits["mean"], "wait_p50_s": waits["p50"], "wait_p99_s": waits["p99"]}
 
 
 def summarize_kueue(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per setting (:data:`GROUP_KEYS`): ``runs`` (seeds) and, per metric, mean, std, n and
-    the 95 % Student-t interval over seeds (:func:`check_runs` first)."""
+    """Per setting and queue (:data:`GROUP_KEYS`; overall first, then per ClusterQueue and
+    per LocalQueue): ``runs`` (seeds) and, per metric, mean, std, n and the 95 % Student-t
+    interval over seeds (:func:`check_runs` first)."""
     check_runs(runs)
-    runs = runs.sort_values([*GROUP_KEYS, "seed"], kind="stable", na_position="first")
-    return aggregate(runs, GROUP_KEYS, METRICS)
+    rank = runs["level"].map({"all": 0, "ClusterQueue": 1, "LocalQueue": 2})  # overall first
+    keys = [*GROUP_KEYS[:-2], "_rank", "queue", "seed"]
+    runs = runs.assign(_rank=rank).sort_values(keys, kind="stable", na_position="first")
+    return aggregate(runs.drop(columns="_rank"), GROUP_KEYS, METRICS)

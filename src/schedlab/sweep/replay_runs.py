@@ -159,7 +159,7 @@ def check_runs(runs: pd.DataFrame) -> None:
             "the store mixes runs of different schedlab versions; rerun the sweep into it "
             "(finished runs of the current version are kept) or give a new --out"
         )
-    if runs["slot"].duplicated().any():
+    if runs.drop_duplicates("run_id")["slot"].duplicated().any():  # a run may store several rows
         raise ConfigError("the store holds two runs of one setting and seed; rerun the sweep")
 
 
