@@ -188,3 +188,28 @@ def test_replicas_without_a_user_are_not_routed(tmp_path: Path) -> None:
     plain = replay(workload, NODES, ReplayConfig(seed=3), llm_requests=trace())
     routed = replay(workload, NODES, ReplayConfig(seed=3, llm_router="round-robin"), llm_requests=trace())
     assert plain.summary["llm_services"] == routed.summary["llm_services"]
+
+
+def test_least_loaded_routing_spares_the_slower_replica(tmp_path: Path) -> None:
+    # One service of two Qwen2.5-1.5B replicas, one on the H100 and one on a T4, each bringing
+    # 15 requests a second. Round-robin gives the T4 half of them, more than it can serve
+    # within the targets; least-loaded sends each to the replica with fewer outstanding, so
+    # the H100 takes most and both meet the SLO.
+    header = HEADER.replace("gpu_milli,", "gpu_milli,gpu_spec,").rstrip("\n") + ",user\n"
+    rows = "".join(
+        f"{name},0,300,8000,32768,1,1000,{gpu},LS,qwen2.5-1.5b,15,400,60,chat\n"
+        for name, gpu in (("a", "H100"), ("b", "T4"))
+    )
+    path = tmp_path / "jobs.csv"
+    path.write_text(header + rows)
+    workload, requests = load_jobs(path), trace(2000)
+    runs = {
+        router: replay(workload, NODES, ReplayConfig(seed=3, llm_router=router), llm_requests=requests)
+        for router in ("round-robin", "least-loaded")
+    }
+    even, loaded = (runs[r].summary for r in ("round-robin", "least-loaded"))
+    assert loaded["llm_router"] == {"policy": "least-loaded", "missed_no_replica": 0}
+    h100, t4 = (row["requests"] for row in loaded["llm_services"])
+    assert h100 > 2 * t4 and abs(np.subtract(*[r["requests"] for r in even["llm_services"]])) <= 1
+    assert sum(r["requests"] for r in even["llm_services"]) == h100 + t4
+    assert even["llm_slo_attainment"] < 0.7 < 0.95 < loaded["llm_slo_attainment"]

@@ -199,11 +199,12 @@ OPTIONS: list[Callable[[Any], Any]] = [
     ),
     click.option(
         "--llm-router",
-        type=click.Choice(["none", "round-robin"]),
+        type=click.Choice(["none", "round-robin", "least-loaded"]),
         default="none",
         show_default=True,
         help="LLM replicas of one model with the same user and targets form one service: round-robin"
-        " routes its requests among the replicas running at their arrival (docs/llm.md).",
+        " routes its requests in turn among the replicas running at their arrival, least-loaded to"
+        " the one with the fewest requests outstanding then (docs/llm.md).",
     ),
     click.option(
         "--gpu-card",

@@ -15,25 +15,27 @@ from schedlab.arrays import FloatArray, IntArray
 
 INF = np.inf
 # Integer parameters.
-REPLICAS, MAX_SEQS, MAX_TOKENS, BLOCK, BLOCKS, WATERMARK, CHUNKED = range(7)
+REPLICAS, MAX_SEQS, MAX_TOKENS, BLOCK, CHUNKED = range(5)
 # Integer fields of a request: lengths, progress, KV blocks held, this iteration's work
 # (a prompt chunk > 0, a decode -1, none 0), the next request in its queue, its replica,
 # times preempted, where its token gaps go, its state.
 PROMPT, OUTPUT, GEN, COMPUTED, TARGET, HELD, WORK, NEXT, REPLICA, PREEMPTED, GOFF, STATE = range(12)
 N_REQ = 12
-# Request states.
-PENDING, WAITING, RUNNING, DONE, REJECTED = 0, 1, 2, 3, 4
+# Request states (DROPPED: its replica stopped before it finished, or none ran at its arrival).
+PENDING, WAITING, RUNNING, DONE, REJECTED, DROPPED = 0, 1, 2, 3, 4, 5
 # Float fields of a request: arrival, first token, last token, finish.
 ARRIVAL, FIRST, LAST, FINISH = range(4)
 N_REQF = 4
-# Integer fields of a replica: free blocks, phase (idle, iterating, waking), running count,
-# requests outstanding, queue head and tail, iterations, most blocks used, preemptions.
-FREE, PHASE, NRUN, OUTSTANDING, HEAD, TAIL, ITERS, PEAK, PREEMPTS = range(9)
-N_REP = 9
-IDLE, ITERATING, WAKING = 0, 1, 2
-# Float fields of a replica: when it next acts, last KV-use change, KV block-seconds, busy s.
-UNTIL, CHANGED, KV_SECONDS, BUSY = range(4)
-N_REPF = 4
+# Integer fields of a replica: free blocks, phase (idle, iterating, waking, closed), running
+# count, requests outstanding, queue head and tail, iterations, most blocks used, preemptions,
+# its KV-cache blocks and the watermark it keeps free.
+FREE, PHASE, NRUN, OUTSTANDING, HEAD, TAIL, ITERS, PEAK, PREEMPTS, CAP, WMARK = range(11)
+N_REP = 11
+IDLE, ITERATING, WAKING, CLOSED = 0, 1, 2, 3
+# Float fields of a replica: when it next acts, last KV-use change, KV block-seconds, busy s,
+# and the window it runs in (from OPEN, until before CLOSE).
+UNTIL, CHANGED, KV_SECONDS, BUSY, OPEN, CLOSE = range(6)
+N_REPF = 6
 
 
 def jitted(kind: str) -> Callable[[Any], Any]:
@@ -106,9 +108,9 @@ def decode_slot(
     need = (req[i, PROMPT] + req[i, GEN] + block - 1) // block
     while req[i, HELD] < need:
         if rep[r, FREE] > 0:
-            use_kv(rep, repf, r, t, params[BLOCKS], 1)
+            use_kv(rep, repf, r, t, rep[r, CAP], 1)
             req[i, HELD] += 1
-        elif preempt_last(req, rep, repf, run, r, t, params[BLOCKS]) == i:
+        elif preempt_last(req, rep, repf, run, r, t, rep[r, CAP]) == i:
             return False
     return True
 
@@ -130,12 +132,12 @@ def admit(
     if i < 0 or rep[r, NRUN] >= params[MAX_SEQS]:
         return -1
     need = (req[i, TARGET] + params[BLOCK] - 1) // params[BLOCK]
-    if rep[r, FREE] - need < params[WATERMARK]:
+    if rep[r, FREE] - need < rep[r, WMARK]:
         return -1
     if params[CHUNKED] == 0 and req[i, TARGET] > budget:
         return -1
     pop(req, rep, r)
-    use_kv(rep, repf, r, t, params[BLOCKS], need)
+    use_kv(rep, repf, r, t, rep[r, CAP], need)
     req[i, HELD] = need
     req[i, STATE] = RUNNING
     run[r, rep[r, NRUN]] = i

@@ -17,7 +17,10 @@ A decoding request whose next token starts a new block takes one; with none free
 recently admitted running request is preempted (possibly itself): its blocks are freed and
 it goes back to the head of the queue, to prefill its prompt and the tokens it had generated
 again (recomputation) before it continues. A request is routed on arrival to the replica
-with the fewest requests outstanding (the lowest index on ties).
+with the fewest requests outstanding (the lowest index on ties) among those whose window
+(``OPEN`` to before ``CLOSE``: always, for ``llm simulate``) holds its arrival; with none, it
+is DROPPED. When a replica's window closes with requests outstanding, they are DROPPED and
+the replica serves nothing more (a replica of a cluster replay stopped or evicted).
 
 Everything is numpy arrays and integers, so the same code runs compiled (numba) or, when
 kernels are off, as plain Python with the same results.
@@ -28,15 +31,19 @@ from __future__ import annotations
 from schedlab.arrays import FloatArray, IntArray
 from schedlab.llm.kernel_state import (
     ARRIVAL,
-    BLOCKS,
     BUSY,
+    CAP,
     CHUNKED,
+    CLOSE,
+    CLOSED,
     COMPUTED,
     DONE,
+    DROPPED,
     FINISH,
     FIRST,
     GEN,
     GOFF,
+    HEAD,
     HELD,
     IDLE,
     INF,
@@ -45,6 +52,7 @@ from schedlab.llm.kernel_state import (
     LAST,
     MAX_TOKENS,
     NRUN,
+    OPEN,
     OUTPUT,
     OUTSTANDING,
     PENDING,
@@ -60,6 +68,7 @@ from schedlab.llm.kernel_state import (
     admit,
     decode_slot,
     jitted,
+    pop,
     push,
     use_kv,
 )  # fmt: skip
@@ -224,8 +233,9 @@ def simulate(
     params: IntArray,
     coef: FloatArray,
 ) -> None:
-    """Serve every PENDING request (sorted by arrival) on ``params[REPLICAS]`` replicas,
-    filling in the request and replica fields; REJECTED requests are skipped."""
+    """Serve every PENDING request (sorted by arrival) on ``params[REPLICAS]`` replicas
+    (``coef``: a row of iteration-time coefficients per replica), filling in the request and
+    replica fields; REJECTED requests are skipped."""
     n = req.shape[0]
     replicas = params[REPLICAS]
     a = 0
@@ -235,14 +245,21 @@ def simulate(
         r = -1
         until = INF
         for q in range(replicas):
-            if rep[q, PHASE] != IDLE and repf[q, UNTIL] < until:
-                until = repf[q, UNTIL]
+            at = min(repf[q, UNTIL], repf[q, CLOSE])  # its next iteration, or its window's end
+            if rep[q, PHASE] != IDLE and rep[q, PHASE] != CLOSED and at < until:
+                until = at
                 r = q
         if a < n and reqf[a, ARRIVAL] <= until:
-            best = 0
-            for q in range(1, replicas):
-                if rep[q, OUTSTANDING] < rep[best, OUTSTANDING]:
+            t = reqf[a, ARRIVAL]
+            best = -1
+            for q in range(replicas):
+                up = repf[q, OPEN] <= t < repf[q, CLOSE] and rep[q, PHASE] != CLOSED
+                if up and (best < 0 or rep[q, OUTSTANDING] < rep[best, OUTSTANDING]):
                     best = q
+            if best < 0:
+                req[a, STATE] = DROPPED
+                a += 1
+                continue
             req[a, REPLICA] = best
             req[a, TARGET] = req[a, PROMPT]
             rep[best, OUTSTANDING] += 1
@@ -254,10 +271,13 @@ def simulate(
             continue
         if r < 0:
             break
-        t = repf[r, UNTIL]
-        if rep[r, PHASE] == ITERATING:
-            _complete(req, reqf, rep, repf, run, gaps, r, t, params[BLOCKS])
-        dt = _schedule(req, rep, repf, run, r, t, params, coef)
+        t = until
+        if rep[r, PHASE] == ITERATING and repf[r, UNTIL] <= t:  # not one cut short by CLOSE
+            _complete(req, reqf, rep, repf, run, gaps, r, t, rep[r, CAP])
+        if t >= repf[r, CLOSE]:
+            _close(req, rep, repf, run, r)
+            continue
+        dt = _schedule(req, rep, repf, run, r, t, params, coef[r])
         if dt < 0:
             rep[r, PHASE] = IDLE
             repf[r, UNTIL] = INF
@@ -266,3 +286,16 @@ def simulate(
             repf[r, UNTIL] = t + dt
             repf[r, BUSY] += dt
             rep[r, ITERS] += 1
+
+
+@jitted("inline")
+def _close(req: IntArray, rep: IntArray, repf: FloatArray, run: IntArray, r: int) -> None:
+    """Replica ``r``'s window ends: the requests it holds or queues are DROPPED."""
+    for k in range(rep[r, NRUN]):
+        req[run[r, k], STATE] = DROPPED
+    while rep[r, HEAD] >= 0:
+        req[pop(req, rep, r), STATE] = DROPPED
+    rep[r, NRUN] = 0
+    rep[r, OUTSTANDING] = 0
+    rep[r, PHASE] = CLOSED
+    repf[r, UNTIL] = INF

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -160,40 +161,8 @@ def serve(
     """
     if replicas < 1:
         raise LlmError(f"--replicas {replicas}: must be at least 1")
-    if batching.max_seqs < 1 or batching.max_tokens < 1 or batching.block_size < 1:
-        raise LlmError("--max-seqs, --max-batch-tokens and --block-size must be at least 1")
-    blocks = deployment.kv_blocks(batching.block_size, batching.max_tokens, batching.memory_fraction)
-    watermark = int(batching.watermark * blocks)
-    budget = batching.max_tokens if batching.chunked else max(batching.max_tokens, deployment.model.max_len)
-    if batching.chunked and budget < batching.max_seqs:
-        raise LlmError(
-            f"--max-batch-tokens {budget}: at least --max-seqs ({batching.max_seqs}) with chunked prefill"
-        )
-    n = len(requests)
-    total = requests.prompt + requests.output
-    need = (total + batching.block_size - 1) // batching.block_size
-    rejected = (total > deployment.model.max_len) | (need > blocks - watermark)
-    req = np.zeros((n, k.N_REQ), dtype=np.int64)
-    req[:, k.PROMPT] = requests.prompt
-    req[:, k.OUTPUT] = requests.output
-    req[:, k.NEXT] = -1
-    req[:, k.REPLICA] = -1
-    req[:, k.STATE] = np.where(rejected, k.REJECTED, k.PENDING)
-    req[:, k.GOFF] = np.concatenate(([0], np.cumsum(requests.output - 1)[:-1])) if n else 0
-    reqf = np.full((n, k.N_REQF), np.nan)
-    reqf[:, k.ARRIVAL] = requests.arrival
-    rep = np.zeros((replicas, k.N_REP), dtype=np.int64)
-    rep[:, k.FREE] = blocks
-    rep[:, k.HEAD] = -1
-    rep[:, k.TAIL] = -1
-    repf = np.zeros((replicas, k.N_REPF))
-    repf[:, k.UNTIL] = np.inf
-    run = np.zeros((replicas, batching.max_seqs), dtype=np.int64)
-    gaps = np.full(int((requests.output - 1).sum()), np.nan)
-    params = np.array(
-        [replicas, batching.max_seqs, budget, batching.block_size, blocks, watermark, int(batching.chunked)]
-    )
-    simulate(req, reqf, rep, repf, run, gaps, params, deployment.coefficients())
+    req, reqf, rep, repf, gaps, rejected = _simulate(requests, [deployment] * replicas, None, batching)
+    blocks, n = rep[0, k.CAP], len(requests)
     served = req[:, k.STATE] == k.DONE
     first, finish = reqf[:, k.FIRST], reqf[:, k.FINISH]
     start = float(requests.arrival[0]) if n else 0.0
@@ -218,3 +187,75 @@ def serve(
         kv_peak=rep[:, k.PEAK] / blocks,
         span=span,
     )
+
+
+def route_least_loaded(
+    requests: LlmRequests,
+    deployments: Sequence[Deployment],
+    windows: Sequence[tuple[float, float]],
+    batching: Batching = Batching(),
+) -> IntArray:
+    """Per request (sorted by arrival), the replica a least-loaded router sends it to: of the
+    replicas running at its arrival (``windows``: from, until before; one deployment of one
+    model each, on its own GPU card), the one with the fewest requests outstanding then, as
+    each serves at token level (the lowest index on ties); -1 when none runs. A request
+    longer than the model's context, or than some replica's KV cache could ever hold, is
+    not routed by load: -2."""
+    req, _, _, _, _, rejected = _simulate(requests, deployments, windows, batching)
+    chosen: IntArray = req[:, k.REPLICA].copy()
+    chosen[rejected] = -2
+    return chosen
+
+
+def _simulate(
+    requests: LlmRequests,
+    deployments: Sequence[Deployment],
+    windows: Sequence[tuple[float, float]] | None,
+    batching: Batching,
+) -> tuple[IntArray, FloatArray, IntArray, FloatArray, FloatArray, np.ndarray]:
+    """Run the replica simulator: the request and replica fields, the token gaps, and which
+    requests were rejected (longer than the context or any replica's KV cache)."""
+    if batching.max_seqs < 1 or batching.max_tokens < 1 or batching.block_size < 1:
+        raise LlmError("--max-seqs, --max-batch-tokens and --block-size must be at least 1")
+    model = deployments[0].model
+    blocks = np.array(
+        [
+            d.kv_blocks(batching.block_size, batching.max_tokens, batching.memory_fraction)
+            for d in deployments
+        ],
+        dtype=np.int64,
+    )
+    watermark = (batching.watermark * blocks).astype(np.int64)
+    budget = batching.max_tokens if batching.chunked else max(batching.max_tokens, model.max_len)
+    if batching.chunked and budget < batching.max_seqs:
+        raise LlmError(
+            f"--max-batch-tokens {budget}: at least --max-seqs ({batching.max_seqs}) with chunked prefill"
+        )
+    n = len(requests)
+    total = requests.prompt + requests.output
+    need = (total + batching.block_size - 1) // batching.block_size
+    rejected = (total > model.max_len) | (need > int((blocks - watermark).min()))
+    req = np.zeros((n, k.N_REQ), dtype=np.int64)
+    req[:, k.PROMPT] = requests.prompt
+    req[:, k.OUTPUT] = requests.output
+    req[:, k.NEXT] = -1
+    req[:, k.REPLICA] = -1
+    req[:, k.STATE] = np.where(rejected, k.REJECTED, k.PENDING)
+    req[:, k.GOFF] = np.concatenate(([0], np.cumsum(requests.output - 1)[:-1])) if n else 0
+    reqf = np.full((n, k.N_REQF), np.nan)
+    reqf[:, k.ARRIVAL] = requests.arrival
+    rep = np.zeros((len(deployments), k.N_REP), dtype=np.int64)
+    rep[:, k.FREE] = rep[:, k.CAP] = blocks
+    rep[:, k.WMARK] = watermark
+    rep[:, k.HEAD] = rep[:, k.TAIL] = -1
+    repf = np.zeros((len(deployments), k.N_REPF))
+    repf[:, k.UNTIL] = np.inf
+    repf[:, k.OPEN], repf[:, k.CLOSE] = (-np.inf, np.inf) if windows is None else np.array(windows).T
+    run = np.zeros((len(deployments), batching.max_seqs), dtype=np.int64)
+    gaps = np.full(int((requests.output - 1).sum()), np.nan)
+    params = np.array(
+        [len(deployments), batching.max_seqs, budget, batching.block_size, int(batching.chunked)]
+    )
+    coef = np.stack([d.coefficients() for d in deployments])
+    simulate(req, reqf, rep, repf, run, gaps, params, coef)
+    return req, reqf, rep, repf, gaps, rejected

@@ -12,12 +12,15 @@ its TTFT and its mean time between tokens meet the row's ``ttft_ms`` and ``tbt_m
 requests that arrive while the replica is not running (before it is placed, between an
 eviction and its restart) or that are still in flight when a run ends miss it.
 
-With a router (``--llm-router round-robin``), the replicas of one model card with the same
-``user`` and targets form one service: their requests (each replica still brings its
-own, at its rate, over its life) go in arrival order to the service's replicas running at
-that moment, in turn (replicas by row order); a request that arrives while none runs
-misses its SLO. A replica not yet placed, evicted or on a failed node no longer loses its
-users' requests: the others serve them, at the cost of more load each.
+With a router (``--llm-router round-robin`` or ``least-loaded``), the replicas of one model
+card with the same ``user`` and targets form one service: their requests (each replica
+still brings its own, at its rate, over its life) go in arrival order to the service's
+replicas running at that moment: in turn (replicas by row order), or to the one with the
+fewest requests outstanding then, each replica run serving at token level on its node's GPU
+card (:func:`~schedlab.llm.serving.route_least_loaded`; the lowest run first on ties); a
+request that arrives while none runs misses its SLO. A replica not yet placed, evicted or
+on a failed node no longer loses its users' requests: the others serve them, at the cost of
+more load each.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from schedlab.llm.cards import GpuCard, LlmError, gpu_card, model_card
 from schedlab.llm.plan import fits
 from schedlab.llm.requests import LlmRequests
 from schedlab.llm.roofline import Deployment, Efficiency
-from schedlab.llm.serving import Batching, serve
+from schedlab.llm.serving import Batching, route_least_loaded, serve
 from schedlab.trace import Nodes
 from schedlab.workload import TimedWorkload
 
@@ -112,8 +115,8 @@ def llm_service_metrics(
         until = float(ends[t]) if np.isfinite(ends[t]) else horizon
         streams[t] = trace.window(float(llm.rate_rps[t]), start, until - start, rng)
     missed = 0
-    if router == "round-robin":
-        streams, missed = _routed(workload, streams, by_task, horizon)
+    if router != "none":
+        streams, missed = _routed(workload, streams, by_task, horizon, router, nodes, cards)
     rows, within_all, total_all = [], 0, missed
     for t in replicas:
         start = float(workload.arrival[t])
@@ -174,10 +177,17 @@ def llm_service_metrics(
 
 
 def _routed(
-    workload: TimedWorkload, streams: dict[int, LlmRequests], runs: dict[int, pd.DataFrame], horizon: float
+    workload: TimedWorkload,
+    streams: dict[int, LlmRequests],
+    runs: dict[int, pd.DataFrame],
+    horizon: float,
+    router: str,
+    nodes: Nodes,
+    cards: Mapping[str, str],
 ) -> tuple[dict[int, LlmRequests], int]:
-    """Each replica's requests once every service's requests are routed round-robin among
-    its replicas running at their arrival; and how many arrived while none ran."""
+    """Each replica's requests once every service's requests are routed (``round-robin`` or
+    ``least-loaded``) among its replicas running at their arrival; and how many arrived
+    while none ran."""
     assert workload.llm is not None
     llm, user = workload.llm, workload.user
     services: dict[tuple[str, str, float, float], list[int]] = {}
@@ -194,25 +204,69 @@ def _routed(
         prompt = np.concatenate([p.prompt for p in parts])[order]
         output = np.concatenate([p.output for p in parts])[order]
         arrival = arrival[order]
-        up = np.zeros((len(members), len(arrival)), dtype=bool)
-        for k, t in enumerate(members):
-            group = runs.get(t)
-            for begun, ended in [] if group is None else zip(group["start"], group["end"], strict=True):
-                stop = float(ended) if np.isfinite(ended) else horizon
-                up[k] |= (arrival >= begun) & (arrival < stop)
-        chosen = np.full(len(arrival), -1, dtype=np.int64)
-        turn = 0
-        for i in range(len(arrival)):
-            live = np.flatnonzero(up[:, i])
-            if len(live):
-                chosen[i] = live[turn % len(live)]
-                turn += 1
+        windows = [  # per run of a member: the member, its node, from, until before
+            (k, int(node), float(begun), float(ended) if np.isfinite(ended) else horizon)
+            for k, t in enumerate(members)
+            if (group := runs.get(t)) is not None
+            for node, begun, ended in zip(group["node"], group["start"], group["end"], strict=True)
+        ]
+        if router == "least-loaded":
+            origin = np.repeat(np.arange(len(members)), [len(p) for p in parts])[order]
+            part = LlmRequests(arrival, prompt, output, parts[0].source)
+            chosen = _least_loaded(workload, members, windows, part, origin, nodes, cards)
+        else:
+            chosen = _round_robin(len(members), windows, arrival)
         missed += int((chosen < 0).sum())
         source = parts[0].source
         for k, t in enumerate(members):
             mine = chosen == k
             routed[t] = LlmRequests(arrival[mine], prompt[mine], output[mine], source)
     return routed, missed
+
+
+def _round_robin(
+    members: int, windows: list[tuple[int, int, float, float]], arrival: np.ndarray
+) -> np.ndarray:
+    """Per request, the member it goes to in turn among those running at its arrival (-1: none)."""
+    up = np.zeros((members, len(arrival)), dtype=bool)
+    for k, _, begun, stop in windows:
+        up[k] |= (arrival >= begun) & (arrival < stop)
+    chosen = np.full(len(arrival), -1, dtype=np.int64)
+    turn = 0
+    for i in range(len(arrival)):
+        live = np.flatnonzero(up[:, i])
+        if len(live):
+            chosen[i] = live[turn % len(live)]
+            turn += 1
+    return chosen
+
+
+def _least_loaded(
+    workload: TimedWorkload,
+    members: list[int],
+    windows: list[tuple[int, int, float, float]],
+    requests: LlmRequests,
+    origin: np.ndarray,
+    nodes: Nodes,
+    cards: Mapping[str, str],
+) -> np.ndarray:
+    """Per request, the member whose run at its arrival had the fewest requests outstanding
+    (:func:`~schedlab.llm.serving.route_least_loaded`; -1: none ran); one the router cannot
+    weigh (too long for some run's KV cache) stays with the member that brought it."""
+    assert workload.llm is not None
+    if not windows:
+        return np.full(len(requests), -1, dtype=np.int64)
+    deployments = []
+    for k, node, _, _ in windows:
+        t = members[k]
+        card = card_of(str(nodes.model[node]), cards)
+        assert card is not None  # restrict_llm_gpus placed it where a card fits
+        deployments.append(
+            Deployment(model_card(str(workload.llm.model[t])), card, int(workload.tasks.num_gpu[t]))
+        )
+    picked = route_least_loaded(requests, deployments, [(b, e) for _, _, b, e in windows])
+    owner = np.array([k for k, _, _, _ in windows], dtype=np.int64)
+    return np.where(picked >= 0, owner[np.maximum(picked, 0)], np.where(picked == -2, origin, -1))
 
 
 def _ms(values: np.ndarray, q: float) -> float | None:
