@@ -79,6 +79,7 @@ def test_a_scaled_alternative_gives_kueue_compare_s_numbers(tmp_path: Path) -> N
     ("text", "message"),
     [
         ("", "key 'configs' is missing"),
+        ("configs = []\n", "at least one configuration"),
         ('configs = ["missing.yaml"]\n', "file(s) not found"),
         ('configs = ["{teams}"]\nplacements = ["nope"]\n', "nope"),
         ('configs = ["{teams}", ["{teams}"]]\n', "same file names"),

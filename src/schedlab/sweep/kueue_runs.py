@@ -95,7 +95,9 @@ class KueueMatrix:
         def path_of(text: str) -> str:
             return str((base / text).resolve())
 
-        configs = doc["configs"] if isinstance(doc["configs"], list) else [doc["configs"]]
+        configs = _listed(doc["configs"])
+        if not configs:
+            raise ConfigError("key 'configs': expected at least one configuration")
         alternatives = []
         for item in configs:
             files = item if isinstance(item, list) else [item]
