@@ -15,7 +15,8 @@ from schedlab.kueue.load import load_config
 from schedlab.kueue.workloads import workloads
 from schedlab.sweep.backends import LocalBackend
 from schedlab.sweep.driver import run_sweep
-from schedlab.sweep.kueue_runs import KueueMatrix, expand_kueue
+from schedlab.sweep.kueue_matrix import KueueMatrix
+from schedlab.sweep.kueue_runs import expand_kueue
 from schedlab.sweep.store import ResultStore
 from schedlab.workload import load_jobs
 from tests.test_cli import run_cli

@@ -114,7 +114,8 @@ def sweep(
     from schedlab.policies import parse_policies
     from schedlab.sweep.backends import Backend, LocalBackend, RayBackend
     from schedlab.sweep.driver import run_sweep
-    from schedlab.sweep.kueue_runs import KueueMatrix, KueueSpec, expand_kueue
+    from schedlab.sweep.kueue_matrix import KueueMatrix
+    from schedlab.sweep.kueue_runs import KueueSpec, expand_kueue
     from schedlab.sweep.matrix import RunSpec, SweepMatrix, expand
     from schedlab.sweep.replay_specs import ReplaySpec, expand_replays
     from schedlab.sweep.replays import ReplayMatrix

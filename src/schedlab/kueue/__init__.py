@@ -12,6 +12,7 @@
 - :mod:`~schedlab.kueue.assign`: flavor assignment (flavors in order, borrowing, flavor
   fungibility, pending reasons), admission and release;
 - :mod:`~schedlab.kueue.admission`: admission over time (the reference);
-- :mod:`~schedlab.kueue.compiled` and :mod:`~schedlab.kueue.kernel`: the same, compiled, for
-  configurations without preemption, fair sharing or placement.
+- :mod:`~schedlab.kueue.compiled` and :mod:`~schedlab.kueue.kernel` (with
+  :mod:`~schedlab.kueue.kernel_quota` and :mod:`~schedlab.kueue.kernel_heaps`): the same,
+  compiled, for configurations without preemption, fair sharing or placement.
 """
