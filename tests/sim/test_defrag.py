@@ -1,5 +1,5 @@
-"""Defragmentation: a descheduling step moves one running task so that the head of the
-queue fits; the moved task keeps its work and pays the restart cost; the budget holds.
+"""Defragmentation: a descheduling step moves running tasks off one node so that the head
+of the queue fits; the moved task keeps its work and pays the restart cost; the budget holds.
 Worked by hand, on both paths (their equality on random workloads is in
 ``test_compiled_features``)."""
 
@@ -93,6 +93,37 @@ def test_nothing_moves_when_the_moved_task_would_fit_nowhere_else(compiled: bool
     result = replay(w, nodes(1), config)
     assert result.summary["defrag_moves"] == 0
     assert result.tasks["start"].iloc[2] == 100.0
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("policy", ["least-moved", "fgd"])
+def test_a_node_is_freed_by_several_moves_within_the_budget(compiled: bool, policy: str) -> None:
+    # Two nodes of two GPUs. n1: two long half-GPU tasks (A, B) on its two GPUs once the
+    # short ones beside them leave at 5 s; n0: a long whole-GPU task C, one GPU free. A
+    # two-GPU task arriving at 6 s fits nowhere: no single move frees n1, and C fits nowhere
+    # else. The step at 10 s moves A and B (in index order: same GPU milli) onto n0's free
+    # GPU and the two-GPU task runs 10-20 s on n1; each move costs 2 s x half a GPU. With a
+    # budget of one move an hour the set is out of reach: it waits for A and B (100 s).
+    rows = [(0.0, 100.0, 1, 500), (0.0, 5.0, 1, 500), (0.0, 100.0, 1, 500), (0.0, 5.0, 1, 500)]
+    rows += [(0.0, 200.0, 1, 1000), (6.0, 10.0, 2, 1000)]
+    tasks = Tasks.build([(1000, 1000, k, milli, "") for _, _, k, milli in rows])
+    users = np.full(len(rows), "u", dtype=object)
+    w = TimedWorkload(tasks, np.array([r[0] for r in rows]), np.array([r[1] for r in rows]), users, "set")
+    two = Nodes.build([(f"n{i}", 64000, 131072, 2, "T4") for i in range(2)])
+
+    def go(**defrag: object) -> ReplayResult:
+        config = ReplayConfig(policy="bestfit", compiled=compiled, **defrag)  # type: ignore[arg-type]
+        return replay(w, two, config)
+
+    plain = go()
+    assert plain.tasks["start"].iloc[5] == 100.0 and list(plain.tasks["node"].iloc[[0, 2, 4]]) == [1, 1, 0]
+    result = go(defrag=policy, defrag_every=5.0, defrag_cost=2.0)
+    t = result.tasks
+    assert list(t["start"].iloc[[0, 2, 5]]) == [10.0, 10.0, 10.0] and t["end"].iloc[5] == 20.0
+    assert list(t["end"].iloc[[0, 2]]) == [102.0, 102.0] and list(t["node"].iloc[[0, 2, 5]]) == [0, 0, 1]
+    assert (result.summary["defrag_moves"], result.summary["defrag_lost_gpu_s"]) == (2, 2.0)
+    held = go(defrag=policy, defrag_every=5.0, defrag_cost=2.0, defrag_moves=1)
+    assert held.summary["defrag_moves"] == 0 and held.tasks["start"].iloc[5] == 100.0
 
 
 def test_defragmentation_refuses_what_it_cannot_model() -> None:

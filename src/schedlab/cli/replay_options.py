@@ -110,9 +110,9 @@ OPTIONS: list[Callable[[Any], Any]] = [
         "--defrag",
         default="none",
         show_default=True,
-        help="Defragmentation: a descheduling step moves running tasks (checkpoint and restart) so that"
-        " the task at the head of the queue fits: least-moved (fewest GPUs moved) or fgd (the most"
-        " fragmented node first) (docs/sharing.md).",
+        help="Defragmentation: a descheduling step moves running tasks off one node (checkpoint and"
+        " restart) so that the task at the head of the queue fits there: least-moved (fewest GPUs"
+        " moved) or fgd (the most fragmented node first) (docs/sharing.md).",
     ),
     click.option(
         "--defrag-every",

@@ -1,12 +1,14 @@
 """Which move a descheduling step makes: the policies, registered by name.
 
-A move takes one running task (not a gang member) off the node where the task at the head
-of the queue would fit without it, to wherever the placement policy puts it among the other
-nodes. A policy orders the candidate moves by a key of two numbers, least first (ties: the
-node's place in the tie order, then the lower task index): ``least-moved`` moves the fewest
-GPU milli (the consolidation baseline: disturb as little work as possible); ``fgd`` takes the
-most fragmented node first by FGD's measure (its expected unusable GPU milli for the
-workload's task mix), then the fewest GPU milli.
+A step frees one node for the task at the head of the queue by moving running tasks (not
+gang members) off it, each to wherever the placement policy puts it among the other nodes.
+Each node where the head does not fit now offers one candidate set of moves (the rule is in
+:mod:`schedlab.sim.defrag`); a policy orders the candidates by a key of three numbers, least
+first (ties: the node's place in the tie order, then the lower first task index):
+``least-moved`` the fewest GPU milli moved (the consolidation baseline: disturb as little
+work as possible; a move's cost is its GPUs' restart time), then the fewest tasks; ``fgd``
+the most fragmented node first by FGD's measure (its expected unusable GPU milli for the
+workload's task mix), then the fewest GPU milli, then the fewest tasks.
 """
 
 from __future__ import annotations
@@ -57,9 +59,9 @@ class DefragPolicy(ABC):
     kind: ClassVar[int | None] = None
 
     @abstractmethod
-    def key(self, moved_milli: int, node_frag: int) -> tuple[float, float]:
-        """The order key of moving a task holding ``moved_milli`` GPU milli off a node whose
-        fragmentation numerator is ``node_frag`` now: least first."""
+    def key(self, moves: int, moved_milli: int, node_frag: int) -> tuple[float, float, float]:
+        """The order key of moving ``moves`` tasks holding ``moved_milli`` GPU milli in all
+        off a node whose fragmentation numerator is ``node_frag`` now: least first."""
 
 
 DEFRAG_POLICIES: Registry[type[DefragPolicy]] = Registry("defragmentation policy")
@@ -68,21 +70,22 @@ register = DEFRAG_POLICIES.register
 
 @register
 class LeastMoved(DefragPolicy):
-    """The fewest GPU milli moved."""
+    """The fewest GPU milli moved, then the fewest tasks."""
 
     name = "least-moved"
     kind = 0
 
-    def key(self, moved_milli: int, node_frag: int) -> tuple[float, float]:
-        return float(moved_milli), 0.0
+    def key(self, moves: int, moved_milli: int, node_frag: int) -> tuple[float, float, float]:
+        return float(moved_milli), float(moves), 0.0
 
 
 @register
 class MostFragmented(DefragPolicy):
-    """The most fragmented node (FGD's measure), then the fewest GPU milli moved."""
+    """The most fragmented node (FGD's measure), then the fewest GPU milli moved, then the
+    fewest tasks."""
 
     name = "fgd"
     kind = 1
 
-    def key(self, moved_milli: int, node_frag: int) -> tuple[float, float]:
-        return -float(node_frag), float(moved_milli)
+    def key(self, moves: int, moved_milli: int, node_frag: int) -> tuple[float, float, float]:
+        return -float(node_frag), float(moved_milli), float(moves)

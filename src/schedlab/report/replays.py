@@ -38,8 +38,19 @@ PANELS = (
     ("preemptions", "Preemptions"),
     ("slo_attainment", "SLO attainment"),
 )
-#: The metrics of report.md's tables.
-TABLE_METRICS = ("jct_mean", "jct_p99", "wait_mean", "slowdown_mean", "alloc_mean_pct", "slo_attainment")
+#: The metrics of report.md's tables (each where measured; the mean wait of tasks of two GPUs
+#: or more, which fragmentation keeps waiting, with defragmentation).
+TABLE_METRICS = (
+    "jct_mean",
+    "jct_p99",
+    "wait_mean",
+    "wait_mean_multi_gpu",
+    "slowdown_mean",
+    "alloc_mean_pct",
+    "slo_attainment",
+    "defrag_moves",
+    "defrag_lost_gpu_s",
+)
 
 
 def summary_document(
@@ -82,6 +93,8 @@ def write_replay_report(root: Path, runs: pd.DataFrame) -> list[Path]:
         written.append(path)
         md += [f"## {trace}", "", f"![{trace}](figures/{path.name})", ""]
         shown = [m for m in TABLE_METRICS if part[f"{m}_n"].any()]
+        if "defrag_moves" not in shown:
+            shown.remove("wait_mean_multi_gpu")
         md += ["| " + " | ".join([*lines, axis, "seeds", *shown]) + " |"]
         md += ["|" + "---|" * (len(lines) + 1) + "---:|" * (len(shown) + 1)]
         for row in part.to_dict("records"):

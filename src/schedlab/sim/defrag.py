@@ -1,17 +1,22 @@
-"""Defragmentation on the reference path: a descheduling step that moves one running task
-at a time so that the task at the head of the queue fits (the mirror is
+"""Defragmentation on the reference path: a descheduling step that moves running tasks off
+one node so that the task at the head of the queue fits there (the mirror is
 :mod:`schedlab.sim.kernels.defrag`).
 
 While tasks wait and others run, a step runs every ``every_s`` seconds (on a grid from the
 first arrival; after every other event at that time). Each step, as long as the budget
 allows (at most ``moves_per_hour`` moves in any hour) and the head of the queue is a single
-task: among the nodes in service that the head may take (not excluded by anti-affinity)
-and does not fit now, every running single task whose leaving would make the head fit is
-a candidate; the policy's key picks one (ties: node rank, then task index). The placement
-policy places that task anew among the other nodes it may take; if none fits it, the step
-ends. Otherwise it moves: its run stops (an attempt), its work so far is kept, and it runs on
-at its new node's speed ``cost_s`` seconds longer (checkpoint and restart); the node it left
-is offered to the queue as any freed node is. The step ends when the head did not start.
+task: every node in service that the head may take (not excluded by anti-affinity) and does
+not fit now offers one candidate set of moves, made of the node's running single tasks that
+fit some other node now, taken in the order fewest GPU milli, then lower task index: the
+first of them whose leaving alone makes the head fit; else, in that order, each that helps
+(it holds CPU while the head lacks CPU there, memory while it lacks memory, or a GPU with
+less free than the head asks while fewer GPUs than it asks have that much) until the head
+fits, if it does within the moves the budget has left. The policy's key picks one set (ties:
+node rank, then the set's first task index). Its tasks move in turn, each placed by the
+placement policy among the other nodes it may take; a move stops its run (an attempt), keeps
+its work so far, and runs the rest at its new node's speed ``cost_s`` seconds longer
+(checkpoint and restart). If one fits nowhere the step ends after the moves done. Then the
+node is offered to the queue as any freed node is; the step goes on while the head started.
 """
 
 from __future__ import annotations
@@ -64,9 +69,7 @@ class Descheduler:
         r, m = self.r, self.r.model
         self.at = math.inf
         moved = False
-        while self._fragmented() and (
-            len(self.recent) < self.settings.moves_per_hour or self.recent[0] <= r.sim.now - HOUR
-        ):
+        while self._fragmented() and self._left() > 0:
             shape = r.queue.head()
             if shape is None:
                 break
@@ -74,16 +77,29 @@ class Descheduler:
             if m.gang_size[t] > 1:
                 break
             found = self._best(t)
-            if found is None or not self._move(*found):
+            if found is None:
+                break
+            node, tasks = found
+            done = 0
+            for v in tasks:
+                if not self._move(node, v):
+                    break
+                done += 1
+            if done == 0:
                 break
             moved = True
-            m.admission.freed(found[0], r)
-            if r.out.status[t] != RUNNING:
+            m.admission.freed(node, r)
+            if done < len(tasks) or r.out.status[t] != RUNNING:
                 break
         if moved:
             r._record()  # which arms the next step
         else:
             self.arm()
+
+    def _left(self) -> int:
+        """How many moves the budget allows now."""
+        hour_ago = self.r.sim.now - HOUR
+        return self.settings.moves_per_hour - sum(1 for at in self.recent if at > hour_ago)
 
     def _fragmented(self) -> bool:
         """Whether FGD's measure counts at least ``above_pct`` % of the free GPU capacity
@@ -96,8 +112,9 @@ class Descheduler:
         total = int(m.frag.node_frag(c.cpu_left, c.gpu_free, c.model).sum())
         return 100.0 * (total / m.frag.scale) >= above * c.free_gpu_milli
 
-    def _best(self, t: int) -> tuple[int, int] | None:
-        """The (node, task) to move for ``t``, by the policy's key, node rank, task index."""
+    def _best(self, t: int) -> tuple[int, list[int]] | None:
+        """The node to free for ``t`` and the tasks to move off it, by the policy's key, node
+        rank, first task index."""
         r, m = self.r, self.r.model
         c, sh = m.cluster, m.shapes
         s = int(m.shape_of[t])
@@ -109,20 +126,57 @@ class Descheduler:
             if m.gang_size[v] == 1:
                 by_node.setdefault(int(r.out.node[v]), []).append(v)
         room: dict[int, int] = {}  # per shape: the nodes it fits now
-        best: tuple[float, float, int, int] | None = None
+        left = self._left()
+        best: tuple[float, float, float, int, int] | None = None
         found = None
         for node, tasks in by_node.items():
-            if not c.up[node] or node in skip or self._fits(s, node, -1):
+            if not c.up[node] or node in skip or self._fits(s, node, []):
+                continue
+            movable = sorted(
+                (v for v in tasks if self._elsewhere(int(m.shape_of[v]), node, room)),
+                key=lambda v: (int(sh.total_gpu_milli[m.shape_of[v]]), v),
+            )
+            chosen = self._set(s, node, movable, left)
+            if not chosen:
                 continue
             frag = int(m.frag.node_frag(c.cpu_left[[node]], c.gpu_free[[node]], c.model[[node]])[0])
-            for v in tasks:
-                if not self._fits(s, node, v) or not self._elsewhere(int(m.shape_of[v]), node, room):
-                    continue
-                k0, k1 = self.policy.key(int(sh.total_gpu_milli[m.shape_of[v]]), frag)
-                key = (k0, k1, int(m.rank[node]), v)
-                if best is None or key < best:
-                    best, found = key, (node, v)
+            milli = sum(int(sh.total_gpu_milli[m.shape_of[v]]) for v in chosen)
+            key = (*self.policy.key(len(chosen), milli, frag), int(m.rank[node]), chosen[0])
+            if best is None or key < best:
+                best, found = key, (node, chosen)
         return found
+
+    def _set(self, s: int, node: int, movable: list[int], left: int) -> list[int]:
+        """The tasks of ``movable`` (in order) to move off ``node`` for shape ``s``: the
+        first that alone makes room, else each that helps until it fits (at most ``left``);
+        empty if none does."""
+        for v in movable:
+            if self._fits(s, node, [v]):
+                return [v]
+        m = self.r.model
+        c, sh = m.cluster, m.shapes
+        cpu, mem = int(c.cpu_left[node]), int(c.mem_left[node])
+        free = c.gpu_free[node].copy()
+        need, k = int(sh.gpu_milli[s]), int(sh.num_gpu[s])
+        chosen: list[int] = []
+        for v in movable:
+            if len(chosen) == left:
+                break
+            vs = int(m.shape_of[v])
+            gpus = self.r.gpus[v]
+            short = k > 0 and int((free >= need).sum()) < k
+            if (
+                (cpu < sh.cpu[s] and sh.cpu[vs] > 0)
+                or (mem < sh.mem[s] and sh.mem[vs] > 0)
+                or (short and any(free[g] < need for g in gpus))
+            ):
+                chosen.append(v)
+                cpu, mem = cpu + int(sh.cpu[vs]), mem + int(sh.mem[vs])
+                for g in gpus:
+                    free[g] += sh.gpu_milli[vs]
+                if self._fits(s, node, chosen):
+                    return chosen
+        return []
 
     def _elsewhere(self, vs: int, node: int, room: dict[int, int]) -> bool:
         """Whether shape ``vs`` fits some node in service other than ``node`` now."""
@@ -131,21 +185,21 @@ class Descheduler:
             c = m.cluster
             fit = nodes_fitting(c.cpu_left, c.mem_left, c.gpu_free, c.model, m.table.shapes[vs])
             room[vs] = int((fit & c.up).sum())
-        return room[vs] - self._fits(vs, node, -1) > 0
+        return room[vs] - self._fits(vs, node, []) > 0
 
-    def _fits(self, s: int, node: int, without: int) -> bool:
-        """Whether shape ``s`` fits ``node`` now, or once task ``without`` (running there)
-        has left (-1: as it is); the rule of ``cluster.feasibility``."""
+    def _fits(self, s: int, node: int, without: list[int]) -> bool:
+        """Whether shape ``s`` fits ``node`` now, or once the tasks ``without`` (running
+        there) have left; the rule of ``cluster.feasibility``."""
         r, m = self.r, self.r.model
         c, sh = m.cluster, m.shapes
         if not c.up[node]:
             return False
         cpu, mem = int(c.cpu_left[node]), int(c.mem_left[node])
         free = c.gpu_free[node].copy()
-        if without >= 0:
-            vs = int(m.shape_of[without])
+        for v in without:
+            vs = int(m.shape_of[v])
             cpu, mem = cpu + int(sh.cpu[vs]), mem + int(sh.mem[vs])
-            for g in r.gpus[without]:
+            for g in r.gpus[v]:
                 free[g] += sh.gpu_milli[vs]
         return bool(shapes_fitting(cpu, mem, free, int(c.model[node]), sh, np.array([s]))[0])
 

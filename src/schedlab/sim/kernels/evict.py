@@ -119,7 +119,9 @@ def remove(e: EvictArrays, sh: ShapeArraysK, task: int, s: int, node: int, mask:
 
 
 @inline
-def _fits(sh: ShapeArraysK, s: int, cpu: int, mem: int, free: IntArray) -> bool:
+def fits_free(sh: ShapeArraysK, s: int, cpu: int, mem: int, free: IntArray) -> bool:
+    """Whether shape ``s`` fits this much CPU, memory and GPU milli free (on a node of a GPU
+    model it may take)."""
     if cpu < sh.cpu[s] or mem < sh.mem[s]:
         return False
     have = 0
@@ -223,7 +225,7 @@ def _walk(
     for g in range(width):
         e.free[g] = c.gpu_free[node, g]
     cost, taken = 0.0, 0
-    while taken < m and not _fits(sh, s, cpu, mem, e.free):
+    while taken < m and not fits_free(sh, s, cpu, mem, e.free):
         v, vs = e.order[taken], e.shape[taken]
         cpu, mem = cpu + sh.cpu[vs], mem + sh.mem[vs]
         for g in range(width):
@@ -231,7 +233,7 @@ def _walk(
                 e.free[g] += sh.milli[vs]
         cost += e.cost[taken]
         taken += 1
-    if taken == 0 or not _fits(sh, s, cpu, mem, e.free):
+    if taken == 0 or not fits_free(sh, s, cpu, mem, e.free):
         return 0.0, 0
     return cost, taken
 

@@ -232,6 +232,10 @@ class Defrag(NamedTuple):
     room: IntArray  # S: how many nodes a shape fits now (when ``seen`` is the search's mark)
     seen: IntArray  # S
     mark: IntArray  # [the current search]
+    cand: IntArray  # n: scratch, a node's movable tasks in the set's order
+    cur: IntArray  # scratch (moves an hour): a node's candidate set
+    pick: IntArray  # scratch (moves an hour): the best candidate set of a search
+    free: IntArray  # scratch (GPUs per node): a node's GPU milli free as the set grows
 
 
 class State(NamedTuple):
