@@ -126,6 +126,45 @@ def test_a_node_is_freed_by_several_moves_within_the_budget(compiled: bool, poli
     assert held.summary["defrag_moves"] == 0 and held.tasks["start"].iloc[5] == 100.0
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_gang_gets_as_many_nodes_freed_as_it_lacks(compiled: bool) -> None:
+    # Four one-GPU nodes, each left with one long half-GPU task at 5 s; a gang of two
+    # whole-GPU tasks arrives at 6 s: it lacks room for both. The step at 10 s frees two
+    # nodes (the first in the policy's tie order; half a GPU moved from each), moving their
+    # tasks beside the other two (not onto a node of the plan), and the gang runs 10-20 s on
+    # the nodes freed. A budget of one move an hour
+    # cannot free both: the gang waits for the long tasks (100 s).
+    base = workload(2)  # PAIR twice: four long and four short half-GPU tasks at 0 s
+    keep = np.flatnonzero(base.arrival == 0.0)
+    rows = [(float(base.arrival[i]), float(base.duration[i]), 1, 500) for i in keep]
+    rows += [(6.0, 10.0, 1, 1000)] * 2
+    tasks = Tasks.build([(1000, 1000, k, milli, "") for _, _, k, milli in rows])
+    users = np.full(len(rows), "u", dtype=object)
+    gang = np.array([-1] * len(keep) + [0, 0])
+    w = TimedWorkload(
+        tasks, np.array([r[0] for r in rows]), np.array([r[1] for r in rows]), users, "gang", gang=gang
+    )
+
+    def go(**defrag: object) -> ReplayResult:
+        config = ReplayConfig(policy="bestfit", compiled=compiled, **defrag)  # type: ignore[arg-type]
+        return replay(w, nodes(4), config)
+
+    assert list(go().tasks["start"].iloc[-2:]) == [100.0, 100.0]
+    result = go(defrag="least-moved", defrag_every=5.0, defrag_cost=2.0)
+    t = result.tasks
+    assert list(t["start"].iloc[-2:]) == [10.0, 10.0]
+    a = result.attempts
+    moved = a[a["attempt"] == 1]
+    left = a[(a["attempt"] == 0) & a["task"].isin(moved["task"])]
+    stayed = a[(a["end"] == 100.0)]  # the two long tasks not moved
+    assert len(moved) == 2 and list(moved["end"]) == [102.0, 102.0]
+    assert sorted(left["node"]) == sorted(t["node"].iloc[-2:])  # the gang runs where they were
+    assert sorted(moved["node"]) == sorted(stayed["node"])  # beside the others, off the plan's nodes
+    assert (result.summary["defrag_moves"], result.summary["defrag_lost_gpu_s"]) == (2, 2.0)
+    held = go(defrag="least-moved", defrag_every=5.0, defrag_cost=2.0, defrag_moves=1)
+    assert held.summary["defrag_moves"] == 0 and list(held.tasks["start"].iloc[-2:]) == [100.0, 100.0]
+
+
 def test_defragmentation_refuses_what_it_cannot_model() -> None:
     with pytest.raises(ConfigError, match="unknown defragmentation policy 'nope'"):
         run(1, False, defrag="nope")

@@ -1,22 +1,27 @@
 """Defragmentation on the reference path: a descheduling step that moves running tasks off
-one node so that the task at the head of the queue fits there (the mirror is
-:mod:`schedlab.sim.kernels.defrag`).
+nodes so that the task at the head of the queue (its gang) fits (the mirror is
+:mod:`schedlab.sim.kernels.defrag` and :mod:`schedlab.sim.kernels.defrag_plan`).
 
 While tasks wait and others run, a step runs every ``every_s`` seconds (on a grid from the
 first arrival; after every other event at that time). Each step, as long as the budget
-allows (at most ``moves_per_hour`` moves in any hour) and the head of the queue is a single
-task: every node in service that the head may take (not excluded by anti-affinity) and does
-not fit now offers one candidate set of moves, made of the node's running single tasks that
-fit some other node now, taken in the order fewest GPU milli, then lower task index: the
-first of them whose leaving alone makes the head fit; else, in that order, each that helps
-(it holds CPU while the head lacks CPU there, memory while it lacks memory, or a GPU with
-less free than the head asks while fewer GPUs than it asks have that much) until the head
-fits, if it does within the moves the budget has left. The policy's key picks one set (ties:
-node rank, then the set's first task index). Its tasks move in turn, each placed by the
-placement policy among the other nodes it may take; a move stops its run (an attempt), keeps
-its work so far, and runs the rest at its new node's speed ``cost_s`` seconds longer
-(checkpoint and restart). If one fits nowhere the step ends after the moves done. Then the
-node is offered to the queue as any freed node is; the step goes on while the head started.
+allows (at most ``moves_per_hour`` moves in any hour): the head's gang (a single task: a
+gang of one) lacks room for ``missing`` of its tasks, its size less the tasks of its shape
+the nodes hold now, each node packed on its own (a single task takes only the nodes not
+excluded by anti-affinity or reservations; a gang any). Every node in service where the
+head does not fit now offers one candidate set of moves, made of the node's running single
+tasks that fit some node now other than it and those where the head fits, taken in the
+order fewest GPU milli, then lower task index: the first of them whose leaving alone makes
+the head fit; else, in that order, each that helps (it holds CPU while the head lacks CPU
+there, memory while it lacks memory, or a GPU with less free than the head asks while fewer
+GPUs than it asks have that much) until the head fits, if it does within the moves the
+budget has left. The policy's key orders the sets (ties: node rank, then the set's first
+task index); the first ``missing`` in that order that keep within the budget together are
+the plan (fewer: no move). Their tasks move in turn, each placed by the placement policy
+among the nodes it may take, neither the plan's nor those where the head fits; a move
+stops its run (an attempt), keeps its work so far, and runs the rest at its new node's
+speed ``cost_s`` seconds longer (checkpoint and restart). If one fits nowhere the step ends
+after the moves made. The nodes moved off are offered to the queue as any freed node is;
+the step goes on while the head started.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
 from schedlab.cluster.feasibility import nodes_fitting, shapes_fitting
 from schedlab.defrag import DefragPolicy
+from schedlab.sim.gangs import copies_per_node
 from schedlab.sim.result import RUNNING
 
 if TYPE_CHECKING:
@@ -74,22 +81,27 @@ class Descheduler:
             if shape is None:
                 break
             t = r.queue.first(shape)[1]
-            if m.gang_size[t] > 1:
+            plan = self._plan(t)
+            if plan is None:
                 break
-            found = self._best(t)
-            if found is None:
-                break
-            node, tasks = found
-            done = 0
-            for v in tasks:
-                if not self._move(node, v):
+            blocked, sets = plan
+            done, planned, offered = 0, 0, []  # moves made, moves planned so far, nodes moved off
+            for node, tasks in sets:
+                planned += len(tasks)
+                for v in tasks:
+                    if not self._move(node, v, blocked):
+                        break
+                    done += 1
+                if done > planned - len(tasks):
+                    offered.append(node)
+                if done < planned:
                     break
-                done += 1
             if done == 0:
                 break
             moved = True
-            m.admission.freed(node, r)
-            if done < len(tasks) or r.out.status[t] != RUNNING:
+            for node in offered:
+                m.admission.freed(node, r)
+            if done < sum(len(tasks) for _, tasks in sets) or r.out.status[t] != RUNNING:
                 break
         if moved:
             r._record()  # which arms the next step
@@ -112,28 +124,34 @@ class Descheduler:
         total = int(m.frag.node_frag(c.cpu_left, c.gpu_free, c.model).sum())
         return 100.0 * (total / m.frag.scale) >= above * c.free_gpu_milli
 
-    def _best(self, t: int) -> tuple[int, list[int]] | None:
-        """The node to free for ``t`` and the tasks to move off it, by the policy's key, node
-        rank, first task index."""
+    def _plan(self, t: int) -> tuple[NDArray[np.int64], list[tuple[int, list[int]]]] | None:
+        """For ``t`` (its gang: ``size`` tasks of its shape), the nodes to free, each with the
+        tasks to move off it, in the policy's order (key, node rank, first task index), and
+        the nodes the moved tasks may not take (those freed, and those where ``t``'s shape
+        fits now); None when no plan within the budget gives the gang room."""
         r, m = self.r, self.r.model
         c, sh = m.cluster, m.shapes
-        s = int(m.shape_of[t])
-        excluded = r._excluded(t, s)
+        s, size = int(m.shape_of[t]), int(m.gang_size[t])
+        excluded = r._excluded(t, s) if size == 1 else None  # a gang takes any node
         skip = set() if excluded is None else set(excluded.tolist())
+        copies = copies_per_node(c, m.table.shapes[s])
+        fit = {n for n in np.flatnonzero(c.up).tolist() if n not in skip and self._fits(s, n, [])}
+        missing = size - sum(int(copies[n]) for n in np.flatnonzero(c.up).tolist() if n not in skip)
+        if missing <= 0:
+            return None
         running = np.flatnonzero(r.out.status == RUNNING)
         by_node: dict[int, list[int]] = {}
         for v in running.tolist():
             if m.gang_size[v] == 1:
                 by_node.setdefault(int(r.out.node[v]), []).append(v)
-        room: dict[int, int] = {}  # per shape: the nodes it fits now
+        room: dict[int, int] = {}  # per shape: the nodes it fits now, out of ``fit``
         left = self._left()
-        best: tuple[float, float, float, int, int] | None = None
-        found = None
+        candidates = []
         for node, tasks in by_node.items():
-            if not c.up[node] or node in skip or self._fits(s, node, []):
+            if not c.up[node] or node in skip or node in fit:
                 continue
             movable = sorted(
-                (v for v in tasks if self._elsewhere(int(m.shape_of[v]), node, room)),
+                (v for v in tasks if self._elsewhere(int(m.shape_of[v]), node, fit, room)),
                 key=lambda v: (int(sh.total_gpu_milli[m.shape_of[v]]), v),
             )
             chosen = self._set(s, node, movable, left)
@@ -142,9 +160,17 @@ class Descheduler:
             frag = int(m.frag.node_frag(c.cpu_left[[node]], c.gpu_free[[node]], c.model[[node]])[0])
             milli = sum(int(sh.total_gpu_milli[m.shape_of[v]]) for v in chosen)
             key = (*self.policy.key(len(chosen), milli, frag), int(m.rank[node]), chosen[0])
-            if best is None or key < best:
-                best, found = key, (node, chosen)
-        return found
+            candidates.append((key, node, chosen))
+        sets: list[tuple[int, list[int]]] = []
+        for _, node, chosen in sorted(candidates):
+            if len(sets) == missing:
+                break
+            if len(chosen) <= left:
+                sets.append((node, chosen))
+                left -= len(chosen)
+        if len(sets) < missing:
+            return None
+        return np.array(sorted(fit | {n for n, _ in sets}), dtype=np.int64), sets
 
     def _set(self, s: int, node: int, movable: list[int], left: int) -> list[int]:
         """The tasks of ``movable`` (in order) to move off ``node`` for shape ``s``: the
@@ -178,13 +204,14 @@ class Descheduler:
                     return chosen
         return []
 
-    def _elsewhere(self, vs: int, node: int, room: dict[int, int]) -> bool:
-        """Whether shape ``vs`` fits some node in service other than ``node`` now."""
+    def _elsewhere(self, vs: int, node: int, fit: set[int], room: dict[int, int]) -> bool:
+        """Whether shape ``vs`` fits some node in service now other than ``node`` and those of
+        ``fit``."""
         m = self.r.model
         if vs not in room:
             c = m.cluster
-            fit = nodes_fitting(c.cpu_left, c.mem_left, c.gpu_free, c.model, m.table.shapes[vs])
-            room[vs] = int((fit & c.up).sum())
+            fits = nodes_fitting(c.cpu_left, c.mem_left, c.gpu_free, c.model, m.table.shapes[vs]) & c.up
+            room[vs] = int(fits.sum()) - sum(int(fits[n]) for n in fit)
         return room[vs] - self._fits(vs, node, []) > 0
 
     def _fits(self, s: int, node: int, without: list[int]) -> bool:
@@ -203,12 +230,13 @@ class Descheduler:
                 free[g] += sh.gpu_milli[vs]
         return bool(shapes_fitting(cpu, mem, free, int(c.model[node]), sh, np.array([s]))[0])
 
-    def _move(self, node: int, v: int) -> bool:
-        """Move ``v`` off ``node`` to where the placement policy puts it; False if nowhere."""
+    def _move(self, node: int, v: int, blocked: NDArray[np.int64]) -> bool:
+        """Move ``v`` off ``node`` to where the placement policy puts it among the nodes not
+        ``blocked``; False if nowhere."""
         r, m = self.r, self.r.model
         now, s = r.sim.now, int(m.shape_of[v])
         excluded = r._excluded(v, s)
-        others = np.array([node], dtype=np.int64) if excluded is None else np.r_[excluded, node]
+        others = blocked if excluded is None else np.r_[excluded, blocked]
         placement = r.placer.place(m.table.shapes[s], others)
         if placement is None:
             return False

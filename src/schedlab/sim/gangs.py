@@ -20,6 +20,11 @@ from schedlab.trace.tables import GPU_MILLI, BoolArray, IntArray
 def copies_that_fit(cluster: ClusterState, shape: Shape) -> int:
     """How many tasks of ``shape`` the cluster holds at once as it is now, each node packed
     on its own (exact for identical tasks: a node's GPUs, CPU and memory bound them)."""
+    return int(copies_per_node(cluster, shape).sum())
+
+
+def copies_per_node(cluster: ClusterState, shape: Shape) -> IntArray:
+    """How many tasks of ``shape`` each node holds now, packed on its own (0 out of service)."""
     cpu = cluster.cpu_left // max(shape.cpu, 1)
     mem = cluster.mem_left // max(shape.mem, 1) if shape.mem > 0 else np.full(len(cluster), 1 << 40)
     count = np.minimum(cpu, mem)
@@ -31,7 +36,7 @@ def copies_that_fit(cluster: ClusterState, shape: Shape) -> int:
         count = np.minimum(count, per_node)
         if shape.allowed is not None:
             count = np.where(shape.allowed[cluster.model], count, 0)
-    return int(count.sum())
+    return np.where(cluster.up, count, 0)
 
 
 def gangs_that_fit(cluster: ClusterState, shapes: Sequence[Shape], shape_of: IntArray, leader: IntArray,

@@ -2,10 +2,9 @@
 :class:`schedlab.sim.defrag.Descheduler` (the rules are in its module's docstring).
 
 A step is an event of its own (``floats[DEFRAG_AT]``, infinite when none is scheduled),
-after the other events at its time. The candidate set of each node is found by walking the
-node's running tasks (``st.run``'s lists) into ``dg.cand`` in the set's order; the best set
-so far is kept in ``dg.pick``; each moved task is placed by
-:func:`~schedlab.sim.kernels.choose.choose` with its node excluded, as any task is.
+after the other events at its time. Its plan (:mod:`schedlab.sim.kernels.defrag_plan`)
+names the nodes to free and the tasks to move off each; each moved task is placed by
+:func:`~schedlab.sim.kernels.choose.choose` with the blocked nodes excluded, as any task is.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import math
 
 import numpy as np
 
-from schedlab.cluster.kernels import fits
 from schedlab.engine.kernels import push
 from schedlab.jit import inline, merged, step
 from schedlab.scheduler.kernels import PLACE, commit
@@ -22,10 +20,9 @@ from schedlab.sim.kernels import exclusions, rates, waiting
 from schedlab.sim.kernels.actions import begin, stop
 from schedlab.sim.kernels.admission import freed
 from schedlab.sim.kernels.choose import choose
-from schedlab.sim.kernels.evict import fits_free
+from schedlab.sim.kernels.defrag_plan import left, plan
 from schedlab.sim.kernels.state import (
     CAPACITY,
-    DEFRAG,
     DEFRAG_ABOVE,
     DEFRAG_AT,
     DEFRAG_COST,
@@ -58,169 +55,17 @@ def arm(st: State) -> None:
 
 
 @step
-def _elsewhere(st: State, vs: int, node: int) -> bool:
-    """Whether shape ``vs`` fits some node in service other than ``node`` now (counts kept
-    per search)."""
-    dg, c, sh = st.dg, st.c, st.sh
-    if dg.seen[vs] != dg.mark[0]:
-        dg.seen[vs] = dg.mark[0]
-        count = 0
-        for n in range(len(c.up)):
-            if fits(c, sh, vs, n):
-                count += 1
-        dg.room[vs] = count
-    return dg.room[vs] - (1 if fits(c, sh, vs, node) else 0) > 0
-
-
-@step
-def left(st: State) -> int:
-    """How many moves the budget allows now (``dg.ring`` holds the latest moves' times)."""
-    ring, hour_ago = st.dg.ring, st.floats[NOW] - HOUR
-    used = 0
-    for i in range(min(st.ints[MOVES], len(ring))):
-        if ring[i] > hour_ago:
-            used += 1
-    return len(ring) - used
-
-
-@step
-def _gather(st: State, node: int) -> int:
-    """The node's running single tasks that fit another node now, into ``dg.cand`` in the
-    order fewest GPU milli, then lower task index; how many."""
-    m, sh, cand = st.m, st.sh, st.dg.cand
-    count = 0
-    v = st.run.head[node]
-    while v >= 0:
-        vs = m.shape_of[v]
-        if m.gang_size[v] == 1 and _elsewhere(st, vs, node):
-            milli = sh.total[vs]
-            i = count
-            while i > 0 and (
-                sh.total[m.shape_of[cand[i - 1]]] > milli
-                or (sh.total[m.shape_of[cand[i - 1]]] == milli and cand[i - 1] > v)
-            ):
-                cand[i] = cand[i - 1]
-                i -= 1
-            cand[i] = v
-            count += 1
-        v = st.run.next[v]
-    return count
-
-
-@step
-def _set(st: State, s: int, node: int, count: int, budget: int) -> int:
-    """Fill ``dg.cur`` with the tasks of ``dg.cand[:count]`` to move off ``node`` for shape
-    ``s`` (the rule of :meth:`schedlab.sim.defrag.Descheduler._set`; a GPU model ``s`` may
-    take); how many (0: none)."""
-    c, sh, m, o, dg = st.c, st.sh, st.m, st.o, st.dg
-    free = dg.free
-    for j in range(count):  # one move that makes room
-        v = dg.cand[j]
-        vs, mask = m.shape_of[v], o.mask[v]
-        for g in range(len(free)):
-            free[g] = c.gpu_free[node, g] + (sh.milli[vs] if mask >> g & 1 else 0)
-        if fits_free(sh, s, c.cpu_left[node] + sh.cpu[vs], c.mem_left[node] + sh.mem[vs], free):
-            dg.cur[0] = v
-            return 1
-    cpu, mem = c.cpu_left[node], c.mem_left[node]
-    for g in range(len(free)):
-        free[g] = c.gpu_free[node, g]
-    need, k = sh.milli[s], sh.k[s]
-    chosen = 0
-    for j in range(count):
-        if chosen == budget:
-            break
-        v = dg.cand[j]
-        vs, mask = m.shape_of[v], o.mask[v]
-        have = 0
-        for g in range(len(free)):
-            if free[g] >= need:
-                have += 1
-        helps = (cpu < sh.cpu[s] and sh.cpu[vs] > 0) or (mem < sh.mem[s] and sh.mem[vs] > 0)
-        if not helps and k > 0 and have < k:
-            for g in range(len(free)):
-                if mask >> g & 1 and free[g] < need:
-                    helps = True
-                    break
-        if helps:
-            dg.cur[chosen] = v
-            chosen += 1
-            cpu, mem = cpu + sh.cpu[vs], mem + sh.mem[vs]
-            for g in range(len(free)):
-                if mask >> g & 1:
-                    free[g] += sh.milli[vs]
-            if fits_free(sh, s, cpu, mem, free):
-                return chosen
-    return 0
-
-
-@inline
-def _before(
-    k0: float,
-    k1: float,
-    k2: float,
-    rank: int,
-    first: int,
-    b0: float,
-    b1: float,
-    b2: float,
-    b_rank: int,
-    b_first: int,
-) -> bool:
-    """Whether key ``(k0, k1, k2, rank, first)`` orders before ``(b0, b1, b2, b_rank, b_first)``."""
-    if k0 != b0:
-        return k0 < b0
-    if k1 != b1:
-        return k1 < b1
-    if k2 != b2:
-        return k2 < b2
-    if rank != b_rank:
-        return rank < b_rank
-    return first < b_first
-
-
-@step
-def _best(st: State, t: int) -> tuple[int, int]:
-    """The node to free for ``t`` (-1: none) and how many tasks to move off it, which are
-    left in ``dg.pick``: by the policy's key, node rank, first task index."""
-    c, sh, m, dg = st.c, st.sh, st.m, st.dg
-    s, kind = m.shape_of[t], st.ints[DEFRAG] - 1
-    exclusions.excluded(st, t)
-    budget = left(st)
-    best_node, best_count, best_first, b_rank = -1, 0, -1, 0
-    b0, b1, b2 = np.inf, np.inf, np.inf
-    dg.mark[0] += 1
-    for node in range(len(c.up)):
-        if st.run.head[node] < 0 or not c.up[node] or exclusions.is_excluded(st.x, node):
-            continue
-        if fits(c, sh, s, node) or (sh.k[s] > 0 and not sh.allowed[s, c.model[node]]):
-            continue
-        chosen = _set(st, s, node, _gather(st, node), budget)
-        if chosen == 0:
-            continue
-        milli = 0.0
-        for j in range(chosen):
-            milli += sh.total[m.shape_of[dg.cur[j]]]
-        if kind == 0:
-            k0, k1, k2 = milli, float(chosen), 0.0
-        else:
-            k0, k1, k2 = -float(c.frag[node]), milli, float(chosen)
-        rank, first = m.rank[node], dg.cur[0]
-        if best_node < 0 or _before(k0, k1, k2, rank, first, b0, b1, b2, b_rank, best_first):
-            best_node, best_count, best_first, b_rank = node, chosen, first, rank
-            b0, b1, b2 = k0, k1, k2
-            for j in range(chosen):
-                dg.pick[j] = dg.cur[j]
-    return best_node, best_count
-
-
-@step
-def _move(kind: int, draws: bool, st: State, node: int, v: int) -> bool:
-    """Move ``v`` off ``node`` to where the placement policy puts it; False if nowhere."""
-    m, o, c, now = st.m, st.o, st.c, st.floats[NOW]
+def _move(kind: int, draws: bool, st: State, node: int, v: int, chosen: int) -> bool:
+    """Move ``v`` off ``node`` to where the placement policy puts it, not on the plan's
+    ``chosen`` nodes nor those where the head fits; False if nowhere."""
+    m, o, c, dg, now = st.m, st.o, st.c, st.dg, st.floats[NOW]
     s = m.shape_of[v]
     exclusions.excluded(st, v)
-    exclusions.exclude(st.x, node)
+    for n in range(len(c.up)):
+        if dg.stamp[n] == dg.mark[0]:
+            exclusions.exclude(st.x, n)
+    for r in range(chosen):
+        exclusions.exclude(st.x, dg.nodes[r])
     n, mask = choose(kind, draws, st, v, s)
     if n < 0:
         return False
@@ -254,7 +99,7 @@ def _fragmented(st: State) -> bool:
 @merged
 def run_step(kind: int, draws: bool, st: State) -> bool:
     """A descheduling step now; whether it moved anything."""
-    m = st.m
+    dg = st.dg
     st.floats[DEFRAG_AT] = np.inf
     moved = False
     while _fragmented(st) and left(st) > 0:
@@ -262,20 +107,29 @@ def run_step(kind: int, draws: bool, st: State) -> bool:
         if s < 0:
             break
         t = waiting.first(st.w, s)
-        if m.gang_size[t] > 1:
+        count = plan(st, t)
+        if count == 0:
             break
-        node, count = _best(st, t)
-        if node < 0:
-            break
-        done = 0
-        for j in range(count):
-            if not _move(kind, draws, st, node, st.dg.pick[j]):
+        done, planned, offered, j = 0, 0, 0, 0  # moves made and planned so far, nodes moved off
+        for r in range(count):
+            planned += dg.sizes[r]
+            for _ in range(dg.sizes[r]):
+                if not _move(kind, draws, st, dg.nodes[r], dg.pick[j], count):
+                    break
+                done += 1
+                j += 1
+            if done > planned - dg.sizes[r]:
+                offered += 1
+            if done < planned:
                 break
-            done += 1
         if done == 0:
             break
         moved = True
-        freed(kind, draws, st, node)
-        if done < count or st.o.status[t] != RUNNING:
+        for r in range(offered):
+            freed(kind, draws, st, dg.nodes[r])
+        total = 0
+        for r in range(count):
+            total += dg.sizes[r]
+        if done < total or st.o.status[t] != RUNNING:
             break
     return moved

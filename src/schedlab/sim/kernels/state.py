@@ -234,8 +234,14 @@ class Defrag(NamedTuple):
     mark: IntArray  # [the current search]
     cand: IntArray  # n: scratch, a node's movable tasks in the set's order
     cur: IntArray  # scratch (moves an hour): a node's candidate set
-    pick: IntArray  # scratch (moves an hour): the best candidate set of a search
+    pick: IntArray  # scratch (moves an hour): the plan's sets, node after node
     free: IntArray  # scratch (GPUs per node): a node's GPU milli free as the set grows
+    stamp: IntArray  # N: nodes where the head fits now (``mark``)
+    set_size: IntArray  # N: the size of each node's candidate set (0: none, -1: taken)
+    keys: FloatArray  # N x 3: each candidate set's order key
+    firsts: IntArray  # N: each candidate set's first task
+    nodes: IntArray  # N: the plan's nodes, in order
+    sizes: IntArray  # N: the plan's set sizes
 
 
 class State(NamedTuple):
