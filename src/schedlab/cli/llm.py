@@ -65,12 +65,19 @@ def cards() -> None:
             ", ".join(g.aliases),
         )
     print_table(gpus)
+    print(
+        "One MIG instance of an A100, H100 or H200: MODEL/PROFILE (e.g. A100-80GB/3g.40gb): its"
+        " share of the compute and memory slices, its own memory, one instance per replica."
+    )
 
 
 @llm.command()
 @serving_options
 @click.option(
-    "--gpu", "gpu_name", required=True, help="GPU model (`schedlab llm cards`; node-list names work)."
+    "--gpu",
+    "gpu_name",
+    required=True,
+    help="GPU model (`schedlab llm cards`; node-list names work; MODEL/PROFILE: one MIG instance).",
 )
 @click.option(
     "--tp",

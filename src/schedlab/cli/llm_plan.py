@@ -19,7 +19,11 @@ log = logging.getLogger(__name__)
 @click.command()
 @serving_options
 @click.option(
-    "--gpus", default="H100-80GB,A100-80GB", show_default=True, help="Comma list of GPU models to plan for."
+    "--gpus",
+    default="H100-80GB,A100-80GB",
+    show_default=True,
+    help="Comma list of GPU models to plan for; MODEL/PROFILE plans on MIG instances (A100-80GB/3g.40gb),"
+    " GPUs then counting the whole GPUs that hold them.",
 )
 @click.option(
     "--tp",

@@ -77,6 +77,8 @@ class GpuCard:
     memory: float
     link: float
     aliases: tuple[str, ...] = ()
+    #: How many of it one physical GPU holds (a MIG instance's profile alone; 1: a whole GPU).
+    per_gpu: int = 1
 
 
 T, G = 1e12, 1e9
@@ -124,12 +126,49 @@ def model_card(name: str) -> ModelCard:
 
 def gpu_card(name: str) -> GpuCard:
     """The GPU card of a GPU model name as node lists write it (``H100``, ``A100-SXM4-80GB``,
-    ``V100M16``, ...; case-insensitive)."""
+    ``V100M16``, ...; case-insensitive), or of one MIG instance of it (``MODEL/PROFILE``,
+    :func:`mig_card`)."""
+    physical, sep, profile = name.strip().rpartition("/")
+    if sep:
+        return mig_card(gpu_card(physical), physical, profile)
     key = name.strip().upper()
     for card in GPUS.values():
         if key in (card.name.upper(), *(a.upper() for a in card.aliases)):
             return card
     raise LlmError(f"GPU {name}: not a GPU model schedlab has a card for ({', '.join(GPUS)})")
+
+
+def mig_card(card: GpuCard, physical: str, name: str) -> GpuCard:
+    """One MIG instance of profile ``name`` on ``card`` (GPU model ``physical``): the tensor
+    peak times its share of the compute slices (g/7; g/4 on an A30), the bandwidth times its
+    share of the memory slices (each slice has its own memory controllers and L2), the memory
+    its profile names, and no link (instances do not all-reduce: tensor parallel degree 1);
+    ``per_gpu``: the most instances of the profile one GPU holds."""
+    from schedlab.cluster.mig import MigError, mig_model, place_layout
+
+    mig = mig_model(physical)
+    if mig is None:
+        raise LlmError(f"GPU {physical}/{name}: {physical} has no MIG (MIG-capable: A100, H100, H200, A30)")
+    try:
+        profile = mig.profile(name)
+    except MigError as err:
+        raise LlmError(f"GPU {physical}/{name}: {err}") from None
+    compute = profile.compute / (7 if mig.slices == 8 else 4)
+    per_gpu = 1
+    while per_gpu < mig.slices:
+        try:
+            place_layout(mig, [profile.name] * (per_gpu + 1))
+        except MigError:
+            break
+        per_gpu += 1
+    return GpuCard(
+        f"{card.name}/{profile.name}",
+        card.flops * compute,
+        card.bandwidth * profile.size / mig.slices,
+        profile.memory_gb * G,
+        0.0,
+        per_gpu=per_gpu,
+    )
 
 
 def gpu_card_pairs(parts: list[str], what: str) -> tuple[tuple[str, str], ...]:

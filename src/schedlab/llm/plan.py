@@ -45,7 +45,8 @@ class Plan:
 
     @property
     def gpus(self) -> int:
-        return self.replicas * self.tp
+        """Physical GPUs: TP x replicas, or on MIG instances as few GPUs as hold them."""
+        return -(-self.replicas * self.tp // self.gpu.per_gpu)
 
 
 def fits(model: ModelCard, gpu: GpuCard, tp: int, batching: Batching, efficiency: Efficiency) -> bool:
@@ -74,7 +75,8 @@ def plan(
     batching, efficiency = batching or Batching(), efficiency or Efficiency()
     degrees = [tp] if tp else [d for d in TP_DEGREES if fits(model, gpu, d, batching, efficiency)]
     if not degrees:
-        raise LlmError(f"{model.name} does not fit on 8 x {gpu.name} (one node) with room for a full context")
+        where = f"one {gpu.name} instance" if gpu.link <= 0 else f"8 x {gpu.name} (one node)"
+        raise LlmError(f"{model.name} does not fit on {where} with room for a full context")
     best: Plan | None = None
     reasons = []
     for degree in degrees:

@@ -56,6 +56,13 @@ class Deployment:
     tp: int = 1
     efficiency: Efficiency = Efficiency()
 
+    def __post_init__(self) -> None:
+        if self.tp > 1 and self.gpu.link <= 0:
+            raise LlmError(
+                f"{self.gpu.name} is a MIG instance: a replica takes one (no tensor parallelism over"
+                f" instances), not {self.tp}"
+            )
+
     @property
     def kv_dim_per_gpu(self) -> int:
         return self.model.head_dim * math.ceil(self.model.kv_heads / self.tp)

@@ -1,9 +1,9 @@
 """LLM serving replicas in a replay: where they may run, and what their users saw.
 
 A job-CSV row with an ``llm_model`` is one serving replica of that model card on the row's
-whole GPUs of one node (tensor parallel over ``num_gpu``). It is placed, queued, preempted
-and failed like any task; a row without a ``gpu_spec`` may only go to nodes whose GPU model
-holds the model with room for a full context (:func:`restrict_llm_gpus`). After the replay,
+whole GPUs of one node (tensor parallel over ``num_gpu``), or on one MIG instance. It is
+placed, queued, preempted and failed like any task, where its model fits
+(:mod:`schedlab.sim.llm_gpus`). After the replay,
 each replica's requests (the ``--llm-requests`` trace at its ``llm_rate_rps``, cycled from a
 seeded random phase over its life, from arrival to end) are served token by token
 (:func:`schedlab.llm.serving.serve`) on the GPU card of each node it ran on, a fresh replica
@@ -27,66 +27,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from schedlab.errors import ConfigError
-from schedlab.llm.cards import GpuCard, LlmError, gpu_card, model_card
-from schedlab.llm.plan import fits
+from schedlab.llm.cards import model_card
 from schedlab.llm.requests import LlmRequests
-from schedlab.llm.roofline import Deployment, Efficiency
-from schedlab.llm.serving import Batching, route_least_loaded, serve
+from schedlab.llm.roofline import Deployment
+from schedlab.llm.serving import route_least_loaded, serve
+from schedlab.sim.llm_gpus import card_of
 from schedlab.trace import Nodes
 from schedlab.workload import TimedWorkload
-
-
-def card_of(model: str, cards: Mapping[str, str]) -> GpuCard | None:
-    """The GPU card of a node list's GPU model (``cards`` maps models schedlab has no card
-    for, e.g. openb's ``G2``, to one); None when there is none."""
-    try:
-        return gpu_card(cards.get(model, model))
-    except LlmError:
-        return None
-
-
-def restrict_llm_gpus(workload: TimedWorkload, nodes: Nodes, cards: Mapping[str, str]) -> TimedWorkload:
-    """``workload`` with each LLM replica that has no ``gpu_spec`` limited to the node GPU
-    models whose card holds its model on its GPUs with room for a full context. A model
-    that no card knows, or no GPU model of the node list fits, is an error."""
-    if workload.llm is None:
-        return workload
-    llm = workload.llm
-    models = sorted(set(nodes.model.tolist()))
-    spec = workload.tasks.gpu_spec.copy()
-    for name, tp in sorted(
-        {
-            (str(m), int(g))
-            for m, g in zip(llm.model[llm.is_llm], workload.tasks.num_gpu[llm.is_llm], strict=True)
-        }
-    ):
-        try:
-            card = model_card(name)
-        except LlmError as err:
-            raise ConfigError(f"{workload.source}: llm_model {name}: {str(err).split(': ', 1)[1]}") from None
-        allowed = [
-            m
-            for m in models
-            if (c := card_of(m, cards)) is not None and fits(card, c, tp, Batching(), Efficiency())
-        ]
-        if not allowed:
-            known = ", ".join(
-                f"{m} ({c.name if (c := card_of(m, cards)) else 'no card: map it with --gpu-card'})"
-                for m in models
-            )
-            raise ConfigError(
-                f"{workload.source}: {name} on {tp} GPU(s) fits no GPU model of {nodes.source}: {known}"
-            )
-        rows = llm.is_llm & (llm.model == name) & (workload.tasks.num_gpu == tp) & (spec == "")
-        spec[rows] = "|".join(allowed)
-    return replace(workload, tasks=replace(workload.tasks, gpu_spec=spec))
 
 
 def llm_service_metrics(
@@ -138,7 +90,7 @@ def llm_service_metrics(
             if not len(inside):
                 continue
             card = card_of(str(nodes.model[int(node)]), cards)
-            assert card is not None  # restrict_llm_gpus placed it where a card fits
+            assert card is not None  # placed where a card fits (llm_gpus)
             part = LlmRequests(
                 requests.arrival[inside], requests.prompt[inside], requests.output[inside], trace.source
             )
@@ -260,7 +212,7 @@ def _least_loaded(
     for k, node, _, _ in windows:
         t = members[k]
         card = card_of(str(nodes.model[node]), cards)
-        assert card is not None  # restrict_llm_gpus placed it where a card fits
+        assert card is not None  # placed where a card fits (llm_gpus)
         deployments.append(
             Deployment(model_card(str(workload.llm.model[t])), card, int(workload.tasks.num_gpu[t]))
         )

@@ -65,7 +65,7 @@ def replay(
             raise ConfigError(
                 f"{workload.source} has LLM replicas (llm_model): give their request trace (--llm-requests)"
             )
-        from schedlab.sim.llm_services import restrict_llm_gpus  # numba only for LLM replicas
+        from schedlab.sim.llm_gpus import restrict_llm_gpus  # numba only for LLM replicas
 
         workload = restrict_llm_gpus(workload, nodes, dict(config.gpu_cards))
     physical, part = nodes, None
@@ -74,6 +74,10 @@ def replay(
 
         part = partition(nodes, parse_layouts(config.mig, nodes))
         workload, nodes = mig_tasks(workload, part, config.mig_fit), part.nodes
+        if workload.llm is not None:
+            from schedlab.sim.llm_gpus import restrict_llm_instances
+
+            workload = restrict_llm_instances(workload, nodes, dict(config.gpu_cards))
     use_compiled = _use_compiled(config, len(workload))
     compile_s = ready() if use_compiled else 0.0
     wall = time.perf_counter() - compile_s
