@@ -102,6 +102,15 @@ def feature_rows(new: Version, work: Path, repeat: int) -> list[tuple[str, ...]]
         ("--jobs", str(pai), "--nodes", str(nodes10), "--policy", "fgd", *PAI_REPLAY),
         3,
     )
+    compare(
+        "all together and defragmentation (the above, --defrag fgd)",
+        pai_flat,
+        (
+            *("--jobs", str(pai), "--nodes", str(nodes10), "--policy", "fgd", *PAI_REPLAY),
+            *("--defrag", "fgd", "--defrag-every", "60", "--defrag-moves", "60"),
+        ),
+        3,
+    )
     services = synth("services20k", "--tasks", "20000", "--load", "0.9", "--services", "0.3", "--seed", "7")
     mix = ("--jobs", str(services), "--interference", "measured")
     compare(

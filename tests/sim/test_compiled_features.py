@@ -30,8 +30,8 @@ TRAIN = ["resnet50_train/32", "bert_train/16"]
 FEATURES = ("gangs", "spread", "events", "guard", "drf", "wide", "services", "slo", "defrag")
 #: Features the guard cannot run with (their run times change as they run).
 NOT_WITH_GUARD = {"services", "slo"}
-#: Nor defragmentation (which needs fixed run times and no reservations).
-NOT_WITH_DEFRAG = {"services", "slo", "guard"}
+#: Nor defragmentation (which needs fixed run times).
+NOT_WITH_DEFRAG = {"services", "slo"}
 
 SHAPES = [(0, 0), (1, 200), (1, 300), (1, 500), (1, 1000), (2, 1000), (4, 1000)]
 

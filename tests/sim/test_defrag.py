@@ -70,6 +70,18 @@ def test_a_move_lets_the_waiting_task_start_at_the_next_step(compiled: bool, pol
 
 
 @pytest.mark.parametrize("compiled", [False, True])
+def test_moves_and_the_starvation_guard_go_together(compiled: bool) -> None:
+    # The waiting task starves from 9 s (--reserve-after 3) and holds a reservation for the
+    # node it could start on the earliest; the step at 10 s still frees a node for it, and
+    # the moved task (ending at 102 s, after the reservation's 100 s) goes to the other.
+    result = run(1, compiled, defrag="least-moved", defrag_every=5.0, defrag_cost=2.0, reserve_after=3.0)
+    t = result.tasks
+    assert (t["start"].iloc[4], t["end"].iloc[4]) == (10.0, 20.0) and result.summary["defrag_moves"] == 1
+    moved = result.attempts[result.attempts["attempt"] == 1]
+    assert list(moved["end"]) == [102.0] and int(moved["node"].iloc[0]) != int(t["node"].iloc[4])
+
+
+@pytest.mark.parametrize("compiled", [False, True])
 def test_the_budget_caps_moves_in_any_hour(compiled: bool) -> None:
     # Two pairs, two waiting tasks: a budget of 2 moves an hour helps both at 10 s; a budget
     # of 1 helps one, and the other waits until the first ends on the node freed for it at
@@ -171,7 +183,7 @@ def test_defragmentation_refuses_what_it_cannot_model() -> None:
     with pytest.raises(ConfigError, match="--defrag-moves must be at least 1"):
         run(1, False, defrag="fgd", defrag_moves=0)
     with pytest.raises(ConfigError, match="--defrag needs fixed run times"):
-        run(1, False, defrag="fgd", reserve_after=60.0)
+        run(1, False, defrag="fgd", interference="measured")
 
 
 def test_the_cli_reports_moves_and_refuses_bad_flags(tmp_path: Path) -> None:

@@ -245,6 +245,8 @@ class Descheduler:
         r.attempt[v] += 1
         end = r._run(v, s, placement) + self.settings.cost_s
         r.ends_at(v, end)
+        if r.guard is not None:  # the reservations see its new end
+            r.guard.started(v, placement.node, placement.gpus, end)
         self.moves += 1
         self.recent.append(now)
         self.lost_gpu_s += self.settings.cost_s * int(m.shapes.total_gpu_milli[s]) / 1000

@@ -171,11 +171,8 @@ def _defrag(config: ReplayConfig, rates: bool) -> DefragPolicy | None:
     settings = config.defrag_settings
     if not settings.on:
         return None
-    if rates or config.reserve_after is not None:
-        raise ConfigError(
-            "--defrag needs fixed run times and no reservations: not with interference, services"
-            " or --reserve-after"
-        )
+    if rates:
+        raise ConfigError("--defrag needs fixed run times: not with interference or services")
     return DEFRAG_POLICIES.get(settings.policy)()
 
 

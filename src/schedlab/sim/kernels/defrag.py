@@ -29,6 +29,7 @@ from schedlab.sim.kernels.state import (
     DEFRAG_EVERY,
     DEFRAG_ORIGIN,
     FRAG_SCALE,
+    GUARD,
     MOVE_LOST,
     MOVES,
     NOW,
@@ -75,6 +76,8 @@ def _move(kind: int, draws: bool, st: State, node: int, v: int, chosen: int) -> 
     o.attempt[v] += 1
     end = begin(st, v, s, n, mask) + st.floats[DEFRAG_COST]
     push(st.h, end, v, rates.key(st.q, o.attempt[v], v))
+    if st.ints[GUARD]:  # the reservations see its new end
+        st.run.end[v] = end
     ring = st.dg.ring
     ring[st.ints[MOVES] % len(ring)] = now
     st.ints[MOVES] += 1
