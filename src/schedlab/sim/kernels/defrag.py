@@ -38,8 +38,6 @@ from schedlab.sim.kernels.state import (
     State,
 )
 
-HOUR = 3600.0
-
 
 @inline
 def _next(origin: float, every: float, now: float) -> float:
