@@ -47,7 +47,7 @@ def profiles(gpu: str) -> None:
         starts = "{" + ",".join(map(str, p.starts)) + "}"
         table.add_row(
             p.name,
-            f"{p.compute}/7" if model.slices == 8 else f"{p.compute}/4",
+            f"{p.compute}/{model.compute_slices}",
             f"{p.memory_gb} GB",
             str(p.size),
             starts,

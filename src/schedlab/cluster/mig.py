@@ -61,6 +61,15 @@ class MigModel:
         known = ", ".join(p.name for p in self.profiles)
         raise MigError(f"MIG profile {name!r} does not exist on {self.name} (its profiles: {known})")
 
+    @property
+    def compute_slices(self) -> int:
+        """The GPU's compute slices: 7 (4 on an A30, whose memory has 4 slices)."""
+        return 7 if self.slices == 8 else 4
+
+    def share(self, profile: Profile) -> float:
+        """The compute share of one instance of ``profile`` (g/7; g/4 on an A30)."""
+        return profile.compute / self.compute_slices
+
 
 def _eight(gb: int) -> tuple[Profile, ...]:
     """The profiles of an 8-slice GPU whose memory slice holds ``gb`` (as NVIDIA names them)."""
@@ -198,3 +207,15 @@ def free_starts(model: MigModel, layout: Sequence[tuple[Profile, int]], profile:
     if profile.media and any(p.media for p, _ in layout):
         return []
     return placements(model, profile, used)
+
+
+def most_instances(model: MigModel, profile: Profile) -> int:
+    """The most instances of ``profile`` one GPU of ``model`` holds."""
+    count = 1
+    while count < model.slices:
+        try:
+            place_layout(model, [profile.name] * (count + 1))
+        except MigError:
+            break
+        count += 1
+    return count

@@ -91,7 +91,6 @@ def partition(nodes: Nodes, layouts: dict[str, tuple[MigModel, list[str]]]) -> P
             continue
         mig, names = layouts[model]
         counts = Counter(names)
-        slices = 7 if mig.slices == 8 else 4
         weight = {p: counts[p] * mig.profile(p).compute for p in counts}
         total = sum(weight.values())
         cpu_left, mem_left = int(cpu), int(mem)
@@ -108,7 +107,7 @@ def partition(nodes: Nodes, layouts: dict[str, tuple[MigModel, list[str]]]) -> P
             cpu_left, mem_left = cpu_left - part_cpu, mem_left - part_mem
             virtual = f"{model}/{p}"
             rows.append((f"{name}/{p}", part_cpu, part_mem, instances, virtual))
-            profile[virtual], share[virtual] = p, mig.profile(p).compute / slices
+            profile[virtual], share[virtual] = p, mig.share(mig.profile(p))
     return Partition(Nodes.build(rows, nodes.source), nodes, profile, share)
 
 
@@ -188,4 +187,4 @@ def slice_share(model: str) -> float:
         profile = mig.profile(name)
     except MigError:
         return 1.0
-    return profile.compute / (7 if mig.slices == 8 else 4)
+    return mig.share(profile)

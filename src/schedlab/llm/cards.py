@@ -144,7 +144,7 @@ def mig_card(card: GpuCard, physical: str, name: str) -> GpuCard:
     share of the memory slices (each slice has its own memory controllers and L2), the memory
     its profile names, and no link (instances do not all-reduce: tensor parallel degree 1);
     ``per_gpu``: the most instances of the profile one GPU holds."""
-    from schedlab.cluster.mig import MigError, mig_model, place_layout
+    from schedlab.cluster.mig import MigError, mig_model, most_instances
 
     mig = mig_model(physical)
     if mig is None:
@@ -153,21 +153,13 @@ def mig_card(card: GpuCard, physical: str, name: str) -> GpuCard:
         profile = mig.profile(name)
     except MigError as err:
         raise LlmError(f"GPU {physical}/{name}: {err}") from None
-    compute = profile.compute / (7 if mig.slices == 8 else 4)
-    per_gpu = 1
-    while per_gpu < mig.slices:
-        try:
-            place_layout(mig, [profile.name] * (per_gpu + 1))
-        except MigError:
-            break
-        per_gpu += 1
     return GpuCard(
         f"{card.name}/{profile.name}",
-        card.flops * compute,
+        card.flops * mig.share(profile),
         card.bandwidth * profile.size / mig.slices,
         profile.memory_gb * G,
         0.0,
-        per_gpu=per_gpu,
+        per_gpu=most_instances(mig, profile),
     )
 
 

@@ -85,6 +85,7 @@ class Descheduler:
             if plan is None:
                 break
             blocked, sets = plan
+            total = sum(len(tasks) for _, tasks in sets)
             done, planned, offered = 0, 0, []  # moves made, moves planned so far, nodes moved off
             for node, tasks in sets:
                 planned += len(tasks)
@@ -101,7 +102,7 @@ class Descheduler:
             moved = True
             for node in offered:
                 m.admission.freed(node, r)
-            if done < sum(len(tasks) for _, tasks in sets) or r.out.status[t] != RUNNING:
+            if done < total or r.out.status[t] != RUNNING:
                 break
         if moved:
             r._record()  # which arms the next step
@@ -133,10 +134,13 @@ class Descheduler:
         c, sh = m.cluster, m.shapes
         s, size = int(m.shape_of[t]), int(m.gang_size[t])
         excluded = r._excluded(t, s) if size == 1 else None  # a gang takes any node
-        skip = set() if excluded is None else set(excluded.tolist())
-        copies = copies_per_node(c, m.table.shapes[s])
-        fit = {n for n in np.flatnonzero(c.up).tolist() if n not in skip and self._fits(s, n, [])}
-        missing = size - sum(int(copies[n]) for n in np.flatnonzero(c.up).tolist() if n not in skip)
+        usable = c.up.copy()
+        if excluded is not None:
+            usable[excluded] = False
+        shape = m.table.shapes[s]
+        fitting = nodes_fitting(c.cpu_left, c.mem_left, c.gpu_free, c.model, shape) & usable
+        fit = set(np.flatnonzero(fitting).tolist())
+        missing = size - int(copies_per_node(c, shape)[usable].sum())
         if missing <= 0:
             return None
         running = np.flatnonzero(r.out.status == RUNNING)
@@ -148,7 +152,7 @@ class Descheduler:
         left = self._left()
         candidates = []
         for node, tasks in by_node.items():
-            if not c.up[node] or node in skip or node in fit:
+            if not usable[node] or node in fit:
                 continue
             movable = sorted(
                 (v for v in tasks if self._elsewhere(int(m.shape_of[v]), node, fit, room)),
@@ -200,7 +204,7 @@ class Descheduler:
                 cpu, mem = cpu + int(sh.cpu[vs]), mem + int(sh.mem[vs])
                 for g in gpus:
                     free[g] += sh.gpu_milli[vs]
-                if self._fits(s, node, chosen):
+                if shapes_fitting(cpu, mem, free, int(c.model[node]), sh, np.array([s]))[0]:
                     return chosen
         return []
 

@@ -69,15 +69,14 @@ def _move(kind: int, draws: bool, st: State, node: int, v: int, chosen: int) -> 
     if n < 0:
         return False
     commit(c, st.sh, st.f, st.pl, s, n, mask, PLACE)
-    st.dg.kept[v] += (now - o.start[v]) * m.speed[c.model[node], m.speed_class[s]]
+    dg.kept[v] += (now - o.start[v]) * m.speed[c.model[node], m.speed_class[s]]
     stop(st, v)
     o.attempt[v] += 1
     end = begin(st, v, s, n, mask) + st.floats[DEFRAG_COST]
     push(st.h, end, v, rates.key(st.q, o.attempt[v], v))
     if st.ints[GUARD]:  # the reservations see its new end
         st.run.end[v] = end
-    ring = st.dg.ring
-    ring[st.ints[MOVES] % len(ring)] = now
+    dg.ring[st.ints[MOVES] % len(dg.ring)] = now
     st.ints[MOVES] += 1
     st.floats[MOVE_LOST] += st.floats[DEFRAG_COST] * st.sh.total[s] / 1000
     return True
@@ -111,14 +110,13 @@ def run_step(kind: int, draws: bool, st: State) -> bool:
         count = plan(st, t)
         if count == 0:
             break
-        done, planned, offered, j = 0, 0, 0, 0  # moves made and planned so far, nodes moved off
+        done, planned, offered = 0, 0, 0  # moves made (the next in ``pick``) and planned, nodes moved off
         for r in range(count):
             planned += dg.sizes[r]
             for _ in range(dg.sizes[r]):
-                if not _move(kind, draws, st, dg.nodes[r], dg.pick[j], count):
+                if not _move(kind, draws, st, dg.nodes[r], dg.pick[done], count):
                     break
                 done += 1
-                j += 1
             if done > planned - dg.sizes[r]:
                 offered += 1
             if done < planned:
@@ -128,9 +126,6 @@ def run_step(kind: int, draws: bool, st: State) -> bool:
         moved = True
         for r in range(offered):
             freed(kind, draws, st, dg.nodes[r])
-        total = 0
-        for r in range(count):
-            total += dg.sizes[r]
-        if done < total or st.o.status[t] != RUNNING:
+        if done < dg.sizes[:count].sum() or st.o.status[t] != RUNNING:
             break
     return moved
