@@ -92,10 +92,7 @@ def test_models_that_fit_no_gpu_and_gpus_without_a_card(tmp_path: Path) -> None:
             "x,0,60,8000,32768,1,1000,LS,llama-2-7b,1,,60\n",
             "jobs.csv:2: field 'ttft_ms': an LLM replica (a row with llm_model) needs ttft_ms",
         ),
-        (
-            "x,0,60,8000,32768,1,500,LS,llama-2-7b,1,400,60\n",
-            "field 'num_gpu': an LLM replica runs on whole GPUs",
-        ),
+        ("x,0,60,8000,32768,0,0,LS,llama-2-7b,1,400,60\n", "field 'num_gpu': an LLM replica needs a GPU"),
         ("x,0,60,8000,32768,1,1000,LS,,,400,\n", "field 'ttft_ms': ttft_ms without llm_model"),
         (
             "x,0,60,8000,32768,1,1000,LS,llama-2-7b,1,-4,60\n",

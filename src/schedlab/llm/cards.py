@@ -11,7 +11,7 @@ all-reduces over. The figures are the vendors' data-sheet numbers (dense, no spa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from schedlab.errors import SchedlabError
 
@@ -161,6 +161,14 @@ def mig_card(card: GpuCard, physical: str, name: str) -> GpuCard:
         0.0,
         per_gpu=most_instances(mig, profile),
     )
+
+
+def shared_card(card: GpuCard, share: float) -> GpuCard:
+    """The card as a replica that time-slices ``share`` of one GPU with other tasks sees it:
+    ``share`` of its memory (vLLM's ``gpu_memory_utilization`` applies to that), all its
+    compute and bandwidth while it runs alone (co-runners slow it as the interference model
+    says: :mod:`schedlab.sim.llm_services`)."""
+    return replace(card, name=f"{card.name} ({share:g} of it)", memory=card.memory * share, aliases=())
 
 
 def gpu_card_pairs(parts: list[str], what: str) -> tuple[tuple[str, str], ...]:

@@ -28,9 +28,10 @@ ARRIVAL, FIRST, LAST, FINISH = range(4)
 N_REQF = 4
 # Integer fields of a replica: free blocks, phase (idle, iterating, waking, closed), running
 # count, requests outstanding, queue head and tail, iterations, most blocks used, preemptions,
-# its KV-cache blocks and the watermark it keeps free.
-FREE, PHASE, NRUN, OUTSTANDING, HEAD, TAIL, ITERS, PEAK, PREEMPTS, CAP, WMARK = range(11)
-N_REP = 11
+# its KV-cache blocks and the watermark it keeps free, and its slowdown steps: the one in
+# force and the end of its own (indices into the step arrays).
+FREE, PHASE, NRUN, OUTSTANDING, HEAD, TAIL, ITERS, PEAK, PREEMPTS, CAP, WMARK, STEP, STEP_END = range(13)
+N_REP = 13
 IDLE, ITERATING, WAKING, CLOSED = 0, 1, 2, 3
 # Float fields of a replica: when it next acts, last KV-use change, KV block-seconds, busy s,
 # and the window it runs in (from OPEN, until before CLOSE).
@@ -143,3 +144,26 @@ def admit(
     run[r, rep[r, NRUN]] = i
     rep[r, NRUN] += 1
     return i
+
+
+@jitted("inline")
+def close(req: IntArray, rep: IntArray, repf: FloatArray, run: IntArray, r: int) -> None:
+    """Replica ``r``'s window ends: the requests it holds or queues are DROPPED."""
+    for k in range(rep[r, NRUN]):
+        req[run[r, k], STATE] = DROPPED
+    while rep[r, HEAD] >= 0:
+        req[pop(req, rep, r), STATE] = DROPPED
+    rep[r, NRUN] = 0
+    rep[r, OUTSTANDING] = 0
+    rep[r, PHASE] = CLOSED
+    repf[r, UNTIL] = INF
+
+
+@jitted("inline")
+def slowdown(rep: IntArray, step_t: FloatArray, step_f: FloatArray, r: int, t: float) -> float:
+    """Replica ``r``'s slowdown at ``t``: its last step begun by then (steps in time order)."""
+    s = rep[r, STEP]
+    while s + 1 < rep[r, STEP_END] and step_t[s + 1] <= t:
+        s += 1
+    rep[r, STEP] = s
+    return step_f[s]

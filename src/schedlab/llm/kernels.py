@@ -43,7 +43,6 @@ from schedlab.llm.kernel_state import (
     FIRST,
     GEN,
     GOFF,
-    HEAD,
     HELD,
     IDLE,
     INF,
@@ -66,10 +65,11 @@ from schedlab.llm.kernel_state import (
     WAKING,
     WORK,
     admit,
+    close,
     decode_slot,
     jitted,
-    pop,
     push,
+    slowdown,
     use_kv,
 )  # fmt: skip
 
@@ -232,10 +232,14 @@ def simulate(
     gaps: FloatArray,
     params: IntArray,
     coef: FloatArray,
+    step_t: FloatArray,
+    step_f: FloatArray,
 ) -> None:
     """Serve every PENDING request (sorted by arrival) on ``params[REPLICAS]`` replicas
     (``coef``: a row of iteration-time coefficients per replica), filling in the request and
-    replica fields; REJECTED requests are skipped."""
+    replica fields; REJECTED requests are skipped. An iteration takes its roofline time
+    times the replica's slowdown where it begins (``step_f[s]`` from ``step_t[s]`` on, the
+    replica's steps ``STEP`` to before ``STEP_END``: GPU time shared with co-located tasks)."""
     n = req.shape[0]
     replicas = params[REPLICAS]
     a = 0
@@ -275,9 +279,11 @@ def simulate(
         if rep[r, PHASE] == ITERATING and repf[r, UNTIL] <= t:  # not one cut short by CLOSE
             _complete(req, reqf, rep, repf, run, gaps, r, t, rep[r, CAP])
         if t >= repf[r, CLOSE]:
-            _close(req, rep, repf, run, r)
+            close(req, rep, repf, run, r)
             continue
         dt = _schedule(req, rep, repf, run, r, t, params, coef[r])
+        if dt > 0:
+            dt *= slowdown(rep, step_t, step_f, r, t)
         if dt < 0:
             rep[r, PHASE] = IDLE
             repf[r, UNTIL] = INF
@@ -286,16 +292,3 @@ def simulate(
             repf[r, UNTIL] = t + dt
             repf[r, BUSY] += dt
             rep[r, ITERS] += 1
-
-
-@jitted("inline")
-def _close(req: IntArray, rep: IntArray, repf: FloatArray, run: IntArray, r: int) -> None:
-    """Replica ``r``'s window ends: the requests it holds or queues are DROPPED."""
-    for k in range(rep[r, NRUN]):
-        req[run[r, k], STATE] = DROPPED
-    while rep[r, HEAD] >= 0:
-        req[pop(req, rep, r), STATE] = DROPPED
-    rep[r, NRUN] = 0
-    rep[r, OUTSTANDING] = 0
-    rep[r, PHASE] = CLOSED
-    repf[r, UNTIL] = INF

@@ -26,6 +26,18 @@ from schedlab.llm.kernels import simulate
 from schedlab.llm.requests import LlmRequests
 from schedlab.llm.roofline import Deployment
 
+#: A slowdown over time: ``(times, factors)``, factor i in force from time i (times
+#: ascending) until the next; 1 before the first.
+Steps = tuple[FloatArray, FloatArray]
+
+
+def _checked(steps: Steps) -> Steps:
+    """``steps`` as float arrays, begun by a factor of 1 from the start of time."""
+    times, factors = (np.asarray(x, dtype=np.float64) for x in steps)
+    if times.shape != factors.shape or (np.diff(times) < 0).any() or (factors <= 0).any():
+        raise LlmError("a slowdown is ascending times and positive factors, as many of each")
+    return np.concatenate(([-np.inf], times)), np.concatenate(([1.0], factors))
+
 
 @dataclass(frozen=True)
 class Batching:
@@ -152,16 +164,24 @@ class Served:
 
 
 def serve(
-    requests: LlmRequests, deployment: Deployment, replicas: int, batching: Batching = Batching()
+    requests: LlmRequests,
+    deployment: Deployment,
+    replicas: int,
+    batching: Batching = Batching(),
+    slowdown: Steps | None = None,
 ) -> Served:
-    """Serve ``requests`` on ``replicas`` copies of ``deployment``.
+    """Serve ``requests`` on ``replicas`` copies of ``deployment``; with ``slowdown``, every
+    iteration takes its time times the factor in force where it begins (the GPU's time
+    shared with co-located tasks).
 
     Requests longer than the model's context (prompt plus output) or than the KV cache
     can ever hold are not served: they are listed in ``rejected`` (their indices).
     """
     if replicas < 1:
         raise LlmError(f"--replicas {replicas}: must be at least 1")
-    req, reqf, rep, repf, gaps, rejected = _simulate(requests, [deployment] * replicas, None, batching)
+    req, reqf, rep, repf, gaps, rejected = _simulate(
+        requests, [deployment] * replicas, None, batching, [slowdown] * replicas
+    )
     blocks, n = rep[0, k.CAP], len(requests)
     served = req[:, k.STATE] == k.DONE
     first, finish = reqf[:, k.FIRST], reqf[:, k.FINISH]
@@ -194,14 +214,17 @@ def route_least_loaded(
     deployments: Sequence[Deployment],
     windows: Sequence[tuple[float, float]],
     batching: Batching = Batching(),
+    slowdowns: Sequence[Steps | None] | None = None,
 ) -> IntArray:
     """Per request (sorted by arrival), the replica a least-loaded router sends it to: of the
     replicas running at its arrival (``windows``: from, until before; one deployment of one
     model each, on its own GPU card), the one with the fewest requests outstanding then, as
     each serves at token level (the lowest index on ties); -1 when none runs. A request
     longer than the model's context, or than some replica's KV cache could ever hold, is
-    not routed by load: -2."""
-    req, _, _, _, _, rejected = _simulate(requests, deployments, windows, batching)
+    not routed by load: -2. ``slowdowns``: per replica, as :func:`serve`'s."""
+    req, _, _, _, _, rejected = _simulate(
+        requests, deployments, windows, batching, slowdowns or [None] * len(deployments)
+    )
     chosen: IntArray = req[:, k.REPLICA].copy()
     chosen[rejected] = -2
     return chosen
@@ -212,6 +235,7 @@ def _simulate(
     deployments: Sequence[Deployment],
     windows: Sequence[tuple[float, float]] | None,
     batching: Batching,
+    slowdowns: Sequence[Steps | None],
 ) -> tuple[IntArray, FloatArray, IntArray, FloatArray, FloatArray, np.ndarray]:
     """Run the replica simulator: the request and replica fields, the token gaps, and which
     requests were rejected (longer than the context or any replica's KV cache)."""
@@ -257,5 +281,10 @@ def _simulate(
         [len(deployments), batching.max_seqs, budget, batching.block_size, int(batching.chunked)]
     )
     coef = np.stack([d.coefficients() for d in deployments])
-    simulate(req, reqf, rep, repf, run, gaps, params, coef)
+    steps = [(np.array([-np.inf]), np.ones(1)) if s is None else _checked(s) for s in slowdowns]
+    ends = np.cumsum([len(t) for t, _ in steps])
+    rep[:, k.STEP], rep[:, k.STEP_END] = ends - [len(t) for t, _ in steps], ends
+    step_t = np.concatenate([t for t, _ in steps])
+    step_f = np.concatenate([f for _, f in steps])
+    simulate(req, reqf, rep, repf, run, gaps, params, coef, step_t, step_f)
     return req, reqf, rep, repf, gaps, rejected

@@ -178,13 +178,13 @@ def _rate_arrays(model: ReplayModel) -> RateArrays | None:
     sharing_milli = milli[(milli > 0) & (milli < 1000)]
     per_gpu = 1000 // int(sharing_milli.min()) if len(sharing_milli) else 1
     group_max = max(min(int((config >= 0).sum()), per_gpu), 1)
-    services = int(w.is_service.sum())
+    services = int(w.serves_requests.sum())
     solo = np.array([[solo_slowdown(interference, a, share) for share in model.slice_share] for a in names])
     return rate_arrays(
         len(model.cluster),
         model.cluster.width,
         config,
-        w.is_service,
+        w.serves_requests,
         pair if names else np.ones((1, 1)),
         alone if names else np.ones(1),
         np.array([interference.group_scale(m, sharing) for m in range(group_max + 2)]),

@@ -11,11 +11,12 @@ from dataclasses import replace
 import numpy as np
 
 from schedlab.errors import ConfigError
-from schedlab.llm.cards import GpuCard, LlmError, gpu_card, model_card
+from schedlab.llm.cards import GpuCard, LlmError, gpu_card, model_card, shared_card
 from schedlab.llm.plan import fits
 from schedlab.llm.roofline import Efficiency
 from schedlab.llm.serving import Batching
 from schedlab.trace import Nodes
+from schedlab.trace.tables import GPU_MILLI
 from schedlab.workload import TimedWorkload
 
 
@@ -31,6 +32,16 @@ def card_of(model: str, cards: Mapping[str, str]) -> GpuCard | None:
         return None
 
 
+def task_card(model: str, gpu_milli: int, cards: Mapping[str, str]) -> GpuCard | None:
+    """The card a replica of ``gpu_milli`` per GPU sees on GPU model ``model``: the GPU's
+    (:func:`card_of`), or with less than a whole GPU, the GPU time-sliced
+    (:func:`schedlab.llm.cards.shared_card`: its share of the memory)."""
+    card = card_of(model, cards)
+    if card is None or gpu_milli >= GPU_MILLI:
+        return card
+    return shared_card(card, gpu_milli / GPU_MILLI)
+
+
 def restrict_llm_gpus(workload: TimedWorkload, nodes: Nodes, cards: Mapping[str, str]) -> TimedWorkload:
     """``workload`` with each LLM replica that has no ``gpu_spec`` limited to the node GPU
     models whose card holds its model on its GPUs with room for a full context. A model
@@ -40,10 +51,13 @@ def restrict_llm_gpus(workload: TimedWorkload, nodes: Nodes, cards: Mapping[str,
     llm = workload.llm
     models = sorted(set(nodes.model.tolist()))
     spec = workload.tasks.gpu_spec.copy()
-    for name, tp in sorted(
+    tasks = workload.tasks
+    for name, tp, milli in sorted(
         {
-            (str(m), int(g))
-            for m, g in zip(llm.model[llm.is_llm], workload.tasks.num_gpu[llm.is_llm], strict=True)
+            (str(m), int(g), int(x))
+            for m, g, x in zip(
+                llm.model[llm.is_llm], tasks.num_gpu[llm.is_llm], tasks.gpu_milli[llm.is_llm], strict=True
+            )
         }
     ):
         try:
@@ -53,19 +67,20 @@ def restrict_llm_gpus(workload: TimedWorkload, nodes: Nodes, cards: Mapping[str,
         allowed = [
             m
             for m in models
-            if (c := card_of(m, cards)) is not None and fits(card, c, tp, Batching(), Efficiency())
+            if (c := task_card(m, milli, cards)) is not None and fits(card, c, tp, Batching(), Efficiency())
         ]
         if not allowed:
             known = ", ".join(
                 f"{m} ({c.name if (c := card_of(m, cards)) else 'no card: map it with --gpu-card'})"
                 for m in models
             )
-            raise ConfigError(
-                f"{workload.source}: {name} on {tp} GPU(s) fits no GPU model of {nodes.source}: {known}"
-            )
-        rows = llm.is_llm & (llm.model == name) & (workload.tasks.num_gpu == tp) & (spec == "")
+            gpus = f"{tp} GPU(s)" if milli >= GPU_MILLI else f"{milli} milli of a GPU (its memory share)"
+            where = f"{workload.source}: {name} on {gpus}"
+            raise ConfigError(f"{where} fits no GPU model of {nodes.source}: {known}")
+        rows = llm.is_llm & (llm.model == name) & (tasks.num_gpu == tp) & (tasks.gpu_milli == milli)
+        rows &= spec == ""
         spec[rows] = "|".join(allowed)
-    return replace(workload, tasks=replace(workload.tasks, gpu_spec=spec))
+    return replace(workload, tasks=replace(tasks, gpu_spec=spec))
 
 
 def restrict_llm_instances(workload: TimedWorkload, nodes: Nodes, cards: Mapping[str, str]) -> TimedWorkload:

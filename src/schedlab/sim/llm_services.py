@@ -7,7 +7,12 @@ placed, queued, preempted and failed like any task, where its model fits
 each replica's requests (the ``--llm-requests`` trace at its ``llm_rate_rps``, cycled from a
 seeded random phase over its life, from arrival to end) are served token by token
 (:func:`schedlab.llm.serving.serve`) on the GPU card of each node it ran on, a fresh replica
-per run (a restart begins with an empty cache and queue). A request is within the SLO when
+per run (a restart begins with an empty cache and queue). A replica of less than a whole GPU
+time-slices it with other tasks: it has its share of the GPU's memory
+(:func:`~schedlab.sim.llm_gpus.task_card`) and, with a ``profile`` and an interference model,
+each iteration takes the slowdown the model gives it in the group on its GPU when the
+iteration begins (the spans :attr:`~schedlab.sim.progress.ProgressRates.segments` keeps; its
+co-runners are slowed by it through the same model). A request is within the SLO when
 its TTFT and its mean time between tokens meet the row's ``ttft_ms`` and ``tbt_ms``;
 requests that arrive while the replica is not running (before it is placed, between an
 eviction and its restart) or that are still in flight when a run ends miss it.
@@ -35,9 +40,10 @@ import pandas as pd
 from schedlab.llm.cards import model_card
 from schedlab.llm.requests import LlmRequests
 from schedlab.llm.roofline import Deployment
-from schedlab.llm.serving import route_least_loaded, serve
-from schedlab.sim.llm_gpus import card_of
+from schedlab.llm.serving import Steps, route_least_loaded, serve
+from schedlab.sim.llm_gpus import task_card
 from schedlab.trace import Nodes
+from schedlab.trace.tables import GPU_MILLI
 from schedlab.workload import TimedWorkload
 
 
@@ -51,6 +57,7 @@ def llm_service_metrics(
     seed: int,
     cards: Mapping[str, str],
     router: str = "none",
+    segments: list[tuple[int, float, float, float, float]] | None = None,
 ) -> dict[str, Any]:
     """``llm_slo_attainment`` (share of all LLM requests within their replica's SLO) and
     ``llm_services`` (per replica: requests, served, too long for the model (its context or
@@ -67,8 +74,9 @@ def llm_service_metrics(
         until = float(ends[t]) if np.isfinite(ends[t]) else horizon
         streams[t] = trace.window(float(llm.rate_rps[t]), start, until - start, rng)
     missed = 0
+    slowed = _Slowdowns(workload, segments)
     if router != "none":
-        streams, missed = _routed(workload, streams, by_task, horizon, router, nodes, cards)
+        streams, missed = _routed(workload, streams, by_task, horizon, router, nodes, cards, slowed)
     rows, within_all, total_all = [], 0, missed
     for t in replicas:
         start = float(workload.arrival[t])
@@ -89,12 +97,13 @@ def llm_service_metrics(
             inside = np.flatnonzero((requests.arrival >= begun) & (requests.arrival < stop))
             if not len(inside):
                 continue
-            card = card_of(str(nodes.model[int(node)]), cards)
+            card = task_card(str(nodes.model[int(node)]), int(workload.tasks.gpu_milli[t]), cards)
             assert card is not None  # placed where a card fits (llm_gpus)
             part = LlmRequests(
                 requests.arrival[inside], requests.prompt[inside], requests.output[inside], trace.source
             )
-            served = serve(part, Deployment(model, card, int(workload.tasks.num_gpu[t])), 1)
+            deployment = Deployment(model, card, int(workload.tasks.num_gpu[t]))
+            served = serve(part, deployment, 1, slowdown=slowed.of(t, float(begun), stop))
             too_long += len(served.rejected)
             done = np.nan_to_num(served.e2e + part.arrival, nan=np.inf) <= stop
             ttft[inside[done]] = served.ttft[done]
@@ -136,6 +145,7 @@ def _routed(
     router: str,
     nodes: Nodes,
     cards: Mapping[str, str],
+    slowed: _Slowdowns,
 ) -> tuple[dict[int, LlmRequests], int]:
     """Each replica's requests once every service's requests are routed (``round-robin`` or
     ``least-loaded``) among its replicas running at their arrival; and how many arrived
@@ -165,7 +175,7 @@ def _routed(
         if router == "least-loaded":
             origin = np.repeat(np.arange(len(members)), [len(p) for p in parts])[order]
             part = LlmRequests(arrival, prompt, output, parts[0].source)
-            chosen = _least_loaded(workload, members, windows, part, origin, nodes, cards)
+            chosen = _least_loaded(workload, members, windows, part, origin, nodes, cards, slowed)
         else:
             chosen = _round_robin(len(members), windows, arrival)
         missed += int((chosen < 0).sum())
@@ -201,6 +211,7 @@ def _least_loaded(
     origin: np.ndarray,
     nodes: Nodes,
     cards: Mapping[str, str],
+    slowed: _Slowdowns,
 ) -> np.ndarray:
     """Per request, the member whose run at its arrival had the fewest requests outstanding
     (:func:`~schedlab.llm.serving.route_least_loaded`; -1: none ran); one the router cannot
@@ -211,14 +222,36 @@ def _least_loaded(
     deployments = []
     for k, node, _, _ in windows:
         t = members[k]
-        card = card_of(str(nodes.model[node]), cards)
+        card = task_card(str(nodes.model[node]), int(workload.tasks.gpu_milli[t]), cards)
         assert card is not None  # placed where a card fits (llm_gpus)
         deployments.append(
             Deployment(model_card(str(workload.llm.model[t])), card, int(workload.tasks.num_gpu[t]))
         )
-    picked = route_least_loaded(requests, deployments, [(b, e) for _, _, b, e in windows])
+    slowdowns = [slowed.of(members[k], b, e) for k, _, b, e in windows]
+    spans = [(b, e) for _, _, b, e in windows]
+    picked = route_least_loaded(requests, deployments, spans, slowdowns=slowdowns)
     owner = np.array([k for k, _, _, _ in windows], dtype=np.int64)
     return np.where(picked >= 0, owner[np.maximum(picked, 0)], np.where(picked == -2, origin, -1))
+
+
+class _Slowdowns:
+    """Per replica that time-slices a GPU, the spans it ran at one slowdown (none: 1)."""
+
+    def __init__(
+        self, workload: TimedWorkload, segments: list[tuple[int, float, float, float, float]] | None
+    ) -> None:
+        shared = workload.tasks.gpu_milli < GPU_MILLI
+        self.spans: dict[int, list[tuple[float, float]]] = {}
+        for t, start, _, slowdown, _ in sorted(segments or []):
+            if shared[t]:
+                self.spans.setdefault(t, []).append((start, slowdown))
+
+    def of(self, t: int, begun: float, stop: float) -> Steps | None:
+        """Replica ``t``'s slowdown over its run from ``begun`` to ``stop`` (None: none)."""
+        steps = [(at, f) for at, f in self.spans.get(t, ()) if begun <= at < stop]
+        if not steps:
+            return None
+        return np.array([at for at, _ in steps]), np.array([f for _, f in steps])
 
 
 def _ms(values: np.ndarray, q: float) -> float | None:

@@ -9,9 +9,9 @@ their GPUs and a task alone runs at its node's speed, on a MIG instance (a node 
 ``<MODEL>/<profile>``, :mod:`schedlab.cluster.partition`) slowed as the model says the
 configuration runs alone under MPS at the instance's compute share.
 
-An inference service lives for its run time whatever its slowdown (slowdown makes its
-requests slower, not its life longer): its departure is never moved, and every span of
-constant slowdown is kept in :attr:`ProgressRates.segments` for its latency metrics.
+An inference service or LLM replica lives for its run time whatever its slowdown (slowdown
+makes its requests slower, not its life longer): its departure is never moved, and every span
+of constant slowdown is kept in :attr:`ProgressRates.segments` for its latency metrics.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def progress_rates(
         index = {a: i for i, a in enumerate(names)}
         rows = np.array([index.get(str(p), 0) for p in profile], dtype=np.int64)
         solo = _Solo(table, rows, m.cluster.model) if len(names) else None
-    rates = ProgressRates(m.interference, m.sharing, profile, reschedule, w.is_service, solo)
+    rates = ProgressRates(m.interference, m.sharing, profile, reschedule, w.serves_requests, solo)
     groups = Colocation(
         m.interference, m.sharing, profile, w.rate_rps, w.slo_ms, rates.groups, rates.busy_nodes
     )

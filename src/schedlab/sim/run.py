@@ -142,6 +142,7 @@ def replay(
             config.seed,
             dict(config.gpu_cards),
             config.llm_router,
+            segments,
         )
     extra["shared_gpu_time_frac"] = shared
     extra["wait_mean_multi_gpu"] = multi_gpu_wait(tasks, workload)

@@ -197,8 +197,10 @@ def _check_services(path: Path, frame: pd.DataFrame, cols: dict[str, np.ndarray]
 
 
 def _check_llm(path: Path, frame: pd.DataFrame, cols: dict[str, np.ndarray]) -> None:
-    """An LLM replica (a row with ``llm_model``) needs its rate and both targets, on whole
-    GPUs, and is no other kind of service; the LLM columns belong to such rows only."""
+    """An LLM replica (a row with ``llm_model``) needs its rate and both targets and a GPU
+    (whole GPUs, or a share of one that it time-slices with others), and is no other kind of
+    service; its ``profile`` (the measured configuration that stands in for it in the
+    interference model) only on a shared GPU; the LLM columns belong to such rows only."""
     llm = cols["llm_model"] != ""
     checks = [
         (llm & np.isnan(cols[col]), col, f"an LLM replica (a row with llm_model) needs {col}")
@@ -206,10 +208,12 @@ def _check_llm(path: Path, frame: pd.DataFrame, cols: dict[str, np.ndarray]) -> 
     ]
     checks += [(~llm & ~np.isnan(cols[col]), col, f"{col} without llm_model") for col in LLM_COLUMNS[1:]]
     checks += [
-        (llm & ((cols["num_gpu"] < 1) | (cols["gpu_milli"] < GPU_MILLI)), "num_gpu",
-         "an LLM replica runs on whole GPUs (num_gpu >= 1, gpu_milli = 1000)"),
-        (llm & (~np.isnan(cols["rate_rps"]) | (cols["profile"] != "")), "llm_model",
-         "an LLM replica has no rate_rps or profile (those describe M/D/1 services)"),
+        (llm & (cols["num_gpu"] < 1), "num_gpu", "an LLM replica needs a GPU (num_gpu >= 1)"),
+        (llm & ~np.isnan(cols["rate_rps"]), "llm_model",
+         "an LLM replica has no rate_rps (that describes M/D/1 services: llm_rate_rps is its rate)"),
+        (llm & (cols["profile"] != "") & (cols["gpu_milli"] >= GPU_MILLI), "profile",
+         "a profile stands in for an LLM replica that shares its GPU (gpu_milli < 1000); a replica"
+         " on whole GPUs has no co-runners"),
     ]  # fmt: skip
     for bad, col, why in checks:
         if bad.any():

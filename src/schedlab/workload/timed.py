@@ -97,6 +97,15 @@ class TimedWorkload:
         return result
 
     @property
+    def serves_requests(self) -> BoolArray:
+        """True for inference services and LLM replicas with a ``profile`` (those that share
+        a GPU): they live their run time whatever their slowdown (it slows their requests,
+        not their life)."""
+        profiled = self.profile != "" if self.profile is not None else np.zeros(len(self), dtype=bool)
+        result: BoolArray = self.is_service | (self.is_llm & profiled)
+        return result
+
+    @property
     def has_gangs(self) -> bool:
         return self.gang is not None and bool((self.gang >= 0).any())
 
