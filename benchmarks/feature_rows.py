@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +18,12 @@ BASE = ("--tasks", "200000", "--load", "0.9", "--durations", "exp:3600", "--copi
 #: The shape of PAI 2020: 30 % gangs of 2-16, 10 % service instances capped one per node.
 PAI = ("--gangs", "0.3:2,4,8,16", "--users", "1000", "--anti-affinity", "0.1:1:8", "--cold-start")
 PAI_REPLAY = ("--queue", "drf", "--mtbf", "168", "--reserve-after", "3600")
+#: docs/sharing.md's MIG layouts: static, and the others GPUs may be re-partitioned into.
+MIG = ("--mig", "A100-SXM4-80GB=7g.80gb", "--mig", "A100-80GB=3g.40gb,4x1g.10gb")
+MIG_ALT = (
+    *("--mig-alt", "A100-SXM4-80GB=3g.40gb,4x1g.10gb", "--mig-alt", "A100-SXM4-80GB=7x1g.10gb"),
+    *("--mig-alt", "A100-80GB=7g.80gb", "--mig-alt", "A100-80GB=7x1g.10gb"),
+)
 
 
 def flat(path: Path, dest: Path) -> Path:
@@ -118,6 +126,20 @@ def feature_rows(new: Version, work: Path, repeat: int) -> list[tuple[str, ...]]
         (*mix, "--policy", "fgd"),
         (*mix, "--policy", "slo-aware"),
         3,
+    )
+    shifting = work / "shifting4096.csv"
+    if not shifting.exists():
+        script = Path(__file__).parents[1] / "examples" / "mig" / "shifting.py"
+        subprocess.run([sys.executable, str(script), "--gpus", "4096", "--out", str(shifting)], check=True)
+    a100 = work / "a100x512.csv"
+    half = ["A100-SXM4-80GB"] * 256 + ["A100-80GB"] * 256
+    a100.write_text(
+        "sn,cpu_milli,memory_mib,gpu,model\n"
+        + "".join(f"a{i},128000,1048576,8,{m}\n" for i, m in enumerate(half))
+    )
+    static = ("--jobs", str(shifting), "--nodes", str(a100), *MIG)
+    compare(
+        "dynamic MIG, --mig-alt (126k tasks, 4,096 A100s) vs static layouts", static, (*static, *MIG_ALT), 2
     )
     wide = synth(
         "wide3k", "--tasks", "3000", "--load", "0.9", "--durations", "exp:3600", "--seed", "7", "--cold-start"

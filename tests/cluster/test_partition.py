@@ -107,7 +107,7 @@ def test_the_cli_partitions_and_refuses_bad_layouts(tmp_path: Path) -> None:
     for flags, message in (
         (
             ["--mig", "A100-80GB=4x2g.20gb"],
-            "error: MIG layout 2g.20gb + 2g.20gb + 2g.20gb + 2g.20gb does not fit",
+            "error: --mig 'A100-80GB=4x2g.20gb': MIG layout 2g.20gb + 2g.20gb + 2g.20gb + 2g.20gb does not",
         ),
         (["--mig-fit"], "error: --mig-fit needs --mig MODEL=LAYOUT"),
     ):

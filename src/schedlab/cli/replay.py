@@ -38,6 +38,9 @@ def replay(
     mttr: float,
     mig_layouts: tuple[str, ...],
     mig_fit: bool,
+    mig_alt: tuple[str, ...],
+    mig_reconfig: float,
+    mig_every: float,
     defrag: str,
     defrag_every: float,
     defrag_moves: int,
@@ -125,6 +128,9 @@ def replay(
         llm_router=llm_router,
         mig=mig_layouts,
         mig_fit=mig_fit,
+        mig_alt=mig_alt,
+        mig_reconfig=mig_reconfig,
+        mig_every=mig_every,
         defrag=defrag,
         defrag_every=defrag_every,
         defrag_moves=defrag_moves,
@@ -134,8 +140,8 @@ def replay(
     config.defrag_settings  # noqa: B018 (checks the --defrag options now)
     if len(parse_policies(policy)) > 1:
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
-    if mig_fit and not mig_layouts:
-        raise ConfigError("--mig-fit needs --mig MODEL=LAYOUT")
+    if (mig_fit or mig_alt) and not mig_layouts:
+        raise ConfigError(f"{'--mig-fit' if mig_fit else '--mig-alt'} needs --mig MODEL=LAYOUT")
     if evict_starved and reserve_after is None:
         log.warning("--evict-starved has no effect without --reserve-after")
     if reserve_after is not None and config.admission != "backfill":

@@ -107,6 +107,29 @@ OPTIONS: list[Callable[[Any], Any]] = [
         " share covers its GPU milli (time-slicing vs MIG on one workload).",
     ),
     click.option(
+        "--mig-alt",
+        "mig_alt",
+        multiple=True,
+        metavar="MODEL=LAYOUT",
+        help="Dynamic MIG: another layout an idle GPU of MODEL (partitioned with --mig, its initial"
+        " layout) may be re-partitioned into, when a waiting task asks for an instance that no GPU"
+        " has free; repeatable (docs/sharing.md).",
+    ),
+    click.option(
+        "--mig-reconfig",
+        type=Finite(min=0, max=1e9),
+        default=60.0,
+        show_default=True,
+        help="With --mig-alt: seconds a GPU being re-partitioned serves nothing.",
+    ),
+    click.option(
+        "--mig-every",
+        type=Finite(min=0, max=1e9, min_open=True),
+        default=60.0,
+        show_default=True,
+        help="With --mig-alt: seconds between re-partitioning steps (while tasks wait).",
+    ),
+    click.option(
         "--defrag",
         default="none",
         show_default=True,

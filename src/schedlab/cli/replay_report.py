@@ -153,6 +153,11 @@ def print_replay(s: dict[str, Any]) -> None:
             f"defragmentation ({s['config']['defrag']}): {s['defrag_moves']} tasks moved"
             f" ({s['defrag_lost_gpu_s']:,.0f} GPU-s lost to checkpoints and restarts)"
         )
+    if "mig_reconfigs" in s:
+        click.echo(
+            f"dynamic MIG: {s['mig_reconfigs']} GPUs re-partitioned ({s['mig_reconfig_gpu_s']:,.0f} GPU-s out"
+            f" of service); compute allocation mean {s['compute_alloc_mean_pct']:.1f} %"
+        )
     if s.get("warmup_tasks"):
         click.echo(f"warm start: {s['warmup_tasks']} tasks running at time 0, not measured")
     if s.get("services"):

@@ -14,7 +14,8 @@ A task asks for instances by naming a profile in ``gpu_spec`` (``mig-1g.10gb`` o
 node of that profile. Tasks that do not ask for MIG keep to the GPUs that are not
 partitioned (the GPU operator's ``mixed`` strategy advertises a partitioned GPU only as
 its instances). ``fit`` (``--mig-fit``) makes every task of one GPU or less ask, on each
-partitioned model, for the smallest instance whose compute share covers its GPU milli.
+partitioned model, for the smallest instance whose compute share covers its GPU milli and
+whose node holds its CPU and memory (none: it keeps to the whole GPUs).
 """
 
 from __future__ import annotations
@@ -57,23 +58,29 @@ class Partition:
         return [m for m, p in self.profile.items() if p == profile]
 
 
-def parse_layouts(specs: Sequence[str], nodes: Nodes) -> dict[str, tuple[MigModel, list[str]]]:
-    """``MODEL=LAYOUT`` options: per node-list GPU model, its MIG model and instances."""
+def parse_layouts(
+    specs: Sequence[str], nodes: Nodes, flag: str = "--mig"
+) -> dict[str, tuple[MigModel, list[str]]]:
+    """``MODEL=LAYOUT`` options (``flag``): per node-list GPU model, its MIG model and instances."""
     models = set(nodes.model[nodes.num_gpu > 0].tolist())
     layouts: dict[str, tuple[MigModel, list[str]]] = {}
     for spec in specs:
         model, sep, layout = spec.partition("=")
         model = model.strip()
         if not sep or not model or not layout.strip():
-            raise MigError(f"--mig {spec!r}: expected MODEL=LAYOUT, e.g. A100-80GB=3g.40gb,2g.20gb,2x1g.10gb")
+            example = "A100-80GB=3g.40gb,2g.20gb,2x1g.10gb"
+            raise MigError(f"{flag} {spec!r}: expected MODEL=LAYOUT, e.g. {example}")
         if model not in models:
-            raise MigError(f"--mig {spec!r}: no node of {nodes.source} has GPU model {model!r}")
+            raise MigError(f"{flag} {spec!r}: no node of {nodes.source} has GPU model {model!r}")
         mig = mig_model(model)
         if mig is None:
-            raise MigError(f"--mig {spec!r}: {model} has no MIG (MIG-capable: A100, H100, H200, A30)")
+            raise MigError(f"{flag} {spec!r}: {model} has no MIG (MIG-capable: A100, H100, H200, A30)")
         if model in layouts:
-            raise MigError(f"--mig {spec!r}: {model} is partitioned twice")
-        names = [p.name for p, _ in place_layout(mig, parse_layout(layout))]
+            raise MigError(f"{flag} {spec!r}: {model} is partitioned twice")
+        try:
+            names = [p.name for p, _ in place_layout(mig, parse_layout(layout))]
+        except MigError as err:
+            raise MigError(f"{flag} {spec!r}: {err}") from None
         layouts[model] = (mig, names)
     return layouts
 
@@ -90,33 +97,46 @@ def partition(nodes: Nodes, layouts: dict[str, tuple[MigModel, list[str]]]) -> P
             rows.append((name, int(cpu), int(mem), int(gpus), model))
             continue
         mig, names = layouts[model]
-        counts = Counter(names)
-        weight = {p: counts[p] * mig.profile(p).compute for p in counts}
-        total = sum(weight.values())
-        cpu_left, mem_left = int(cpu), int(mem)
-        for k, p in enumerate(counts):
-            instances = counts[p] * int(gpus)
+        for p, count, part_cpu, part_mem in split(mig, names, int(cpu), int(mem)):
+            instances = count * int(gpus)
             if instances > MAX_INSTANCES:
                 raise MigError(
                     f"--mig {model}: node {name} would have {instances} {p} instances; at most"
                     f" {MAX_INSTANCES} per node and profile"
                 )
-            last = k == len(counts) - 1
-            part_cpu = cpu_left if last else int(cpu) * weight[p] // total
-            part_mem = mem_left if last else int(mem) * weight[p] // total
-            cpu_left, mem_left = cpu_left - part_cpu, mem_left - part_mem
             virtual = f"{model}/{p}"
             rows.append((f"{name}/{p}", part_cpu, part_mem, instances, virtual))
             profile[virtual], share[virtual] = p, mig.share(mig.profile(p))
     return Partition(Nodes.build(rows, nodes.source), nodes, profile, share)
 
 
-def _smallest(part: Partition, milli: int) -> list[str]:
-    """Per partitioned model, the instance model of least compute share covering ``milli``."""
+def split(mig: MigModel, names: list[str], cpu: int, mem: int) -> list[tuple[str, int, int, int]]:
+    """Per profile of a layout (in order of first mention): its instances, and its CPU and
+    memory of ``cpu`` and ``mem`` in proportion to the compute slices of those instances."""
+    counts = Counter(names)
+    weight = {p: counts[p] * mig.profile(p).compute for p in counts}
+    total = sum(weight.values())
+    found, cpu_left, mem_left = [], cpu, mem
+    for k, p in enumerate(counts):
+        last = k == len(counts) - 1
+        part_cpu = cpu_left if last else cpu * weight[p] // total
+        part_mem = mem_left if last else mem * weight[p] // total
+        cpu_left, mem_left = cpu_left - part_cpu, mem_left - part_mem
+        found.append((p, counts[p], part_cpu, part_mem))
+    return found
+
+
+def _smallest(part: Partition, milli: int, cpu: int, mem: int) -> list[str]:
+    """Per partitioned model, the instance model of least compute share covering ``milli``
+    of which some node holds ``cpu`` and ``mem``."""
     best: dict[str, tuple[float, str]] = {}
+    nodes = part.nodes
     for virtual, share in part.share.items():
         physical = virtual.rsplit("/", 1)[0]
-        if share * GPU_MILLI >= milli and (physical not in best or (share, virtual) < best[physical]):
+        if share * GPU_MILLI < milli or (physical in best and best[physical] < (share, virtual)):
+            continue
+        of = nodes.model == virtual
+        if ((nodes.cpu_milli[of] >= cpu) & (nodes.memory_mib[of] >= mem)).any():
             best[physical] = (share, virtual)
     return [virtual for _, virtual in best.values()]
 
@@ -143,11 +163,21 @@ def mig_tasks(workload: TimedWorkload, part: Partition, fit: bool) -> TimedWorkl
             milli[rows] = GPU_MILLI
             continue
         gpu = rows & (count > 0)
-        if fit:
-            for m in np.unique(milli[gpu & (count == 1)]).tolist():
-                chosen = _smallest(part, int(m))
-                pick = gpu & (count == 1) & (milli == m)
-                if chosen and not tokens:
+        if fit and not tokens:
+            one = gpu & (count == 1)
+            for m, cpu, mem in sorted(
+                set(
+                    zip(
+                        milli[one].tolist(),
+                        t.cpu_milli[one].tolist(),
+                        t.memory_mib[one].tolist(),
+                        strict=True,
+                    )
+                )
+            ):
+                chosen = _smallest(part, m, cpu, mem)
+                pick = one & (milli == m) & (t.cpu_milli == cpu) & (t.memory_mib == mem)
+                if chosen:
                     spec[pick], milli[pick] = "|".join(chosen), GPU_MILLI
                     gpu &= ~pick
         spec[gpu] = "|".join(tokens) if tokens else (whole or NO_WHOLE_GPU)

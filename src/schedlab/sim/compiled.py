@@ -87,6 +87,8 @@ class CompiledRun:
     #: Defragmentation: the tasks moved and the GPU-seconds the moves cost.
     moves: int = 0
     move_lost_gpu_s: float = 0.0
+    #: Dynamic MIG: the GPUs re-partitioned.
+    reconfigs: int = 0
 
 
 def compiled_runner(model: ReplayModel) -> Callable[[Progress], CompiledRun] | str:
@@ -229,6 +231,7 @@ def _collect(model: ReplayModel, st: object) -> CompiledRun:
         MOVE_LOST,
         MOVES,
         RATES,
+        RECONFIGS,
         RESTARTS,
         SAMPLES_DONE,
         SERIES,
@@ -287,4 +290,5 @@ def _collect(model: ReplayModel, st: object) -> CompiledRun:
         float(st.floats[FAIL_LOST]),
         int(st.ints[MOVES]),
         float(st.floats[MOVE_LOST]),
+        int(st.ints[RECONFIGS]),
     )

@@ -62,6 +62,11 @@ class ReplayConfig:
     #: whether tasks of one GPU or less ask for the smallest instance that covers them.
     mig: tuple[str, ...] = ()
     mig_fit: bool = False
+    #: Dynamic MIG: other layouts an idle GPU of a ``mig`` model may be re-partitioned into
+    #: (``MODEL=LAYOUT``), seconds a re-partitioned GPU serves nothing, seconds between steps.
+    mig_alt: tuple[str, ...] = ()
+    mig_reconfig: float = 60.0
+    mig_every: float = 60.0
     defrag: str = "none"
     defrag_every: float = 300.0
     defrag_moves: int = 12

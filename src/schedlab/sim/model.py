@@ -10,6 +10,7 @@ import pandas as pd
 
 from schedlab.cluster import ClusterState, Fragmentation, ShapeArrays, ShapeTable, TypicalTasks
 from schedlab.cluster.partition import slice_share
+from schedlab.cluster.reslicing import Reslicing
 from schedlab.cluster.shapes import intern
 from schedlab.cluster.speeds import SpeedTable, class_index
 from schedlab.defrag import DEFRAG_POLICIES, DefragPolicy
@@ -63,6 +64,8 @@ class ReplayModel:
     defrag: DefragPolicy | None = None
     #: Per GPU model of the cluster: the compute share of one GPU (a MIG instance's g/7; 1).
     slice_share: FloatArray = field(default_factory=lambda: np.ones(1))
+    #: Dynamic MIG: which node is which GPU's layout (None: layouts never change).
+    reslicing: Reslicing | None = None
 
     @classmethod
     def build(
@@ -73,7 +76,12 @@ class ReplayModel:
         speeds: SpeedTable | None = None,
         interference: InterferenceModel | None = None,
         node_events: list[NodeEvent] | None = None,
+        reslicing: Reslicing | None = None,
     ) -> ReplayModel:
+        if reslicing is not None and (node_events or config.mtbf_h is not None or config.defrag != "none"):
+            raise ConfigError(
+                "--mig-alt does not combine with node events (--node-events, --mtbf) or --defrag yet"
+            )
         cluster = ClusterState(nodes)
         tie_rng, policy_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(2))
         frag = Fragmentation(TypicalTasks.from_tasks(workload.tasks), cluster.models)
@@ -133,6 +141,7 @@ class ReplayModel:
             node_events=_node_events(workload, len(cluster), config, node_events),
             defrag=defrag,
             slice_share=np.array([slice_share(name) for name in cluster.models] or [1.0]),
+            reslicing=reslicing,
         )
 
     def speed(self, shape: int, node: int) -> float:

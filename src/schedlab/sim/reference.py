@@ -24,6 +24,7 @@ from schedlab.sim.preempting import preempt_for
 from schedlab.sim.progress import progress_rates
 from schedlab.sim.recorder import Recorder
 from schedlab.sim.reservation import StarvationGuard
+from schedlab.sim.reslice import Reslicer
 from schedlab.sim.result import DONE, REJECTED, RUNNING, WAITING, TaskOutcome
 from schedlab.sim.spread import Spread
 from schedlab.sim.waiting import Item, WaitingQueue
@@ -71,6 +72,7 @@ class Replay:
         self.kept = np.zeros(n if self.defrag is not None else 0)
         if colocation is not None:
             self.colocation = self.placer.view.colocation = colocation
+        self.reslicer = Reslicer(self, m.reslicing) if m.reslicing is not None else None
 
     def run(self) -> TaskOutcome:
         arrival = self.model.workload.arrival
@@ -82,6 +84,8 @@ class Replay:
         for i, event in enumerate(self.model.node_events):
             self.sim.schedule(event.time, self._node_event, i, NODE)
         self.outages.begin(float(arrival[0]) if len(arrival) else 0.0)
+        if self.reslicer is not None:
+            self.reslicer.begin(float(arrival[0]) if len(arrival) else 0.0)
         self.sim.run()
         self.recorder.sample(self.sim.now)
         return self.out
@@ -185,6 +189,8 @@ class Replay:
         self.recorder.state(self.sim.now, self.queue.size, self.running)
         if self.defrag is not None:
             self.defrag.arm()
+        if self.reslicer is not None:
+            self.reslicer.arm()
 
     # ----- actions (for the admission policy) ---------------------------------------------------
 

@@ -68,11 +68,19 @@ def replay(
         from schedlab.sim.llm_gpus import restrict_llm_gpus  # numba only for LLM replicas
 
         workload = restrict_llm_gpus(workload, nodes, dict(config.gpu_cards))
-    physical, part = nodes, None
+    physical, part, reslicing = nodes, None, None
     if config.mig:
         from schedlab.cluster.partition import mig_tasks, parse_layouts, partition
 
-        part = partition(nodes, parse_layouts(config.mig, nodes))
+        layouts = parse_layouts(config.mig, nodes)
+        if config.mig_alt:
+            from schedlab.cluster.reslicing import parse_alternatives, reslice
+
+            dynamic = parse_alternatives(layouts, config.mig_alt, nodes)
+            static = {model: layout for model, layout in layouts.items() if model not in dynamic}
+            part, reslicing = reslice(nodes, static, dynamic)
+        else:
+            part = partition(nodes, layouts)
         workload, nodes = mig_tasks(workload, part, config.mig_fit), part.nodes
         if workload.llm is not None:
             from schedlab.sim.llm_gpus import restrict_llm_instances
@@ -81,19 +89,19 @@ def replay(
     use_compiled = _use_compiled(config, len(workload))
     compile_s = ready() if use_compiled else 0.0
     wall = time.perf_counter() - compile_s
-    model = ReplayModel.build(workload, nodes, config, speeds, interference, node_events)
+    model = ReplayModel.build(workload, nodes, config, speeds, interference, node_events, reslicing)
     release_memory()  # the temporaries of interning shapes and typical tasks
     compiled = compiled_runner(model) if use_compiled else None
     if isinstance(compiled, str):
         log.warning("running the pure-Python reference path (slower, same results): %s", compiled)
         compiled = None
-    segments = None
+    segments, reconfigs = None, 0
     if compiled is not None:
         run = compiled(progress)
         outcome, attempts, series, frag_series = run.outcome, run.attempts, run.series, run.frag_series
         events, lost, segments = run.events, run.lost_gpu_s, run.segments
         capacity, restarts, failure_lost = run.capacity, run.failure_restarts, run.failure_lost_gpu_s
-        moves, move_lost = run.moves, run.move_lost_gpu_s
+        moves, move_lost, reconfigs = run.moves, run.move_lost_gpu_s, run.reconfigs
     else:
         engine = Replay(model, progress)
         outcome = engine.run()
@@ -105,6 +113,8 @@ def replay(
         moves, move_lost = (
             (0, 0.0) if engine.defrag is None else (engine.defrag.moves, engine.defrag.lost_gpu_s)
         )
+        if engine.reslicer is not None:
+            capacity, reconfigs = engine.reslicer.capacity, engine.reslicer.reconfigs
     extra_nodes: dict[str, Any] = {}
     if model.node_events:
         series = with_capacity(series, capacity)
@@ -116,6 +126,9 @@ def replay(
         }
     if model.defrag is not None:
         extra_nodes |= {"defrag_moves": moves, "defrag_lost_gpu_s": move_lost}
+    if model.reslicing is not None:
+        series = with_capacity(series, capacity)
+        extra_nodes |= {"mig_reconfigs": reconfigs, "mig_reconfig_gpu_s": reconfigs * config.mig_reconfig}
     release_memory()  # the simulation's buffers are gone: give their pages back before the tables
     attempts["gpu_mask"] = attempts["gpu_mask"].to_numpy().view(np.uint64)  # bit g: GPU g (up to 64)
     shared = shared_gpu_time_frac(attempts)  # before the task table: the peak stays lower
@@ -126,9 +139,9 @@ def replay(
     if segments is not None and model.interference is not None:
         profiles = model.interference.profiles
         if config.requests_exact or requests is not None:
-            extra = exact_service_metrics(workload, profiles, segments, ends, horizon, config.seed, requests)
+            extra |= exact_service_metrics(workload, profiles, segments, ends, horizon, config.seed, requests)
         else:
-            extra = service_metrics(workload, profiles, segments, ends, horizon)
+            extra |= service_metrics(workload, profiles, segments, ends, horizon)
     if workload.llm is not None and llm_requests is not None:
         from schedlab.sim.llm_services import llm_service_metrics
 

@@ -131,6 +131,11 @@ class WaitingQueue:
         self._items[t] = (key, t)
         queue.add(self._items[t])
 
+    def count(self, shape: int) -> int:
+        """How many tasks of ``shape`` wait."""
+        queue = self._by_shape.get(shape)
+        return 0 if queue is None else len(queue)
+
     def waiting_shapes(self) -> set[int]:
         """The shapes of the waiting tasks."""
         return set(self._by_shape)

@@ -20,7 +20,14 @@ from schedlab.policies.base import CompiledPolicy
 from schedlab.scheduler.kernels import placer_arrays
 from schedlab.sim.kernels.evict import evict_arrays
 from schedlab.sim.kernels.gangs import gang_room
-from schedlab.sim.kernels.parts import fair_arrays, guard_arrays, outage_arrays, spread_arrays
+from schedlab.sim.kernels.parts import (
+    defrag_arrays,
+    fair_arrays,
+    guard_arrays,
+    outage_arrays,
+    reslice_arrays,
+    spread_arrays,
+)
 from schedlab.sim.kernels.rates import RateArrays, no_rates
 from schedlab.sim.kernels.state import (
     ADMIT,
@@ -48,6 +55,11 @@ from schedlab.sim.kernels.state import (
     PREEMPTS,
     QUEUED,
     RATES,
+    READY_AT,
+    RECONFIG_S,
+    RESLICE,
+    RESLICE_AT,
+    RESLICE_EVERY,
     RUNNING_NOW,
     SAMPLE_AT,
     SAMPLE_ON,
@@ -57,7 +69,6 @@ from schedlab.sim.kernels.state import (
     SPREAD,
     STRICT,
     TRACKED,
-    Defrag,
     Exclusions,
     Model,
     Outcome,
@@ -140,7 +151,9 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
     ints[FAIR], ints[ADMIT], ints[TRACKED] = plan.fair is not None, plan.limits is not None, tracked
     ints[GANG_MAX] = int(model.gang_size.max(initial=1))
     floats = np.zeros(FLOATS)
-    floats[DEFRAG_AT] = np.inf
+    floats[DEFRAG_AT] = floats[RESLICE_AT] = floats[READY_AT] = np.inf
+    ints[RESLICE] = model.reslicing is not None
+    floats[RESLICE_EVERY], floats[RECONFIG_S] = config.mig_every, config.mig_reconfig
     if model.defrag is not None:
         assert model.defrag.kind is not None
         ints[DEFRAG], ints[MOVE_ROOM] = model.defrag.kind + 1, settings.moves_per_hour
@@ -152,10 +165,10 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
         floats[DT] = horizon / config.samples if horizon > 0 else 0.0
         floats[SAMPLE_AT] = float(w.arrival[0])
     c = cluster_arrays(cluster, f)
-    ne = outage_arrays(model, c.up)
+    ne, rz = outage_arrays(model, c.up), reslice_arrays(model, c.up)
     c.pristine[~c.up] = False
     ints[CAP_UP] = int(cluster.num_gpu[c.up].sum()) * 1000
-    if events:
+    if events or ints[RESLICE]:
         ne.cap_time[0], ne.cap_milli[0] = (float(w.arrival[0]) if n else 0.0), ints[CAP_UP]
         ints[CAP_ROWS] = 1
     evicting = model.preempts or bool(events)
@@ -203,23 +216,8 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
         fa=fair_arrays(plan.fair, model.shape_of),
         gd=guard_arrays(model, plan.tier, width),
         sf=_safety(plan, n, nodes, width, int(ints[GROUP_MAX])),
-        dg=Defrag(
-            _sized(n, settings.on, 0.0, np.float64),
-            np.zeros(settings.moves_per_hour),
-            _sized(shapes, settings.on),
-            _sized(shapes, settings.on, -1),
-            np.zeros(1, dtype=np.int64),
-            _sized(n, settings.on),
-            np.zeros(settings.moves_per_hour, dtype=np.int64),
-            np.zeros(settings.moves_per_hour, dtype=np.int64),
-            np.zeros(width, dtype=np.int64),
-            _sized(nodes, settings.on, -1),
-            _sized(nodes, settings.on),
-            np.zeros((nodes if settings.on else 1, 3)),
-            _sized(nodes, settings.on),
-            _sized(nodes, settings.on),
-            _sized(nodes, settings.on),
-        ),
+        dg=defrag_arrays(settings.on, settings.moves_per_hour, n, shapes, nodes, width),
+        rz=rz,
         ints=ints,
         floats=floats,
         rng=np.zeros(4, dtype=np.uint64),
@@ -250,6 +248,12 @@ def records(attempts: int, series: int, samples: int) -> Records:
         *(np.zeros(series, dtype=d) for d in (f, i, np.int32, np.int32)),  # as the recorder
         *(np.zeros(samples, dtype=d) for d in (f, i, i)),
     )
+
+
+def cap_room(st: State) -> int:
+    """Capacity rows one more event may need: a node event one, a re-partitioning step or a
+    ready event one per GPU."""
+    return int(st.ints[CAP_ROWS]) + (len(st.rz.current) if st.ints[RESLICE] else 0) + 1
 
 
 def headroom(st: State) -> tuple[int, int, int, int, int]:
@@ -293,4 +297,9 @@ def grown(st: State) -> State:
             columns[name] = np.zeros(size, dtype=old.dtype)
             columns[name][: len(old)] = old
         st = st._replace(q=st.q._replace(**columns))
+    if cap_room(st) > len(st.ne.cap_time):
+        size = max(2 * len(st.ne.cap_time), cap_room(st))
+        times, milli = np.zeros(size), np.zeros(size, dtype=np.int64)
+        times[: len(st.ne.cap_time)], milli[: len(st.ne.cap_milli)] = st.ne.cap_time, st.ne.cap_milli
+        st = st._replace(ne=st.ne._replace(cap_time=times, cap_milli=milli))
     return st

@@ -40,7 +40,7 @@ from schedlab.sim.kernels.state import (
 
 
 @inline
-def _next(origin: float, every: float, now: float) -> float:
+def next_at(origin: float, every: float, now: float) -> float:
     at = origin + (math.floor((now - origin) / every) + 1) * every
     return at + every if at <= now else at
 
@@ -50,7 +50,7 @@ def arm(st: State) -> None:
     """Schedule the next step if none is and tasks wait while others run."""
     ints, floats = st.ints, st.floats
     if floats[DEFRAG_AT] == np.inf and st.w.tally[1] + st.fa.hidden[0] > 0 and ints[RUNNING_NOW] > 0:
-        floats[DEFRAG_AT] = _next(floats[DEFRAG_ORIGIN], floats[DEFRAG_EVERY], floats[NOW])
+        floats[DEFRAG_AT] = next_at(floats[DEFRAG_ORIGIN], floats[DEFRAG_EVERY], floats[NOW])
 
 
 @step

@@ -3,8 +3,9 @@ node events.
 
 The exact mirror of :class:`schedlab.sim.reference.Replay` (same events in the same order,
 same floating-point operations), on arrays. Events at one time run departures first, then
-the arrival, then the sample, then node events, then a descheduling step; departures among
-themselves in the order they were scheduled.
+the arrival, then the sample, then node events, then a descheduling step, then GPUs ready
+after a re-partitioning, then a re-partitioning step; departures among themselves in the
+order they were scheduled.
 
 :func:`run_events` stops early, with the state intact, when an output buffer could fill
 during the next event or after ``budget`` events; the caller grows the buffers (or reports
@@ -17,7 +18,7 @@ import numpy as np
 
 from schedlab.engine.kernels import latest, pop
 from schedlab.jit import kernel, merged, step
-from schedlab.sim.kernels import defrag, guard
+from schedlab.sim.kernels import defrag, guard, reslice
 from schedlab.sim.kernels.actions import add_node, node_list, stop
 from schedlab.sim.kernels.admission import arrive, drain, freed
 from schedlab.sim.kernels.outages import node_event
@@ -25,6 +26,7 @@ from schedlab.sim.kernels.rates import key
 from schedlab.sim.kernels.state import (
     ATTEMPTS,
     BUDGET,
+    CAP_ROWS,
     CAPACITY,
     DEFRAG,
     DEFRAG_AT,
@@ -44,7 +46,10 @@ from schedlab.sim.kernels.state import (
     NOW,
     QUEUED,
     RATES,
+    READY_AT,
     REJECTED,
+    RESLICE,
+    RESLICE_AT,
     RUNNING_NOW,
     SAMPLE_AT,
     SAMPLE_I,
@@ -66,6 +71,8 @@ def record(st: State) -> None:
     st.ints[SERIES] += 1
     if st.ints[DEFRAG]:
         defrag.arm(st)
+    if st.ints[RESLICE]:
+        reslice.arm(st)
 
 
 @step
@@ -123,11 +130,18 @@ def next_sample(st: State) -> None:
     what is left (as known at sample ``samples``); at most 3 x ``samples``."""
     ints, floats, now = st.ints, st.floats, st.floats[NOW]
     i, samples, n, events = ints[SAMPLE_I], ints[SAMPLES], len(st.m.arrival), len(st.ne.time)
-    step_at = floats[DEFRAG_AT]  # a descheduling step scheduled
     pending = st.h.size[0] + (1 if ints[NEXT] < n else 0) + (events - ints[NODE_NEXT])
-    pending += 1 if step_at < np.inf else 0
+    last = latest(st.h)
+    for step_at in (floats[DEFRAG_AT], floats[RESLICE_AT]):  # steps scheduled
+        if step_at < np.inf:
+            pending += 1
+            last = max(last, step_at)
+    if ints[RESLICE]:  # GPUs being re-partitioned: when they are ready
+        for at in st.rz.ready_at:
+            if at < np.inf:
+                pending += 1
+                last = max(last, at)
     if i == samples and pending:
-        last = max(latest(st.h), step_at) if step_at < np.inf else latest(st.h)
         if ints[NEXT] < n:
             last = max(last, st.m.arrival[ints[NEXT]])
         if ints[NODE_NEXT] < events:
@@ -156,6 +170,9 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
             or ints[SAMPLES_DONE] + 2 > len(r.sample_time)
             or h.size[0] + touched > len(h.time)
             or (ints[RATES] and st.q.segs[0] + touched > len(st.q.seg_task))
+            or (
+                ints[RESLICE] and ints[CAP_ROWS] + len(st.rz.current) + 1 > len(ne.cap_time)
+            )  # as build.cap_room
         ):
             return GROW
         event, when = -1, np.inf
@@ -169,6 +186,10 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
             event, when = 3, ne.time[ints[NODE_NEXT]]
         if floats[DEFRAG_AT] < when:
             event, when = 4, floats[DEFRAG_AT]
+        if floats[READY_AT] < when:
+            event, when = 5, floats[READY_AT]
+        if floats[RESLICE_AT] < when:
+            event, when = 6, floats[RESLICE_AT]
         if event < 0:
             sample(st)  # the last: at the time of the last event
             return FINISHED
@@ -201,8 +222,16 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
             ints[NODE_NEXT] += 1
             node_event(kind, draws, st, ints[NODE_NEXT] - 1)
             record(st)
-        elif defrag.run_step(kind, draws, st):
+        elif event == 4:
+            if defrag.run_step(kind, draws, st):
+                record(st)  # which schedules the next step
+            else:
+                defrag.arm(st)
+        elif event == 5:
+            reslice.ready(kind, draws, st)
+            record(st)
+        elif reslice.run_step(st):
             record(st)  # which schedules the next step
-        else:
-            defrag.arm(st)
+        elif ints[RUNNING_NOW] > 0 or reslice.busy(st):
+            reslice.arm(st)
     return BUDGET

@@ -10,7 +10,7 @@ import pandas as pd
 from schedlab.arrays import BoolArray, IntArray
 from schedlab.sim.kernels import guard as guard_k
 from schedlab.sim.kernels import shadow
-from schedlab.sim.kernels.state import Fair, GuardArrays, Outages, Spread
+from schedlab.sim.kernels.state import Defrag, Fair, GuardArrays, Outages, Reslice, Spread
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import ADD
 from schedlab.sim.queues.base import FairShares
@@ -29,6 +29,30 @@ def outage_arrays(model: ReplayModel, up: BoolArray) -> Outages:
         kind=kinds,
         cap_time=np.zeros(len(events) + 1),
         cap_milli=np.zeros(len(events) + 1, dtype=np.int64),
+    )
+
+
+def reslice_arrays(model: ReplayModel, up: BoolArray) -> Reslice:
+    """Dynamic MIG's arrays; the nodes of layouts other than each GPU's first start out of
+    service (as :meth:`schedlab.sim.reslice.Reslicer.begin`)."""
+    rs, shapes = model.reslicing, len(model.table)
+    if rs is None:
+        one = np.zeros((1, 1), dtype=np.int64)
+        none = np.zeros(1, dtype=np.int64)
+        inf, no = np.full(1, np.inf), np.zeros(1, dtype=bool)
+        return Reslice(one, one.copy(), none, none.copy(), inf, none.copy(), no, none.copy())
+    up[rs.layout > 0] = False
+    dynamic = np.unique(model.cluster.model[rs.gpu >= 0])
+    asks = model.shapes.allowed[:, dynamic].any(axis=1) & (model.shapes.num_gpu > 0)
+    return Reslice(
+        lo=rs.lo.copy(),
+        hi=rs.hi.copy(),
+        current=np.zeros(rs.gpus, dtype=np.int64),
+        target=np.zeros(rs.gpus, dtype=np.int64),
+        ready_at=np.full(rs.gpus, np.inf),
+        phase=np.zeros(rs.gpus, dtype=np.int64),
+        asks=np.ascontiguousarray(asks[:shapes], dtype=bool),
+        order=np.zeros(shapes, dtype=np.int64),
     )
 
 
@@ -119,4 +143,29 @@ def guard_arrays(model: ReplayModel, tier: int, width: int) -> GuardArrays:
         ends=np.zeros(max(size, guard_k.LIMIT)),
         free=np.zeros(width, dtype=np.int64),
         stamp=np.zeros(nodes if on else 1, dtype=np.int64),
+    )
+
+
+def defrag_arrays(on: bool, moves_per_hour: int, n: int, shapes: int, nodes: int, width: int) -> Defrag:
+    """Defragmentation's arrays (of length one where it is off)."""
+
+    def sized(size: int, fill: float = 0, dtype: type = np.int64) -> np.ndarray:
+        return np.full(size if on else 1, fill, dtype=dtype)
+
+    return Defrag(
+        sized(n, 0.0, np.float64),
+        np.zeros(moves_per_hour),
+        sized(shapes),
+        sized(shapes, -1),
+        np.zeros(1, dtype=np.int64),
+        sized(n),
+        np.zeros(moves_per_hour, dtype=np.int64),
+        np.zeros(moves_per_hour, dtype=np.int64),
+        np.zeros(width, dtype=np.int64),
+        sized(nodes, -1),
+        sized(nodes),
+        np.zeros((nodes if on else 1, 3)),
+        sized(nodes),
+        sized(nodes),
+        sized(nodes),
     )

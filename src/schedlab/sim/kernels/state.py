@@ -25,11 +25,13 @@ STRICT, ESTIMATE, PREEMPTS, SAMPLES, CAPACITY, RATES, GROUP_MAX = range(8, 15)
 GANGS, SPREAD, GUARD, FAIR, ADMIT = range(15, 20)  # which features the run uses
 NODE_NEXT, CAP_ROWS, RESTARTS, CAP_UP, QUEUED, GANG_MAX, TRACKED = range(20, 27)
 DEFRAG, MOVES, MOVE_ROOM = range(27, 30)  # defragmentation: policy kind + 1 (0: off), moves, budget
-INTS = 30
+RESLICE, RECONFIGS = range(30, 32)  # dynamic MIG: on, GPUs re-partitioned
+INTS = 32
 # Float state: where things are in ``floats``.
 NOW, DT, SAMPLE_AT, LOST, FAIL_LOST = range(5)
 DEFRAG_AT, DEFRAG_EVERY, DEFRAG_COST, DEFRAG_ORIGIN, MOVE_LOST, DEFRAG_ABOVE, FRAG_SCALE = range(5, 12)
-FLOATS = 12
+RESLICE_AT, READY_AT, RESLICE_EVERY, RECONFIG_S = range(12, 16)  # dynamic MIG: next step, next ready
+FLOATS = 16
 # Why run_events returned.
 FINISHED, GROW, BUDGET = 0, 1, 2
 # Arguments as typed constants: numba compiles a function once more for every literal value
@@ -244,6 +246,19 @@ class Defrag(NamedTuple):
     sizes: IntArray  # N: the plan's set sizes
 
 
+class Reslice(NamedTuple):
+    """Dynamic MIG (:mod:`schedlab.sim.kernels.reslice`; :class:`~schedlab.cluster.reslicing.Reslicing`)."""
+
+    lo: IntArray  # G x L: each GPU's nodes of each layout, lo to before hi
+    hi: IntArray
+    current: IntArray  # G: its layout
+    target: IntArray  # G: the layout it is being re-partitioned into
+    ready_at: FloatArray  # G: when that is done (infinite: not being re-partitioned)
+    phase: IntArray  # G: serving, draining or being re-partitioned
+    asks: BoolArray  # S: the shape may take a node of some GPU's layouts
+    order: IntArray  # S scratch: the waiting shapes that ask, in queue order
+
+
 class State(NamedTuple):
     c: ClusterArrays
     sh: ShapeArraysK
@@ -266,6 +281,7 @@ class State(NamedTuple):
     gd: GuardArrays
     sf: Safety
     dg: Defrag
+    rz: Reslice
     ints: IntArray
     floats: FloatArray
     rng: IntArray

@@ -1,0 +1,123 @@
+"""GPUs whose MIG layout changes at run time (``schedlab replay --mig MODEL=LAYOUT
+--mig-alt MODEL=LAYOUT ...``): dynamic re-partitioning.
+
+Every GPU of the nodes of ``MODEL`` starts in the ``--mig`` layout and may be re-partitioned
+into any of the ``--mig-alt`` layouts (or back) while it is idle. Each GPU is replayed as one
+node per layout and profile, ``<node>/<gpu>/<layout>/<profile>``, whose GPUs are that
+profile's instances in the layout, of GPU model ``<MODEL>/<profile>`` (as with a static
+layout: :mod:`schedlab.cluster.partition`); the node's CPU and memory are split evenly
+among its GPUs (the last takes the remainder), and a GPU's share among the profiles of each
+layout in proportion to the compute slices of their instances. Only the nodes of a GPU's
+current layout are in service; a task asking for several instances takes them on one GPU.
+
+:class:`Reslicing` says which node belongs to which GPU and layout; the rule that changes
+layouts is the replay's (:mod:`schedlab.sim.reslice`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from schedlab.cluster.mig import MigError, MigModel
+from schedlab.cluster.partition import Partition, parse_layouts, partition, split
+from schedlab.trace.tables import IntArray, Nodes
+
+
+@dataclass(frozen=True)
+class Reslicing:
+    """Per replayed node, the physical GPU it is part of (-1: a node whose layout never
+    changes) and its layout's index (0: the initial one); per GPU and layout, the range of
+    its nodes (``lo`` to before ``hi``; empty where the GPU's model has fewer layouts)."""
+
+    gpu: IntArray
+    layout: IntArray
+    lo: IntArray
+    hi: IntArray
+
+    @property
+    def gpus(self) -> int:
+        return int(self.lo.shape[0])
+
+    def nodes_of(self, gpu: int, layout: int) -> range:
+        return range(int(self.lo[gpu, layout]), int(self.hi[gpu, layout]))
+
+
+def parse_alternatives(
+    initial: dict[str, tuple[MigModel, list[str]]], alternatives: Sequence[str], nodes: Nodes
+) -> dict[str, tuple[MigModel, list[list[str]]]]:
+    """Per GPU model re-partitioned at run time, its MIG model and layouts: its ``--mig`` one
+    (``initial``) first, then each ``--mig-alt`` one (checked as ``--mig`` layouts are)."""
+    found: dict[str, tuple[MigModel, list[list[str]]]] = {}
+    for spec in alternatives:
+        ((model, (mig, names)),) = parse_layouts([spec], nodes, "--mig-alt").items()
+        if model not in initial:
+            raise MigError(f"--mig-alt {spec!r}: give {model}'s initial layout with --mig {model}=LAYOUT")
+        layouts = found.setdefault(model, (mig, [initial[model][1]]))[1]
+        if sorted(names) in [sorted(x) for x in layouts]:
+            raise MigError(f"--mig-alt {spec!r}: {model} has this layout already")
+        layouts.append(names)
+    return found
+
+
+def reslice(
+    nodes: Nodes,
+    static: dict[str, tuple[MigModel, list[str]]],
+    dynamic: dict[str, tuple[MigModel, list[list[str]]]],
+) -> tuple[Partition, Reslicing]:
+    """``nodes`` with the GPUs of each model in ``static`` partitioned for good
+    (:func:`~schedlab.cluster.partition.partition`), then those of each model in ``dynamic``
+    replayed per GPU and layout; and where each node belongs."""
+    fixed = np.flatnonzero(~np.isin(nodes.model, list(dynamic)))
+    rows = list(
+        zip(*(nodes.name, nodes.cpu_milli, nodes.memory_mib, nodes.num_gpu, nodes.model), strict=True)
+    )
+    part = partition(Nodes.build([rows[i] for i in fixed], nodes.source), static)
+    out = [_row(part.nodes, i) for i in range(len(part.nodes))]
+    gpu_of, layout_of = [-1] * len(out), [-1] * len(out)
+    ranges: list[list[tuple[int, int]]] = []
+    profile, share = dict(part.profile), dict(part.share)
+    for i in np.flatnonzero(np.isin(nodes.model, list(dynamic))).tolist():
+        name, cpu, mem, gpus, model = (
+            str(rows[i][0]),
+            int(rows[i][1]),
+            int(rows[i][2]),
+            int(rows[i][3]),
+            str(rows[i][4]),
+        )
+        mig, options = dynamic[model]
+        for g in range(gpus):
+            gpu_cpu = cpu - cpu // gpus * (gpus - 1) if g == gpus - 1 else cpu // gpus
+            gpu_mem = mem - mem // gpus * (gpus - 1) if g == gpus - 1 else mem // gpus
+            spans = []
+            for k, names in enumerate(options):
+                begin = len(out)
+                for p, count, part_cpu, part_mem in split(mig, names, gpu_cpu, gpu_mem):
+                    virtual = f"{model}/{p}"
+                    out.append((f"{name}/{g}/{k}/{p}", part_cpu, part_mem, count, virtual))
+                    profile[virtual], share[virtual] = p, mig.share(mig.profile(p))
+                    gpu_of.append(len(ranges))
+                    layout_of.append(k)
+                spans.append((begin, len(out)))
+            ranges.append(spans)
+    if not ranges:
+        raise MigError("--mig-alt: no node has a GPU to re-partition")
+    lo = np.zeros((len(ranges), max(len(spans) for spans in ranges)), dtype=np.int64)
+    hi = np.zeros_like(lo)
+    for g, spans in enumerate(ranges):
+        for k, (a, b) in enumerate(spans):
+            lo[g, k], hi[g, k] = a, b
+    reslicing = Reslicing(np.array(gpu_of, dtype=np.int64), np.array(layout_of, dtype=np.int64), lo, hi)
+    return Partition(Nodes.build(out, nodes.source), nodes, profile, share), reslicing
+
+
+def _row(nodes: Nodes, i: int) -> tuple[str, int, int, int, str]:
+    return (
+        str(nodes.name[i]),
+        int(nodes.cpu_milli[i]),
+        int(nodes.memory_mib[i]),
+        int(nodes.num_gpu[i]),
+        str(nodes.model[i]),
+    )

@@ -1,0 +1,176 @@
+"""Dynamic MIG: GPUs re-partitioned while idle for the tasks that wait, a reconfiguration
+time out of service; one node per GPU, layout and profile; the same on both paths (a hand
+case and Hypothesis); errors in one line."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schedlab import jit
+from schedlab.cluster.mig import MigError
+from schedlab.cluster.partition import parse_layouts
+from schedlab.cluster.reslicing import parse_alternatives, reslice
+from schedlab.errors import ConfigError
+from schedlab.sim import ReplayConfig, replay
+from schedlab.trace import Nodes, Tasks
+from schedlab.workload import TimedWorkload
+from tests.sim.test_compiled import same
+from tests.test_cli import run_cli
+
+A100 = "A100-SXM4-80GB"
+NODES = Nodes.build([("a", 70000, 700000, 2, A100), ("t", 16000, 65536, 1, "T4")])
+FIRST = f"{A100}=3g.40gb,2g.20gb,2x1g.10gb"
+ALTS = (f"{A100}=7g.80gb", f"{A100}=7x1g.10gb")
+
+
+def workload(rows: list[tuple[float, float, int, str]]) -> TimedWorkload:
+    """(arrival, duration, num_gpu, gpu_spec) rows, 1 CPU each, whole instances or GPUs."""
+    tasks = Tasks.build([(1000, 1024, k, 1000, spec) for _, _, k, spec in rows])
+    users = np.full(len(rows), "u", dtype=object)
+    arrival = np.array([r[0] for r in rows], dtype=np.float64)
+    return TimedWorkload(tasks, arrival, np.array([r[1] for r in rows], dtype=np.float64), users, "mig")
+
+
+def test_each_gpu_is_one_node_per_layout_and_profile() -> None:
+    layouts = parse_layouts([FIRST], NODES)
+    part, rs = reslice(NODES, {}, parse_alternatives(layouts, ALTS, NODES))
+    names = list(part.nodes.name)
+    assert names[0] == "t" and names[1:5] == [
+        "a/0/0/3g.40gb",
+        "a/0/0/2g.20gb",
+        "a/0/0/1g.10gb",
+        "a/0/1/7g.80gb",
+    ]
+    assert names[5] == "a/0/2/1g.10gb" and names[6] == "a/1/0/3g.40gb" and len(names) == 11
+    assert list(part.nodes.num_gpu[1:6]) == [1, 1, 2, 1, 7]
+    # half the node's CPU per GPU, split 3 : 2 : 2 x 1 in the first layout, whole in the others
+    assert list(part.nodes.cpu_milli[1:6]) == [15000, 10000, 10000, 35000, 35000]
+    assert list(rs.gpu) == [-1] + [0] * 5 + [1] * 5
+    assert list(rs.layout) == [-1, 0, 0, 0, 1, 2, 0, 0, 0, 1, 2]
+    assert rs.nodes_of(1, 1) == range(9, 10) and rs.nodes_of(0, 0) == range(1, 4)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_gpu_is_drained_then_repartitioned_for_a_task_no_layout_in_service_holds(compiled: bool) -> None:
+    if compiled and not jit.enabled():
+        pytest.skip("numba is not available")
+    rows = [
+        (0.0, 100.0, 1, "mig-7g.80gb"),  # the GPU has no 7g now
+        (10.0, 100.0, 1, "mig-1g.10gb"),
+        (20.0, 300.0, 1, "mig-3g.40gb"),  # the GPU is busy until 320 s
+    ]
+    one = Nodes.build([("a", 70000, 700000, 1, A100), ("t", 16000, 65536, 1, "T4")])
+    config = ReplayConfig(policy="bestfit", mig=(FIRST,), mig_alt=ALTS, mig_reconfig=30.0, compiled=compiled)
+    result = replay(workload(rows), one, config)
+    # the step at 60 s drains the GPU (no new task there), idle at 320 s: the step at 360 s
+    # re-partitions it into 7g, ready at 390 s
+    assert list(result.tasks["start"]) == [390.0, 10.0, 20.0]
+    assert list(result.tasks["node"]) == [4, 3, 1]  # a/0/1/7g.80gb, a/0/0/1g.10gb, a/0/0/3g.40gb
+    assert result.summary["mig_reconfigs"] == 1 and result.summary["mig_reconfig_gpu_s"] == 30.0
+    at, capacity = result.series["time"].to_numpy(), result.series["capacity_milli"].to_numpy()
+    # the T4 and four instances; the T4 alone while the GPU drains and is re-partitioned;
+    # then the T4 and one 7g instance
+    assert set(capacity[at < 60]) == {5000} and set(capacity[(at >= 60) & (at < 390)]) == {1000}
+    assert set(capacity[at >= 390]) == {2000}
+    # a 1g task at 100 s waits: the GPU drains for the 7g task, then the step at 420 s drains it
+    # back to the first layout with a 1g (idle at 490 s, re-partitioned at 540 s, ready at 570 s)
+    late = replay(workload([*rows, (100.0, 10.0, 1, "mig-1g.10gb")]), one, config)
+    assert list(late.tasks["start"]) == [390.0, 10.0, 20.0, 570.0]
+    assert late.summary["mig_reconfigs"] == 2
+
+
+def test_bad_alternatives_are_one_error(tmp_path: Path) -> None:
+    layouts = parse_layouts([FIRST], NODES)
+    for alts, message in (
+        ((f"{A100}=3g.40gb,2x1g.10gb,2g.20gb",), "has this layout already"),
+        (("T4=1g.10gb",), "--mig-alt 'T4=1g.10gb': T4 has no MIG"),
+        ((f"{A100}=8x1g.10gb",), "--mig-alt"),
+    ):
+        with pytest.raises(MigError, match=message):
+            parse_alternatives(layouts, alts, NODES)
+    with pytest.raises(ConfigError, match="does not combine with node events"):
+        replay(
+            workload([(0.0, 1.0, 1, "mig-7g.80gb")]),
+            NODES,
+            ReplayConfig(mig=(FIRST,), mig_alt=ALTS, mtbf_h=5),
+        )
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(
+        "id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli\nx,0,10,1000,1024,1,1000\n"
+    )
+    result = run_cli("replay", "--jobs", str(jobs), "--mig-alt", ALTS[0])
+    assert result.returncode == 2 and result.stderr.strip() == "error: --mig-alt needs --mig MODEL=LAYOUT"
+
+
+PROFILES = ["mig-7g.80gb", "mig-3g.40gb", "mig-2g.20gb", "mig-1g.10gb", "mig-4g.40gb", ""]
+LAYOUTS = [
+    f"{A100}=3g.40gb,2g.20gb,2x1g.10gb",
+    f"{A100}=7g.80gb",
+    f"{A100}=7x1g.10gb",
+    f"{A100}=4g.40gb,3g.40gb",
+    f"{A100}=2x3g.40gb",
+]
+
+
+@pytest.mark.skipif(not jit.enabled(), reason="numba is not available")
+@settings(max_examples=150, deadline=None)
+@given(
+    gpus=st.lists(st.sampled_from([1, 2, 4]), min_size=1, max_size=3),
+    layouts=st.lists(st.sampled_from(range(len(LAYOUTS))), min_size=2, max_size=4, unique=True),
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 60),
+            st.sampled_from([5.0, 20.0, 45.0, 90.0]),
+            st.sampled_from([1, 1, 1, 2]),
+            st.sampled_from(PROFILES),
+            st.sampled_from(["LS", "BE"]),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    queue=st.sampled_from(["fifo", "qos", "drf"]),
+    admission=st.sampled_from(["backfill", "strict"]),
+    preempt=st.booleans(),
+    policy=st.sampled_from(["bestfit", "fgd", "random"]),
+    reconfig=st.sampled_from([0.0, 10.0, 30.0]),
+    every=st.sampled_from([5.0, 15.0, 60.0]),
+)
+def test_compiled_equals_reference(
+    gpus: list[int],
+    layouts: list[int],
+    rows: list[tuple[int, float, int, str, str]],
+    queue: str,
+    admission: str,
+    preempt: bool,
+    policy: str,
+    reconfig: float,
+    every: float,
+) -> None:
+    nodes = Nodes.build(
+        [(f"n{i}", 64000, 524288, g, A100) for i, g in enumerate(gpus)] + [("w", 64000, 524288, 2, "T4")]
+    )
+    rows.sort(key=lambda r: r[0])
+    chosen = ",".join(LAYOUTS[k] for k in layouts)
+    w = workload([(float(a), d, k, spec if spec[4:] in chosen else "") for a, d, k, spec, _ in rows])
+    w = replace(w, tasks=replace(w.tasks, qos=np.array([r[4] for r in rows], dtype=object)))
+    w = replace(w, user=np.array([f"u{i % 2}" for i in range(len(rows))], dtype=object))
+    config = ReplayConfig(
+        policy=policy,
+        queue=queue,
+        admission=admission,
+        preemption="ls-over-be" if preempt else "none",
+        mig=(LAYOUTS[layouts[0]],),
+        mig_alt=tuple(LAYOUTS[k] for k in layouts[1:]),
+        mig_reconfig=reconfig,
+        mig_every=every,
+    )
+    fast = replay(w, nodes, replace(config, compiled=True))
+    slow = replay(w, nodes, replace(config, compiled=False))
+    assert fast.summary["path"] == "compiled" and slow.summary["path"] == "reference"
+    same(fast, slow)
