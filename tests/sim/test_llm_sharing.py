@@ -14,8 +14,9 @@ from schedlab.interference import Sharing, load_profiles, make_model
 from schedlab.llm.cards import gpu_card, model_card, shared_card
 from schedlab.llm.requests import LlmRequests
 from schedlab.llm.roofline import Deployment
-from schedlab.llm.serving import serve
+from schedlab.llm.serving import Slo, serve
 from schedlab.sim import ReplayConfig, replay
+from schedlab.sim.llm_limits import largest_safe
 from schedlab.trace import Nodes
 from schedlab.workload import load_jobs
 from tests.sim.test_llm_services import trace
@@ -124,3 +125,34 @@ def test_llm_rows_that_share_a_gpu_follow_the_rules(tmp_path: Path) -> None:
     tiny = load_jobs(jobs(tmp_path, "x,0,60,8000,32768,1,100,LS,,llama-3-8b,1,400,60\n"))
     with pytest.raises(ConfigError, match=r"llama-3-8b on 100 milli of a GPU \(its memory share\) fits no"):
         replay(tiny, NODES, ReplayConfig(), llm_requests=trace())
+
+
+def test_the_largest_safe_slowdown_is_where_attainment_falls_below_99_percent() -> None:
+    d_model, card = model_card("llama-3-8b"), shared_card(gpu_card("H100"), 0.5)
+    requests = trace(600, seed=2)
+    slo = Slo(0.4, 0.06)
+    limit = largest_safe(d_model, card, requests, slo)
+
+    def attainment(factor: float) -> float:
+        steps = (np.array([0.0]), np.array([factor]))
+        return serve(requests, Deployment(d_model, card), 1, slowdown=steps).attainment(slo)
+
+    assert 1.0 < limit < 64.0
+    assert attainment(limit) >= 0.99 > attainment(limit + 1 / 64)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_slo_aware_keeps_a_job_off_a_replica_it_would_slow_past_its_slo(
+    tmp_path: Path, compiled: bool
+) -> None:
+    # at 8 requests/s the replica keeps 99 % of them within its targets up to a slowdown of
+    # 2.6: the training job (3.15 beside it) must wait for its GPU
+    workload = load_jobs(jobs(tmp_path, SERVE.replace(",1.5,", ",8,") + TRAIN))
+    found = {}
+    for policy in ("fgd", "slo-aware"):
+        config = ReplayConfig(seed=3, interference="measured", policy=policy, compiled=compiled)
+        found[policy] = replay(workload, NODES, config, llm_requests=trace())
+    starts = {p: r.tasks.set_index("name")["start"]["train"] for p, r in found.items()}
+    assert starts == {"fgd": 100.0, "slo-aware": 600.0}  # beside the replica, or after it ends
+    within = {p: r.summary["llm_services"][0]["slo_attainment"] for p, r in found.items()}
+    assert within["slo-aware"] >= within["fgd"]

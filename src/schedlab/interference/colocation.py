@@ -65,6 +65,7 @@ class Colocation:
         slo_ms: np.ndarray | None,
         groups: dict[tuple[int, int], list[int]],
         busy_nodes: dict[int, int],
+        limits: np.ndarray | None = None,
     ) -> None:
         self.model = model
         self.sharing = sharing
@@ -75,6 +76,8 @@ class Colocation:
         self.groups = groups
         self.busy_nodes = busy_nodes
         self.current = -1
+        #: Per task, a largest safe slowdown given (infinite: none; an LLM replica's).
+        self.limits = limits
         self._limits: dict[int, float] = {}
 
     def occupied(self) -> np.ndarray:
@@ -92,10 +95,7 @@ class Colocation:
             return True
         members = [*self.groups.get((node, gpu), ()), task]
         slowdowns = self._slowdowns([str(self.profile[u]) for u in members])
-        for u, slowdown in zip(members, slowdowns, strict=True):
-            if not np.isnan(self.rate_rps[u]) and not self._within(u, float(slowdown)):
-                return False
-        return True
+        return all(self._within(u, float(x)) for u, x in zip(members, slowdowns, strict=True))
 
     def _slowdowns(self, names: list[str]) -> list[float]:
         """The model's slowdowns of a group (1 alone)."""
@@ -104,8 +104,13 @@ class Colocation:
         return [float(x) for x in self.model.slowdowns(names, self.sharing)]
 
     def _within(self, u: int, slowdown: float) -> bool:
-        """Whether service ``u`` at ``slowdown`` meets its SLO for SAFE_QUANTILE of its
-        requests: at most its largest safe slowdown (found once per service)."""
+        """Whether task ``u`` at ``slowdown`` keeps its SLO: at most the limit given for it,
+        or for a service its largest safe slowdown for SAFE_QUANTILE of its requests (found
+        once per service); any slowdown for another task."""
+        if self.limits is not None and np.isfinite(self.limits[u]):
+            return slowdown <= float(self.limits[u])
+        if np.isnan(self.rate_rps[u]):
+            return True
         limit = self._limits.get(u)
         if limit is None:
             solo = self.model.profiles.config(str(self.profile[u])).solo["p50_ms"]

@@ -139,16 +139,19 @@ def _plan(model: ReplayModel) -> Plan | str:
 
 
 def _limits(model: ReplayModel) -> np.ndarray:
-    """Per task: a service's largest safe slowdown (infinite for a task that is not one)."""
+    """Per task: a service's or a sharing LLM replica's largest safe slowdown (infinite for
+    another task)."""
     from schedlab.interference.colocation import largest_safe_slowdown
 
     w, interference = model.workload, model.interference
-    assert interference is not None and w.profile is not None and w.rate_rps is not None
-    assert w.slo_ms is not None
+    assert interference is not None and w.profile is not None
     limits = np.full(len(w), np.inf)
     for t in np.flatnonzero(w.is_service & (w.profile != "")).tolist():
+        assert w.rate_rps is not None and w.slo_ms is not None
         solo = interference.profiles.config(str(w.profile[t])).solo["p50_ms"]
         limits[t] = largest_safe_slowdown(float(solo), float(w.rate_rps[t]), float(w.slo_ms[t]))
+    if model.llm_limits is not None:
+        limits = np.where(np.isfinite(model.llm_limits), model.llm_limits, limits)
     return limits
 
 

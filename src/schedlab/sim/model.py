@@ -66,6 +66,8 @@ class ReplayModel:
     slice_share: FloatArray = field(default_factory=lambda: np.ones(1))
     #: Dynamic MIG: which node is which GPU's layout (None: layouts never change).
     reslicing: Reslicing | None = None
+    #: LLM replicas sharing a GPU: per task, its largest safe slowdown (:mod:`schedlab.sim.llm_limits`).
+    llm_limits: FloatArray | None = None
 
     @classmethod
     def build(
@@ -77,6 +79,7 @@ class ReplayModel:
         interference: InterferenceModel | None = None,
         node_events: list[NodeEvent] | None = None,
         reslicing: Reslicing | None = None,
+        llm_limits: FloatArray | None = None,
     ) -> ReplayModel:
         if reslicing is not None and (node_events or config.mtbf_h is not None or config.defrag != "none"):
             raise ConfigError(
@@ -142,6 +145,7 @@ class ReplayModel:
             defrag=defrag,
             slice_share=np.array([slice_share(name) for name in cluster.models] or [1.0]),
             reslicing=reslicing,
+            llm_limits=llm_limits,
         )
 
     def speed(self, shape: int, node: int) -> float:

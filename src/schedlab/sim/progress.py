@@ -144,6 +144,6 @@ def progress_rates(
         solo = _Solo(table, rows, m.cluster.model) if len(names) else None
     rates = ProgressRates(m.interference, m.sharing, profile, reschedule, w.serves_requests, solo)
     groups = Colocation(
-        m.interference, m.sharing, profile, w.rate_rps, w.slo_ms, rates.groups, rates.busy_nodes
+        m.interference, m.sharing, profile, w.rate_rps, w.slo_ms, rates.groups, rates.busy_nodes, m.llm_limits
     )
     return rates, groups

@@ -86,10 +86,19 @@ def replay(
             from schedlab.sim.llm_gpus import restrict_llm_instances
 
             workload = restrict_llm_instances(workload, nodes, dict(config.gpu_cards))
+    limits = None
+    if (
+        workload.llm is not None
+        and llm_requests is not None
+        and (config.interference != "none" or interference)
+    ):
+        from schedlab.sim.llm_limits import llm_limits
+
+        limits = llm_limits(workload, llm_requests, dict(config.gpu_cards), config.seed)
     use_compiled = _use_compiled(config, len(workload))
     compile_s = ready() if use_compiled else 0.0
     wall = time.perf_counter() - compile_s
-    model = ReplayModel.build(workload, nodes, config, speeds, interference, node_events, reslicing)
+    model = ReplayModel.build(workload, nodes, config, speeds, interference, node_events, reslicing, limits)
     release_memory()  # the temporaries of interning shapes and typical tasks
     compiled = compiled_runner(model) if use_compiled else None
     if isinstance(compiled, str):
