@@ -156,3 +156,13 @@ def test_slo_aware_keeps_a_job_off_a_replica_it_would_slow_past_its_slo(
     assert starts == {"fgd": 100.0, "slo-aware": 600.0}  # beside the replica, or after it ends
     within = {p: r.summary["llm_services"][0]["slo_attainment"] for p, r in found.items()}
     assert within["slo-aware"] >= within["fgd"]
+
+
+def test_services_are_drawn_from_the_sharing_tasks_that_are_not_llm_replicas(tmp_path: Path) -> None:
+    from schedlab.interference.mix import with_profiles
+
+    rows = SERVE.replace("gpt2/8", "") + "".join(f"t{i},{i},60,8000,32768,1,500,BE,,,,,\n" for i in range(4))
+    mixed = with_profiles(load_jobs(jobs(tmp_path, rows)), load_profiles(), 1.0, 7)
+    assert mixed.profile is not None and mixed.rate_rps is not None
+    assert mixed.profile[0] == "" and np.isnan(mixed.rate_rps[0])  # the replica keeps none
+    assert (mixed.profile[1:] != "").all() and (~np.isnan(mixed.rate_rps[1:])).all()

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 
 def with_profiles(workload: TimedWorkload, profiles: Profiles, fraction: float, seed: int) -> TimedWorkload:
-    """``workload`` with profiles, ``fraction`` of its tasks made inference services."""
+    """``workload`` with profiles, ``fraction`` of its tasks made inference services (of the
+    tasks that share a GPU, LLM replicas aside)."""
     if not 0 <= fraction <= 1:
         raise ConfigError(f"--services must be a fraction in [0, 1], not {fraction}")
     rng = np.random.default_rng([seed, 0x5E4])
@@ -37,7 +38,9 @@ def with_profiles(workload: TimedWorkload, profiles: Profiles, fraction: float, 
         raise ConfigError(f"{profiles.source} needs inference and training configurations")
     t = workload.tasks
     n = len(workload)
-    sharing = np.flatnonzero((t.num_gpu == 1) & (t.gpu_milli < 1000))
+    sharing = np.flatnonzero(
+        (t.num_gpu == 1) & (t.gpu_milli < 1000) & ~workload.is_llm
+    )  # LLM replicas: their own
     wanted = round(fraction * n)
     if wanted > len(sharing):
         log.warning(
