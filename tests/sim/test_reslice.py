@@ -4,6 +4,7 @@ case and Hypothesis); errors in one line."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -174,3 +175,19 @@ def test_compiled_equals_reference(
     slow = replay(w, nodes, replace(config, compiled=False))
     assert fast.summary["path"] == "compiled" and slow.summary["path"] == "reference"
     same(fast, slow)
+
+
+def test_mig_compare_adds_the_repartitioned_mode(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    jobs.write_text(
+        "id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\n"
+        "a,0,100,1000,1024,1,1000,\nb,10,100,1000,1024,1,300,\n"  # --mig-fit: a 7g only if a layout has one
+    )
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text(f"sn,cpu_milli,memory_mib,gpu,model\na,70000,700000,1,{A100}\nt,16000,65536,1,T4\n")
+    args = ["mig", "compare", "--jobs", str(jobs), "--nodes", str(nodes), "--mig", FIRST, "--json"]
+    done = run_cli(*args, "--mig-alt", ALTS[0])
+    assert done.returncode == 0, done.stderr
+    rows = {row["mode"]: row for row in json.loads(done.stdout)["rows"]}
+    assert list(rows) == ["time-slicing", "mps", "mig", "mig-dynamic"]
+    assert rows["mig-dynamic"]["mig_reconfigs"] == 1 and rows["mig"]["mig_reconfigs"] is None

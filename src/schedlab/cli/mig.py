@@ -86,6 +86,14 @@ def check(layout: str, gpu: str) -> None:
     metavar="MODEL=LAYOUT",
     help="The partition of the MIG run, as `schedlab replay --mig` (repeatable).",
 )
+@click.option(
+    "--mig-alt",
+    "alternatives",
+    multiple=True,
+    metavar="MODEL=LAYOUT",
+    help="Also replay the MIG run with GPUs re-partitioned at run time into these layouts, as"
+    " `schedlab replay --mig-alt` (repeatable): a fourth mode, mig-dynamic.",
+)
 @click.option("--policy", default="fgd", show_default=True, help="Placement policy of every run.")
 @click.option(
     "--interference",
@@ -100,6 +108,7 @@ def compare(
     jobs: Path,
     nodes: Path | None,
     layouts: tuple[str, ...],
+    alternatives: tuple[str, ...],
     policy: str,
     interference: str,
     mps_pct: int,
@@ -108,9 +117,10 @@ def compare(
 ) -> None:
     """Replay one workload in the three sharing modes: GPUs time-sliced, shared with MPS, and
     partitioned with --mig (tasks of one GPU or less on the smallest instance covering them:
-    --mig-fit). Per mode: completed and rejected tasks, mean wait (all, tasks of 2+ GPUs),
-    the GPU compute allocated (an instance counts its compute share), services' SLO
-    attainment, and the share of free GPU capacity that FGD's measure counts unusable."""
+    --mig-fit); with --mig-alt also re-partitioned at run time. Per mode: completed and
+    rejected tasks, mean wait (all, tasks of 2+ GPUs), the GPU compute allocated (an
+    instance counts its compute share), services' SLO attainment, the share of free GPU
+    capacity that FGD's measure counts unusable, and GPUs re-partitioned."""
     from schedlab.files import dumps
     from schedlab.formats import read_nodes
     from schedlab.sim import ReplayConfig, replay
@@ -124,6 +134,8 @@ def compare(
         "mps": replace(base, sharing="mps"),
         "mig": replace(base, mig=layouts, mig_fit=True),
     }
+    if alternatives:
+        runs["mig-dynamic"] = replace(runs["mig"], mig_alt=alternatives)
     rows = []
     for mode, config in runs.items():
         result = replay(workload, node_table, config)
@@ -143,14 +155,18 @@ def compare(
                 else s["alloc_mean_pct"],
                 "slo_attainment": s.get("slo_attainment"),
                 "unusable_free_pct": frag,
+                "mig_reconfigs": s.get("mig_reconfigs"),
             }
         )
     if as_json:
-        click.echo(dumps({"layouts": list(layouts), "rows": rows}))
+        click.echo(dumps({"layouts": list(layouts), "alternatives": list(alternatives), "rows": rows}))
         return
     from rich.table import Table
 
-    table = Table(title=f"{jobs.name}: time-slicing, MPS ({mps_pct} %) and MIG ({'; '.join(layouts)})")
+    dynamic = f"; re-partitioned into {'; '.join(alternatives)}" if alternatives else ""
+    table = Table(
+        title=f"{jobs.name}: time-slicing, MPS ({mps_pct} %) and MIG ({'; '.join(layouts)}{dynamic})"
+    )
     for column in rows[0]:
         table.add_column(column.replace("_", " "), justify="left" if column == "mode" else "right")
     for row in rows:
