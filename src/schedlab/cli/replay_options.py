@@ -111,8 +111,8 @@ OPTIONS: list[Callable[[Any], Any]] = [
         "mig_alt",
         multiple=True,
         metavar="MODEL=LAYOUT",
-        help="Dynamic MIG: another layout an idle GPU of MODEL (partitioned with --mig, its initial"
-        " layout) may be re-partitioned into, when a waiting task asks for an instance that no GPU"
+        help="Dynamic MIG: another layout a GPU of MODEL (partitioned with --mig, its initial layout)"
+        " may be re-partitioned into, drained first, when waiting tasks ask for instances that no GPU"
         " has free; repeatable (docs/sharing.md).",
     ),
     click.option(
