@@ -70,23 +70,15 @@ def reslice(
     """``nodes`` with the GPUs of each model in ``static`` partitioned for good
     (:func:`~schedlab.cluster.partition.partition`), then those of each model in ``dynamic``
     replayed per GPU and layout; and where each node belongs."""
-    fixed = np.flatnonzero(~np.isin(nodes.model, list(dynamic)))
-    rows = list(
-        zip(*(nodes.name, nodes.cpu_milli, nodes.memory_mib, nodes.num_gpu, nodes.model), strict=True)
-    )
-    part = partition(Nodes.build([rows[i] for i in fixed], nodes.source), static)
-    out = [_row(part.nodes, i) for i in range(len(part.nodes))]
+    rows = _rows(nodes)
+    moving = np.isin(nodes.model, list(dynamic))
+    part = partition(Nodes.build([rows[i] for i in np.flatnonzero(~moving)], nodes.source), static)
+    out = _rows(part.nodes)
     gpu_of, layout_of = [-1] * len(out), [-1] * len(out)
     ranges: list[list[tuple[int, int]]] = []
     profile, share = dict(part.profile), dict(part.share)
-    for i in np.flatnonzero(np.isin(nodes.model, list(dynamic))).tolist():
-        name, cpu, mem, gpus, model = (
-            str(rows[i][0]),
-            int(rows[i][1]),
-            int(rows[i][2]),
-            int(rows[i][3]),
-            str(rows[i][4]),
-        )
+    for i in np.flatnonzero(moving).tolist():
+        name, cpu, mem, gpus, model = rows[i]
         mig, options = dynamic[model]
         for g in range(gpus):
             gpu_cpu = cpu - cpu // gpus * (gpus - 1) if g == gpus - 1 else cpu // gpus
@@ -113,11 +105,7 @@ def reslice(
     return Partition(Nodes.build(out, nodes.source), nodes, profile, share), reslicing
 
 
-def _row(nodes: Nodes, i: int) -> tuple[str, int, int, int, str]:
-    return (
-        str(nodes.name[i]),
-        int(nodes.cpu_milli[i]),
-        int(nodes.memory_mib[i]),
-        int(nodes.num_gpu[i]),
-        str(nodes.model[i]),
-    )
+def _rows(nodes: Nodes) -> list[tuple[str, int, int, int, str]]:
+    """``nodes`` as ``(name, cpu_milli, memory_mib, num_gpu, model)`` rows."""
+    columns = (nodes.name, nodes.cpu_milli, nodes.memory_mib, nodes.num_gpu, nodes.model)
+    return [(str(a), int(b), int(c), int(d), str(e)) for a, b, c, d, e in zip(*columns, strict=True)]

@@ -282,8 +282,9 @@ def _simulate(
     )
     coef = np.stack([d.coefficients() for d in deployments])
     steps = [(np.array([-np.inf]), np.ones(1)) if s is None else _checked(s) for s in slowdowns]
-    ends = np.cumsum([len(t) for t, _ in steps])
-    rep[:, k.STEP], rep[:, k.STEP_END] = ends - [len(t) for t, _ in steps], ends
+    lengths = np.array([len(t) for t, _ in steps])
+    rep[:, k.STEP_END] = np.cumsum(lengths)
+    rep[:, k.STEP] = rep[:, k.STEP_END] - lengths
     step_t = np.concatenate([t for t, _ in steps])
     step_f = np.concatenate([f for _, f in steps])
     simulate(req, reqf, rep, repf, run, gaps, params, coef, step_t, step_f)

@@ -27,13 +27,23 @@ import numpy as np
 
 from schedlab.cluster.reslicing import Reslicing
 from schedlab.sim.defrag import DEFRAG, next_step
-from schedlab.trace.tables import GPU_MILLI
+from schedlab.trace.tables import GPU_MILLI, BoolArray
 
 if TYPE_CHECKING:
+    from schedlab.sim.model import ReplayModel
     from schedlab.sim.reference import Replay
 
 READY, RESLICE = DEFRAG + 1, DEFRAG + 2  # event priorities at equal times: after the others
 SERVING, DRAINING, RECONFIGURING = 0, 1, 2  # a GPU's phase
+
+
+def asking(model: ReplayModel) -> BoolArray:
+    """Per task shape, whether it asks for GPUs that a node of some GPU's layouts has."""
+    rs = model.reslicing
+    assert rs is not None
+    dynamic = np.unique(model.cluster.model[rs.gpu >= 0])
+    found: BoolArray = model.shapes.allowed[:, dynamic].any(axis=1) & (model.shapes.num_gpu > 0)
+    return found
 
 
 class Reslicer:
@@ -53,8 +63,9 @@ class Reslicer:
         self.scheduled: set[float] = set()  # the times of ready events scheduled
         self.reconfigs = 0
         self.capacity: list[tuple[float, int]] = []  # (time, GPU milli in service)
-        cluster = replay.model.cluster
-        self.cpu, self.mem = cluster.cpu_left.copy(), cluster.mem_left.copy()  # the empty nodes'
+        nodes = replay.model.cluster.nodes
+        self.cpu, self.mem = nodes.cpu_milli, nodes.memory_mib  # the empty nodes'
+        self.asks = asking(replay.model)
 
     def begin(self, start: float) -> None:
         """Every GPU in its first layout: the nodes of the others out of service."""
@@ -78,7 +89,7 @@ class Reslicer:
             if self._idle(g):
                 self._reconfigure(g)
                 changed = True
-        shapes = [s for s in r.queue.waiting_shapes() if self._asks(s)]
+        shapes = [s for s in r.queue.waiting_shapes() if self.asks[s]]
         for s in sorted(shapes, key=lambda s: r.queue.first(s)):
             if m.cluster.feasible(m.table.shapes[s], np.arange(len(m.cluster))).any():
                 continue
@@ -110,15 +121,10 @@ class Reslicer:
                 m.admission.freed(v, r)
         r._record()
 
-    def _asks(self, s: int) -> bool:
-        """Whether shape ``s`` may take a node of some GPU's layouts."""
-        m = self.r.model
-        return bool(m.shapes.allowed[s, m.cluster.model[self.rs.gpu >= 0]].any()) and m.shapes.num_gpu[s] > 0
-
     def _room(self, s: int, v: int) -> int:
         """How many tasks of shape ``s`` node ``v`` would hold, empty."""
         sh, c = self.r.model.shapes, self.r.model.cluster
-        if not sh.allowed[s, c.model[v]] or sh.gpu_milli[s] > GPU_MILLI:
+        if not sh.allowed[s, c.model[v]]:
             return 0
         room = int(c.num_gpu[v]) // int(sh.num_gpu[s])
         if sh.cpu[s] > 0:

@@ -91,8 +91,9 @@ def replay(
         workload.llm is not None
         and llm_requests is not None
         and (config.interference != "none" or interference)
+        and _admits(config.policy)
     ):
-        from schedlab.sim.llm_limits import llm_limits
+        from schedlab.sim.llm_limits import llm_limits  # what an admit step weighs
 
         limits = llm_limits(workload, llm_requests, dict(config.gpu_cards), config.seed)
     use_compiled = _use_compiled(config, len(workload))
@@ -197,6 +198,14 @@ def multi_gpu_wait(tasks: pd.DataFrame, workload: TimedWorkload) -> float | None
     done = (tasks["status"] == "completed").to_numpy() & ~workload.is_warmup
     multi = done & (workload.tasks.num_gpu >= 2)
     return float(tasks["wait"].to_numpy()[multi].mean()) if multi.any() else None
+
+
+def _admits(policy: str) -> bool:
+    """Whether the placement policy ``policy`` has an admit step (``slo-aware``)."""
+    from schedlab.policies.base import PLACEMENT_POLICIES, PlacementPolicy
+
+    found = getattr(PLACEMENT_POLICIES.get(policy), "admit", PlacementPolicy.admit)
+    return found is not PlacementPolicy.admit
 
 
 def _use_compiled(config: ReplayConfig, tasks: int) -> bool:

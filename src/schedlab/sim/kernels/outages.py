@@ -81,6 +81,12 @@ def node_event(kind: int, draws: bool, st: State, i: int) -> None:
     elif not c.up[n]:  # repair or add
         set_up(st, n, YES)
         freed(kind, draws, st, n)
-    row = st.ints[CAP_ROWS]
+    log_capacity(st)
+
+
+@step
+def log_capacity(st: State) -> None:
+    """A capacity row: the GPU milli in service now."""
+    ne, row = st.ne, st.ints[CAP_ROWS]
     ne.cap_time[row], ne.cap_milli[row] = st.floats[NOW], st.ints[CAP_UP]
     st.ints[CAP_ROWS] += 1

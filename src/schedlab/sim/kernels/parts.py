@@ -14,6 +14,7 @@ from schedlab.sim.kernels.state import Defrag, Fair, GuardArrays, Outages, Resli
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import ADD
 from schedlab.sim.queues.base import FairShares
+from schedlab.sim.reslice import asking
 
 
 def outage_arrays(model: ReplayModel, up: BoolArray) -> Outages:
@@ -42,8 +43,6 @@ def reslice_arrays(model: ReplayModel, up: BoolArray) -> Reslice:
         inf, no = np.full(1, np.inf), np.zeros(1, dtype=bool)
         return Reslice(one, one.copy(), none, none.copy(), inf, none.copy(), no, none.copy())
     up[rs.layout > 0] = False
-    dynamic = np.unique(model.cluster.model[rs.gpu >= 0])
-    asks = model.shapes.allowed[:, dynamic].any(axis=1) & (model.shapes.num_gpu > 0)
     return Reslice(
         lo=rs.lo.copy(),
         hi=rs.hi.copy(),
@@ -51,7 +50,7 @@ def reslice_arrays(model: ReplayModel, up: BoolArray) -> Reslice:
         target=np.zeros(rs.gpus, dtype=np.int64),
         ready_at=np.full(rs.gpus, np.inf),
         phase=np.zeros(rs.gpus, dtype=np.int64),
-        asks=np.ascontiguousarray(asks[:shapes], dtype=bool),
+        asks=np.ascontiguousarray(asking(model), dtype=bool),
         order=np.zeros(shapes, dtype=np.int64),
     )
 

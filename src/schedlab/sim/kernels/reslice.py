@@ -14,10 +14,8 @@ from schedlab.cluster.kernels import fits
 from schedlab.jit import inline, merged, step
 from schedlab.sim.kernels.admission import freed
 from schedlab.sim.kernels.defrag import next_at
-from schedlab.sim.kernels.outages import set_up
+from schedlab.sim.kernels.outages import log_capacity, set_up
 from schedlab.sim.kernels.state import (
-    CAP_ROWS,
-    CAP_UP,
     FAIR,
     NO,
     NOW,
@@ -43,18 +41,10 @@ def arm(st: State) -> None:
 
 
 @inline
-def _log(st: State) -> None:
-    """A capacity row: the GPU milli in service now."""
-    ne, row = st.ne, st.ints[CAP_ROWS]
-    ne.cap_time[row], ne.cap_milli[row] = st.floats[NOW], st.ints[CAP_UP]
-    st.ints[CAP_ROWS] += 1
-
-
-@inline
 def _room(st: State, s: int, v: int) -> int:
     """How many tasks of shape ``s`` node ``v`` would hold, empty."""
     sh, c, m = st.sh, st.c, st.m
-    if not sh.allowed[s, c.model[v]] or sh.milli[s] > 1000:
+    if not sh.allowed[s, c.model[v]]:
         return 0
     room = c.num_gpu[v] // sh.k[s]
     if sh.cpu[s] > 0:
@@ -155,7 +145,7 @@ def _repartition(st: State, s: int) -> int:
     rz.target[best] = best_layout
     for v in range(rz.lo[best, rz.current[best]], rz.hi[best, rz.current[best]]):
         set_up(st, v, NO)
-    _log(st)
+    log_capacity(st)
     if best_used == 0:
         _reconfigure(st, best)
     else:
@@ -217,7 +207,7 @@ def ready(kind: int, draws: bool, st: State) -> None:
         rz.current[g] = k
         for v in range(rz.lo[g, k], rz.hi[g, k]):
             set_up(st, v, YES)
-        _log(st)
+        log_capacity(st)
         for v in range(rz.lo[g, k], rz.hi[g, k]):
             freed(kind, draws, st, v)
     floats[READY_AT] = np.inf
