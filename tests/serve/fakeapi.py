@@ -190,6 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
                 fresh = [(v, e, o) for v, k, e, o in fake.log if v > since and k == kind]
                 if not fresh:
                     fake.cond.wait(min(fake.bookmark_every, max(deadline - time.monotonic(), 0)))
+                    # what came while waiting: a bookmark must never pass an event unsent
+                    fresh = [(v, e, o) for v, k, e, o in fake.log if v > since and k == kind]
                 if fake.epoch != epoch or not fake.serving:
                     return
                 version = fake.version

@@ -146,46 +146,89 @@ def _print_served(doc: dict[str, Any], title: str, rate: float) -> None:
 @click.option(
     "--profile",
     "profile_dir",
-    required=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="An LLM profile directory (`schedlab profile --llm`).",
 )
+@click.option(
+    "--operators",
+    "operators_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Or a Vidur kernel profile (its mlp.csv): times of each kernel of a layer outside attention,"
+    " measured on a real GPU (give --gpu).",
+)
 @click.option("--gpu", "gpu_name", help="GPU card to compare with. [default: the one it was measured on]")
+@click.option(
+    "--model",
+    "model_name",
+    help="Model card of --operators. [default: the built-in card with the block's shape]",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the errors as JSON.")
-def check(profile_dir: Path, gpu_name: str | None, as_json: bool) -> None:
-    """How far the roofline is from a measured profile: median and p90 of |predicted /
-    measured - 1| of iteration time, for prefill, decode and all shapes, with the default
-    efficiencies, fitted to every point, and fitted to the other points only (5 folds: the
-    error to expect at shapes not measured)."""
-    from rich.table import Table
-
+def check(
+    profile_dir: Path | None,
+    operators_file: Path | None,
+    gpu_name: str | None,
+    model_name: str | None,
+    as_json: bool,
+) -> None:
+    """How far the roofline is from measured times: median and p90 of |predicted /
+    measured - 1|, with the default efficiencies, fitted to every point, and fitted to the
+    other points only (5 folds: the error to expect at shapes not measured). With --profile:
+    of whole iterations, for prefill, decode and all shapes; with --operators: of one
+    layer's kernels outside attention (the block's matrices, norms, activation), per
+    tensor-parallel degree."""
+    from schedlab.errors import ConfigError
     from schedlab.files import dumps
-    from schedlab.llm.cards import LlmError, gpu_card
-    from schedlab.llm.profiles import card_for_device, errors, load_llm_profile
+    from schedlab.llm.cards import LlmError, gpu_card, model_card
     from schedlab.llm.roofline import Deployment
     from schedlab.provenance import stamp
 
-    profile = load_llm_profile(profile_dir)
-    gpu = gpu_card(gpu_name) if gpu_name else card_for_device(profile.device)
-    if gpu is None:
-        raise LlmError(
-            f"--profile {profile_dir}: measured on '{profile.device}', which has no GPU card: give --gpu"
+    if (profile_dir is None) == (operators_file is None):
+        raise ConfigError("give one of --profile DIR or --operators FILE")
+    if operators_file is not None:
+        from schedlab.llm.operators import load_operators, operator_errors
+
+        if gpu_name is None:
+            raise ConfigError("--operators needs --gpu (the file does not name its GPU)")
+        gpu = gpu_card(gpu_name)
+        ops = load_operators(operators_file, model_card(model_name) if model_name else None)
+        doc = operator_errors(ops, gpu)
+        config = {"operators": str(operators_file), "model": ops.model.name, "gpu": gpu.name}
+        title = (
+            f"{ops.model.name}: {doc['points']} measured layers (kernels outside attention), card {gpu.name}"
         )
-    doc = errors(profile, Deployment(profile.model, gpu, 1))
+        unit = " (a share per layer)"
+    else:
+        from schedlab.llm.profiles import card_for_device, errors, load_llm_profile
+
+        assert profile_dir is not None
+        profile = load_llm_profile(profile_dir)
+        found = gpu_card(gpu_name) if gpu_name else card_for_device(profile.device)
+        if found is None:
+            raise LlmError(
+                f"--profile {profile_dir}: measured on '{profile.device}', which has no GPU card: give --gpu"
+            )
+        gpu = found
+        doc = errors(profile, Deployment(profile.model, gpu, 1))
+        config = {"profile": str(profile_dir), "model": profile.model.name, "gpu": gpu.name}
+        config["device"] = profile.device
+        title = f"{profile.model.name} on {profile.device}: {doc['points']} measured shapes, card {gpu.name}"
+        unit = ""
     if as_json:
-        config = {
-            "profile": str(profile_dir),
-            "model": profile.model.name,
-            "gpu": gpu.name,
-            "device": profile.device,
-        }
         click.echo(dumps(doc | stamp(config, {}), indent=2))
         return
-    fitted = doc["efficiencies"]
-    click.echo(f"{profile.model.name} on {profile.device}: {doc['points']} measured shapes, card {gpu.name}")
-    table = Table(title="roofline against the profile: |predicted / measured - 1|")
-    for column in ("efficiencies", "prefill median", "p90", "decode median", "p90", "all median", "p90"):
-        table.add_column(column, justify="left" if column == "efficiencies" else "right")
+    click.echo(title)
+    _print_errors(doc, unit)
+
+
+def _print_errors(doc: dict[str, Any], unit: str) -> None:
+    from rich.table import Table
+
+    groups = [g for g in doc["default"] if g != "all"] + ["all"]
+    table = Table(title="roofline against the measured times: |predicted / measured - 1|")
+    table.add_column("efficiencies")
+    for group in groups:
+        table.add_column(f"{group} median", justify="right")
+        table.add_column("p90", justify="right")
     names = {
         "default": "default (0.7, 0.8)",
         "fitted": "fitted",
@@ -193,14 +236,15 @@ def check(profile_dir: Path, gpu_name: str | None, as_json: bool) -> None:
     }
     for key, label in names.items():
         cells = []
-        for kind in ("prefill", "decode", "all"):
-            stats = doc[key].get(kind)
+        for group in groups:
+            stats = doc[key].get(group)
             cells += [f"{stats['median']:.1%}", f"{stats['p90']:.1%}"] if stats else ["-", "-"]
         table.add_row(label, *cells)
     print_table(table)
+    fitted = doc["efficiencies"]
     click.echo(
         f"fitted: compute {fitted['compute']:.3f} of the tensor peak, memory {fitted['memory']:.3f} of the"
-        f" bandwidth, {fitted['launch_s'] * 1000:.3f} ms of launches per iteration"
+        f" bandwidth, {fitted['launch_s'] * 1000:.3f} ms of launches per iteration{unit}"
     )
 
 

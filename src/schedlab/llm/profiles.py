@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -94,55 +95,67 @@ def predict(profile: LlmProfile, deployment: Deployment) -> FloatArray:
     return np.array([iteration_time(coef, *row) * 1000 for row in prediction_inputs(profile)])
 
 
+#: The roofline's times (ms) of the measured rows given, with the efficiencies given.
+Predictor = Callable[[Efficiency, IntArray], FloatArray]
+
+
 def fit(profile: LlmProfile, deployment: Deployment, rows: IntArray | None = None) -> Efficiency:
     """The compute and memory efficiencies and launch time that fit ``rows`` (all) best."""
-    from scipy.optimize import least_squares
-
     chosen = np.arange(len(profile)) if rows is None else rows
-    measured = profile.ms[chosen]
-
-    def residuals(x: FloatArray) -> FloatArray:
-        trial = replace(deployment, efficiency=_efficiency(deployment.efficiency, x))
-        return np.log(predict(_subset(profile, chosen), trial) / measured)
-
-    start = np.array(
-        [deployment.efficiency.compute, deployment.efficiency.memory, deployment.efficiency.launch_s]
-    )
-    found = least_squares(
-        residuals, start, bounds=([0.01, 0.01, 0.0], [1.5, 1.5, 0.05]), x_scale=[0.1, 0.1, 1e-3]
-    )
-    return _efficiency(deployment.efficiency, found.x)
+    return fit_rows(_predictor(profile, deployment), profile.ms, deployment.efficiency, chosen)
 
 
 def errors(profile: LlmProfile, deployment: Deployment) -> dict[str, Any]:
     """Median and p90 of |roofline / measured - 1| per kind and overall: with the default
     efficiencies, fitted on every point, and fitted on the other folds (cross-validated);
     ``efficiencies``: the ones fitted on every point."""
-    fitted = fit(profile, deployment)
-    held_out = np.empty(len(profile))
-    folds = np.arange(len(profile)) % FOLDS
-    for fold in range(min(FOLDS, len(profile))):
-        train = np.flatnonzero(folds != fold)
-        test = np.flatnonzero(folds == fold)
-        if not len(train):
-            continue
-        trial = replace(deployment, efficiency=fit(profile, deployment, train))
-        held_out[test] = predict(_subset(profile, test), trial)
+    groups = {kind: profile.kind == k for k, kind in enumerate(KINDS)}
+    return error_table(_predictor(profile, deployment), profile.ms, deployment.efficiency, groups)
+
+
+def fit_rows(predict_rows: Predictor, measured: FloatArray, base: Efficiency, rows: IntArray) -> Efficiency:
+    """The compute and memory efficiencies and launch time (the rest as in ``base``) with
+    which ``predict_rows`` matches ``measured`` at ``rows`` best: least squares on the log
+    of the ratio."""
+    from scipy.optimize import least_squares
+
+    def residuals(x: FloatArray) -> FloatArray:
+        return np.log(predict_rows(_efficiency(base, x), rows) / measured[rows])
+
+    start = np.array([base.compute, base.memory, base.launch_s])
+    found = least_squares(
+        residuals, start, bounds=([0.01, 0.01, 0.0], [1.0, 1.0, 0.05]), x_scale=[0.1, 0.1, 1e-3]
+    )
+    return _efficiency(base, found.x)
+
+
+def error_table(
+    predict_rows: Predictor, measured: FloatArray, base: Efficiency, groups: dict[str, Any]
+) -> dict[str, Any]:
+    """Median and p90 of |predicted / measured - 1| in each group of rows (a boolean mask
+    each) and over all: with the efficiencies of ``base``, fitted on every row, and fitted on
+    the other rows only (five folds: the error to expect where nothing was measured)."""
+    every = np.arange(len(measured))
+    fitted = fit_rows(predict_rows, measured, base, every)
+    held_out = np.empty(len(measured))
+    folds = every % FOLDS
+    for fold in range(min(FOLDS, len(measured))):
+        train, test = every[folds != fold], every[folds == fold]
+        if len(train):
+            held_out[test] = predict_rows(fit_rows(predict_rows, measured, base, train), test)
     tables = {
-        "default": predict(profile, deployment),
-        "fitted": predict(profile, replace(deployment, efficiency=fitted)),
+        "default": predict_rows(base, every),
+        "fitted": predict_rows(fitted, every),
         "cross_validated": held_out,
     }
     doc: dict[str, Any] = {
-        "points": len(profile),
+        "points": len(measured),
         "efficiencies": {"compute": fitted.compute, "memory": fitted.memory, "launch_s": fitted.launch_s},
     }
     for name, predicted in tables.items():
-        ratio = np.abs(predicted / profile.ms - 1)
+        ratio = np.abs(predicted / measured - 1)
         doc[name] = {"all": _stats(ratio)} | {
-            kind: _stats(ratio[profile.kind == k])
-            for k, kind in enumerate(KINDS)
-            if (profile.kind == k).any()
+            group: _stats(ratio[mask]) for group, mask in groups.items() if mask.any()
         }
     return doc
 
@@ -181,6 +194,12 @@ def load_llm_profile(folder: Path) -> LlmProfile:
         context=read_integers(path, frame, "context", low=0),
         ms=read_positive(path, frame, "ms"),
         source=str(folder),
+    )
+
+
+def _predictor(profile: LlmProfile, deployment: Deployment) -> Predictor:
+    return lambda efficiency, rows: predict(
+        _subset(profile, rows), replace(deployment, efficiency=efficiency)
     )
 
 
