@@ -86,6 +86,31 @@ def test_a_gpu_is_drained_then_repartitioned_for_a_task_no_layout_in_service_hol
     assert late.summary["mig_reconfigs"] == 2
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_defrag_moves_a_drained_gpus_tasks_so_it_is_repartitioned_at_once(compiled: bool) -> None:
+    if compiled and not jit.enabled():
+        pytest.skip("numba is not available")
+    rows = [
+        (0.0, 1000.0, 1, "mig-1g.10gb"),  # on GPU 0 (seed 1's node order)
+        (1.0, 1000.0, 1, "mig-3g.40gb"),  # on GPU 1
+        (10.0, 100.0, 1, "mig-7g.80gb"),  # no GPU has a 7g: the step at 60 s drains GPU 0
+    ]
+    config = ReplayConfig(
+        policy="bestfit", mig=(FIRST,), mig_alt=ALTS, mig_reconfig=30.0, seed=1, compiled=compiled
+    )
+    waited = replay(workload(rows), NODES, config)
+    # GPU 0 drains until its 1g task ends at 1000 s: re-partitioned at the step at 1,020 s
+    assert list(waited.tasks["node"]) == [3, 6, 4] and list(waited.tasks["start"]) == [0.0, 1.0, 1050.0]
+    moved = replay(workload(rows), NODES, replace(config, defrag="least-moved", defrag_cost=60.0))
+    # at 60 s the 1g task moves to GPU 1's free 1g instance (60 s of its work kept, 60 s of
+    # restart added): GPU 0 is empty, re-partitioned at once, ready at 90 s for the 7g task
+    assert list(moved.tasks["node"]) == [8, 6, 4] and list(moved.tasks["start"]) == [60.0, 1.0, 90.0]
+    assert list(moved.tasks["end"]) == [1060.0, 1001.0, 190.0]
+    assert list(moved.attempts["task"]).count(0) == 2
+    assert moved.summary["defrag_moves"] == 1 and moved.summary["defrag_lost_gpu_s"] == 60.0
+    assert moved.summary["mig_reconfigs"] == 1
+
+
 def test_bad_alternatives_are_one_error(tmp_path: Path) -> None:
     layouts = parse_layouts([FIRST], NODES)
     for alts, message in (
@@ -141,6 +166,7 @@ LAYOUTS = [
     policy=st.sampled_from(["bestfit", "fgd", "random"]),
     reconfig=st.sampled_from([0.0, 10.0, 30.0]),
     every=st.sampled_from([5.0, 15.0, 60.0]),
+    defrag=st.sampled_from(["none", "none", "least-moved", "fgd"]),
 )
 def test_compiled_equals_reference(
     gpus: list[int],
@@ -152,6 +178,7 @@ def test_compiled_equals_reference(
     policy: str,
     reconfig: float,
     every: float,
+    defrag: str,
 ) -> None:
     nodes = Nodes.build(
         [(f"n{i}", 64000, 524288, g, A100) for i, g in enumerate(gpus)] + [("w", 64000, 524288, 2, "T4")]
@@ -170,6 +197,10 @@ def test_compiled_equals_reference(
         mig_alt=tuple(LAYOUTS[k] for k in layouts[1:]),
         mig_reconfig=reconfig,
         mig_every=every,
+        defrag=defrag,
+        defrag_every=every * 2,
+        defrag_moves=6,
+        defrag_cost=10.0,
     )
     fast = replay(w, nodes, replace(config, compiled=True))
     slow = replay(w, nodes, replace(config, compiled=False))

@@ -113,7 +113,8 @@ OPTIONS: list[Callable[[Any], Any]] = [
         metavar="MODEL=LAYOUT",
         help="Dynamic MIG: another layout a GPU of MODEL (partitioned with --mig, its initial layout)"
         " may be re-partitioned into, drained first, when waiting tasks ask for instances that no GPU"
-        " has free; repeatable (docs/sharing.md).",
+        " has free (with --defrag, a drained GPU's tasks are moved off it); repeatable"
+        " (docs/sharing.md).",
     ),
     click.option(
         "--mig-reconfig",

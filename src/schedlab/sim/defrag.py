@@ -76,7 +76,7 @@ class Descheduler:
         r, m = self.r, self.r.model
         self.at = math.inf
         moved = False
-        while self._fragmented() and self._left() > 0:
+        while self._fragmented() and self.left() > 0:
             shape = r.queue.head()
             if shape is None:
                 break
@@ -90,7 +90,7 @@ class Descheduler:
             for node, tasks in sets:
                 planned += len(tasks)
                 for v in tasks:
-                    if not self._move(node, v, blocked):
+                    if not self.move(node, v, blocked):
                         break
                     done += 1
                 if done > planned - len(tasks):
@@ -109,7 +109,7 @@ class Descheduler:
         else:
             self.arm()
 
-    def _left(self) -> int:
+    def left(self) -> int:
         """How many moves the budget allows now."""
         hour_ago = self.r.sim.now - HOUR
         return self.settings.moves_per_hour - sum(1 for at in self.recent if at > hour_ago)
@@ -149,7 +149,7 @@ class Descheduler:
             if m.gang_size[v] == 1:
                 by_node.setdefault(int(r.out.node[v]), []).append(v)
         room: dict[int, int] = {}  # per shape: the nodes it fits now, out of ``fit``
-        left = self._left()
+        left = self.left()
         candidates = []
         for node, tasks in by_node.items():
             if not usable[node] or node in fit:
@@ -234,7 +234,7 @@ class Descheduler:
                 free[g] += sh.gpu_milli[vs]
         return bool(shapes_fitting(cpu, mem, free, int(c.model[node]), sh, np.array([s]))[0])
 
-    def _move(self, node: int, v: int, blocked: NDArray[np.int64]) -> bool:
+    def move(self, node: int, v: int, blocked: NDArray[np.int64]) -> bool:
         """Move ``v`` off ``node`` to where the placement policy puts it among the nodes not
         ``blocked``; False if nowhere."""
         r, m = self.r, self.r.model

@@ -81,10 +81,8 @@ class ReplayModel:
         reslicing: Reslicing | None = None,
         llm_limits: FloatArray | None = None,
     ) -> ReplayModel:
-        if reslicing is not None and (node_events or config.mtbf_h is not None or config.defrag != "none"):
-            raise ConfigError(
-                "--mig-alt does not combine with node events (--node-events, --mtbf) or --defrag yet"
-            )
+        if reslicing is not None and (node_events or config.mtbf_h is not None):
+            raise ConfigError("--mig-alt does not combine with node events (--node-events, --mtbf) yet")
         cluster = ClusterState(nodes)
         tie_rng, policy_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(2))
         frag = Fragmentation(TypicalTasks.from_tasks(workload.tasks), cluster.models)

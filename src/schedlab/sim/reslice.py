@@ -11,7 +11,11 @@ GPUs being drained or re-partitioned go to would hold, empty), it picks a GPU in
 with another layout that has room for it (the layout with the most, the first of those):
 the idle one of lowest index is re-partitioned at once; with none idle, the one with the
 fewest instances in use (then the lowest index) is drained: its layout's nodes go out of
-service (what runs there runs on) until it is idle. A GPU re-partitioned serves nothing for
+service (what runs there runs on) until it is idle. With ``--defrag`` a GPU being drained
+has its running single tasks moved off (within the moves budget, at the move cost, each
+placed by the placement policy on a node in service, in node then task order; the first that
+fits nowhere ends the moves off that GPU) when it is chosen and at each step, so that it is
+re-partitioned as soon as it is empty. A GPU re-partitioned serves nothing for
 ``reconfig_s`` seconds; then the new layout's nodes come into service and are offered to
 the queue as freed nodes (in node order; every GPU ready at that time, in GPU order, one
 event). A step that changes nothing while nothing runs and no GPU is being drained or
@@ -27,6 +31,7 @@ import numpy as np
 
 from schedlab.cluster.reslicing import Reslicing
 from schedlab.sim.defrag import DEFRAG, next_step
+from schedlab.sim.result import RUNNING
 from schedlab.trace.tables import GPU_MILLI, BoolArray
 
 if TYPE_CHECKING:
@@ -86,6 +91,7 @@ class Reslicer:
         self.at = math.inf
         changed = False
         for g in np.flatnonzero(self.phase == DRAINING).tolist():
+            changed |= self._drain(g)
             if self._idle(g):
                 self._reconfigure(g)
                 changed = True
@@ -184,11 +190,30 @@ class Reslicer:
         for v in self.rs.nodes_of(best, int(self.current[best])):
             c.set_up(v, False)
         self.capacity.append((self.r.sim.now, c.gpu_capacity_up))
-        if best_used == 0:
-            self._reconfigure(best)
-        else:
+        if best_used > 0:
             self.phase[best] = DRAINING
+            self._drain(best)
+        if self._idle(best):
+            self._reconfigure(best)
         return best_room
+
+    def _drain(self, g: int) -> bool:
+        """Move GPU ``g``'s running single tasks off it, with ``--defrag`` (see the module's
+        docstring); whether any moved."""
+        d = self.r.defrag
+        if d is None:
+            return False
+        r, m = self.r, self.r.model
+        nowhere = np.empty(0, dtype=np.int64)
+        moved = False
+        for v in self.rs.nodes_of(g, int(self.current[g])):
+            for t in np.flatnonzero((r.out.status == RUNNING) & (r.out.node == v)).tolist():
+                if m.gang_size[t] > 1:
+                    continue
+                if d.left() <= 0 or not d.move(v, t, nowhere):
+                    return moved
+                moved = True
+        return moved
 
     def _reconfigure(self, g: int) -> None:
         """GPU ``g`` (idle, out of service) is re-partitioned: ready ``reconfig_s`` from now."""

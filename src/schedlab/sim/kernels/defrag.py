@@ -54,7 +54,7 @@ def arm(st: State) -> None:
 
 
 @step
-def _move(kind: int, draws: bool, st: State, node: int, v: int, chosen: int) -> bool:
+def move(kind: int, draws: bool, st: State, node: int, v: int, chosen: int) -> bool:
     """Move ``v`` off ``node`` to where the placement policy puts it, not on the plan's
     ``chosen`` nodes nor those where the head fits; False if nowhere."""
     m, o, c, dg, now = st.m, st.o, st.c, st.dg, st.floats[NOW]
@@ -114,7 +114,7 @@ def run_step(kind: int, draws: bool, st: State) -> bool:
         for r in range(count):
             planned += dg.sizes[r]
             for _ in range(dg.sizes[r]):
-                if not _move(kind, draws, st, dg.nodes[r], dg.pick[done], count):
+                if not move(kind, draws, st, dg.nodes[r], dg.pick[done], count):
                     break
                 done += 1
             if done > planned - dg.sizes[r]:

@@ -230,7 +230,7 @@ def run_events(kind: int, draws: bool, st: State, budget: int) -> int:
         elif event == 5:
             reslice.ready(kind, draws, st)
             record(st)
-        elif reslice.run_step(st):
+        elif reslice.run_step(kind, draws, st):
             record(st)  # which schedules the next step
         elif ints[RUNNING_NOW] > 0 or reslice.busy(st):
             reslice.arm(st)

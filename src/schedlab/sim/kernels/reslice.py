@@ -12,10 +12,13 @@ import numpy as np
 
 from schedlab.cluster.kernels import fits
 from schedlab.jit import inline, merged, step
+from schedlab.sim.kernels import defrag
 from schedlab.sim.kernels.admission import freed
 from schedlab.sim.kernels.defrag import next_at
+from schedlab.sim.kernels.defrag_plan import left
 from schedlab.sim.kernels.outages import log_capacity, set_up
 from schedlab.sim.kernels.state import (
+    DEFRAG,
     FAIR,
     NO,
     NOW,
@@ -125,7 +128,34 @@ def _reconfigure(st: State, g: int) -> None:
 
 
 @step
-def _repartition(st: State, s: int) -> int:
+def _drain(kind: int, draws: bool, st: State, g: int) -> bool:
+    """Move GPU ``g``'s running single tasks off it, with ``--defrag``; whether any moved."""
+    if not st.ints[DEFRAG]:
+        return False
+    rz, m, cand = st.rz, st.m, st.dg.cand
+    st.dg.mark[0] += 1  # no node is one a plan keeps free
+    k, moved = rz.current[g], False
+    for v in range(rz.lo[g, k], rz.hi[g, k]):
+        count = 0  # its running single tasks, in task order
+        u = st.run.head[v]
+        while u >= 0:
+            if m.gang_size[u] == 1:
+                i = count
+                while i > 0 and cand[i - 1] > u:
+                    cand[i] = cand[i - 1]
+                    i -= 1
+                cand[i] = u
+                count += 1
+            u = st.run.next[u]
+        for i in range(count):
+            if left(st) <= 0 or not defrag.move(kind, draws, st, v, cand[i], 0):
+                return moved
+            moved = True
+    return moved
+
+
+@step
+def _repartition(kind: int, draws: bool, st: State, s: int) -> int:
     """Re-partition the GPU chosen for shape ``s`` (idle) or drain it; the room it adds."""
     rz = st.rz
     best, best_layout, best_room, best_used = -1, -1, 0, 0
@@ -146,21 +176,26 @@ def _repartition(st: State, s: int) -> int:
     for v in range(rz.lo[best, rz.current[best]], rz.hi[best, rz.current[best]]):
         set_up(st, v, NO)
     log_capacity(st)
-    if best_used == 0:
-        _reconfigure(st, best)
-    else:
+    if best_used > 0:
         rz.phase[best] = DRAINING
+        _drain(kind, draws, st, best)
+    if _in_use(st, best) == 0:
+        _reconfigure(st, best)
     return best_room
 
 
-@step
-def run_step(st: State) -> bool:
-    """One re-partitioning step; whether it changed a GPU's phase."""
+@merged
+def run_step(kind: int, draws: bool, st: State) -> bool:
+    """One re-partitioning step; whether it changed a GPU's phase or moved a task."""
     st.floats[RESLICE_AT] = np.inf
     w, rz = st.w, st.rz
     changed = False
     for g in range(len(rz.current)):
-        if rz.phase[g] == DRAINING and _in_use(st, g) == 0:
+        if rz.phase[g] != DRAINING:
+            continue
+        if _drain(kind, draws, st, g):
+            changed = True
+        if _in_use(st, g) == 0:
             _reconfigure(st, g)
             changed = True
     count = 0
@@ -185,7 +220,7 @@ def run_step(st: State) -> bool:
             continue
         need, have = _waiting(st, s), _coming(st, s)
         while have < need:
-            room = _repartition(st, s)
+            room = _repartition(kind, draws, st, s)
             if room == 0:
                 break
             have += room
