@@ -4,6 +4,7 @@ new placements, repairs and additions bring capacity; random failures are seeded
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -96,3 +97,47 @@ def test_bad_event_files_are_one_clear_line(tmp_path: Path, row: str, field: str
     nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn0,32000,262144,1,T4\n")
     done = run_cli("replay", "--nodes", str(nodes), "--node-events", str(events))
     assert done.returncode == 2 and f"{events}:2: field '{field}': {why}" in done.stderr, done.stderr
+
+
+MIG_NODES = Nodes.build(
+    [("m0", 64000, 524288, 1, "A100-SXM4-80GB"), ("m1", 64000, 524288, 1, "A100-SXM4-80GB")]
+)
+LAYOUT = ("A100-SXM4-80GB=3g.40gb,4x1g.10gb",)  # per node: <node>/3g.40gb, <node>/1g.10gb
+
+
+def mig_tasks(rows: list[tuple[float, float, str]]) -> TimedWorkload:
+    tasks = Tasks.build([(1000, 1024, 1, 1000, spec) for _, _, spec in rows])
+    users = np.full(len(rows), "", dtype=object)
+    return TimedWorkload(tasks, np.array([r[0] for r in rows]), np.array([r[1] for r in rows]), users, "t")
+
+
+def test_a_node_partitioned_by_mig_fails_and_comes_back_whole(tmp_path: Path) -> None:
+    from schedlab import jit
+    from tests.sim.test_compiled import same
+
+    path = tmp_path / "events.csv"
+    path.write_text("time,node,event\n10,m1,fail\n50,m1,repair\n")
+    rows = [(0.0, 100.0, "mig-3g.40gb"), (0.0, 100.0, "mig-3g.40gb"), (0.0, 100.0, "mig-1g.10gb")]
+    config = ReplayConfig(policy="bestfit", mig=LAYOUT, compiled=False)
+    events = load_node_events(path, MIG_NODES)
+    result = replay(mig_tasks(rows), MIG_NODES, config, node_events=events)
+    # m1 is the replayed nodes m1/3g.40gb (2) and m1/1g.10gb (3): both fail at 10 s
+    assert result.summary["node_events"] == 2
+    assert result.series["capacity_milli"].min() == 5000  # m0's five instances of ten
+    a = result.attempts
+    on_m1 = a[a["node"].isin([2, 3])]
+    assert ((on_m1["start"] >= 50) | (on_m1["end"] <= 10)).all()  # nothing runs there meanwhile
+    moved = a[(a["node"] == 2) & (a["start"] == 50)]
+    assert len(moved) == 1 and result.summary["failure_restarts"] >= 1  # the 3g task there restarted
+    if jit.enabled():
+        compiled = replay(mig_tasks(rows), MIG_NODES, replace(config, compiled=True), node_events=events)
+        assert compiled.summary["path"] == "compiled"
+        same(compiled, result)
+
+
+def test_random_failures_are_drawn_per_node_of_the_node_list_under_mig() -> None:
+    rows = [(float(t), 50.0, "mig-1g.10gb") for t in range(0, 20000, 100)]
+    config = ReplayConfig(policy="bestfit", mig=LAYOUT, mtbf_h=1.0, mttr_h=0.5, seed=3)
+    result = replay(mig_tasks(rows), MIG_NODES, config)
+    drawn = random_failures(2, 0.0, 19900.0, 1.0, 0.5, 3)
+    assert result.summary["node_events"] == len(drawn) > 0

@@ -29,7 +29,7 @@ import pandas as pd
 
 from schedlab.cluster.mig import MigError, MigModel, mig_model, parse_layout, place_layout
 from schedlab.trace.openb import mig_profile
-from schedlab.trace.tables import GPU_MILLI, Nodes
+from schedlab.trace.tables import GPU_MILLI, IntArray, Nodes
 from schedlab.workload.timed import TimedWorkload
 
 #: The most instances one partitioned node's profile may have (the replay's GPUs per node).
@@ -47,6 +47,8 @@ class Partition:
     physical: Nodes
     profile: dict[str, str]
     share: dict[str, float]
+    #: Per replayed node, the index of the node of ``physical`` it is part of.
+    origin: IntArray
 
     @property
     def whole_models(self) -> list[str]:
@@ -88,13 +90,15 @@ def parse_layouts(
 def partition(nodes: Nodes, layouts: dict[str, tuple[MigModel, list[str]]]) -> Partition:
     """``nodes`` with the GPUs of each model in ``layouts`` partitioned."""
     rows: list[tuple[str, int, int, int, str]] = []
+    origin: list[int] = []
     profile: dict[str, str] = {}
     share: dict[str, float] = {}
-    for name, cpu, mem, gpus, model in zip(
-        nodes.name, nodes.cpu_milli, nodes.memory_mib, nodes.num_gpu, nodes.model, strict=True
+    for i, (name, cpu, mem, gpus, model) in enumerate(
+        zip(nodes.name, nodes.cpu_milli, nodes.memory_mib, nodes.num_gpu, nodes.model, strict=True)
     ):
         if model not in layouts or gpus == 0:
             rows.append((name, int(cpu), int(mem), int(gpus), model))
+            origin.append(i)
             continue
         mig, names = layouts[model]
         for p, count, part_cpu, part_mem in split(mig, names, int(cpu), int(mem)):
@@ -106,8 +110,9 @@ def partition(nodes: Nodes, layouts: dict[str, tuple[MigModel, list[str]]]) -> P
                 )
             virtual = f"{model}/{p}"
             rows.append((f"{name}/{p}", part_cpu, part_mem, instances, virtual))
+            origin.append(i)
             profile[virtual], share[virtual] = p, mig.share(mig.profile(p))
-    return Partition(Nodes.build(rows, nodes.source), nodes, profile, share)
+    return Partition(Nodes.build(rows, nodes.source), nodes, profile, share, np.array(origin, dtype=np.int64))
 
 
 def split(mig: MigModel, names: list[str], cpu: int, mem: int) -> list[tuple[str, int, int, int]]:

@@ -74,6 +74,7 @@ def reslice(
     moving = np.isin(nodes.model, list(dynamic))
     part = partition(Nodes.build([rows[i] for i in np.flatnonzero(~moving)], nodes.source), static)
     out = _rows(part.nodes)
+    origin = np.flatnonzero(~moving)[part.origin].tolist()
     gpu_of, layout_of = [-1] * len(out), [-1] * len(out)
     ranges: list[list[tuple[int, int]]] = []
     profile, share = dict(part.profile), dict(part.share)
@@ -89,6 +90,7 @@ def reslice(
                 for p, count, part_cpu, part_mem in split(mig, names, gpu_cpu, gpu_mem):
                     virtual = f"{model}/{p}"
                     out.append((f"{name}/{g}/{k}/{p}", part_cpu, part_mem, count, virtual))
+                    origin.append(i)
                     profile[virtual], share[virtual] = p, mig.share(mig.profile(p))
                     gpu_of.append(len(ranges))
                     layout_of.append(k)
@@ -102,7 +104,8 @@ def reslice(
         for k, (a, b) in enumerate(spans):
             lo[g, k], hi[g, k] = a, b
     reslicing = Reslicing(np.array(gpu_of, dtype=np.int64), np.array(layout_of, dtype=np.int64), lo, hi)
-    return Partition(Nodes.build(out, nodes.source), nodes, profile, share), reslicing
+    found = Partition(Nodes.build(out, nodes.source), nodes, profile, share, np.array(origin, dtype=np.int64))
+    return found, reslicing
 
 
 def _rows(nodes: Nodes) -> list[tuple[str, int, int, int, str]]:

@@ -80,7 +80,10 @@ class ReplayModel:
         node_events: list[NodeEvent] | None = None,
         reslicing: Reslicing | None = None,
         llm_limits: FloatArray | None = None,
+        origin: IntArray | None = None,
     ) -> ReplayModel:
+        """``origin``: per node of ``nodes``, the node of the node list it is part of (MIG:
+        a partitioned node is several), which ``node_events`` and ``config.mtbf_h`` name."""
         if reslicing is not None and (node_events or config.mtbf_h is not None):
             raise ConfigError("--mig-alt does not combine with node events (--node-events, --mtbf) yet")
         cluster = ClusterState(nodes)
@@ -139,7 +142,7 @@ class ReplayModel:
             leader=leader,
             gang_size=gang_size,
             gang_fits=gangs_that_fit(cluster, table.shapes, table.of_task, leader, gang_size),
-            node_events=_node_events(workload, len(cluster), config, node_events),
+            node_events=_node_events(workload, len(cluster), config, node_events, origin),
             defrag=defrag,
             slice_share=np.array([slice_share(name) for name in cluster.models] or [1.0]),
             reslicing=reslicing,
@@ -188,11 +191,22 @@ def _defrag(config: ReplayConfig, rates: bool) -> DefragPolicy | None:
 
 
 def _node_events(
-    workload: TimedWorkload, nodes: int, config: ReplayConfig, given: list[NodeEvent] | None
+    workload: TimedWorkload,
+    nodes: int,
+    config: ReplayConfig,
+    given: list[NodeEvent] | None,
+    origin: IntArray | None,
 ) -> list[NodeEvent]:
-    """The events given, and random failures when ``config.mtbf_h`` is set, by time."""
+    """The events given, and random failures when ``config.mtbf_h`` is set (of the node
+    list's nodes), by time; with ``origin``, each on every replayed node of its node."""
     events = list(given or [])
+    listed = nodes if origin is None else int(origin.max()) + 1 if len(origin) else 0
     if config.mtbf_h is not None and len(workload):
         start, end = float(workload.arrival[0]), float(workload.arrival[-1])
-        events += random_failures(nodes, start, end, config.mtbf_h, config.mttr_h, config.seed)
+        events += random_failures(listed, start, end, config.mtbf_h, config.mttr_h, config.seed)
+    if origin is not None:
+        members = np.split(
+            np.argsort(origin, kind="stable"), np.cumsum(np.bincount(origin, minlength=listed))[:-1]
+        )
+        events = [NodeEvent(e.time, int(v), e.kind) for e in events for v in members[e.node]]
     return sorted(events, key=lambda e: e.time)

@@ -99,7 +99,10 @@ def replay(
     use_compiled = _use_compiled(config, len(workload))
     compile_s = ready() if use_compiled else 0.0
     wall = time.perf_counter() - compile_s
-    model = ReplayModel.build(workload, nodes, config, speeds, interference, node_events, reslicing, limits)
+    origin = part.origin if part is not None else None
+    model = ReplayModel.build(
+        workload, nodes, config, speeds, interference, node_events, reslicing, limits, origin
+    )
     release_memory()  # the temporaries of interning shapes and typical tasks
     compiled = compiled_runner(model) if use_compiled else None
     if isinstance(compiled, str):
@@ -129,7 +132,9 @@ def replay(
     if model.node_events:
         series = with_capacity(series, capacity)
         extra_nodes = {
-            "node_events": len(model.node_events),
+            "node_events": len(model.node_events)
+            if origin is None  # each event of the node list once, not once per MIG node of it
+            else len({(e.time, int(origin[e.node]), e.kind) for e in model.node_events}),
             "failure_restarts": restarts,
             "failure_lost_gpu_s": failure_lost,
             "capacity_min_pct": 100.0 * min(c for _, c in capacity) / max(model.cluster.gpu_capacity, 1),
