@@ -17,7 +17,6 @@ from schedlab import jit
 from schedlab.cluster.mig import MigError
 from schedlab.cluster.partition import parse_layouts
 from schedlab.cluster.reslicing import parse_alternatives, reslice
-from schedlab.errors import ConfigError
 from schedlab.sim import ReplayConfig, replay
 from schedlab.trace import Nodes, Tasks
 from schedlab.workload import TimedWorkload
@@ -111,6 +110,35 @@ def test_defrag_moves_a_drained_gpus_tasks_so_it_is_repartitioned_at_once(compil
     assert moved.summary["mig_reconfigs"] == 1
 
 
+def test_a_gpu_whose_node_fails_is_neither_repartitioned_nor_back_before_its_node() -> None:
+    from schedlab.sim.nodes import FAIL, REPAIR, NodeEvent
+
+    one = Nodes.build([("a", 70000, 700000, 1, A100), ("t", 16000, 65536, 1, "T4")])
+    rows = [(0.0, 100.0, 1, "mig-7g.80gb")]  # the GPU has no 7g: re-partitioned at the step at 60 s
+    config = ReplayConfig(policy="bestfit", mig=(FIRST,), mig_alt=ALTS, mig_reconfig=30.0)
+    same(replay(workload(rows), one, replace(config, compiled=True)), replay(workload(rows), one, config))
+    # "a" fails at 70 s, while its GPU is re-partitioned (ready at 90 s): the 7g instance comes
+    # into service with "a" at its repair at 200 s, when the task starts
+    events = [NodeEvent(70.0, 0, FAIL), NodeEvent(200.0, 0, REPAIR)]
+    results = [
+        replay(workload(rows), one, replace(config, compiled=c), node_events=events) for c in (False, True)
+    ]
+    same(*results)
+    result = results[0]
+    assert list(result.tasks["start"]) == [200.0] and list(result.tasks["node"]) == [4]
+    at, capacity = result.series["time"].to_numpy(), result.series["capacity_milli"].to_numpy()
+    assert set(capacity[(at >= 60) & (at < 200)]) == {1000} and set(capacity[at >= 200]) == {2000}
+    assert result.summary["node_events"] == 2 and result.summary["mig_reconfigs"] == 1
+    # failed from 30 s to 200 s: no GPU to re-partition meanwhile, then its first layout back
+    # (no 7g): re-partitioned at the step at 240 s, ready at 270 s
+    events = [NodeEvent(30.0, 0, FAIL), NodeEvent(200.0, 0, REPAIR)]
+    results = [
+        replay(workload(rows), one, replace(config, compiled=c), node_events=events) for c in (False, True)
+    ]
+    same(*results)
+    assert list(results[0].tasks["start"]) == [270.0]
+
+
 def test_bad_alternatives_are_one_error(tmp_path: Path) -> None:
     layouts = parse_layouts([FIRST], NODES)
     for alts, message in (
@@ -120,12 +148,6 @@ def test_bad_alternatives_are_one_error(tmp_path: Path) -> None:
     ):
         with pytest.raises(MigError, match=message):
             parse_alternatives(layouts, alts, NODES)
-    with pytest.raises(ConfigError, match="does not combine with node events"):
-        replay(
-            workload([(0.0, 1.0, 1, "mig-7g.80gb")]),
-            NODES,
-            ReplayConfig(mig=(FIRST,), mig_alt=ALTS, mtbf_h=5),
-        )
     jobs = tmp_path / "jobs.csv"
     jobs.write_text(
         "id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli\nx,0,10,1000,1024,1,1000\n"
@@ -167,6 +189,7 @@ LAYOUTS = [
     reconfig=st.sampled_from([0.0, 10.0, 30.0]),
     every=st.sampled_from([5.0, 15.0, 60.0]),
     defrag=st.sampled_from(["none", "none", "least-moved", "fgd"]),
+    events=st.lists(st.tuples(st.integers(0, 150), st.integers(0, 3), st.sampled_from(range(4))), max_size=6),
 )
 def test_compiled_equals_reference(
     gpus: list[int],
@@ -179,7 +202,10 @@ def test_compiled_equals_reference(
     reconfig: float,
     every: float,
     defrag: str,
+    events: list[tuple[int, int, int]],
 ) -> None:
+    from schedlab.sim.nodes import NodeEvent
+
     nodes = Nodes.build(
         [(f"n{i}", 64000, 524288, g, A100) for i, g in enumerate(gpus)] + [("w", 64000, 524288, 2, "T4")]
     )
@@ -202,8 +228,11 @@ def test_compiled_equals_reference(
         defrag_moves=6,
         defrag_cost=10.0,
     )
-    fast = replay(w, nodes, replace(config, compiled=True))
-    slow = replay(w, nodes, replace(config, compiled=False))
+    happen = sorted(
+        (NodeEvent(float(t), n % len(nodes), kind) for t, n, kind in events), key=lambda e: e.time
+    )  # failures, drains, repairs and additions of the node list's nodes
+    fast = replay(w, nodes, replace(config, compiled=True), node_events=happen)
+    slow = replay(w, nodes, replace(config, compiled=False), node_events=happen)
     assert fast.summary["path"] == "compiled" and slow.summary["path"] == "reference"
     same(fast, slow)
 

@@ -84,8 +84,6 @@ class ReplayModel:
     ) -> ReplayModel:
         """``origin``: per node of ``nodes``, the node of the node list it is part of (MIG:
         a partitioned node is several), which ``node_events`` and ``config.mtbf_h`` name."""
-        if reslicing is not None and (node_events or config.mtbf_h is not None):
-            raise ConfigError("--mig-alt does not combine with node events (--node-events, --mtbf) yet")
         cluster = ClusterState(nodes)
         tie_rng, policy_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(2))
         frag = Fragmentation(TypicalTasks.from_tasks(workload.tasks), cluster.models)

@@ -89,20 +89,27 @@ class Outages:
         self.lost_gpu_s = 0.0
         self.capacity: list[tuple[float, int]] = []  # (time, GPU milli in service)
 
-    def begin(self, start: float) -> None:
-        """Take the nodes that join later out of service; note the capacity at ``start``."""
+    def begin(self, start: float, log: bool = False) -> None:
+        """Take the nodes that join later out of service; note the capacity at ``start`` (if
+        there are events, or ``log``)."""
         for event in self.events:
             if event.kind == ADD and self.cluster.up[event.node]:
                 self.cluster.set_up(event.node, False)  # out of service until it is added
-        if self.events:
+        if self.events or log:
             self.capacity.append((start, self.cluster.gpu_capacity_up))
 
     def apply(
-        self, i: int, now: float, stop: Callable[[int], tuple[int, float]], freed: Callable[[int], None]
+        self,
+        i: int,
+        now: float,
+        stop: Callable[[int], tuple[int, float]],
+        freed: Callable[[int], None],
+        keep_down: bool = False,
     ) -> None:
         """Event ``i`` happens at ``now``. ``stop(node)`` restarts a failed node's tasks
         elsewhere (how many, GPU-seconds lost); ``freed(node)`` offers a node back in
-        service to the waiting tasks."""
+        service to the waiting tasks; ``keep_down``: a repair or addition leaves the node out
+        of service (a MIG node of a layout its GPU does not have now)."""
         event, cluster = self.events[i], self.cluster
         if event.kind == FAIL:
             cluster.set_up(event.node, False)
@@ -111,7 +118,7 @@ class Outages:
             self.lost_gpu_s += lost
         elif event.kind == DRAIN:
             cluster.set_up(event.node, False)
-        elif not cluster.up[event.node]:  # repair or add
+        elif not cluster.up[event.node] and not keep_down:  # repair or add
             cluster.set_up(event.node, True)
             freed(event.node)
         self.capacity.append((now, cluster.gpu_capacity_up))

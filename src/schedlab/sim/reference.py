@@ -83,9 +83,9 @@ class Replay:
             self.sim.schedule(float(arrival[0]), self._sample, 0, SAMPLE)
         for i, event in enumerate(self.model.node_events):
             self.sim.schedule(event.time, self._node_event, i, NODE)
-        self.outages.begin(float(arrival[0]) if len(arrival) else 0.0)
         if self.reslicer is not None:
-            self.reslicer.begin(float(arrival[0]) if len(arrival) else 0.0)
+            self.reslicer.begin()
+        self.outages.begin(float(arrival[0]) if len(arrival) else 0.0, log=self.reslicer is not None)
         self.sim.run()
         self.recorder.sample(self.sim.now)
         return self.out
@@ -138,7 +138,10 @@ class Replay:
     def _node_event(self, i: int) -> None:
         if self.guard is not None:
             self.guard.update(self.queue, self.sim.now)
-        self.outages.apply(i, self.sim.now, self._fail, lambda node: self.model.admission.freed(node, self))
+        event = self.model.node_events[i]
+        keep_down = self.reslicer.node_event(event.node, event.kind) if self.reslicer is not None else False
+        freed = lambda node: self.model.admission.freed(node, self)  # noqa: E731
+        self.outages.apply(i, self.sim.now, self._fail, freed, keep_down)
         self._record()
 
     def _fail(self, node: int) -> tuple[int, float]:

@@ -19,7 +19,7 @@ re-partitioned as soon as it is empty. A GPU re-partitioned serves nothing for
 ``reconfig_s`` seconds; then the new layout's nodes come into service and are offered to
 the queue as freed nodes (in node order; every GPU ready at that time, in GPU order, one
 event). A step that changes nothing while nothing runs and no GPU is being drained or
-re-partitioned schedules no other.
+re-partitioned schedules no other. Node events: see :meth:`Reslicer.node_event`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import numpy as np
 
 from schedlab.cluster.reslicing import Reslicing
 from schedlab.sim.defrag import DEFRAG, next_step
+from schedlab.sim.nodes import DRAIN, FAIL
 from schedlab.sim.result import RUNNING
 from schedlab.trace.tables import GPU_MILLI, BoolArray
 
@@ -67,17 +68,31 @@ class Reslicer:
         self.phase = np.zeros(reslicing.gpus, dtype=np.int64)
         self.scheduled: set[float] = set()  # the times of ready events scheduled
         self.reconfigs = 0
-        self.capacity: list[tuple[float, int]] = []  # (time, GPU milli in service)
+        self.capacity = replay.outages.capacity  # (time, GPU milli in service): one log
+        self.away = np.zeros(reslicing.gpus, dtype=bool)  # its node failed or drained
         nodes = replay.model.cluster.nodes
         self.cpu, self.mem = nodes.cpu_milli, nodes.memory_mib  # the empty nodes'
         self.asks = asking(replay.model)
 
-    def begin(self, start: float) -> None:
+    def begin(self) -> None:
         """Every GPU in its first layout: the nodes of the others out of service."""
         cluster = self.r.model.cluster
         for v in np.flatnonzero(self.rs.layout > 0).tolist():
             cluster.set_up(v, False)
-        self.capacity.append((start, cluster.gpu_capacity_up))
+
+    def node_event(self, node: int, kind: int) -> bool:
+        """A node event on ``node``: a GPU whose node fails or drains is away (neither
+        re-partitioned nor brought into service) until its node is repaired or added; then
+        only its current layout's nodes come back, and only if it is serving. Whether the
+        repair or addition must leave ``node`` out of service."""
+        g = int(self.rs.gpu[node])
+        if g < 0:
+            return False
+        if kind in (FAIL, DRAIN):
+            self.away[g] = True
+            return False
+        self.away[g] = False
+        return not (self.phase[g] == SERVING and self.rs.layout[node] == self.current[g])
 
     def arm(self) -> None:
         """Schedule the next step if none is and tasks wait."""
@@ -90,7 +105,7 @@ class Reslicer:
         r, m = self.r, self.r.model
         self.at = math.inf
         changed = False
-        for g in np.flatnonzero(self.phase == DRAINING).tolist():
+        for g in np.flatnonzero((self.phase == DRAINING) & ~self.away).tolist():
             changed |= self._drain(g)
             if self._idle(g):
                 self._reconfigure(g)
@@ -108,7 +123,7 @@ class Reslicer:
                 changed = True
         if changed:
             r._record()  # which arms the next step
-        elif r.running > 0 or (self.phase != SERVING).any():
+        elif r.running > 0 or ((self.phase != SERVING) & ~self.away).any():
             self.arm()
 
     def ready(self, _: object) -> None:
@@ -120,6 +135,8 @@ class Reslicer:
             self.ready_at[g] = math.inf
             self.phase[g] = SERVING
             self.current[g] = self.target[g]
+            if self.away[g]:  # its node is out: the new layout comes with it
+                continue
             for v in self.rs.nodes_of(g, int(self.target[g])):
                 m.cluster.set_up(v, True)
             self.capacity.append((now, m.cluster.gpu_capacity_up))
@@ -146,7 +163,7 @@ class Reslicer:
         """The room for shape ``s`` of the GPUs being drained or re-partitioned."""
         return sum(
             self._layout_room(s, g, int(self.target[g]))
-            for g in np.flatnonzero(self.phase != SERVING).tolist()
+            for g in np.flatnonzero((self.phase != SERVING) & ~self.away).tolist()
         )
 
     def _in_use(self, g: int) -> int:
@@ -174,7 +191,7 @@ class Reslicer:
     def _repartition(self, s: int) -> int:
         """Re-partition the GPU chosen for shape ``s`` (idle) or drain it; the room it adds."""
         best, best_layout, best_room, best_used = -1, -1, 0, 0
-        for g in np.flatnonzero(self.phase == SERVING).tolist():
+        for g in np.flatnonzero((self.phase == SERVING) & ~self.away).tolist():
             k, room = self._layout_for(s, g)
             if room == 0:
                 continue

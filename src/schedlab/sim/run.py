@@ -127,10 +127,11 @@ def replay(
             (0, 0.0) if engine.defrag is None else (engine.defrag.moves, engine.defrag.lost_gpu_s)
         )
         if engine.reslicer is not None:
-            capacity, reconfigs = engine.reslicer.capacity, engine.reslicer.reconfigs
+            reconfigs = engine.reslicer.reconfigs
     extra_nodes: dict[str, Any] = {}
-    if model.node_events:
+    if model.node_events or model.reslicing is not None:
         series = with_capacity(series, capacity)
+    if model.node_events:
         extra_nodes = {
             "node_events": len(model.node_events)
             if origin is None  # each event of the node list once, not once per MIG node of it
@@ -142,7 +143,6 @@ def replay(
     if model.defrag is not None:
         extra_nodes |= {"defrag_moves": moves, "defrag_lost_gpu_s": move_lost}
     if model.reslicing is not None:
-        series = with_capacity(series, capacity)
         extra_nodes |= {"mig_reconfigs": reconfigs, "mig_reconfig_gpu_s": reconfigs * config.mig_reconfig}
     release_memory()  # the simulation's buffers are gone: give their pages back before the tables
     attempts["gpu_mask"] = attempts["gpu_mask"].to_numpy().view(np.uint64)  # bit g: GPU g (up to 64)

@@ -18,7 +18,9 @@ from schedlab.sim.kernels.state import (
     GUARD,
     NO,
     NOW,
+    RESLICE,
     RESTARTS,
+    SERVING,
     STRICT,
     YES,
     State,
@@ -66,6 +68,22 @@ def _fail(kind: int, draws: bool, st: State, node: int) -> None:
         drain(kind, draws, st, others)
 
 
+@step
+def _kept_down(st: State, n: int, what: int) -> bool:
+    """Dynamic MIG (the mirror of :meth:`schedlab.sim.reslice.Reslicer.node_event`): a GPU
+    whose node fails or drains is away until it is repaired or added; whether that repair
+    or addition must leave node ``n`` out of service (a layout its GPU does not serve now)."""
+    rz = st.rz
+    g = rz.gpu[n]
+    if g < 0:
+        return False
+    if what == FAIL or what == DRAIN:  # noqa: SIM109 (numba)
+        rz.away[g] = True
+        return False
+    rz.away[g] = False
+    return not (rz.phase[g] == SERVING and rz.layout[n] == rz.current[g])
+
+
 @merged
 def node_event(kind: int, draws: bool, st: State, i: int) -> None:
     """Apply node event ``i`` now."""
@@ -73,12 +91,13 @@ def node_event(kind: int, draws: bool, st: State, i: int) -> None:
         guard.update(st)
     ne, c = st.ne, st.c
     n, what = ne.node[i], ne.kind[i]
+    keep_down = _kept_down(st, n, what) if st.ints[RESLICE] else False
     if what == FAIL:
         set_up(st, n, NO)
         _fail(kind, draws, st, n)
     elif what == DRAIN:
         set_up(st, n, NO)
-    elif not c.up[n]:  # repair or add
+    elif not c.up[n] and not keep_down:  # repair or add
         set_up(st, n, YES)
         freed(kind, draws, st, n)
     log_capacity(st)

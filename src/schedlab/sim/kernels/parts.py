@@ -41,7 +41,19 @@ def reslice_arrays(model: ReplayModel, up: BoolArray) -> Reslice:
         one = np.zeros((1, 1), dtype=np.int64)
         none = np.zeros(1, dtype=np.int64)
         inf, no = np.full(1, np.inf), np.zeros(1, dtype=bool)
-        return Reslice(one, one.copy(), none, none.copy(), inf, none.copy(), no, none.copy())
+        return Reslice(
+            one,
+            one.copy(),
+            none,
+            none.copy(),
+            inf,
+            none.copy(),
+            no,
+            none.copy(),
+            none - 1,
+            none.copy(),
+            no.copy(),
+        )
     up[rs.layout > 0] = False
     return Reslice(
         lo=rs.lo.copy(),
@@ -52,6 +64,9 @@ def reslice_arrays(model: ReplayModel, up: BoolArray) -> Reslice:
         phase=np.zeros(rs.gpus, dtype=np.int64),
         asks=np.ascontiguousarray(asking(model), dtype=bool),
         order=np.zeros(shapes, dtype=np.int64),
+        gpu=rs.gpu.copy(),
+        layout=rs.layout.copy(),
+        away=np.zeros(rs.gpus, dtype=bool),
     )
 
 

@@ -19,20 +19,21 @@ from schedlab.sim.kernels.defrag_plan import left
 from schedlab.sim.kernels.outages import log_capacity, set_up
 from schedlab.sim.kernels.state import (
     DEFRAG,
+    DRAINING,
     FAIR,
     NO,
     NOW,
     READY_AT,
     RECONFIG_S,
     RECONFIGS,
+    RECONFIGURING,
     RESLICE_AT,
     RESLICE_EVERY,
+    SERVING,
     YES,
     State,
 )
 from schedlab.sim.kernels.waiting import before, first
-
-SERVING, DRAINING, RECONFIGURING = 0, 1, 2  # a GPU's phase (as the reference's)
 
 
 @step
@@ -71,7 +72,7 @@ def _coming(st: State, s: int) -> int:
     rz = st.rz
     room = 0
     for g in range(len(rz.current)):
-        if rz.phase[g] != SERVING:
+        if rz.phase[g] != SERVING and not rz.away[g]:
             room += _layout_room(st, s, g, rz.target[g])
     return room
 
@@ -160,7 +161,7 @@ def _repartition(kind: int, draws: bool, st: State, s: int) -> int:
     rz = st.rz
     best, best_layout, best_room, best_used = -1, -1, 0, 0
     for g in range(len(rz.current)):
-        if rz.phase[g] != SERVING:
+        if rz.phase[g] != SERVING or rz.away[g]:
             continue
         k, room = _layout_for(st, s, g)
         if room == 0:
@@ -191,7 +192,7 @@ def run_step(kind: int, draws: bool, st: State) -> bool:
     w, rz = st.w, st.rz
     changed = False
     for g in range(len(rz.current)):
-        if rz.phase[g] != DRAINING:
+        if rz.phase[g] != DRAINING or rz.away[g]:
             continue
         if _drain(kind, draws, st, g):
             changed = True
@@ -240,6 +241,8 @@ def ready(kind: int, draws: bool, st: State) -> None:
         rz.phase[g] = SERVING
         k = rz.target[g]
         rz.current[g] = k
+        if rz.away[g]:  # its node is out: the new layout comes with it
+            continue
         for v in range(rz.lo[g, k], rz.hi[g, k]):
             set_up(st, v, YES)
         log_capacity(st)
@@ -254,6 +257,6 @@ def ready(kind: int, draws: bool, st: State) -> None:
 def busy(st: State) -> bool:
     """Whether a GPU is being drained or re-partitioned."""
     for g in range(len(st.rz.phase)):  # noqa: SIM110 (numba: no any())
-        if st.rz.phase[g] != SERVING:
+        if st.rz.phase[g] != SERVING and not st.rz.away[g]:
             return True
     return False

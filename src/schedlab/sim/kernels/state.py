@@ -246,6 +246,9 @@ class Defrag(NamedTuple):
     sizes: IntArray  # N: the plan's set sizes
 
 
+SERVING, DRAINING, RECONFIGURING = 0, 1, 2  # a re-partitioned GPU's phase (as the reference's)
+
+
 class Reslice(NamedTuple):
     """Dynamic MIG (:mod:`schedlab.sim.kernels.reslice`; :class:`~schedlab.cluster.reslicing.Reslicing`)."""
 
@@ -257,6 +260,9 @@ class Reslice(NamedTuple):
     phase: IntArray  # G: serving, draining or being re-partitioned
     asks: BoolArray  # S: the shape may take a node of some GPU's layouts
     order: IntArray  # S scratch: the waiting shapes that ask, in queue order
+    gpu: IntArray  # N: the GPU a node is a layout's part of (-1: none)
+    layout: IntArray  # N: which of its layouts
+    away: BoolArray  # G: its node failed or drained (node events)
 
 
 class State(NamedTuple):
