@@ -110,6 +110,31 @@ def test_defrag_moves_a_drained_gpus_tasks_so_it_is_repartitioned_at_once(compil
     assert moved.summary["mig_reconfigs"] == 1
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_at_most_mig_drains_gpus_are_drained_at_once(compiled: bool) -> None:
+    if compiled and not jit.enabled():
+        pytest.skip("numba is not available")
+    rows = [
+        (0.0, 1000.0, 1, "mig-1g.10gb"),  # GPU 0 (seed 1's node order)
+        (1.0, 2000.0, 1, "mig-3g.40gb"),  # GPU 1
+        (10.0, 100.0, 1, "mig-7g.80gb"),  # two 7g tasks: no GPU has a 7g
+        (10.0, 100.0, 1, "mig-7g.80gb"),
+        (100.0, 50.0, 1, "mig-1g.10gb"),
+    ]
+    config = ReplayConfig(
+        policy="bestfit", mig=(FIRST,), mig_alt=ALTS, mig_reconfig=30.0, seed=1, compiled=compiled
+    )
+    # by default a quarter of the two GPUs, one, drains: GPU 1 serves on, the late 1g task
+    # starts there at once, the second 7g task follows the first on GPU 0's 7g instance
+    capped = replay(workload(rows), NODES, config)
+    assert list(capped.tasks["start"]) == [0.0, 1.0, 1050.0, 1150.0, 100.0]
+    assert capped.summary["mig_reconfigs"] == 1
+    # both drained at 60 s: the 1g task waits for GPU 0 to come back to a layout with 1g
+    both = replay(workload(rows), NODES, replace(config, mig_drains=2))
+    assert list(both.tasks["start"]) == [0.0, 1.0, 1050.0, 2070.0, 1230.0]
+    assert both.summary["mig_reconfigs"] == 3
+
+
 def test_a_gpu_whose_node_fails_is_neither_repartitioned_nor_back_before_its_node() -> None:
     from schedlab.sim.nodes import FAIL, REPAIR, NodeEvent
 

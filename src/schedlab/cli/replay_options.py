@@ -124,6 +124,14 @@ OPTIONS: list[Callable[[Any], Any]] = [
         help="With --mig-alt: seconds a GPU being re-partitioned serves nothing.",
     ),
     click.option(
+        "--mig-drains",
+        type=click.IntRange(min=0, max=1_000_000),
+        default=0,
+        show_default=True,
+        help="With --mig-alt: at most this many GPUs drained at once (idle ones are re-partitioned"
+        " whatever); 0: a quarter of the GPUs re-partitioned at run time, at least one.",
+    ),
+    click.option(
         "--mig-every",
         type=Finite(min=0, max=1e9, min_open=True),
         default=60.0,

@@ -10,8 +10,9 @@ outnumber the room coming for it (the tasks of the shape the nodes of the layout
 GPUs being drained or re-partitioned go to would hold, empty), it picks a GPU in service
 with another layout that has room for it (the layout with the most, the first of those):
 the idle one of lowest index is re-partitioned at once; with none idle, the one with the
-fewest instances in use (then the lowest index) is drained: its layout's nodes go out of
-service (what runs there runs on) until it is idle. With ``--defrag`` a GPU being drained
+fewest instances in use (then the lowest index) is drained, unless ``mig_drains`` GPUs are
+being drained already (:func:`drain_limit`): its layout's nodes go out of service (what runs
+there runs on) until it is idle. With ``--defrag`` a GPU being drained
 has its running single tasks moved off (within the moves budget, at the move cost, each
 placed by the placement policy on a node in service, in node then task order; the first that
 fits nowhere ends the moves off that GPU) when it is chosen and at each step, so that it is
@@ -41,6 +42,14 @@ if TYPE_CHECKING:
 
 READY, RESLICE = DEFRAG + 1, DEFRAG + 2  # event priorities at equal times: after the others
 SERVING, DRAINING, RECONFIGURING = 0, 1, 2  # a GPU's phase
+
+
+def drain_limit(model: ReplayModel) -> int:
+    """How many GPUs may be drained at once: ``config.mig_drains``, or a quarter of the GPUs
+    re-partitioned at run time (at least one)."""
+    rs = model.reslicing
+    assert rs is not None
+    return model.config.mig_drains or max(1, -(-rs.gpus // 4))
 
 
 def asking(model: ReplayModel) -> BoolArray:
@@ -73,6 +82,7 @@ class Reslicer:
         nodes = replay.model.cluster.nodes
         self.cpu, self.mem = nodes.cpu_milli, nodes.memory_mib  # the empty nodes'
         self.asks = asking(replay.model)
+        self.drains = drain_limit(replay.model)
 
     def begin(self) -> None:
         """Every GPU in its first layout: the nodes of the others out of service."""
@@ -191,11 +201,14 @@ class Reslicer:
     def _repartition(self, s: int) -> int:
         """Re-partition the GPU chosen for shape ``s`` (idle) or drain it; the room it adds."""
         best, best_layout, best_room, best_used = -1, -1, 0, 0
+        draining = int((self.phase == DRAINING).sum())
         for g in np.flatnonzero((self.phase == SERVING) & ~self.away).tolist():
             k, room = self._layout_for(s, g)
             if room == 0:
                 continue
             used = self._in_use(g)
+            if used > 0 and draining >= self.drains:  # only idle ones while enough drain
+                continue
             if best < 0 or used < best_used:
                 best, best_layout, best_room, best_used = g, k, room, used
             if used == 0:

@@ -41,6 +41,7 @@ from schedlab.sim.kernels.state import (
     DEFRAG_COST,
     DEFRAG_EVERY,
     DEFRAG_ORIGIN,
+    DRAINS,
     DT,
     ESTIMATE,
     FAIR,
@@ -80,6 +81,7 @@ from schedlab.sim.kernels.state import (
 from schedlab.sim.kernels.waiting import waiting_arrays
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.queues.base import FairShares
+from schedlab.sim.reslice import drain_limit
 from schedlab.sim.result import TaskOutcome
 
 
@@ -153,6 +155,7 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
     floats = np.zeros(FLOATS)
     floats[DEFRAG_AT] = floats[RESLICE_AT] = floats[READY_AT] = np.inf
     ints[RESLICE] = model.reslicing is not None
+    ints[DRAINS] = drain_limit(model) if model.reslicing is not None else 0
     floats[RESLICE_EVERY], floats[RECONFIG_S] = config.mig_every, config.mig_reconfig
     if model.defrag is not None:
         assert model.defrag.kind is not None

@@ -20,6 +20,7 @@ from schedlab.sim.kernels.outages import log_capacity, set_up
 from schedlab.sim.kernels.state import (
     DEFRAG,
     DRAINING,
+    DRAINS,
     FAIR,
     NO,
     NOW,
@@ -160,6 +161,10 @@ def _repartition(kind: int, draws: bool, st: State, s: int) -> int:
     """Re-partition the GPU chosen for shape ``s`` (idle) or drain it; the room it adds."""
     rz = st.rz
     best, best_layout, best_room, best_used = -1, -1, 0, 0
+    draining = 0
+    for g in range(len(rz.current)):
+        if rz.phase[g] == DRAINING:
+            draining += 1
     for g in range(len(rz.current)):
         if rz.phase[g] != SERVING or rz.away[g]:
             continue
@@ -167,6 +172,8 @@ def _repartition(kind: int, draws: bool, st: State, s: int) -> int:
         if room == 0:
             continue
         used = _in_use(st, g)
+        if used > 0 and draining >= st.ints[DRAINS]:  # only idle ones while enough drain
+            continue
         if best < 0 or used < best_used:
             best, best_layout, best_room, best_used = g, k, room, used
         if used == 0:
