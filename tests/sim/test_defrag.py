@@ -177,6 +177,43 @@ def test_a_gang_gets_as_many_nodes_freed_as_it_lacks(compiled: bool) -> None:
     assert held.summary["defrag_moves"] == 0 and list(held.tasks["start"].iloc[-2:]) == [100.0, 100.0]
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_gang_moves_whole(compiled: bool) -> None:
+    # Three one-GPU nodes. A gang G of two 300-milli tasks sits on n0 and n1 (beside short
+    # 700-milli tasks, gone at 5 s), a long 700-milli task P on n2; a whole-GPU task H
+    # arrives at 6 s and fits nowhere. Moving G (600 milli, two moves) frees n0 and is
+    # cheaper than moving P (700 milli): the step at 10 s places G's members off n0 (on n2
+    # and n1), both keep their 10 s of work and end together at 102 s, H runs 10-20 s on n0.
+    # With one move an hour G cannot move: P moves instead (to n0) and H runs on n2.
+    rows = [(0.0, 5.0, 700), (0.0, 100.0, 300), (0.0, 100.0, 300), (0.0, 5.0, 700)]
+    rows += [(0.0, 100.0, 700), (6.0, 10.0, 1000)]
+    tasks = Tasks.build([(1000, 1000, 1, milli, "") for _, _, milli in rows])
+    users = np.full(len(rows), "u", dtype=object)
+    gang = np.array([-1, 0, 0, -1, -1, -1])
+    w = TimedWorkload(
+        tasks, np.array([r[0] for r in rows]), np.array([r[1] for r in rows]), users, "g", gang=gang
+    )
+
+    def go(**defrag: object) -> ReplayResult:
+        config = ReplayConfig(policy="bestfit", compiled=compiled, **defrag)  # type: ignore[arg-type]
+        return replay(w, nodes(3), config)
+
+    plain = go()
+    assert list(plain.tasks["node"]) == [0, 0, 1, 1, 2, 0] and plain.tasks["start"].iloc[5] == 100.0
+    result = go(defrag="least-moved", defrag_every=5.0, defrag_cost=2.0)
+    t, a = result.tasks, result.attempts
+    assert (t["start"].iloc[5], t["end"].iloc[5], t["node"].iloc[5]) == (10.0, 20.0, 0)
+    moved = a[a["attempt"] == 1].sort_values("task")
+    assert list(moved["task"]) == [1, 2] and list(moved["node"]) == [2, 1]
+    assert list(moved["start"]) == [10.0, 10.0] and list(moved["end"]) == [102.0, 102.0]
+    assert result.summary["defrag_moves"] == 2
+    assert result.summary["defrag_lost_gpu_s"] == pytest.approx(1.2)  # 2 s x 2 x 0.3 GPU
+    one = go(defrag="least-moved", defrag_every=5.0, defrag_cost=2.0, defrag_moves=1)
+    moved = one.attempts[one.attempts["attempt"] == 1]
+    assert list(moved["task"]) == [4] and list(moved["node"]) == [0]
+    assert (one.tasks["start"].iloc[5], one.tasks["node"].iloc[5]) == (10.0, 2)
+
+
 def test_defragmentation_refuses_what_it_cannot_model() -> None:
     with pytest.raises(ConfigError, match="unknown defragmentation policy 'nope'"):
         run(1, False, defrag="nope")

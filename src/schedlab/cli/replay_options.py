@@ -142,9 +142,9 @@ OPTIONS: list[Callable[[Any], Any]] = [
         "--defrag",
         default="none",
         show_default=True,
-        help="Defragmentation: a descheduling step moves running tasks off nodes (checkpoint and"
-        " restart) so that the task or gang at the head of the queue fits: least-moved (fewest GPUs"
-        " moved) or fgd (the most fragmented node first) (docs/sharing.md).",
+        help="Defragmentation: a descheduling step moves running tasks (gangs whole) off nodes"
+        " (checkpoint and restart) so that the task or gang at the head of the queue fits:"
+        " least-moved (fewest GPUs moved) or fgd (the most fragmented node first) (docs/sharing.md).",
     ),
     click.option(
         "--defrag-every",

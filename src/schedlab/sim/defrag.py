@@ -1,6 +1,7 @@
 """Defragmentation on the reference path: a descheduling step that moves running tasks off
-nodes so that the task at the head of the queue (its gang) fits (the mirror is
-:mod:`schedlab.sim.kernels.defrag` and :mod:`schedlab.sim.kernels.defrag_plan`).
+nodes so that the task at the head of the queue (its gang) fits (the plan is
+:mod:`schedlab.sim.defrag_plan`; the mirror :mod:`schedlab.sim.kernels.defrag` and
+:mod:`schedlab.sim.kernels.defrag_plan`).
 
 While tasks wait and others run, a step runs every ``every_s`` seconds (on a grid from the
 first arrival; after every other event at that time). Each step, as long as the budget
@@ -8,20 +9,26 @@ allows (at most ``moves_per_hour`` moves in any hour): the head's gang (a single
 gang of one) lacks room for ``missing`` of its tasks, its size less the tasks of its shape
 the nodes hold now, each node packed on its own (a single task takes only the nodes not
 excluded by anti-affinity or reservations; a gang any). Every node in service where the
-head does not fit now offers one candidate set of moves, made of the node's running single
-tasks that fit some node now other than it and those where the head fits, taken in the
-order fewest GPU milli, then lower task index: the first of them whose leaving alone makes
-the head fit; else, in that order, each that helps (it holds CPU while the head lacks CPU
-there, memory while it lacks memory, or a GPU with less free than the head asks while fewer
-GPUs than it asks have that much) until the head fits, if it does within the moves the
-budget has left. The policy's key orders the sets (ties: node rank, then the set's first
-task index); the first ``missing`` in that order that keep within the budget together are
-the plan (fewer: no move). Their tasks move in turn, each placed by the placement policy
-among the nodes it may take, neither the plan's nor those where the head fits; a move
-stops its run (an attempt), keeps its work so far, and runs the rest at its new node's
-speed ``cost_s`` seconds longer (checkpoint and restart). If one fits nowhere the step ends
-after the moves made. The nodes moved off are offered to the queue as any freed node is;
-the step goes on while the head started.
+head does not fit now offers one candidate set of moves, made of the node's running
+*units*, a single task or a gang (which moves whole: as many moves as it has members,
+freeing on the node what its members there hold), that fit now elsewhere than the node and
+those where the head fits (a task on some node; a gang, its members where they are, as
+many tasks of its shape as it has), taken in the order fewest GPU milli (a gang's: all its
+members'), then lower task index: the first of them whose leaving alone makes the head
+fit; else, in that order, each that helps (it holds CPU while the head lacks CPU there,
+memory while it lacks memory, or a GPU with less free than the head asks while fewer GPUs
+than it asks have that much) until the head fits, if it does within the moves the budget
+has left. The policy's key orders the sets (ties: node rank, then the set's first task
+index); the first ``missing`` in that order that keep within the budget together are the
+plan (fewer: no move). Their units move in turn, each placed by the placement policy among
+the nodes it may take, neither the plan's nor those where the head fits (a gang's members
+one after another, all or none, as a gang starts); a move stops its run (an attempt),
+keeps its work so far (a gang's: at its slowest member's speed), and runs the rest at its
+new node's speed ``cost_s`` seconds longer (checkpoint and restart; a gang ends together).
+A gang already moved for an earlier node of the plan is not moved again. If one fits
+nowhere the step ends after the moves made. The nodes moved off (the plan's, then the
+others a gang left) are offered to the queue as any freed node is; the step goes on while
+the head started.
 """
 
 from __future__ import annotations
@@ -33,9 +40,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from schedlab.cluster.feasibility import nodes_fitting, shapes_fitting
 from schedlab.defrag import DefragPolicy
-from schedlab.sim.gangs import copies_per_node
+from schedlab.sim.defrag_plan import plan
+from schedlab.sim.gangs import place_gang
 from schedlab.sim.result import RUNNING
 
 if TYPE_CHECKING:
@@ -81,26 +88,32 @@ class Descheduler:
             if shape is None:
                 break
             t = r.queue.first(shape)[1]
-            plan = self._plan(t)
-            if plan is None:
+            found = plan(r, self.policy, t, self.left())
+            if found is None:
                 break
-            blocked, sets = plan
-            total = sum(len(tasks) for _, tasks in sets)
-            done, planned, offered = 0, 0, []  # moves made, moves planned so far, nodes moved off
-            for node, tasks in sets:
-                planned += len(tasks)
-                for v in tasks:
-                    if not self.move(node, v, blocked):
+            blocked, sets = found
+            total = sum(len(units) for _, units in sets)
+            done, planned, offered = 0, 0, []  # units moved, planned so far, nodes moved off
+            others: list[int] = []  # the other nodes gangs moved off
+            for node, units in sets:
+                planned += len(units)
+                for v in units:
+                    if r.out.node[v] != node:  # a gang moved already, for another node of the plan
+                        done += 1
+                        continue
+                    left = self._move_unit(node, v, blocked)
+                    if left is None:
                         break
+                    others += left
                     done += 1
-                if done > planned - len(tasks):
+                if done > planned - len(units):
                     offered.append(node)
                 if done < planned:
                     break
             if done == 0:
                 break
             moved = True
-            for node in offered:
+            for node in dict.fromkeys([*offered, *others]):
                 m.admission.freed(node, r)
             if done < total or r.out.status[t] != RUNNING:
                 break
@@ -125,115 +138,6 @@ class Descheduler:
         total = int(m.frag.node_frag(c.cpu_left, c.gpu_free, c.model).sum())
         return 100.0 * (total / m.frag.scale) >= above * c.free_gpu_milli
 
-    def _plan(self, t: int) -> tuple[NDArray[np.int64], list[tuple[int, list[int]]]] | None:
-        """For ``t`` (its gang: ``size`` tasks of its shape), the nodes to free, each with the
-        tasks to move off it, in the policy's order (key, node rank, first task index), and
-        the nodes the moved tasks may not take (those freed, and those where ``t``'s shape
-        fits now); None when no plan within the budget gives the gang room."""
-        r, m = self.r, self.r.model
-        c, sh = m.cluster, m.shapes
-        s, size = int(m.shape_of[t]), int(m.gang_size[t])
-        excluded = r._excluded(t, s) if size == 1 else None  # a gang takes any node
-        usable = c.up.copy()
-        if excluded is not None:
-            usable[excluded] = False
-        shape = m.table.shapes[s]
-        fitting = nodes_fitting(c.cpu_left, c.mem_left, c.gpu_free, c.model, shape) & usable
-        fit = set(np.flatnonzero(fitting).tolist())
-        missing = size - int(copies_per_node(c, shape)[usable].sum())
-        if missing <= 0:
-            return None
-        running = np.flatnonzero(r.out.status == RUNNING)
-        by_node: dict[int, list[int]] = {}
-        for v in running.tolist():
-            if m.gang_size[v] == 1:
-                by_node.setdefault(int(r.out.node[v]), []).append(v)
-        room: dict[int, int] = {}  # per shape: the nodes it fits now, out of ``fit``
-        left = self.left()
-        candidates = []
-        for node, tasks in by_node.items():
-            if not usable[node] or node in fit:
-                continue
-            movable = sorted(
-                (v for v in tasks if self._elsewhere(int(m.shape_of[v]), node, fit, room)),
-                key=lambda v: (int(sh.total_gpu_milli[m.shape_of[v]]), v),
-            )
-            chosen = self._set(s, node, movable, left)
-            if not chosen:
-                continue
-            frag = int(m.frag.node_frag(c.cpu_left[[node]], c.gpu_free[[node]], c.model[[node]])[0])
-            milli = sum(int(sh.total_gpu_milli[m.shape_of[v]]) for v in chosen)
-            key = (*self.policy.key(len(chosen), milli, frag), int(m.rank[node]), chosen[0])
-            candidates.append((key, node, chosen))
-        sets: list[tuple[int, list[int]]] = []
-        for _, node, chosen in sorted(candidates):
-            if len(sets) == missing:
-                break
-            if len(chosen) <= left:
-                sets.append((node, chosen))
-                left -= len(chosen)
-        if len(sets) < missing:
-            return None
-        return np.array(sorted(fit | {n for n, _ in sets}), dtype=np.int64), sets
-
-    def _set(self, s: int, node: int, movable: list[int], left: int) -> list[int]:
-        """The tasks of ``movable`` (in order) to move off ``node`` for shape ``s``: the
-        first that alone makes room, else each that helps until it fits (at most ``left``);
-        empty if none does."""
-        for v in movable:
-            if self._fits(s, node, [v]):
-                return [v]
-        m = self.r.model
-        c, sh = m.cluster, m.shapes
-        cpu, mem = int(c.cpu_left[node]), int(c.mem_left[node])
-        free = c.gpu_free[node].copy()
-        need, k = int(sh.gpu_milli[s]), int(sh.num_gpu[s])
-        chosen: list[int] = []
-        for v in movable:
-            if len(chosen) == left:
-                break
-            vs = int(m.shape_of[v])
-            gpus = self.r.gpus[v]
-            short = k > 0 and int((free >= need).sum()) < k
-            if (
-                (cpu < sh.cpu[s] and sh.cpu[vs] > 0)
-                or (mem < sh.mem[s] and sh.mem[vs] > 0)
-                or (short and any(free[g] < need for g in gpus))
-            ):
-                chosen.append(v)
-                cpu, mem = cpu + int(sh.cpu[vs]), mem + int(sh.mem[vs])
-                for g in gpus:
-                    free[g] += sh.gpu_milli[vs]
-                if shapes_fitting(cpu, mem, free, int(c.model[node]), sh, np.array([s]))[0]:
-                    return chosen
-        return []
-
-    def _elsewhere(self, vs: int, node: int, fit: set[int], room: dict[int, int]) -> bool:
-        """Whether shape ``vs`` fits some node in service now other than ``node`` and those of
-        ``fit``."""
-        m = self.r.model
-        if vs not in room:
-            c = m.cluster
-            fits = nodes_fitting(c.cpu_left, c.mem_left, c.gpu_free, c.model, m.table.shapes[vs]) & c.up
-            room[vs] = int(fits.sum()) - sum(int(fits[n]) for n in fit)
-        return room[vs] - self._fits(vs, node, []) > 0
-
-    def _fits(self, s: int, node: int, without: list[int]) -> bool:
-        """Whether shape ``s`` fits ``node`` now, or once the tasks ``without`` (running
-        there) have left; the rule of ``cluster.feasibility``."""
-        r, m = self.r, self.r.model
-        c, sh = m.cluster, m.shapes
-        if not c.up[node]:
-            return False
-        cpu, mem = int(c.cpu_left[node]), int(c.mem_left[node])
-        free = c.gpu_free[node].copy()
-        for v in without:
-            vs = int(m.shape_of[v])
-            cpu, mem = cpu + int(sh.cpu[vs]), mem + int(sh.mem[vs])
-            for g in r.gpus[v]:
-                free[g] += sh.gpu_milli[vs]
-        return bool(shapes_fitting(cpu, mem, free, int(c.model[node]), sh, np.array([s]))[0])
-
     def move(self, node: int, v: int, blocked: NDArray[np.int64]) -> bool:
         """Move ``v`` off ``node`` to where the placement policy puts it among the nodes not
         ``blocked``; False if nowhere."""
@@ -255,3 +159,37 @@ class Descheduler:
         self.recent.append(now)
         self.lost_gpu_s += self.settings.cost_s * int(m.shapes.total_gpu_milli[s]) / 1000
         return True
+
+    def _move_unit(self, node: int, v: int, blocked: NDArray[np.int64]) -> list[int] | None:
+        """Move unit ``v`` off ``node`` (a task, or its gang whole); the other nodes it left
+        (None: it fits nowhere)."""
+        if self.r.model.gang_size[v] == 1:
+            return [] if self.move(node, v, blocked) else None
+        return self._move_gang(v, blocked)
+
+    def _move_gang(self, v: int, blocked: NDArray[np.int64]) -> list[int] | None:
+        """Move ``v``'s gang whole: its members placed by the placement policy among the
+        nodes not ``blocked`` (all or none, as a gang starts), with the work the gang did (at
+        its slowest member's speed) kept; the nodes its members left (None: nowhere)."""
+        r, m = self.r, self.r.model
+        now, s = r.sim.now, int(m.shape_of[v])
+        members = r._members(v).tolist()
+        placements = place_gang(r.placer, m.table.shapes[s], len(members), blocked)
+        if placements is None:
+            return None
+        speed = min(m.speed(s, int(r.out.node[u])) for u in members)
+        left, ends = [], []
+        for u, placement in zip(members, placements, strict=True):
+            r.kept[u] += (now - float(r.out.start[u])) * speed
+            left.append(r._stop(u))
+            r.attempt[u] += 1
+            ends.append(r._run(u, s, placement))
+        end = max(ends) + self.settings.cost_s
+        r.ends_at(members[0], end)
+        if r.guard is not None:  # the reservations see its new end
+            for u, placement in zip(members, placements, strict=True):
+                r.guard.started(u, placement.node, placement.gpus, end)
+        self.moves += len(members)
+        self.recent.extend([now] * len(members))
+        self.lost_gpu_s += self.settings.cost_s * len(members) * int(m.shapes.total_gpu_milli[s]) / 1000
+        return left

@@ -54,11 +54,14 @@ def gangs_that_fit(cluster: ClusterState, shapes: Sequence[Shape], shape_of: Int
     return fits
 
 
-def place_gang(placer: Placer, shape: Shape, size: int) -> list[Placement] | None:
-    """Place ``size`` tasks of ``shape`` one after another; all of them, or none (released)."""
+def place_gang(
+    placer: Placer, shape: Shape, size: int, excluded: IntArray | None = None
+) -> list[Placement] | None:
+    """Place ``size`` tasks of ``shape`` one after another, not on the nodes ``excluded``;
+    all of them, or none (released)."""
     placed: list[Placement] = []
     for _ in range(size):
-        placement = placer.place(shape)
+        placement = placer.place(shape, excluded)
         if placement is None:
             for done in reversed(placed):
                 placer.release(shape, done)

@@ -70,13 +70,11 @@ def begin(st: State, t: int, s: int, n: int, mask: int) -> float:
     return now + work / speed
 
 
-@merged
-def _gang(kind: int, draws: bool, st: State, t: int) -> bool:
-    """Start gang ``t`` whole: its members placed one after another (on any nodes), or none."""
-    s, size, run = st.m.shape_of[t], st.m.gang_size[t], st.run
-    if not draws and room(st, s) < size:
-        return False  # the placements would fail (a policy that draws places them: its draws count)
-    exclusions.fresh(st.x)
+@step
+def place_members(kind: int, draws: bool, st: State, t: int, s: int, size: int) -> bool:
+    """Place ``size`` tasks of gang ``t`` (shape ``s``) one after another, not on the nodes
+    of ``st.x``, into ``st.run.gang_node`` and ``gang_mask``: all of them, or none (released)."""
+    run = st.run
     for k in range(size):
         n, mask = choose(kind, draws, st, t, s)
         if n < 0:
@@ -85,6 +83,18 @@ def _gang(kind: int, draws: bool, st: State, t: int) -> bool:
             return False
         commit(st.c, st.sh, st.f, st.pl, s, n, mask, PLACE)
         run.gang_node[k], run.gang_mask[k] = n, mask
+    return True
+
+
+@merged
+def _gang(kind: int, draws: bool, st: State, t: int) -> bool:
+    """Start gang ``t`` whole: its members placed one after another (on any nodes), or none."""
+    s, size, run = st.m.shape_of[t], st.m.gang_size[t], st.run
+    if not draws and room(st, s) < size:
+        return False  # the placements would fail (a policy that draws places them: its draws count)
+    exclusions.fresh(st.x)
+    if not place_members(kind, draws, st, t, s, size):
+        return False
     latest = -np.inf
     for k in range(size):
         latest = max(latest, begin(st, t + k, s, run.gang_node[k], run.gang_mask[k]))

@@ -17,7 +17,7 @@ from schedlab.engine.kernels import push
 from schedlab.jit import inline, merged, step
 from schedlab.scheduler.kernels import PLACE, commit
 from schedlab.sim.kernels import exclusions, rates, waiting
-from schedlab.sim.kernels.actions import begin, stop
+from schedlab.sim.kernels.actions import begin, place_members, stop
 from schedlab.sim.kernels.admission import freed
 from schedlab.sim.kernels.choose import choose
 from schedlab.sim.kernels.defrag_plan import left, plan
@@ -35,6 +35,7 @@ from schedlab.sim.kernels.state import (
     NOW,
     RUNNING,
     RUNNING_NOW,
+    Defrag,
     State,
 )
 
@@ -96,6 +97,56 @@ def _fragmented(st: State) -> bool:
     return 100.0 * (total / st.floats[FRAG_SCALE]) >= above * free
 
 
+@step
+def move_gang(kind: int, draws: bool, st: State, v: int, chosen: int, at: int) -> int:
+    """Move ``v``'s gang whole, placed by the placement policy (all or none) not on the plan's
+    ``chosen`` nodes nor those where the head fits, keeping the work it did at its slowest
+    member's speed; the nodes its members left go to ``dg.others`` from ``at``; how many
+    (-1: nowhere)."""
+    m, o, c, dg, run, now = st.m, st.o, st.c, st.dg, st.run, st.floats[NOW]
+    s, first = m.shape_of[v], m.leader[v]
+    size = m.gang_size[first]
+    exclusions.fresh(st.x)
+    for n in range(len(c.up)):
+        if dg.stamp[n] == dg.mark[0]:
+            exclusions.exclude(st.x, n)
+    for r in range(chosen):
+        exclusions.exclude(st.x, dg.nodes[r])
+    if not place_members(kind, draws, st, first, s, size):
+        return -1
+    speed = np.inf
+    for u in range(first, first + size):
+        speed = min(speed, m.speed[c.model[o.node[u]], m.speed_class[s]])
+    latest = -np.inf
+    for k in range(size):
+        u = first + k
+        dg.kept[u] += (now - o.start[u]) * speed
+        dg.others[at + k] = stop(st, u)
+        o.attempt[u] += 1
+        latest = max(latest, begin(st, u, s, run.gang_node[k], run.gang_mask[k]))
+    end = latest + st.floats[DEFRAG_COST]
+    push(st.h, end, first, rates.key(st.q, o.attempt[first], first))
+    for k in range(size):
+        if st.ints[GUARD]:  # the reservations see its new end
+            run.end[first + k] = end
+        dg.ring[st.ints[MOVES] % len(dg.ring)] = now
+        st.ints[MOVES] += 1
+    st.floats[MOVE_LOST] += st.floats[DEFRAG_COST] * size * st.sh.total[s] / 1000
+    return size
+
+
+@inline
+def _offered(dg: Defrag, offered: int, others: int, i: int) -> bool:
+    """Whether ``dg.others[i]`` is among the plan's first ``offered`` nodes or ``others[:i]``."""
+    for r in range(offered):
+        if dg.nodes[r] == dg.others[i]:
+            return True
+    for j in range(i):  # noqa: SIM110 (numba: no any())
+        if dg.others[j] == dg.others[i]:
+            return True
+    return False
+
+
 @merged
 def run_step(kind: int, draws: bool, st: State) -> bool:
     """A descheduling step now; whether it moved anything."""
@@ -110,12 +161,24 @@ def run_step(kind: int, draws: bool, st: State) -> bool:
         count = plan(st, t)
         if count == 0:
             break
-        done, planned, offered = 0, 0, 0  # moves made (the next in ``pick``) and planned, nodes moved off
+        # units moved (the next in ``pick``) and planned, nodes moved off, other nodes gangs left
+        done, planned, offered, others = 0, 0, 0, 0
         for r in range(count):
             planned += dg.sizes[r]
+            node = dg.nodes[r]
             for _ in range(dg.sizes[r]):
-                if not move(kind, draws, st, dg.nodes[r], dg.pick[done], count):
-                    break
+                v = dg.pick[done]
+                if st.o.node[v] != node:  # a gang moved already, for another node of the plan
+                    done += 1
+                    continue
+                if st.m.gang_size[v] == 1:
+                    if not move(kind, draws, st, node, v, count):
+                        break
+                else:
+                    gone = move_gang(kind, draws, st, v, count, others)
+                    if gone < 0:
+                        break
+                    others += gone
                 done += 1
             if done > planned - dg.sizes[r]:
                 offered += 1
@@ -126,6 +189,9 @@ def run_step(kind: int, draws: bool, st: State) -> bool:
         moved = True
         for r in range(offered):
             freed(kind, draws, st, dg.nodes[r])
+        for i in range(others):
+            if not _offered(dg, offered, others, i):
+                freed(kind, draws, st, dg.others[i])
         if done < dg.sizes[:count].sum() or st.o.status[t] != RUNNING:
             break
     return moved

@@ -15,24 +15,58 @@ from schedlab.cluster.kernels import fits
 from schedlab.jit import inline, step
 from schedlab.sim.kernels import exclusions, gangs
 from schedlab.sim.kernels.evict import fits_free
-from schedlab.sim.kernels.state import DEFRAG, MOVES, NOW, Defrag, State
+from schedlab.sim.kernels.state import DEFRAG, MOVES, NOW, RUNNING, Defrag, State
 
 HOUR = 3600.0
 
 
 @step
-def _elsewhere(st: State, vs: int, node: int) -> bool:
-    """Whether shape ``vs`` fits some node in service now other than ``node`` and those where
-    the head fits (``dg.stamp``; counts kept per search)."""
-    dg, c, sh = st.dg, st.c, st.sh
-    if dg.seen[vs] != dg.mark[0]:
-        dg.seen[vs] = dg.mark[0]
+def _elsewhere(st: State, v: int, node: int) -> bool:
+    """Whether unit ``v`` fits now elsewhere than ``node`` and the nodes where the head fits
+    (``dg.stamp``): a task on some node, a gang as many tasks of its shape as it has (counts
+    kept per search: a shape's at ``vs``, a gang's at ``S + vs``)."""
+    dg, c, sh, m = st.dg, st.c, st.sh, st.m
+    vs, size = m.shape_of[v], m.gang_size[v]
+    key = vs if size == 1 else len(dg.room) // 2 + vs
+    if dg.seen[key] != dg.mark[0]:
+        dg.seen[key] = dg.mark[0]
         count = 0
         for n in range(len(c.up)):
-            if dg.stamp[n] != dg.mark[0] and fits(c, sh, vs, n):
-                count += 1
-        dg.room[vs] = count
-    return dg.room[vs] - (1 if fits(c, sh, vs, node) else 0) > 0
+            if dg.stamp[n] != dg.mark[0]:
+                if size > 1:
+                    count += gangs.copies(st, vs, n)
+                elif fits(c, sh, vs, n):
+                    count += 1
+        dg.room[key] = count
+    if size > 1:
+        return dg.room[key] - gangs.copies(st, vs, node) >= size
+    return dg.room[key] - (1 if fits(c, sh, vs, node) else 0) > 0
+
+
+@step
+def _unit(st: State, v: int, node: int) -> bool:
+    """Whether ``v`` names a unit on ``node``: a task alone, or its gang's first member there."""
+    m, o = st.m, st.o
+    for u in range(m.leader[v], v):  # noqa: SIM110 (numba: no all())
+        if o.node[u] == node and o.status[u] == RUNNING:
+            return False
+    return True
+
+
+@step
+def _without(st: State, v: int, node: int) -> tuple[int, int]:
+    """Add to ``dg.free`` the GPU milli unit ``v``'s tasks on ``node`` hold; the CPU and
+    memory they hold."""
+    m, o, sh, free = st.m, st.o, st.sh, st.dg.free
+    vs, first = m.shape_of[v], m.leader[v]
+    cpu, mem = 0, 0
+    for u in range(first, first + m.gang_size[first]):
+        if o.node[u] == node and o.status[u] == RUNNING:
+            cpu, mem = cpu + sh.cpu[vs], mem + sh.mem[vs]
+            for g in range(len(free)):
+                if o.mask[u] >> g & 1:
+                    free[g] += sh.milli[vs]
+    return cpu, mem
 
 
 @step
@@ -48,21 +82,21 @@ def left(st: State) -> int:
 
 @step
 def _gather(st: State, node: int) -> int:
-    """The node's running single tasks that fit another node now, into ``dg.cand`` in the
-    order fewest GPU milli, then lower task index; how many."""
+    """The node's units that fit elsewhere now, into ``dg.cand`` in the order fewest GPU milli
+    (a gang's: all its members'), then lower task index; how many."""
     m, sh, cand = st.m, st.sh, st.dg.cand
     count = 0
     v = st.run.head[node]
     while v >= 0:
-        vs = m.shape_of[v]
-        if m.gang_size[v] == 1 and _elsewhere(st, vs, node):
-            milli = sh.total[vs]
+        if _unit(st, v, node) and _elsewhere(st, v, node):
+            milli = m.gang_size[v] * sh.total[m.shape_of[v]]
             i = count
-            while i > 0 and (
-                sh.total[m.shape_of[cand[i - 1]]] > milli
-                or (sh.total[m.shape_of[cand[i - 1]]] == milli and cand[i - 1] > v)
-            ):
-                cand[i] = cand[i - 1]
+            while i > 0:
+                u = cand[i - 1]
+                before = m.gang_size[u] * sh.total[m.shape_of[u]]
+                if before < milli or (before == milli and u < v):
+                    break
+                cand[i] = u
                 i -= 1
             cand[i] = v
             count += 1
@@ -72,46 +106,48 @@ def _gather(st: State, node: int) -> int:
 
 @step
 def _set(st: State, s: int, node: int, count: int, budget: int) -> int:
-    """Fill ``dg.cur`` with the tasks of ``dg.cand[:count]`` to move off ``node`` for shape
-    ``s`` (the rule of :meth:`schedlab.sim.defrag.Descheduler._set`; a GPU model ``s`` may
-    take); how many (0: none)."""
+    """Fill ``dg.cur`` with the units of ``dg.cand[:count]`` to move off ``node`` for shape
+    ``s`` (the rule of :func:`schedlab.sim.defrag_plan._set`; a GPU model ``s`` may take);
+    how many (0: none)."""
     c, sh, m, o, dg = st.c, st.sh, st.m, st.o, st.dg
     free = dg.free
-    for j in range(count):  # one move that makes room
+    for j in range(count):  # one unit that makes room
         v = dg.cand[j]
-        vs, mask = m.shape_of[v], o.mask[v]
+        if m.gang_size[v] > budget:
+            continue
         for g in range(len(free)):
-            free[g] = c.gpu_free[node, g] + (sh.milli[vs] if mask >> g & 1 else 0)
-        if fits_free(sh, s, c.cpu_left[node] + sh.cpu[vs], c.mem_left[node] + sh.mem[vs], free):
+            free[g] = c.gpu_free[node, g]
+        cpu, mem = _without(st, v, node)
+        if fits_free(sh, s, c.cpu_left[node] + cpu, c.mem_left[node] + mem, free):
             dg.cur[0] = v
             return 1
     cpu, mem = c.cpu_left[node], c.mem_left[node]
     for g in range(len(free)):
         free[g] = c.gpu_free[node, g]
     need, k = sh.milli[s], sh.k[s]
-    chosen = 0
+    chosen, moves = 0, 0
     for j in range(count):
-        if chosen == budget:
-            break
         v = dg.cand[j]
-        vs, mask = m.shape_of[v], o.mask[v]
+        if moves + m.gang_size[v] > budget:
+            continue
+        vs, first = m.shape_of[v], m.leader[v]
         have = 0
         for g in range(len(free)):
             if free[g] >= need:
                 have += 1
         helps = (cpu < sh.cpu[s] and sh.cpu[vs] > 0) or (mem < sh.mem[s] and sh.mem[vs] > 0)
         if not helps and k > 0 and have < k:
-            for g in range(len(free)):
-                if mask >> g & 1 and free[g] < need:
-                    helps = True
-                    break
+            for u in range(first, first + m.gang_size[first]):
+                if o.node[u] == node and o.status[u] == RUNNING:
+                    for g in range(len(free)):
+                        if o.mask[u] >> g & 1 and free[g] < need:
+                            helps = True
         if helps:
             dg.cur[chosen] = v
             chosen += 1
-            cpu, mem = cpu + sh.cpu[vs], mem + sh.mem[vs]
-            for g in range(len(free)):
-                if mask >> g & 1:
-                    free[g] += sh.milli[vs]
+            moves += m.gang_size[v]
+            more_cpu, more_mem = _without(st, v, node)
+            cpu, mem = cpu + more_cpu, mem + more_mem
             if fits_free(sh, s, cpu, mem, free):
                 return chosen
     return 0
@@ -161,23 +197,26 @@ def plan(st: State, t: int) -> int:
         chosen = _set(st, s, node, _gather(st, node), budget)
         if chosen == 0:
             continue
-        milli = 0.0
+        milli, moves = 0.0, 0
         for j in range(chosen):
-            milli += sh.total[m.shape_of[dg.cur[j]]]
+            u = dg.cur[j]
+            milli += m.gang_size[u] * sh.total[m.shape_of[u]]
+            moves += m.gang_size[u]
         if kind == 0:
-            dg.keys[node, 0], dg.keys[node, 1], dg.keys[node, 2] = milli, float(chosen), 0.0
+            dg.keys[node, 0], dg.keys[node, 1], dg.keys[node, 2] = milli, float(moves), 0.0
         else:
-            dg.keys[node, 0], dg.keys[node, 1], dg.keys[node, 2] = -float(c.frag[node]), milli, float(chosen)
-        dg.set_size[node], dg.firsts[node] = chosen, dg.cur[0]
+            dg.keys[node, 0], dg.keys[node, 1], dg.keys[node, 2] = -float(c.frag[node]), milli, float(moves)
+        dg.set_size[node], dg.set_moves[node], dg.firsts[node] = chosen, moves, dg.cur[0]
     for r in range(missing):  # the best sets in order, each within the budget still left
         best = -1
         for node in range(len(c.up)):
-            if 0 < dg.set_size[node] <= budget and (best < 0 or _before(dg, m.rank, node, best)):
+            within = dg.set_size[node] > 0 and dg.set_moves[node] <= budget
+            if within and (best < 0 or _before(dg, m.rank, node, best)):
                 best = node
         if best < 0:
             return 0
         dg.nodes[r] = best
-        budget -= dg.set_size[best]
+        budget -= dg.set_moves[best]
         dg.set_size[best] = -1
     total, budget = 0, left(st)
     for r in range(missing):  # their sets again, into ``pick`` (nothing changed since)

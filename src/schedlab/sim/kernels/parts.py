@@ -169,8 +169,8 @@ def defrag_arrays(on: bool, moves_per_hour: int, n: int, shapes: int, nodes: int
     return Defrag(
         sized(n, 0.0, np.float64),
         np.zeros(moves_per_hour),
-        sized(shapes),
-        sized(shapes, -1),
+        sized(2 * shapes),
+        sized(2 * shapes, -1),
         np.zeros(1, dtype=np.int64),
         sized(n),
         np.zeros(moves_per_hour, dtype=np.int64),
@@ -178,8 +178,10 @@ def defrag_arrays(on: bool, moves_per_hour: int, n: int, shapes: int, nodes: int
         np.zeros(width, dtype=np.int64),
         sized(nodes, -1),
         sized(nodes),
+        sized(nodes),
         np.zeros((nodes if on else 1, 3)),
         sized(nodes),
         sized(nodes),
         sized(nodes),
+        np.zeros(moves_per_hour, dtype=np.int64),
     )

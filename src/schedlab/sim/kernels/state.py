@@ -231,19 +231,21 @@ class Defrag(NamedTuple):
 
     kept: FloatArray  # n: the work a task kept from runs it was moved off
     ring: FloatArray  # the budget's moves an hour: the times of the latest moves
-    room: IntArray  # S: how many nodes a shape fits now (when ``seen`` is the search's mark)
-    seen: IntArray  # S
+    room: IntArray  # 2S: how many nodes a shape fits now (when ``seen`` is the search's mark),
+    seen: IntArray  # 2S: then how many tasks of it (a gang's room)
     mark: IntArray  # [the current search]
     cand: IntArray  # n: scratch, a node's movable tasks in the set's order
     cur: IntArray  # scratch (moves an hour): a node's candidate set
     pick: IntArray  # scratch (moves an hour): the plan's sets, node after node
     free: IntArray  # scratch (GPUs per node): a node's GPU milli free as the set grows
     stamp: IntArray  # N: nodes where the head fits now (``mark``)
-    set_size: IntArray  # N: the size of each node's candidate set (0: none, -1: taken)
+    set_size: IntArray  # N: the units of each node's candidate set (0: none, -1: taken)
+    set_moves: IntArray  # N: and the moves they take (a gang's: its size)
     keys: FloatArray  # N x 3: each candidate set's order key
     firsts: IntArray  # N: each candidate set's first task
     nodes: IntArray  # N: the plan's nodes, in order
     sizes: IntArray  # N: the plan's set sizes
+    others: IntArray  # scratch (moves an hour): the nodes gangs moved off
 
 
 SERVING, DRAINING, RECONFIGURING = 0, 1, 2  # a re-partitioned GPU's phase (as the reference's)
