@@ -184,7 +184,8 @@ def test_a_gang_moves_whole(compiled: bool) -> None:
     # arrives at 6 s and fits nowhere. Moving G (600 milli, two moves) frees n0 and is
     # cheaper than moving P (700 milli): the step at 10 s places G's members off n0 (on n2
     # and n1), both keep their 10 s of work and end together at 102 s, H runs 10-20 s on n0.
-    # With one move an hour G cannot move: P moves instead (to n0) and H runs on n2.
+    # With one move an hour G cannot move: P moves instead (to n0) and H runs on n2, as it
+    # does without --defrag-gangs.
     rows = [(0.0, 5.0, 700), (0.0, 100.0, 300), (0.0, 100.0, 300), (0.0, 5.0, 700)]
     rows += [(0.0, 100.0, 700), (6.0, 10.0, 1000)]
     tasks = Tasks.build([(1000, 1000, 1, milli, "") for _, _, milli in rows])
@@ -200,7 +201,9 @@ def test_a_gang_moves_whole(compiled: bool) -> None:
 
     plain = go()
     assert list(plain.tasks["node"]) == [0, 0, 1, 1, 2, 0] and plain.tasks["start"].iloc[5] == 100.0
-    result = go(defrag="least-moved", defrag_every=5.0, defrag_cost=2.0)
+    kept = go(defrag="least-moved", defrag_every=5.0, defrag_cost=2.0)  # gangs stay by default
+    assert list(kept.attempts[kept.attempts["attempt"] == 1]["task"]) == [4]
+    result = go(defrag="least-moved", defrag_every=5.0, defrag_cost=2.0, defrag_gangs=True)
     t, a = result.tasks, result.attempts
     assert (t["start"].iloc[5], t["end"].iloc[5], t["node"].iloc[5]) == (10.0, 20.0, 0)
     moved = a[a["attempt"] == 1].sort_values("task")
@@ -208,7 +211,7 @@ def test_a_gang_moves_whole(compiled: bool) -> None:
     assert list(moved["start"]) == [10.0, 10.0] and list(moved["end"]) == [102.0, 102.0]
     assert result.summary["defrag_moves"] == 2
     assert result.summary["defrag_lost_gpu_s"] == pytest.approx(1.2)  # 2 s x 2 x 0.3 GPU
-    one = go(defrag="least-moved", defrag_every=5.0, defrag_cost=2.0, defrag_moves=1)
+    one = go(defrag="least-moved", defrag_every=5.0, defrag_cost=2.0, defrag_moves=1, defrag_gangs=True)
     moved = one.attempts[one.attempts["attempt"] == 1]
     assert list(moved["task"]) == [4] and list(moved["node"]) == [0]
     assert (one.tasks["start"].iloc[5], one.tasks["node"].iloc[5]) == (10.0, 2)

@@ -63,6 +63,7 @@ def case(draw: st.DrawFn) -> tuple[TimedWorkload, Nodes, ReplayConfig]:
         defrag_moves=draw(st.sampled_from([1, 2, 3, 50])),
         defrag_cost=draw(st.sampled_from([0.0, 0.5, 3.0])),
         reserve_after=draw(st.sampled_from([None, None, 3.0])),
+        defrag_gangs=draw(st.sampled_from([True, True, False])),
     )
     return workload, cluster, config
 

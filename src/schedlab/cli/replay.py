@@ -47,6 +47,7 @@ def replay(
     defrag_moves: int,
     defrag_cost: float,
     defrag_above: float,
+    defrag_gangs: bool,
     speeds: Path | None,
     seed: int,
     interference: str,
@@ -138,6 +139,7 @@ def replay(
         defrag_moves=defrag_moves,
         defrag_cost=defrag_cost,
         defrag_above=defrag_above,
+        defrag_gangs=defrag_gangs,
     )
     config.defrag_settings  # noqa: B018 (checks the --defrag options now)
     if len(parse_policies(policy)) > 1:

@@ -142,7 +142,7 @@ OPTIONS: list[Callable[[Any], Any]] = [
         "--defrag",
         default="none",
         show_default=True,
-        help="Defragmentation: a descheduling step moves running tasks (gangs whole) off nodes"
+        help="Defragmentation: a descheduling step moves running tasks off nodes"
         " (checkpoint and restart) so that the task or gang at the head of the queue fits:"
         " least-moved (fewest GPUs moved) or fgd (the most fragmented node first) (docs/sharing.md).",
     ),
@@ -174,6 +174,12 @@ OPTIONS: list[Callable[[Any], Any]] = [
         show_default=True,
         help="Move only while FGD's measure counts at least this % of the free GPU capacity unusable"
         " (0: whenever a waiting task would fit after a move).",
+    ),
+    click.option(
+        "--defrag-gangs",
+        is_flag=True,
+        help="Let the descheduling step move running gangs too, each whole (as many moves as"
+        " members); by default only tasks alone move (docs/sharing.md).",
     ),
     click.option(
         "--speeds",

@@ -34,6 +34,8 @@ class DefragSettings:
     moves_per_hour: int = 12
     cost_s: float = 60.0
     above_pct: float = 0.0
+    #: Whether running gangs may move too (whole); else only tasks alone move.
+    gangs: bool = False
 
     def __post_init__(self) -> None:
         if self.policy != "none":

@@ -74,9 +74,15 @@ class ReplayConfig:
     defrag_moves: int = 12
     defrag_cost: float = 60.0
     defrag_above: float = 0.0
+    defrag_gangs: bool = False
 
     @property
     def defrag_settings(self) -> DefragSettings:
         return DefragSettings(
-            self.defrag, self.defrag_every, self.defrag_moves, self.defrag_cost, self.defrag_above
+            self.defrag,
+            self.defrag_every,
+            self.defrag_moves,
+            self.defrag_cost,
+            self.defrag_above,
+            self.defrag_gangs,
         )

@@ -10,9 +10,9 @@ gang of one) lacks room for ``missing`` of its tasks, its size less the tasks of
 the nodes hold now, each node packed on its own (a single task takes only the nodes not
 excluded by anti-affinity or reservations; a gang any). Every node in service where the
 head does not fit now offers one candidate set of moves, made of the node's running
-*units*, a single task or a gang (which moves whole: as many moves as it has members,
-freeing on the node what its members there hold), that fit now elsewhere than the node and
-those where the head fits (a task on some node; a gang, its members where they are, as
+*units*, a single task or, with ``gangs``, a gang (which moves whole: as many moves as it
+has members, freeing on the node what its members there hold), that fit now elsewhere than
+the node and those where the head fits (a task on some node; a gang, its members where they are, as
 many tasks of its shape as it has), taken in the order fewest GPU milli (a gang's: all its
 members'), then lower task index: the first of them whose leaving alone makes the head
 fit; else, in that order, each that helps (it holds CPU while the head lacks CPU there,
@@ -88,7 +88,7 @@ class Descheduler:
             if shape is None:
                 break
             t = r.queue.first(shape)[1]
-            found = plan(r, self.policy, t, self.left())
+            found = plan(r, self.policy, t, self.left(), self.settings.gangs)
             if found is None:
                 break
             blocked, sets = found

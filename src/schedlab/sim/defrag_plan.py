@@ -2,9 +2,9 @@
 and what to move off each (the rules are in :mod:`schedlab.sim.defrag`'s docstring; the
 mirror is :mod:`schedlab.sim.kernels.defrag_plan`).
 
-What moves off a node is a list of *units*: a single task, or a gang named by its first
-member on the node, which moves whole (all its members, wherever they run) and frees on the
-node what all its members there hold.
+What moves off a node is a list of *units*: a single task, or (with ``--defrag-gangs``) a
+gang named by its first member on the node, which moves whole (all its members, wherever
+they run) and frees on the node what all its members there hold.
 """
 
 from __future__ import annotations
@@ -41,11 +41,12 @@ def cost(r: Replay, v: int) -> int:
     return int(r.model.gang_size[v])
 
 
-def plan(r: Replay, policy: DefragPolicy, t: int, left: int) -> Plan | None:
+def plan(r: Replay, policy: DefragPolicy, t: int, left: int, gangs: bool) -> Plan | None:
     """For ``t`` (its gang: ``size`` tasks of its shape), the nodes to free, each with the
     units to move off it, in the policy's order (key, node rank, first task index), and the
     nodes moved tasks may not take (those freed, and those where ``t``'s shape fits now);
-    None when no plan within the ``left`` moves gives the gang room."""
+    None when no plan within the ``left`` moves gives the gang room. Running gangs are
+    units only with ``gangs``."""
     m = r.model
     c, sh = m.cluster, m.shapes
     s, size = int(m.shape_of[t]), int(m.gang_size[t])
@@ -62,7 +63,7 @@ def plan(r: Replay, policy: DefragPolicy, t: int, left: int) -> Plan | None:
     by_node: dict[int, list[int]] = {}  # each node's units: tasks, and gangs by their first member there
     for v in np.flatnonzero(r.out.status == RUNNING).tolist():
         units = by_node.setdefault(int(r.out.node[v]), [])
-        if m.gang_size[v] == 1 or on_node(r, v, int(r.out.node[v]))[0] == v:
+        if m.gang_size[v] == 1 or (gangs and on_node(r, v, int(r.out.node[v]))[0] == v):
             units.append(v)
     room: dict[int, Room] = {}
     candidates = []

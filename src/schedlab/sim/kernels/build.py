@@ -40,6 +40,7 @@ from schedlab.sim.kernels.state import (
     DEFRAG_AT,
     DEFRAG_COST,
     DEFRAG_EVERY,
+    DEFRAG_GANGS,
     DEFRAG_ORIGIN,
     DRAINS,
     DT,
@@ -160,6 +161,7 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
     if model.defrag is not None:
         assert model.defrag.kind is not None
         ints[DEFRAG], ints[MOVE_ROOM] = model.defrag.kind + 1, settings.moves_per_hour
+        ints[DEFRAG_GANGS] = settings.gangs
         floats[DEFRAG_EVERY], floats[DEFRAG_COST] = settings.every_s, settings.cost_s
         floats[DEFRAG_ORIGIN] = float(w.arrival[0]) if n else 0.0
         floats[DEFRAG_ABOVE], floats[FRAG_SCALE] = settings.above_pct, model.frag.scale

@@ -15,7 +15,7 @@ from schedlab.cluster.kernels import fits
 from schedlab.jit import inline, step
 from schedlab.sim.kernels import exclusions, gangs
 from schedlab.sim.kernels.evict import fits_free
-from schedlab.sim.kernels.state import DEFRAG, MOVES, NOW, RUNNING, Defrag, State
+from schedlab.sim.kernels.state import DEFRAG, DEFRAG_GANGS, MOVES, NOW, RUNNING, Defrag, State
 
 HOUR = 3600.0
 
@@ -82,13 +82,14 @@ def left(st: State) -> int:
 
 @step
 def _gather(st: State, node: int) -> int:
-    """The node's units that fit elsewhere now, into ``dg.cand`` in the order fewest GPU milli
-    (a gang's: all its members'), then lower task index; how many."""
+    """The node's units (gangs only with ``DEFRAG_GANGS``) that fit elsewhere now, into
+    ``dg.cand`` in the order fewest GPU milli (a gang's: all its members'), then lower task
+    index; how many."""
     m, sh, cand = st.m, st.sh, st.dg.cand
     count = 0
     v = st.run.head[node]
     while v >= 0:
-        if _unit(st, v, node) and _elsewhere(st, v, node):
+        if (m.gang_size[v] == 1 or st.ints[DEFRAG_GANGS]) and _unit(st, v, node) and _elsewhere(st, v, node):
             milli = m.gang_size[v] * sh.total[m.shape_of[v]]
             i = count
             while i > 0:

@@ -26,7 +26,8 @@ GANGS, SPREAD, GUARD, FAIR, ADMIT = range(15, 20)  # which features the run uses
 NODE_NEXT, CAP_ROWS, RESTARTS, CAP_UP, QUEUED, GANG_MAX, TRACKED = range(20, 27)
 DEFRAG, MOVES, MOVE_ROOM = range(27, 30)  # defragmentation: policy kind + 1 (0: off), moves, budget
 RESLICE, RECONFIGS, DRAINS = range(30, 33)  # dynamic MIG: on, GPUs re-partitioned, drain limit
-INTS = 33
+DEFRAG_GANGS = 33  # defragmentation moves gangs too
+INTS = 34
 # Float state: where things are in ``floats``.
 NOW, DT, SAMPLE_AT, LOST, FAIL_LOST = range(5)
 DEFRAG_AT, DEFRAG_EVERY, DEFRAG_COST, DEFRAG_ORIGIN, MOVE_LOST, DEFRAG_ABOVE, FRAG_SCALE = range(5, 12)
