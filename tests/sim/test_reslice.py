@@ -164,6 +164,29 @@ def test_a_gpu_whose_node_fails_is_neither_repartitioned_nor_back_before_its_nod
     assert list(results[0].tasks["start"]) == [270.0]
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_with_strict_admission_only_the_head_is_helped(compiled: bool) -> None:
+    # One A100 in 7g, which may become 3g + 2g + 2 x 1g; the T4 node is drained at 0 s for
+    # good. A task of a whole T4 GPU heads the queue (it never starts), a 2g and a 7g task
+    # wait behind it. With strict admission nothing behind the head can start, so no GPU is
+    # re-partitioned and the run ends (helping each shape in turn flipped the layout every
+    # step for ever); with backfill the 7g task starts at once and the 2g task once the GPU
+    # is re-partitioned (the step at 16 s, on the grid from the first arrival; ready at 21 s).
+    from schedlab.sim.nodes import DRAIN, NodeEvent
+
+    one = Nodes.build([("a", 70000, 700000, 1, A100), ("t", 16000, 65536, 1, "T4")])
+    rows = [(1.0, 10.0, 1, ""), (2.0, 10.0, 1, "mig-2g.20gb"), (3.0, 10.0, 1, "mig-7g.80gb")]
+    config = ReplayConfig(
+        mig=(f"{A100}=7g.80gb",), mig_alt=(FIRST,), mig_reconfig=5.0, mig_every=15.0, compiled=compiled
+    )
+    drained = [NodeEvent(0.0, 1, DRAIN)]
+    strict = replay(workload(rows), one, replace(config, admission="strict"), node_events=drained)
+    assert list(strict.tasks["status"]) == ["unfinished"] * 3 and strict.summary["mig_reconfigs"] == 0
+    backfill = replay(workload(rows), one, config, node_events=drained)
+    assert list(backfill.tasks["status"]) == ["unfinished", "completed", "completed"]
+    assert list(backfill.tasks["start"].iloc[1:]) == [21.0, 3.0] and backfill.summary["mig_reconfigs"] == 1
+
+
 def test_bad_alternatives_are_one_error(tmp_path: Path) -> None:
     layouts = parse_layouts([FIRST], NODES)
     for alts, message in (

@@ -83,6 +83,9 @@ class Reslicer:
         self.cpu, self.mem = nodes.cpu_milli, nodes.memory_mib  # the empty nodes'
         self.asks = asking(replay.model)
         self.drains = drain_limit(replay.model)
+        #: Head-of-line blocking: only the head of the queue can start, so only its shape is
+        #: re-partitioned for (helping the others could flip layouts back and forth forever).
+        self.strict = replay.model.admission.compiled_strict() is True
 
     def begin(self) -> None:
         """Every GPU in its first layout: the nodes of the others out of service."""
@@ -120,8 +123,10 @@ class Reslicer:
             if self._idle(g):
                 self._reconfigure(g)
                 changed = True
-        shapes = [s for s in r.queue.waiting_shapes() if self.asks[s]]
-        for s in sorted(shapes, key=lambda s: r.queue.first(s)):
+        shapes = sorted((s for s in r.queue.waiting_shapes() if self.asks[s]), key=r.queue.first)
+        if self.strict and shapes and shapes[0] != r.queue.head():
+            shapes = []  # head-of-line blocking: only the head may start, so only it is helped
+        for s in shapes[:1] if self.strict else shapes:
             if m.cluster.feasible(m.table.shapes[s], np.arange(len(m.cluster))).any():
                 continue
             need, have = r.queue.count(s), self._coming(s)

@@ -31,10 +31,11 @@ from schedlab.sim.kernels.state import (
     RESLICE_AT,
     RESLICE_EVERY,
     SERVING,
+    STRICT,
     YES,
     State,
 )
-from schedlab.sim.kernels.waiting import before, first
+from schedlab.sim.kernels.waiting import before, first, head
 
 
 @step
@@ -217,6 +218,8 @@ def run_step(kind: int, draws: bool, st: State) -> bool:
             j -= 1
         rz.order[j] = s
         count += 1
+    if st.ints[STRICT] and count > 0:  # only the head can start: only its shape is helped
+        count = 1 if rz.order[0] == head(w, False) else 0
     for i in range(count):
         s = rz.order[i]
         fitting = False
