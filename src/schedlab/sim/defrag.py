@@ -41,6 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from schedlab.defrag import DefragPolicy
+from schedlab.scheduler import Placement
 from schedlab.sim.defrag_plan import plan
 from schedlab.sim.gangs import place_gang
 from schedlab.sim.result import RUNNING
@@ -142,22 +143,13 @@ class Descheduler:
         """Move ``v`` off ``node`` to where the placement policy puts it among the nodes not
         ``blocked``; False if nowhere."""
         r, m = self.r, self.r.model
-        now, s = r.sim.now, int(m.shape_of[v])
+        s = int(m.shape_of[v])
         excluded = r._excluded(v, s)
         others = blocked if excluded is None else np.r_[excluded, blocked]
         placement = r.placer.place(m.table.shapes[s], others)
         if placement is None:
             return False
-        r.kept[v] += (now - float(r.out.start[v])) * m.speed(s, node)
-        r._stop(v)
-        r.attempt[v] += 1
-        end = r._run(v, s, placement) + self.settings.cost_s
-        r.ends_at(v, end)
-        if r.guard is not None:  # the reservations see its new end
-            r.guard.started(v, placement.node, placement.gpus, end)
-        self.moves += 1
-        self.recent.append(now)
-        self.lost_gpu_s += self.settings.cost_s * int(m.shapes.total_gpu_milli[s]) / 1000
+        self._restart([v], [placement])
         return True
 
     def _move_unit(self, node: int, v: int, blocked: NDArray[np.int64]) -> list[int] | None:
@@ -165,18 +157,17 @@ class Descheduler:
         (None: it fits nowhere)."""
         if self.r.model.gang_size[v] == 1:
             return [] if self.move(node, v, blocked) else None
-        return self._move_gang(v, blocked)
-
-    def _move_gang(self, v: int, blocked: NDArray[np.int64]) -> list[int] | None:
-        """Move ``v``'s gang whole: its members placed by the placement policy among the
-        nodes not ``blocked`` (all or none, as a gang starts), with the work the gang did (at
-        its slowest member's speed) kept; the nodes its members left (None: nowhere)."""
         r, m = self.r, self.r.model
-        now, s = r.sim.now, int(m.shape_of[v])
-        members = r._members(v).tolist()
-        placements = place_gang(r.placer, m.table.shapes[s], len(members), blocked)
-        if placements is None:
-            return None
+        members = r._members(v).tolist()  # placed among the nodes not blocked, all or none
+        placements = place_gang(r.placer, m.table.shapes[int(m.shape_of[v])], len(members), blocked)
+        return None if placements is None else self._restart(members, placements)
+
+    def _restart(self, members: list[int], placements: list[Placement]) -> list[int]:
+        """Stop ``members`` (a task, or a gang) and run them on ``placements`` (committed):
+        the work done kept (at the slowest member's speed), ``cost_s`` seconds longer, ending
+        together; the nodes they left."""
+        r, m = self.r, self.r.model
+        now, s = r.sim.now, int(m.shape_of[members[0]])
         speed = min(m.speed(s, int(r.out.node[u])) for u in members)
         left, ends = [], []
         for u, placement in zip(members, placements, strict=True):
