@@ -70,6 +70,19 @@ def test_without_groups_the_exponent_is_the_documented_one_and_mps_stays_additiv
     )
 
 
+def test_a_measured_pair_is_its_measurement_and_groups_take_the_smoothed_pairs() -> None:
+    model = make_model("groups", PROFILES)
+    a, b, c = "bert/1", "vit/8", "gpt2/8"
+    assert model.slowdowns([a, b])[0] == PROFILES.pairs[(a, b)]  # exact, as `measured`
+    smoothed = {o: model.group_pair(a, o, Sharing()) for o in (b, c)}
+    assert smoothed[b] != PROFILES.pairs[(a, b)]
+    expected = 1 + 2 ** (model.gamma - 1) * (smoothed[b] - 1 + smoothed[c] - 1)  # type: ignore[attr-defined]
+    assert model.slowdowns([a, b, c])[0] == pytest.approx(expected, rel=1e-12)
+    unmeasured = PROFILES.without(pairs={frozenset((a, b))})
+    again = make_model("groups", unmeasured)
+    assert again.slowdowns([a, b])[0] == again.group_pair(a, b, Sharing())  # never measured: smoothed
+
+
 def test_merged_profiles_average_shared_measurements() -> None:
     one, _, _ = synthetic(1.0)
     two = Profiles(one.configs, {k: v + 0.2 for k, v in one.pairs.items()}, source="two")

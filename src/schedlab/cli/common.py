@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
     from schedlab.workload import TimedWorkload
 
+#: The interference model used when none is named (``schedlab.interference.DEFAULT_MODEL``).
+INTERFERENCE = "groups"
 PATH = click.Path(dir_okay=False, path_type=Path)
 DIR = click.Path(file_okay=False, path_type=Path)
 PODS_HELP = "openb pod list, replayed on its own timeline. Default: the embedded openb default trace."

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from schedlab.cli.common import DIR, PATH, print_table, sharing_options
+from schedlab.cli.common import DIR, INTERFERENCE, PATH, print_table, sharing_options
 
 log = logging.getLogger("schedlab")
 
@@ -17,8 +17,9 @@ DATA_HELP = (
     " (e.g. pairs and groups measured apart). Default: the embedded H100 profiles."
 )
 MODEL_HELP = (
-    "Interference model: measured (pairs as measured, fitted features elsewhere, groups additive),"
-    " groups (low-rank pairs and a fitted group exponent), features, none."
+    "Interference model: groups (pairs as measured; in groups of three or more low-rank pairs and a"
+    " fitted group exponent), measured (pairs as measured, fitted features elsewhere, groups"
+    " additive), features, none."
 )
 
 
@@ -29,7 +30,7 @@ def interference() -> None:
 
 @interference.command("fit")
 @click.option("--data", "data_dirs", type=DIR, multiple=True, help=DATA_HELP)
-@click.option("--model", "model_name", default="measured", show_default=True, help=MODEL_HELP)
+@click.option("--model", "model_name", default=INTERFERENCE, show_default=True, help=MODEL_HELP)
 @click.option("--out", type=PATH, help="Write the fitted model and its cross-validated errors here (JSON).")
 @click.option("--json", "as_json", is_flag=True, help="Print the same document to stdout.")
 def fit(data_dirs: tuple[Path, ...], model_name: str, out: Path | None, as_json: bool) -> None:
@@ -98,7 +99,7 @@ def fit(data_dirs: tuple[Path, ...], model_name: str, out: Path | None, as_json:
 
 @interference.command("predict")
 @click.option("--data", "data_dirs", type=DIR, multiple=True, help=DATA_HELP)
-@click.option("--model", "model_name", default="measured", show_default=True, help=MODEL_HELP)
+@click.option("--model", "model_name", default=INTERFERENCE, show_default=True, help=MODEL_HELP)
 @sharing_options
 @click.option(
     "--colocate",
@@ -165,7 +166,7 @@ def predict(
     "--model",
     "model_names",
     multiple=True,
-    default=("measured", "groups"),
+    default=("measured", INTERFERENCE),
     show_default=True,
     help="Interference model (repeat it to compare several side by side). " + MODEL_HELP.split(": ", 1)[1],
 )

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from schedlab.cli.common import JOBS_HELP, NODES_HELP, PATH, print_table, timed_workload
+from schedlab.cli.common import INTERFERENCE, JOBS_HELP, NODES_HELP, PATH, print_table, timed_workload
 from schedlab.cli.types import SEED
 
 
@@ -97,7 +97,7 @@ def check(layout: str, gpu: str) -> None:
 @click.option("--policy", default="fgd", show_default=True, help="Placement policy of every run.")
 @click.option(
     "--interference",
-    default="measured",
+    default=INTERFERENCE,
     show_default=True,
     help="Interference model of every run (tasks with a `profile` slow each other when they share).",
 )

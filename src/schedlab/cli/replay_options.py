@@ -7,7 +7,16 @@ from typing import Any
 
 import click
 
-from schedlab.cli.common import DIR, JOBS_HELP, NODES_HELP, PATH, PODS_HELP, figure_flags, sharing_options
+from schedlab.cli.common import (
+    DIR,
+    INTERFERENCE,
+    JOBS_HELP,
+    NODES_HELP,
+    PATH,
+    PODS_HELP,
+    figure_flags,
+    sharing_options,
+)
 from schedlab.cli.types import SEED, Finite
 
 OPTIONS: list[Callable[[Any], Any]] = [
@@ -196,12 +205,12 @@ OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--interference",
         is_flag=False,
-        flag_value="measured",
+        flag_value=INTERFERENCE,
         default="none",
         show_default=True,
         metavar="[MODEL]",
-        help="Co-located tasks with a `profile` slow each other down as MODEL predicts (measured, groups,"
-        " features, none; alone: measured).",
+        help="Co-located tasks with a `profile` slow each other down as MODEL predicts (groups, measured,"
+        f" features, none; alone: {INTERFERENCE}).",
     ),
     click.option(
         "--profiles", type=DIR, help="Profile directory of the interference model. Default: embedded H100."

@@ -175,9 +175,12 @@ def _rate_arrays(model: ReplayModel) -> RateArrays | None:
     sharing = model.sharing
     for name in names:
         interference.profiles.config(name)  # unknown names: the reference's clear error
-    pair = np.array([[interference.pair(a, b, sharing) for b in names] for a in names]).reshape(
-        len(names), len(names)
-    )
+    pair = np.array(
+        [
+            [[estimate(a, b, sharing) for b in names] for a in names]
+            for estimate in (interference.pair, interference.group_pair)
+        ]
+    ).reshape(2, len(names), len(names))
     alone = np.array([interference.alone(a, sharing) for a in names], dtype=np.float64)
     milli = model.shapes.gpu_milli[model.shape_of[config >= 0]]
     sharing_milli = milli[(milli > 0) & (milli < 1000)]
@@ -190,7 +193,7 @@ def _rate_arrays(model: ReplayModel) -> RateArrays | None:
         model.cluster.width,
         config,
         w.serves_requests,
-        pair if names else np.ones((1, 1)),
+        pair if names else np.ones((2, 1, 1)),
         alone if names else np.ones(1),
         np.array([interference.group_scale(m, sharing) for m in range(group_max + 2)]),
         group_max,

@@ -1,4 +1,4 @@
-"""Interference models by name: ``none``, ``measured`` (the default), ``features``, ``groups``."""
+"""Interference models by name: ``none``, ``measured``, ``features``, ``groups`` (the default)."""
 
 from schedlab.interference.models.base import (
     INTERFERENCE_MODELS,
@@ -13,7 +13,7 @@ from schedlab.interference.models.measured import MeasuredModel
 from schedlab.interference.models.none import NoInterference
 
 #: The model ``replay --interference`` and ``interference predict`` use when given no name.
-DEFAULT_MODEL = "measured"
+DEFAULT_MODEL = "groups"
 
 __all__ = [
     "DEFAULT_MODEL",

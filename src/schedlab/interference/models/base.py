@@ -11,7 +11,9 @@ turn, so each co-runner adds the delay it adds in the pair,
 
 with ``m`` = |G| - 1 co-runners and ``scale`` 1 (:meth:`~InterferenceModel.group_scale`;
 the ``groups`` model fits it), which equals the measurement for a pair and extends to three,
-four or more members, including the same configuration twice.
+four or more members, including the same configuration twice. In groups of three or more
+``pair`` may be another estimate of the same pair (:meth:`~InterferenceModel.group_pair`:
+the ``groups`` model's smoothed pairs; the pair itself for the others).
 """
 
 from __future__ import annotations
@@ -62,6 +64,11 @@ class InterferenceModel:
         ``sharing``."""
         raise NotImplementedError
 
+    def group_pair(self, config: str, other: str, sharing: Sharing) -> float:
+        """The pair slowdown that ``other`` adds to ``config`` in a group of three or more
+        (:meth:`pair` unless a model estimates it apart)."""
+        return self.pair(config, other, sharing)
+
     def group_scale(self, others: int, sharing: Sharing) -> float:
         """The factor on the sum of the pairs' extra delays of a member with ``others``
         co-runners (1: the additive rule)."""
@@ -72,7 +79,9 @@ class InterferenceModel:
         shares one GPU, in the order given."""
         for name in group:
             self.profiles.config(name)  # unknown names: a clear error
-        pairs = self._pairs(sharing)
+        in_group = len(group) > 2
+        pairs = self._pairs(sharing, in_group)
+        estimate = self.group_pair if in_group else self.pair
         scale = self.group_scale(len(group) - 1, sharing)
         result = np.empty(len(group))
         for i, name in enumerate(group):
@@ -81,15 +90,18 @@ class InterferenceModel:
                 if j != i:
                     value = pairs.get((name, other))
                     if value is None:
-                        value = pairs[(name, other)] = self.pair(name, other, sharing)
+                        value = pairs[(name, other)] = estimate(name, other, sharing)
                     extra += value - 1.0
             result[i] = self.alone(name, sharing) * max(1.0 + extra * scale, 1e-3)
         return result
 
-    def _pairs(self, sharing: Sharing) -> dict[tuple[str, str], float]:
-        """The pair slowdowns asked so far under ``sharing`` (a pair's value never changes)."""
-        memo: dict[Sharing, dict[tuple[str, str], float]] = self.__dict__.setdefault("_pair_memo", {})
-        return memo.setdefault(sharing, {})
+    def _pairs(self, sharing: Sharing, in_group: bool) -> dict[tuple[str, str], float]:
+        """The pair slowdowns asked so far under ``sharing``, in pairs or in larger groups (a
+        pair's value never changes)."""
+        memo: dict[tuple[Sharing, bool], dict[tuple[str, str], float]] = self.__dict__.setdefault(
+            "_pair_memo", {}
+        )
+        return memo.setdefault((sharing, in_group), {})
 
 
 def interpolate(levels: Mapping[int, float], pct: int) -> float:

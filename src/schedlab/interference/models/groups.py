@@ -1,9 +1,9 @@
-"""``groups``: time-sliced slowdowns of low rank, with a group exponent fitted where groups
-were measured.
+"""``groups``: measured pairs as measured, and groups of three or more from time-sliced
+pair slowdowns of low rank with a group exponent fitted where groups were measured.
 
 Re-measuring a pair on another machine moves its slowdown by 3 % (median) and 15 % (p90),
-and the additive rule sums that noise once per co-runner. This model smooths it: the delay
-``a`` adds to ``b`` is a product of how sensitive ``a`` is and how heavy ``b`` is,
+and the additive rule sums that noise once per co-runner. In groups this model smooths it:
+the delay ``a`` adds to ``b`` is a product of how sensitive ``a`` is and how heavy ``b`` is,
 
     pair(i, j) = 1 + s_i x h_j,
 
@@ -13,8 +13,10 @@ too). ``s``, ``h`` and ``gamma`` are fitted together by least squares on the log
 time-sliced measurement of the profiles: the pairs and, when the directories hold some,
 groups of three or more (``schedlab profile --size 3``). Without group measurements
 ``gamma`` is :data:`GAMMA`, the value fitted on schedlab's own H200 groups
-(``tests/data/profiles-h200``). A configuration never measured beside another falls back to
-the ``features`` model; MPS follows the ``measured`` model (additive).
+(``tests/data/profiles-h200``). A measured pair (two members) is its measurement, as in
+``measured``; a pair never measured is ``1 + s_i x h_j``; a configuration never measured
+beside another falls back to the ``features`` model; MPS follows the ``measured`` model
+(additive).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ GAMMA = 0.955
 
 @register
 class GroupModel(MeasuredModel):
-    """Rank-one pair slowdowns and a fitted group exponent (time-slicing)."""
+    """Measured pairs; rank-one pair slowdowns and a fitted group exponent in groups
+    (time-slicing)."""
 
     name = "groups"
 
@@ -65,6 +68,11 @@ class GroupModel(MeasuredModel):
         self._si, self._hi = si, hi
 
     def pair(self, config: str, other: str, sharing: Sharing) -> float:
+        if sharing.mode == "mps" or (config, other) in self.profiles.pairs:
+            return super().pair(config, other, sharing)
+        return self.group_pair(config, other, sharing)
+
+    def group_pair(self, config: str, other: str, sharing: Sharing) -> float:
         i, j = self._si.get(config), self._hi.get(other)
         if sharing.mode == "mps" or i is None or j is None:
             return super().pair(config, other, sharing)

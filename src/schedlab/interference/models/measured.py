@@ -1,4 +1,4 @@
-"""``measured`` (the default): the pair measurements themselves, wherever they exist.
+"""``measured``: the pair measurements themselves, wherever they exist.
 
 A measured pair's slowdown is the mean of its measurements (so a pair's prediction equals
 what was measured); a pair never measured falls back to the ``features`` model fitted on the

@@ -2,10 +2,11 @@
 
 Per GPU, the profiled tasks on it form a doubly linked list in start order (the reference's
 group list). Whenever a group changes, each member's slowdown comes from the group rule of
-:mod:`schedlab.interference.models.base` over a pair matrix, an alone vector and a scale per
-number of co-runners precomputed from the model (same operations, same order, so the same
-floats); a batch job's work left is brought up to date and its departure pushed again (its
-key's epoch bumped, so the earlier one is ignored); a service's span of constant slowdown is recorded.
+:mod:`schedlab.interference.models.base` over pair matrices (a pair's slowdown in a pair and
+in larger groups, as the model has them), an alone vector and a scale per number of
+co-runners precomputed from the model (same operations, same order, so the same floats); a
+batch job's work left is brought up to date and its departure pushed again (its key's epoch
+bumped, so the earlier one is ignored); a service's span of constant slowdown is recorded.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ EPOCH_BITS = 32
 class RateArrays(NamedTuple):
     config: IntArray  # n: configuration index (-1: no profile)
     service: BoolArray  # n
-    pair: FloatArray  # C x C: pair slowdowns under the run's sharing mode
+    pair: FloatArray  # 2 x C x C: pair slowdowns under the run's sharing mode, in pairs, in larger groups
     alone: FloatArray  # C
     solo: FloatArray  # C x M: slowdown alone on a GPU of each model (a MIG slice: its compute)
     model: IntArray  # N: the node's GPU model
@@ -102,7 +103,7 @@ def no_rates(n: int) -> RateArrays:
         1,
         np.full(1, -1),
         np.zeros(1, dtype=bool),
-        np.ones((1, 1)),
+        np.ones((2, 1, 1)),
         one,
         one,
         1,
@@ -145,6 +146,7 @@ def update(q: RateArrays, h: EventHeap, attempt: IntArray, n: int, g: int, now: 
         others += 1
         u = q.next[u]
     scale = q.scale[min(max(others, 0), len(q.scale) - 1)]
+    pair = q.pair[1 if others > 1 else 0]
     size = 0
     u = q.head[n, g]
     while u >= 0:  # the group rule, in group order
@@ -153,7 +155,7 @@ def update(q: RateArrays, h: EventHeap, attempt: IntArray, n: int, g: int, now: 
         v = q.head[n, g]
         while v >= 0:
             if v != u:
-                extra += q.pair[ci, q.config[v]] - 1.0
+                extra += pair[ci, q.config[v]] - 1.0
             v = q.next[v]
         q.scratch[size] = q.alone[ci] * max(1.0 + extra * scale, 1e-3)
         size += 1

@@ -38,9 +38,10 @@ def _verdict(st: State, n: int, g: int, t: int, dry: bool) -> tuple[bool, float]
         slowdown = 1.0
         if size > 1:
             extra = 0.0
+            pair = q.pair[1 if size > 2 else 0]
             for j in range(size):
                 if j != i:
-                    extra += q.pair[q.config[u], q.config[members[j]]] - 1.0
+                    extra += pair[q.config[u], q.config[members[j]]] - 1.0
             scale = q.scale[min(size - 1, len(q.scale) - 1)]
             slowdown = q.alone[q.config[u]] * max(1.0 + extra * scale, 1e-3)
         if u == t:
