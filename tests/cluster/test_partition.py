@@ -79,6 +79,17 @@ def test_compute_allocation_counts_an_instance_as_its_share_of_a_gpu() -> None:
     assert result.summary["mig"]["instances"] == 4
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_fragmentation_samples_weigh_an_instance_by_its_compute(compiled: bool) -> None:
+    # One 1g task holds one of the two 1g instances. Free: 3g, 2g, 1g instances and two T4s;
+    # its typical task (a 1g instance) can use only the free 1g one: FGD counts the rest.
+    first = run([(0.0, 100.0, 1, 1000, "mig-1g.10gb")], compiled=compiled).frag_series.iloc[0]
+    assert (first["frag_milli"], first["free_milli"]) == (4000.0, 5000)  # an instance as a GPU
+    # In 28ths of a GPU: a 3g instance 12, a 2g 8, a 1g 4, a T4 28.
+    assert first["frag_compute_milli"] == (12 + 8 + 2 * 28) * 1000 / 28
+    assert first["free_compute_milli"] == (12 + 8 + 4 + 2 * 28) * 1000 / 28
+
+
 def test_layouts_the_cluster_cannot_have_are_one_error() -> None:
     with pytest.raises(MigError, match="does not fit one A100-80GB"):
         parse_layouts(["A100-80GB=4x2g.20gb"], NODES)

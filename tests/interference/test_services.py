@@ -224,4 +224,4 @@ def test_replay_writes_one_parquet_row_per_service(tmp_path: Path) -> None:
     table = pd.read_parquet(out / "services.parquet")
     assert table["task"].tolist() == ["s"] and table["config"].tolist() == ["resnet50/8"]
     assert set(table.columns) >= {"requests", "slo_attainment", "p50_ms", "p99_ms", "time_above_slo_s"}
-    assert read_stamp(out / "services.parquet")["config"]["interference"] == "measured"
+    assert read_stamp(out / "services.parquet")["config"]["interference"] == "groups"  # the default model

@@ -49,6 +49,21 @@ def test_a_failure_restarts_its_tasks_and_a_repair_brings_the_node_back(tmp_path
     assert result.attempts[result.attempts["task"] == 1]["start"].tolist() == [0.0, 50.0]
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_fragmentation_samples_count_the_nodes_in_service_only(tmp_path: Path, compiled: bool) -> None:
+    # n0 fails at 10 (b's GPU freed, but n0 is no capacity until its repair at 50); n1 holds a.
+    path = tmp_path / "events.csv"
+    path.write_text("time,node,event\n10,n0,fail\n50,n0,repair\n")
+    rows = [(0, 100), (0, 30), (5, 10)]
+    config = ReplayConfig(policy="bestfit", compiled=compiled)
+    result = replay(one_gpu_tasks(rows), TWO, config, node_events=load_node_events(path, TWO))
+    f = result.frag_series
+    down = f[(f["time"] > 10) & (f["time"] < 50)]
+    assert len(down) and (down["free_milli"] == 0).all() and (down["free_compute_milli"] == 0).all()
+    after = f[f["time"] > 90]  # c done at 90, a on n1 to 100: n0 free again
+    assert after["free_milli"].iloc[0] == 1000 and after["free_compute_milli"].iloc[0] == 1000.0
+
+
 def test_a_drained_node_finishes_its_work_and_takes_no_more(tmp_path: Path) -> None:
     # n1 drains at 1: a keeps running there until 100; c (arrives 5) waits for n0 (b, to 30).
     result = run(tmp_path, "1,n1,drain\n", [(0, 100), (0, 30), (5, 10)])

@@ -119,8 +119,9 @@ def compare(
     partitioned with --mig (tasks of one GPU or less on the smallest instance covering them:
     --mig-fit); with --mig-alt also re-partitioned at run time. Per mode: completed and
     rejected tasks, mean wait (all, tasks of 2+ GPUs), the GPU compute allocated (an
-    instance counts its compute share), services' SLO attainment, the share of free GPU
-    capacity that FGD's measure counts unusable, and GPUs re-partitioned."""
+    instance counts its compute share), services' SLO attainment, the share of the free GPU
+    compute in service that FGD's measure counts unusable (slice-aware: an instance weighs
+    its compute share), and GPUs re-partitioned."""
     from schedlab.files import dumps
     from schedlab.formats import read_nodes
     from schedlab.sim import ReplayConfig, replay
@@ -140,8 +141,8 @@ def compare(
     for mode, config in runs.items():
         result = replay(workload, node_table, config)
         s, samples = result.summary, result.frag_series
-        free = samples["free_milli"].to_numpy()
-        unusable = samples["frag_milli"].to_numpy()[free > 0] / free[free > 0]
+        free = samples["free_compute_milli"].to_numpy()  # slice-aware: instances by compute
+        unusable = samples["frag_compute_milli"].to_numpy()[free > 0] / free[free > 0]
         frag = 100.0 * float(unusable.mean()) if len(unusable) else None
         rows.append(
             {

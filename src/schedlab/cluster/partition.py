@@ -211,6 +211,10 @@ def compute_alloc_pct(
     return 100.0 * held / ((until - start) * gpus)
 
 
+#: A GPU's compute in units that count every MIG instance's share whole (g/7, g/4 on an A30).
+SHARE_UNITS = 28
+
+
 def slice_share(model: str) -> float:
     """The compute share of one GPU of a node-list GPU model: a partitioned node's
     ``<MODEL>/<profile>`` instance has g/7 (g/4 on an A30), any other GPU 1."""

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab import jit
+from schedlab.cluster.partition import SHARE_UNITS
 from schedlab.cluster.view import ClusterView
 from schedlab.policies.base import compiled_form
 from schedlab.scheduler.placer import why_not_compiled
@@ -265,7 +266,13 @@ def _collect(model: ReplayModel, st: object) -> CompiledRun:
     )
     frag = table(
         FRAG_COLUMNS,
-        (r.sample_time, r.sample_frag / model.frag.scale, r.sample_free),
+        (
+            r.sample_time,
+            r.sample_frag / model.frag.scale,
+            r.sample_free,
+            r.sample_frag_compute / (SHARE_UNITS * model.frag.scale),
+            r.sample_free_compute / SHARE_UNITS,
+        ),
         int(st.ints[SAMPLES_DONE]),
     )
     segments = None

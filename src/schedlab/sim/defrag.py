@@ -44,6 +44,7 @@ from schedlab.defrag import DefragPolicy
 from schedlab.scheduler import Placement
 from schedlab.sim.defrag_plan import plan
 from schedlab.sim.gangs import place_gang
+from schedlab.sim.recorder import in_service
 from schedlab.sim.result import RUNNING
 
 if TYPE_CHECKING:
@@ -129,15 +130,16 @@ class Descheduler:
         return self.settings.moves_per_hour - sum(1 for at in self.recent if at > hour_ago)
 
     def _fragmented(self) -> bool:
-        """Whether FGD's measure counts at least ``above_pct`` % of the free GPU capacity
-        unusable now (always with 0)."""
+        """Whether FGD's measure counts at least ``above_pct`` % of the free GPU compute of
+        the nodes in service unusable now (slice-aware; always with 0)."""
         above = self.settings.above_pct
         if above <= 0:
             return True
         m = self.r.model
         c = m.cluster
-        total = int(m.frag.node_frag(c.cpu_left, c.gpu_free, c.model).sum())
-        return 100.0 * (total / m.frag.scale) >= above * c.free_gpu_milli
+        node_frag = m.frag.node_frag(c.cpu_left, c.gpu_free, c.model)
+        _, _, frag, free = in_service(node_frag, c, m.node_units)
+        return 100.0 * (frag / m.frag.scale) >= above * free
 
     def move(self, node: int, v: int, blocked: NDArray[np.int64]) -> bool:
         """Move ``v`` off ``node`` to where the placement policy puts it among the nodes not

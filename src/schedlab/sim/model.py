@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab.cluster import ClusterState, Fragmentation, ShapeArrays, ShapeTable, TypicalTasks
-from schedlab.cluster.partition import slice_share
+from schedlab.cluster.partition import SHARE_UNITS, slice_share
 from schedlab.cluster.reslicing import Reslicing
 from schedlab.cluster.shapes import intern
 from schedlab.cluster.speeds import SpeedTable, class_index
@@ -154,6 +154,12 @@ class ReplayModel:
     @property
     def shape_of(self) -> IntArray:
         return self.table.of_task
+
+    @property
+    def node_units(self) -> IntArray:
+        """Per node: one GPU's compute in ``SHARE_UNITS`` (whole: 28; a MIG instance its share)."""
+        units: IntArray = np.rint(self.slice_share * SHARE_UNITS).astype(np.int64)[self.cluster.model]
+        return units
 
     @property
     def preempts(self) -> bool:

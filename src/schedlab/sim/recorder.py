@@ -1,6 +1,13 @@
 """What a replay records as it runs: every run attempt, the cluster after every event, and
 fragmentation samples. Columns live in typed buffers (8 bytes a value; ``q`` = int64,
-``d`` = float64): a million-task run keeps tens of millions of values."""
+``d`` = float64): a million-task run keeps tens of millions of values.
+
+A fragmentation sample counts the nodes in service only (a node failed, drained or of a MIG
+layout a GPU is not in is not free capacity): FGD's measure (``frag_milli``, expected
+unusable GPU milli for the workload's typical tasks) and the free GPU milli, both with a MIG
+instance as one GPU, as the placement sees it, and slice-aware (``frag_compute_milli``,
+``free_compute_milli``): each GPU weighted by its compute, a MIG instance by its share of
+the physical GPU (g/7; g/4 on an A30), so that partitioned and whole GPUs compare."""
 
 from __future__ import annotations
 
@@ -10,7 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from schedlab.arrays import IntArray
 from schedlab.cluster import ClusterState, Fragmentation
+from schedlab.cluster.partition import SHARE_UNITS
 
 ATTEMPT_COLUMNS = (
     ("task", "q"),
@@ -21,7 +30,21 @@ ATTEMPT_COLUMNS = (
     ("attempt", "q"),
 )
 SERIES_COLUMNS = (("time", "d"), ("allocated_milli", "q"), ("queued", "i"), ("running", "i"))
-FRAG_COLUMNS = ("time", "frag_milli", "free_milli")
+FRAG_COLUMNS = ("time", "frag_milli", "free_milli", "frag_compute_milli", "free_compute_milli")
+
+
+def in_service(node_frag: IntArray, cluster: ClusterState, units: IntArray) -> tuple[int, int, int, int]:
+    """Over the nodes in service: the fragmentation numerators' sum and the free GPU milli,
+    then both with each node's GPUs weighted by their compute in :data:`SHARE_UNITS` (``units``
+    per node)."""
+    up = cluster.up
+    free = cluster.gpu_free.sum(axis=1)
+    return (
+        int(node_frag[up].sum()),
+        int(free[up].sum()),
+        int((node_frag * units)[up].sum()),
+        int((free * units)[up].sum()),
+    )
 
 
 def buffers(columns: tuple[tuple[str, str], ...]) -> dict[str, array[Any]]:
@@ -35,9 +58,10 @@ def frame(columns: dict[str, array[Any]]) -> pd.DataFrame:
 class Recorder:
     """Attempts, the series after every arrival and departure, and fragmentation samples."""
 
-    def __init__(self, cluster: ClusterState, frag: Fragmentation) -> None:
+    def __init__(self, cluster: ClusterState, frag: Fragmentation, units: IntArray) -> None:
         self.cluster = cluster
         self.frag = frag
+        self.units = units  # per node: its GPUs' compute in SHARE_UNITS
         self.attempts = buffers(ATTEMPT_COLUMNS)
         self.series = buffers(SERIES_COLUMNS)
         self.frag_samples = buffers(tuple((name, "d") for name in FRAG_COLUMNS))
@@ -62,10 +86,11 @@ class Recorder:
         if len(dirty):
             self._node_frag[dirty] = self.frag.node_frag(c.cpu_left[dirty], c.gpu_free[dirty], c.model[dirty])
             self._frag_seen[dirty] = c.version[dirty]
-        samples = self.frag_samples
-        samples["time"].append(now)
-        samples["frag_milli"].append(float(self._node_frag.sum()) / self.frag.scale)
-        samples["free_milli"].append(c.free_gpu_milli)
+        frag, free, frag_compute, free_compute = in_service(self._node_frag, c, self.units)
+        scale = self.frag.scale  # floats divided as the compiled path's arrays are
+        row = (now, float(frag) / scale, free, float(frag_compute) / (SHARE_UNITS * scale))
+        for name, value in zip(FRAG_COLUMNS, (*row, float(free_compute) / SHARE_UNITS), strict=True):
+            self.frag_samples[name].append(value)
 
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """Attempts, series and fragmentation samples as tables."""

@@ -48,7 +48,7 @@ class Replay:
         self.queue = WaitingQueue(m.cluster, m.shape_of, m.shapes, users, guarded, m.queue.tier)
         self.evictable = Evictable(m.cluster, m.shapes, len(m.workload)) if m.preempts else None
         self.preemptible = m.preemptible.copy()
-        self.recorder = Recorder(m.cluster, m.frag)
+        self.recorder = Recorder(m.cluster, m.frag, m.node_units)
         self.sim = Simulator()
         n = len(m.workload)
         self.out = TaskOutcome.before_start(n)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab import jit
+from schedlab.cluster.reslicing import Reslicing
 from schedlab.cluster.speeds import SpeedTable
 from schedlab.errors import ConfigError
 from schedlab.interference import InterferenceModel
@@ -189,13 +190,21 @@ def replay(
         first = float(series["time"].iloc[0]) if len(series) else 0.0
         extra["mig"] = {
             "layouts": list(config.mig),
-            "instances": int(nodes.num_gpu[np.isin(nodes.model, list(part.share))].sum()),
+            "instances": _instances(nodes, part.share, model.reslicing),
             "compute_alloc_mean_pct": compute_alloc_pct(part, attempts, tasks, first, last),
         }
         extra["compute_alloc_mean_pct"] = extra["mig"]["compute_alloc_mean_pct"]
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
     summary["path"] = "compiled" if compiled is not None else "reference"
     return ReplayResult(config, tasks, attempts, series, frag_series, summary, users)
+
+
+def _instances(nodes: Nodes, share: dict[str, float], reslicing: Reslicing | None) -> int:
+    """MIG instances at the start (with ``--mig-alt``: of the initial layouts only)."""
+    counted = np.isin(nodes.model, list(share))
+    if reslicing is not None:
+        counted &= reslicing.layout == 0
+    return int(nodes.num_gpu[counted].sum())
 
 
 def multi_gpu_wait(tasks: pd.DataFrame, workload: TimedWorkload) -> float | None:

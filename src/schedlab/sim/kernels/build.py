@@ -14,6 +14,7 @@ import numpy as np
 
 from schedlab.arrays import FloatArray, IntArray
 from schedlab.cluster.kernels import cluster_arrays, frag_arrays, owned, shape_arrays
+from schedlab.cluster.partition import SHARE_UNITS
 from schedlab.engine.kernels import event_heap
 from schedlab.engine.kernels import grown as grown_heap
 from schedlab.policies.base import CompiledPolicy
@@ -68,6 +69,7 @@ from schedlab.sim.kernels.state import (
     SAMPLES,
     SAMPLES_DONE,
     SERIES,
+    SLICED,
     SPREAD,
     STRICT,
     TRACKED,
@@ -138,6 +140,7 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
             gang_fits=model.gang_fits,
             node_cpu=cluster.nodes.cpu_milli,
             node_mem=cluster.nodes.memory_mib,
+            node_units=model.node_units,
         )
     )
     b = TaskOutcome.before_start(n)
@@ -153,6 +156,7 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
     ints[GANGS], ints[SPREAD], ints[GUARD] = gangs, w.has_spread, guarded
     ints[FAIR], ints[ADMIT], ints[TRACKED] = plan.fair is not None, plan.limits is not None, tracked
     ints[GANG_MAX] = int(model.gang_size.max(initial=1))
+    ints[SLICED] = bool((m.node_units != SHARE_UNITS).any())
     floats = np.zeros(FLOATS)
     floats[DEFRAG_AT] = floats[RESLICE_AT] = floats[READY_AT] = np.inf
     ints[RESLICE] = model.reslicing is not None
@@ -251,7 +255,7 @@ def records(attempts: int, series: int, samples: int) -> Records:
     return Records(
         *(np.zeros(attempts, dtype=d) for d in (i, i, i, f, f, i)),
         *(np.zeros(series, dtype=d) for d in (f, i, np.int32, np.int32)),  # as the recorder
-        *(np.zeros(samples, dtype=d) for d in (f, i, i)),
+        *(np.zeros(samples, dtype=d) for d in (f, i, i, i, i)),
     )
 
 

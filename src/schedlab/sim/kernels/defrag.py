@@ -21,8 +21,8 @@ from schedlab.sim.kernels.actions import begin, place_members, stop
 from schedlab.sim.kernels.admission import freed
 from schedlab.sim.kernels.choose import choose
 from schedlab.sim.kernels.defrag_plan import left, plan
+from schedlab.sim.kernels.samples import in_service
 from schedlab.sim.kernels.state import (
-    CAPACITY,
     DEFRAG_ABOVE,
     DEFRAG_AT,
     DEFRAG_COST,
@@ -85,16 +85,13 @@ def move(kind: int, draws: bool, st: State, node: int, v: int, chosen: int) -> b
 
 @step
 def _fragmented(st: State) -> bool:
-    """Whether FGD's measure counts at least ``DEFRAG_ABOVE`` % of the free GPU capacity
-    unusable now (always with 0)."""
+    """Whether FGD's measure counts at least ``DEFRAG_ABOVE`` % of the free GPU compute of
+    the nodes in service unusable now (slice-aware; always with 0)."""
     above = st.floats[DEFRAG_ABOVE]
     if above <= 0:
         return True
-    total = 0
-    for n in range(len(st.c.frag)):
-        total += st.c.frag[n]
-    free = st.ints[CAPACITY] - st.c.allocated[0]
-    return 100.0 * (total / st.floats[FRAG_SCALE]) >= above * free
+    _, _, frag, free = in_service(st)
+    return 100.0 * (frag / st.floats[FRAG_SCALE]) >= above * free
 
 
 @step

@@ -23,11 +23,11 @@ from schedlab.sim.kernels.actions import add_node, node_list, stop
 from schedlab.sim.kernels.admission import arrive, drain, freed
 from schedlab.sim.kernels.outages import node_event
 from schedlab.sim.kernels.rates import key
+from schedlab.sim.kernels.samples import in_service
 from schedlab.sim.kernels.state import (
     ATTEMPTS,
     BUDGET,
     CAP_ROWS,
-    CAPACITY,
     DEFRAG,
     DEFRAG_AT,
     DONE,
@@ -77,13 +77,12 @@ def record(st: State) -> None:
 
 @step
 def sample(st: State) -> None:
-    """Record the cluster's fragmentation numerator and free GPU milli now."""
-    total = 0
-    for n in range(len(st.c.frag)):
-        total += st.c.frag[n]
-    i = st.ints[SAMPLES_DONE]
-    st.r.sample_time[i], st.r.sample_frag[i] = st.floats[NOW], total
-    st.r.sample_free[i] = st.ints[CAPACITY] - st.c.allocated[0]
+    """Record the fragmentation numerator and free GPU milli of the nodes in service now,
+    as they are and slice-aware."""
+    frag, free, frag_compute, free_compute = in_service(st)
+    r, i = st.r, st.ints[SAMPLES_DONE]
+    r.sample_time[i], r.sample_frag[i], r.sample_free[i] = st.floats[NOW], frag, free
+    r.sample_frag_compute[i], r.sample_free_compute[i] = frag_compute, free_compute
     st.ints[SAMPLES_DONE] += 1
 
 

@@ -27,7 +27,8 @@ NODE_NEXT, CAP_ROWS, RESTARTS, CAP_UP, QUEUED, GANG_MAX, TRACKED = range(20, 27)
 DEFRAG, MOVES, MOVE_ROOM = range(27, 30)  # defragmentation: policy kind + 1 (0: off), moves, budget
 RESLICE, RECONFIGS, DRAINS = range(30, 33)  # dynamic MIG: on, GPUs re-partitioned, drain limit
 DEFRAG_GANGS = 33  # defragmentation moves gangs too
-INTS = 34
+SLICED = 34  # some node's GPUs are MIG instances (weighing less than a GPU in samples)
+INTS = 35
 # Float state: where things are in ``floats``.
 NOW, DT, SAMPLE_AT, LOST, FAIL_LOST = range(5)
 DEFRAG_AT, DEFRAG_EVERY, DEFRAG_COST, DEFRAG_ORIGIN, MOVE_LOST, DEFRAG_ABOVE, FRAG_SCALE = range(5, 12)
@@ -65,6 +66,7 @@ class Model(NamedTuple):
     gang_fits: BoolArray  # per task: its gang fits the empty cluster
     node_cpu: IntArray  # per node: CPU, memory when empty
     node_mem: IntArray
+    node_units: IntArray  # per node: one GPU's compute in SHARE_UNITS (a MIG instance: its share)
 
 
 class Outcome(NamedTuple):
@@ -96,6 +98,8 @@ class Records(NamedTuple):
     sample_time: FloatArray
     sample_frag: IntArray
     sample_free: IntArray
+    sample_frag_compute: IntArray  # in SHARE_UNITS
+    sample_free_compute: IntArray
 
 
 class Running(NamedTuple):
