@@ -56,6 +56,35 @@ def test_each_gpu_is_one_node_per_layout_and_profile() -> None:
     assert rs.nodes_of(1, 1) == range(9, 10) and rs.nodes_of(0, 0) == range(1, 4)
 
 
+def test_with_node_scope_a_node_is_one_unit_of_all_its_gpus() -> None:
+    layouts = parse_layouts([FIRST], NODES)
+    part, rs = reslice(NODES, {}, parse_alternatives(layouts, ALTS, NODES), "node")
+    names = list(part.nodes.name)
+    assert names == ["t", "a/0/3g.40gb", "a/0/2g.20gb", "a/0/1g.10gb", "a/1/7g.80gb", "a/2/1g.10gb"]
+    assert list(part.nodes.num_gpu) == [1, 2, 2, 4, 2, 14]  # instances on both GPUs
+    assert list(part.nodes.cpu_milli[1:]) == [30000, 20000, 20000, 70000, 70000]
+    assert list(rs.gpu) == [-1, 0, 0, 0, 0, 0] and list(rs.layout) == [-1, 0, 0, 0, 1, 2]
+    assert list(rs.size) == [2] and list(
+        reslice(NODES, {}, parse_alternatives(layouts, ALTS, NODES))[1].size
+    ) == [1, 1]
+    with pytest.raises(MigError, match="--mig-scope 'rack'"):
+        reslice(NODES, {}, parse_alternatives(layouts, ALTS, NODES), "rack")
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_with_node_scope_a_task_takes_instances_on_several_gpus(compiled: bool) -> None:
+    if compiled and not jit.enabled():
+        pytest.skip("numba is not available")
+    rows = [(0.0, 100.0, 2, "mig-7g.80gb")]  # two 7g instances: one per GPU of node a
+    base = ReplayConfig(policy="bestfit", mig=(FIRST,), mig_alt=ALTS, mig_reconfig=30.0, compiled=compiled)
+    per_gpu = replay(workload(rows), NODES, base)
+    assert list(per_gpu.tasks["status"]) == ["rejected"]  # no GPU alone holds two 7g instances
+    result = replay(workload(rows), NODES, replace(base, mig_scope="node"))
+    # the node is idle: the step at 60 s re-partitions both its GPUs, ready at 90 s
+    assert list(result.tasks["start"]) == [90.0] and list(result.tasks["node"]) == [4]  # a/1/7g.80gb
+    assert result.summary["mig_reconfigs"] == 2 and result.summary["mig_reconfig_gpu_s"] == 60.0
+
+
 @pytest.mark.parametrize("compiled", [False, True])
 def test_a_gpu_is_drained_then_repartitioned_for_a_task_no_layout_in_service_holds(compiled: bool) -> None:
     if compiled and not jit.enabled():
@@ -238,6 +267,7 @@ LAYOUTS = [
     every=st.sampled_from([5.0, 15.0, 60.0]),
     defrag=st.sampled_from(["none", "none", "least-moved", "fgd"]),
     events=st.lists(st.tuples(st.integers(0, 150), st.integers(0, 3), st.sampled_from(range(4))), max_size=6),
+    scope=st.sampled_from(["gpu", "node"]),
 )
 def test_compiled_equals_reference(
     gpus: list[int],
@@ -251,6 +281,7 @@ def test_compiled_equals_reference(
     every: float,
     defrag: str,
     events: list[tuple[int, int, int]],
+    scope: str,
 ) -> None:
     from schedlab.sim.nodes import NodeEvent
 
@@ -271,6 +302,7 @@ def test_compiled_equals_reference(
         mig_alt=tuple(LAYOUTS[k] for k in layouts[1:]),
         mig_reconfig=reconfig,
         mig_every=every,
+        mig_scope=scope,
         defrag=defrag,
         defrag_every=every * 2,
         defrag_moves=6,

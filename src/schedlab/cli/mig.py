@@ -94,6 +94,14 @@ def check(layout: str, gpu: str) -> None:
     help="Also replay the MIG run with GPUs re-partitioned at run time into these layouts, as"
     " `schedlab replay --mig-alt` (repeatable): a fourth mode, mig-dynamic.",
 )
+@click.option(
+    "--mig-scope",
+    "scope",
+    type=click.Choice(["gpu", "node"]),
+    default="gpu",
+    show_default=True,
+    help="With --mig-alt: what is re-partitioned at once, as `schedlab replay --mig-scope`.",
+)
 @click.option("--policy", default="fgd", show_default=True, help="Placement policy of every run.")
 @click.option(
     "--interference",
@@ -109,6 +117,7 @@ def compare(
     nodes: Path | None,
     layouts: tuple[str, ...],
     alternatives: tuple[str, ...],
+    scope: str,
     policy: str,
     interference: str,
     mps_pct: int,
@@ -136,7 +145,7 @@ def compare(
         "mig": replace(base, mig=layouts, mig_fit=True),
     }
     if alternatives:
-        runs["mig-dynamic"] = replace(runs["mig"], mig_alt=alternatives)
+        runs["mig-dynamic"] = replace(runs["mig"], mig_alt=alternatives, mig_scope=scope)
     rows = []
     for mode, config in runs.items():
         result = replay(workload, node_table, config)

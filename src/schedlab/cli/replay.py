@@ -39,6 +39,7 @@ def replay(
     mig_layouts: tuple[str, ...],
     mig_fit: bool,
     mig_alt: tuple[str, ...],
+    mig_scope: str,
     mig_reconfig: float,
     mig_every: float,
     mig_drains: int,
@@ -134,6 +135,7 @@ def replay(
         mig_reconfig=mig_reconfig,
         mig_every=mig_every,
         mig_drains=mig_drains,
+        mig_scope=mig_scope,
         defrag=defrag,
         defrag_every=defrag_every,
         defrag_moves=defrag_moves,
@@ -144,6 +146,8 @@ def replay(
     config.defrag_settings  # noqa: B018 (checks the --defrag options now)
     if len(parse_policies(policy)) > 1:
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
+    if mig_scope != "gpu" and not mig_alt:
+        log.warning("--mig-scope has no effect without --mig-alt")
     if (mig_fit or mig_alt) and not mig_layouts:
         raise ConfigError(f"{'--mig-fit' if mig_fit else '--mig-alt'} needs --mig MODEL=LAYOUT")
     if evict_starved and reserve_after is None:

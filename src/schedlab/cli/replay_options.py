@@ -141,6 +141,15 @@ OPTIONS: list[Callable[[Any], Any]] = [
         " whatever); 0: a quarter of the GPUs re-partitioned at run time, at least one.",
     ),
     click.option(
+        "--mig-scope",
+        type=click.Choice(["gpu", "node"]),
+        default="gpu",
+        show_default=True,
+        help="With --mig-alt: what is re-partitioned at once: one GPU (dynamic-MIG schedulers), or"
+        " all the GPUs of a node together (the GPU operator's mig-manager; a task may then take"
+        " instances on several GPUs of the node).",
+    ),
+    click.option(
         "--mig-every",
         type=Finite(min=0, max=1e9, min_open=True),
         default=60.0,

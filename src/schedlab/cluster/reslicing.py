@@ -2,15 +2,19 @@
 --mig-alt MODEL=LAYOUT ...``): dynamic re-partitioning.
 
 Every GPU of the nodes of ``MODEL`` starts in the ``--mig`` layout and may be re-partitioned
-into any of the ``--mig-alt`` layouts (or back) while it is idle. Each GPU is replayed as one
-node per layout and profile, ``<node>/<gpu>/<layout>/<profile>``, whose GPUs are that
-profile's instances in the layout, of GPU model ``<MODEL>/<profile>`` (as with a static
-layout: :mod:`schedlab.cluster.partition`); the node's CPU and memory are split evenly
-among its GPUs (the last takes the remainder), and a GPU's share among the profiles of each
-layout in proportion to the compute slices of their instances. Only the nodes of a GPU's
-current layout are in service; a task asking for several instances takes them on one GPU.
+into any of the ``--mig-alt`` layouts (or back) while it is idle. What is re-partitioned at
+once, a *unit*, is one GPU (``--mig-scope gpu``, as dynamic-MIG schedulers do) or all the
+GPUs of a node together (``--mig-scope node``, as the GPU operator's mig-manager applies a
+node's MIG configuration). Each unit is replayed as one node per layout and profile,
+``<node>/<gpu>/<layout>/<profile>`` (``<node>/<layout>/<profile>`` for a node), whose GPUs
+are that profile's instances in the layout on the unit's GPUs, of GPU model
+``<MODEL>/<profile>`` (as with a static layout: :mod:`schedlab.cluster.partition`); the
+node's CPU and memory are split evenly among its GPUs (the last takes the remainder), and a
+unit's share among the profiles of each layout in proportion to the compute slices of their
+instances. Only the nodes of a unit's current layout are in service; a task asking for
+several instances takes them on one unit (several GPUs of a node only with ``node``).
 
-:class:`Reslicing` says which node belongs to which GPU and layout; the rule that changes
+:class:`Reslicing` says which node belongs to which unit and layout; the rule that changes
 layouts is the replay's (:mod:`schedlab.sim.reslice`).
 """
 
@@ -22,20 +26,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from schedlab.cluster.mig import MigError, MigModel
-from schedlab.cluster.partition import Partition, parse_layouts, partition, split
+from schedlab.cluster.partition import MAX_INSTANCES, Partition, parse_layouts, partition, split
 from schedlab.trace.tables import IntArray, Nodes
+
+#: What is re-partitioned at once: one GPU, or all the GPUs of a node.
+SCOPES = ("gpu", "node")
 
 
 @dataclass(frozen=True)
 class Reslicing:
-    """Per replayed node, the physical GPU it is part of (-1: a node whose layout never
-    changes) and its layout's index (0: the initial one); per GPU and layout, the range of
-    its nodes (``lo`` to before ``hi``; empty where the GPU's model has fewer layouts)."""
+    """Per replayed node, the unit (a physical GPU, or a node's GPUs together) it is part of
+    (-1: a node whose layout never changes) and its layout's index (0: the initial one); per
+    unit and layout, the range of its nodes (``lo`` to before ``hi``; empty where the unit's
+    model has fewer layouts); per unit, its physical GPUs (``size``). The code calls a unit
+    a GPU."""
 
     gpu: IntArray
     layout: IntArray
     lo: IntArray
     hi: IntArray
+    size: IntArray
 
     @property
     def gpus(self) -> int:
@@ -66,10 +76,13 @@ def reslice(
     nodes: Nodes,
     static: dict[str, tuple[MigModel, list[str]]],
     dynamic: dict[str, tuple[MigModel, list[list[str]]]],
+    scope: str = "gpu",
 ) -> tuple[Partition, Reslicing]:
     """``nodes`` with the GPUs of each model in ``static`` partitioned for good
     (:func:`~schedlab.cluster.partition.partition`), then those of each model in ``dynamic``
-    replayed per GPU and layout; and where each node belongs."""
+    replayed per unit (``scope``: ``gpu`` or ``node``) and layout; and where each node belongs."""
+    if scope not in SCOPES:
+        raise MigError(f"--mig-scope {scope!r}: one of {', '.join(SCOPES)}")
     rows = _rows(nodes)
     moving = np.isin(nodes.model, list(dynamic))
     part = partition(Nodes.build([rows[i] for i in np.flatnonzero(~moving)], nodes.source), static)
@@ -77,25 +90,30 @@ def reslice(
     origin = np.flatnonzero(~moving)[part.origin].tolist()
     gpu_of, layout_of = [-1] * len(out), [-1] * len(out)
     ranges: list[list[tuple[int, int]]] = []
+    sizes: list[int] = []
     profile, share = dict(part.profile), dict(part.share)
     for i in np.flatnonzero(moving).tolist():
         name, cpu, mem, gpus, model = rows[i]
         mig, options = dynamic[model]
-        for g in range(gpus):
-            gpu_cpu = cpu - cpu // gpus * (gpus - 1) if g == gpus - 1 else cpu // gpus
-            gpu_mem = mem - mem // gpus * (gpus - 1) if g == gpus - 1 else mem // gpus
+        for prefix, unit_cpu, unit_mem, size in _units(name, cpu, mem, gpus, scope):
             spans = []
             for k, names in enumerate(options):
                 begin = len(out)
-                for p, count, part_cpu, part_mem in split(mig, names, gpu_cpu, gpu_mem):
+                for p, count, part_cpu, part_mem in split(mig, names, unit_cpu, unit_mem):
+                    if count * size > MAX_INSTANCES:
+                        raise MigError(
+                            f"--mig-alt {model}: node {name} would have {count * size} {p} instances;"
+                            f" at most {MAX_INSTANCES} per node and profile (--mig-scope gpu has fewer)"
+                        )
                     virtual = f"{model}/{p}"
-                    out.append((f"{name}/{g}/{k}/{p}", part_cpu, part_mem, count, virtual))
+                    out.append((f"{prefix}/{k}/{p}", part_cpu, part_mem, count * size, virtual))
                     origin.append(i)
                     profile[virtual], share[virtual] = p, mig.share(mig.profile(p))
                     gpu_of.append(len(ranges))
                     layout_of.append(k)
                 spans.append((begin, len(out)))
             ranges.append(spans)
+            sizes.append(size)
     if not ranges:
         raise MigError("--mig-alt: no node has a GPU to re-partition")
     lo = np.zeros((len(ranges), max(len(spans) for spans in ranges)), dtype=np.int64)
@@ -103,9 +121,31 @@ def reslice(
     for g, spans in enumerate(ranges):
         for k, (a, b) in enumerate(spans):
             lo[g, k], hi[g, k] = a, b
-    reslicing = Reslicing(np.array(gpu_of, dtype=np.int64), np.array(layout_of, dtype=np.int64), lo, hi)
+    reslicing = Reslicing(
+        np.array(gpu_of, dtype=np.int64),
+        np.array(layout_of, dtype=np.int64),
+        lo,
+        hi,
+        np.array(sizes, dtype=np.int64),
+    )
     found = Partition(Nodes.build(out, nodes.source), nodes, profile, share, np.array(origin, dtype=np.int64))
     return found, reslicing
+
+
+def _units(name: str, cpu: int, mem: int, gpus: int, scope: str) -> list[tuple[str, int, int, int]]:
+    """A node's units re-partitioned apart: ``(name prefix, CPU, memory, GPUs)``; per GPU,
+    the node's CPU and memory split evenly (the last GPU takes the remainder)."""
+    if scope == "node":
+        return [(name, cpu, mem, gpus)]
+    return [
+        (
+            f"{name}/{g}",
+            cpu - cpu // gpus * (gpus - 1) if g == gpus - 1 else cpu // gpus,
+            mem - mem // gpus * (gpus - 1) if g == gpus - 1 else mem // gpus,
+            1,
+        )
+        for g in range(gpus)
+    ]
 
 
 def _rows(nodes: Nodes) -> list[tuple[str, int, int, int, str]]:

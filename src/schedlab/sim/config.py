@@ -64,11 +64,14 @@ class ReplayConfig:
     mig_fit: bool = False
     #: Dynamic MIG: other layouts an idle GPU of a ``mig`` model may be re-partitioned into
     #: (``MODEL=LAYOUT``), seconds a re-partitioned GPU serves nothing, seconds between steps,
-    #: and how many GPUs may be drained at once (0: a quarter of those re-partitioned, at least 1).
+    #: and how many GPUs may be drained at once (0: a quarter of those re-partitioned, at least 1);
+    #: what is re-partitioned at once (``gpu``, or ``node``: all the GPUs of a node together,
+    #: the units the drain limit counts).
     mig_alt: tuple[str, ...] = ()
     mig_reconfig: float = 60.0
     mig_every: float = 60.0
     mig_drains: int = 0
+    mig_scope: str = "gpu"
     defrag: str = "none"
     defrag_every: float = 300.0
     defrag_moves: int = 12

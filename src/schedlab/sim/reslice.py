@@ -45,8 +45,8 @@ SERVING, DRAINING, RECONFIGURING = 0, 1, 2  # a GPU's phase
 
 
 def drain_limit(model: ReplayModel) -> int:
-    """How many GPUs may be drained at once: ``config.mig_drains``, or a quarter of the GPUs
-    re-partitioned at run time (at least one)."""
+    """How many GPUs (units: nodes with ``--mig-scope node``) may be drained at once:
+    ``config.mig_drains``, or a quarter of those re-partitioned at run time (at least one)."""
     rs = model.reslicing
     assert rs is not None
     return model.config.mig_drains or max(1, -(-rs.gpus // 4))
@@ -255,7 +255,7 @@ class Reslicer:
         r = self.r
         self.phase[g] = RECONFIGURING
         self.ready_at[g] = r.sim.now + self.reconfig_s
-        self.reconfigs += 1
+        self.reconfigs += int(self.rs.size[g])  # GPUs re-partitioned
         if self.ready_at[g] not in self.scheduled:
             self.scheduled.add(float(self.ready_at[g]))
             r.sim.schedule(float(self.ready_at[g]), self.ready, None, READY)

@@ -79,7 +79,7 @@ def replay(
 
             dynamic = parse_alternatives(layouts, config.mig_alt, nodes)
             static = {model: layout for model, layout in layouts.items() if model not in dynamic}
-            part, reslicing = reslice(nodes, static, dynamic)
+            part, reslicing = reslice(nodes, static, dynamic, config.mig_scope)
         else:
             part = partition(nodes, layouts)
         workload, nodes = mig_tasks(workload, part, config.mig_fit), part.nodes

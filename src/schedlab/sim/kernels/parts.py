@@ -53,6 +53,7 @@ def reslice_arrays(model: ReplayModel, up: BoolArray) -> Reslice:
             none - 1,
             none.copy(),
             no.copy(),
+            none.copy(),
         )
     up[rs.layout > 0] = False
     return Reslice(
@@ -67,6 +68,7 @@ def reslice_arrays(model: ReplayModel, up: BoolArray) -> Reslice:
         gpu=rs.gpu.copy(),
         layout=rs.layout.copy(),
         away=np.zeros(rs.gpus, dtype=bool),
+        size=rs.size.copy(),
     )
 
 

@@ -127,7 +127,7 @@ def _reconfigure(st: State, g: int) -> None:
     rz.phase[g] = RECONFIGURING
     rz.ready_at[g] = floats[NOW] + floats[RECONFIG_S]
     floats[READY_AT] = min(floats[READY_AT], rz.ready_at[g])
-    st.ints[RECONFIGS] += 1
+    st.ints[RECONFIGS] += rz.size[g]  # GPUs re-partitioned
 
 
 @step

@@ -270,6 +270,7 @@ class Reslice(NamedTuple):
     gpu: IntArray  # N: the GPU a node is a layout's part of (-1: none)
     layout: IntArray  # N: which of its layouts
     away: BoolArray  # G: its node failed or drained (node events)
+    size: IntArray  # G: the physical GPUs it re-partitions (a unit: a GPU, or a node's GPUs)
 
 
 class State(NamedTuple):
