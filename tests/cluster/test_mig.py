@@ -80,6 +80,9 @@ def test_layouts_that_fit_get_allowed_starts_without_overlap(gpu: str, layout: s
         ("A100-40GB", "3g.20gb,3x1g.10gb", "it needs 10 memory slices"),
         ("A100-40GB", "0x3g.20gb", "'0x3g.20gb' is not a profile or Nx<profile> (N >= 1)"),
         ("A100-40GB", "3g.20gb,,1g.5gb", "'' is not a profile"),
+        ("H100-80GB", "7x1g.10gb,2x1g.10gb", "9 instances; a GPU holds at most 8"),
+        ("H100-80GB", "99999999999999999999x1g.10gb", "thousands of instances; a GPU holds at most 8"),
+        ("H100-80GB", "0002x3g.40gb,0x1g.10gb", "'0x1g.10gb' is not a profile"),
     ],
 )
 def test_layouts_that_do_not_fit_are_one_error(gpu: str, layout: str, message: str) -> None:

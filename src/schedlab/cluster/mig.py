@@ -149,16 +149,26 @@ def mask(profile: Profile, start: int) -> int:
     return ((1 << profile.size) - 1) << start
 
 
+#: The most memory slices of a MIG-capable GPU (so the most instances a layout can have).
+MOST_SLICES = 8
+
+
 def parse_layout(text: str) -> list[str]:
     """A layout as written in a node list or on the command line: profile names joined by
     ``,`` or ``+``, each optionally repeated as ``Nx`` (``3g.40gb,2x2g.20gb``)."""
-    names = []
+    names: list[str] = []
     for part in text.replace("+me", "\0").replace("+", ",").replace("\0", "+me").split(","):
         part = part.strip()
         repeated = re.fullmatch(r"(\d+)x(.+)", part)
-        count, name = (int(repeated[1]), repeated[2]) if repeated else (1, part)
+        digits = (repeated[1].lstrip("0") or "0") if repeated else "1"
+        count, name = (int(digits) if len(digits) < 4 else 1000), (repeated[2] if repeated else part)
         if not name or count < 1:
             raise MigError(f"MIG layout {text!r}: {part!r} is not a profile or Nx<profile> (N >= 1)")
+        if len(names) + count > MOST_SLICES:  # every instance takes a memory slice at least
+            raise MigError(
+                f"MIG layout {text[:80]!r}: {len(names) + count if count < 1000 else 'thousands of'}"
+                f" instances; a GPU holds at most {MOST_SLICES}"
+            )
         names.extend([name] * count)
     return names
 
