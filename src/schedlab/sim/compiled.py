@@ -207,7 +207,8 @@ def _rate_arrays(model: ReplayModel) -> RateArrays | None:
 def _run(model: ReplayModel, plan: Plan, progress: Progress) -> CompiledRun:
     from schedlab.policies.kernels.random_fit import pcg64_words, set_pcg64_state
     from schedlab.policies.kernels.table import kernel_id
-    from schedlab.sim.kernels.build import build_state, grown
+    from schedlab.sim.kernels.buffers import grown
+    from schedlab.sim.kernels.build import build_state
     from schedlab.sim.kernels.loop import run_events
     from schedlab.sim.kernels.state import FINISHED, GROW, NOW
 

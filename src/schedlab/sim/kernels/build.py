@@ -1,5 +1,5 @@
-"""Building the compiled replay's state from a :class:`~schedlab.sim.model.ReplayModel`, and
-growing its output buffers between slices of the loop.
+"""Building the compiled replay's state from a :class:`~schedlab.sim.model.ReplayModel`
+(its output buffers grow between slices of the loop: :mod:`schedlab.sim.kernels.buffers`).
 
 A feature the run does not use gets arrays of length one (the kernels never read them), so
 a plain replay carries no per-task cost for gangs, anti-affinity, node events, the
@@ -16,9 +16,9 @@ from schedlab.arrays import FloatArray, IntArray
 from schedlab.cluster.kernels import cluster_arrays, frag_arrays, owned, shape_arrays
 from schedlab.cluster.partition import SHARE_UNITS
 from schedlab.engine.kernels import event_heap
-from schedlab.engine.kernels import grown as grown_heap
 from schedlab.policies.base import CompiledPolicy
 from schedlab.scheduler.kernels import placer_arrays
+from schedlab.sim.kernels.buffers import records
 from schedlab.sim.kernels.evict import evict_arrays
 from schedlab.sim.kernels.gangs import gang_room
 from schedlab.sim.kernels.parts import (
@@ -32,7 +32,6 @@ from schedlab.sim.kernels.parts import (
 from schedlab.sim.kernels.rates import RateArrays, no_rates
 from schedlab.sim.kernels.state import (
     ADMIT,
-    ATTEMPTS,
     CAP_ROWS,
     CAP_UP,
     CAPACITY,
@@ -56,19 +55,15 @@ from schedlab.sim.kernels.state import (
     INTS,
     MOVE_ROOM,
     PREEMPTS,
-    QUEUED,
     RATES,
     READY_AT,
     RECONFIG_S,
     RESLICE,
     RESLICE_AT,
     RESLICE_EVERY,
-    RUNNING_NOW,
     SAMPLE_AT,
     SAMPLE_ON,
     SAMPLES,
-    SAMPLES_DONE,
-    SERIES,
     SLICED,
     SPREAD,
     STRICT,
@@ -76,7 +71,6 @@ from schedlab.sim.kernels.state import (
     Exclusions,
     Model,
     Outcome,
-    Records,
     Running,
     Safety,
     State,
@@ -248,67 +242,3 @@ def _safety(plan: Plan, n: int, nodes: int, width: int, group_max: int) -> Safet
         ok=np.zeros(shape, dtype=bool),
         own=np.zeros(shape),
     )
-
-
-def records(attempts: int, series: int, samples: int) -> Records:
-    i, f = np.int64, np.float64
-    return Records(
-        *(np.zeros(attempts, dtype=d) for d in (i, i, i, f, f, i)),
-        *(np.zeros(series, dtype=d) for d in (f, i, np.int32, np.int32)),  # as the recorder
-        *(np.zeros(samples, dtype=d) for d in (f, i, i, i, i)),
-    )
-
-
-def cap_room(st: State) -> int:
-    """Capacity rows one more event may need: a node event one, a re-partitioning step or a
-    ready event one per GPU."""
-    return int(st.ints[CAP_ROWS]) + (len(st.rz.current) if st.ints[RESLICE] else 0) + 1
-
-
-def headroom(st: State) -> tuple[int, int, int, int, int]:
-    """Room each growable buffer needs for one more event: attempts (an event stops at most
-    every running task), the series and the samples (one row), the event heap (every waiting
-    task, every task that may restart and the largest gang may start; with progress rates
-    each start or stop pushes a departure for every member of its GPU's group) and the
-    services' segments (each start or stop closes at most one per member)."""
-    ints = st.ints
-    busy = int(ints[RUNNING_NOW] + ints[QUEUED] + ints[GANG_MAX] + ints[MOVE_ROOM]) + 2
-    touched = busy * (int(ints[GROUP_MAX]) + 1) if ints[RATES] else busy
-    return (
-        int(ints[ATTEMPTS] + ints[RUNNING_NOW] + ints[MOVE_ROOM]) + 1,
-        int(ints[SERIES]) + 2,
-        int(ints[SAMPLES_DONE]) + 2,
-        int(st.h.size[0]) + touched,
-        int(st.q.segs[0]) + (touched if ints[RATES] else 0),
-    )
-
-
-def grown(st: State) -> State:
-    """``st`` with each buffer that lacks :func:`headroom` twice as large (or as needed)."""
-    attempts, series, samples, heap, segments = headroom(st)
-    r = st.r
-    sizes = [len(r.task), len(r.time), len(r.sample_time)]
-    for i, need in enumerate((attempts, series, samples)):
-        if need > sizes[i]:
-            sizes[i] = max(2 * sizes[i], need)
-    if sizes != [len(r.task), len(r.time), len(r.sample_time)]:
-        bigger = records(*sizes)
-        for old, new in zip(r, bigger, strict=True):
-            np.copyto(new[: len(old)], old)  # type: ignore[index]
-        st = st._replace(r=bigger)
-    if heap > len(st.h.time):
-        st = st._replace(h=grown_heap(st.h, max(2 * len(st.h.time), heap)))
-    if segments > len(st.q.seg_task):
-        size = max(2 * len(st.q.seg_task), segments)
-        columns = {}
-        for name in ("seg_task", "seg_start", "seg_end", "seg_slowdown", "seg_speed"):
-            old = getattr(st.q, name)
-            columns[name] = np.zeros(size, dtype=old.dtype)
-            columns[name][: len(old)] = old
-        st = st._replace(q=st.q._replace(**columns))
-    if cap_room(st) > len(st.ne.cap_time):
-        size = max(2 * len(st.ne.cap_time), cap_room(st))
-        times, milli = np.zeros(size), np.zeros(size, dtype=np.int64)
-        times[: len(st.ne.cap_time)], milli[: len(st.ne.cap_milli)] = st.ne.cap_time, st.ne.cap_milli
-        st = st._replace(ne=st.ne._replace(cap_time=times, cap_milli=milli))
-    return st
