@@ -79,6 +79,15 @@ def test_compute_allocation_counts_an_instance_as_its_share_of_a_gpu() -> None:
     assert result.summary["mig"]["instances"] == 4
 
 
+def test_the_offered_load_counts_an_instance_as_its_compute_share() -> None:
+    # Over 0 to 100 s: a 3g instance (3/7 of a GPU: 429 milli) for 70 s and a T4 for 30 s,
+    # on 3 GPUs (3,000 milli).
+    rows = [(0.0, 70.0, 1, 1000, "mig-3g.40gb"), (100.0, 30.0, 1, 1000, "")]
+    s = run(rows).summary
+    assert s["offered_load"] == pytest.approx((429 * 70 + 1000 * 30) / 100 / 3000, rel=1e-12)
+    assert s["offered_loads"]["gpu"] == s["offered_load"]
+
+
 @pytest.mark.parametrize("compiled", [False, True])
 def test_fragmentation_samples_weigh_an_instance_by_its_compute(compiled: bool) -> None:
     # One 1g task holds one of the two 1g instances. Free: 3g, 2g, 1g instances and two T4s;

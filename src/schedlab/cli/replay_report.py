@@ -21,7 +21,8 @@ def warn_if_idle(summary: dict[str, Any]) -> None:
 
     from schedlab.workload.load import LOW_LOAD, LOW_PEAK_PCT
 
-    offered, mean, peak = summary["offered_load"], summary["alloc_mean_pct"], summary["alloc_peak_pct"]
+    offered, mean = summary["offered_load"], summary["compute_alloc_mean_pct"]  # MIG: by compute
+    peak = max(summary["alloc_peak_pct"], mean)
     idle = offered is None or not math.isfinite(offered) or offered < LOW_LOAD or peak < LOW_PEAK_PCT
     ramp = not idle and mean < 50 * min(offered, 1.0)
     if not (idle or ramp) or (offered is None and peak >= LOW_PEAK_PCT):

@@ -190,6 +190,20 @@ def mig_tasks(workload: TimedWorkload, part: Partition, fit: bool) -> TimedWorkl
     return replace(workload, tasks=tasks)
 
 
+def compute_asked(workload: TimedWorkload, part: Partition) -> TimedWorkload:
+    """``workload`` (after :func:`mig_tasks`) with each task on instances asking for their
+    compute: its GPU milli times the least compute share among the instance models it may
+    take (the offered load of a MIG run, comparable with a run on whole GPUs)."""
+    t = workload.tasks
+    codes, specs = pd.factorize(t.gpu_spec)
+    share = np.ones(max(len(specs), 1))
+    for code, text in enumerate(specs.tolist()):
+        shares = [part.share[m] for m in str(text).split("|") if m in part.share]
+        share[code] = min(shares, default=1.0)
+    milli = np.rint(t.gpu_milli * share[codes]).astype(np.int64)
+    return replace(workload, tasks=replace(t, gpu_milli=milli))
+
+
 def compute_alloc_pct(
     part: Partition, attempts: pd.DataFrame, tasks: pd.DataFrame, start: float, until: float
 ) -> float:

@@ -178,9 +178,14 @@ def replay(
     users = per_user(tasks, workload, model.shapes.total_gpu_milli[model.shape_of])
     if users is not None:
         extra["fairness"] = fairness_summary(users)
-    load = gpu_load(workload, physical)
+    asked = workload
+    if part is not None:  # an instance asks for its compute share of a GPU
+        from schedlab.cluster.partition import compute_asked
+
+        asked = compute_asked(workload, part)
+    load = gpu_load(asked, physical)
     extra["offered_load"] = load if math.isfinite(load) else None  # None: no arrival span
-    extra["offered_loads"] = resource_loads(workload, physical)  # GPU, CPU and memory
+    extra["offered_loads"] = resource_loads(asked, physical)  # GPU, CPU and memory
     last = float(workload.arrival[-1]) if len(workload) else 0.0
     extra |= allocation_stats(series, model.cluster.gpu_capacity, last)
     extra["compute_alloc_mean_pct"] = extra["alloc_mean_pct"]  # MIG: an instance counts its compute
