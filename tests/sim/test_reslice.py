@@ -231,6 +231,17 @@ def test_bad_alternatives_are_one_error(tmp_path: Path) -> None:
     )
     result = run_cli("replay", "--jobs", str(jobs), "--mig-alt", ALTS[0])
     assert result.returncode == 2 and result.stderr.strip() == "error: --mig-alt needs --mig MODEL=LAYOUT"
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text(f"sn,cpu_milli,memory_mib,gpu,model\na,70000,700000,2,{A100}\n")
+    scoped = run_cli(
+        "replay", "--jobs", str(jobs), "--nodes", str(nodes), "--mig", FIRST, "--mig-scope", "node"
+    )
+    assert scoped.returncode == 0 and "warning: --mig-scope has no effect without --mig-alt" in scoped.stderr
+    assert "rejected 1" in scoped.stdout  # its one task asks for a whole GPU: none is left whole
+    huge = run_cli(
+        "replay", "--jobs", str(jobs), "--nodes", str(nodes), "--mig", FIRST, "--mig-alt", f"{A100}=7x1g.10gb"
+    )
+    assert huge.returncode == 0, huge.stderr  # 14 instances of a 2-GPU node, per GPU: 7
 
 
 PROFILES = ["mig-7g.80gb", "mig-3g.40gb", "mig-2g.20gb", "mig-1g.10gb", "mig-4g.40gb", ""]

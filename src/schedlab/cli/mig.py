@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ import click
 
 from schedlab.cli.common import INTERFERENCE, JOBS_HELP, NODES_HELP, PATH, print_table, timed_workload
 from schedlab.cli.types import SEED
+
+log = logging.getLogger("schedlab")
 
 
 @click.group()
@@ -144,6 +147,8 @@ def compare(
         "mps": replace(base, sharing="mps"),
         "mig": replace(base, mig=layouts, mig_fit=True),
     }
+    if scope != "gpu" and not alternatives:
+        log.warning("--mig-scope has no effect without --mig-alt")
     if alternatives:
         runs["mig-dynamic"] = replace(runs["mig"], mig_alt=alternatives, mig_scope=scope)
     rows = []

@@ -165,16 +165,22 @@ def print_replay(s: dict[str, Any]) -> None:
         services = s["services"]
         missed = sum(1 for row in services if (row["slo_attainment"] or 0.0) < 0.99)
         click.echo(
-            f"services {len(services)}: SLO attainment {s['slo_attainment']:.4f} of all requests;"
+            f"services {len(services)}: SLO attainment {fmt_share(s['slo_attainment'])} of all requests;"
             f" {missed} services under 99 % within SLO"
         )
     if s.get("llm_services"):
         print_llm(s["llm_services"], s["llm_slo_attainment"])
-    extra = [f"shared GPU time {s['shared_gpu_time_frac']:.1%}"] if "shared_gpu_time_frac" in s else []
+    shared = s.get("shared_gpu_time_frac")  # None: no task ever ran
+    extra = [f"shared GPU time {shared:.1%}"] if shared is not None else []
     if s.get("jct_inflation") is not None:
         extra.append(f"batch JCT inflation {s['jct_inflation']:.4f} (against --baseline)")
     if extra:
         click.echo("; ".join(extra))
+
+
+def fmt_share(value: float | None) -> str:
+    """A share to four places, or ``-`` where none was measured."""
+    return "-" if value is None else f"{value:.4f}"
 
 
 def print_classes(classes: dict[str, Any]) -> None:
