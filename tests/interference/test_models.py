@@ -25,6 +25,7 @@ from schedlab.interference import (
     load_profiles,
     make_model,
 )
+from tests.test_cli import run_cli
 
 PROFILES = load_profiles()
 MEASURED = make_model("measured", PROFILES)
@@ -200,3 +201,13 @@ def test_check_scores_a_model_on_another_directory() -> None:
     assert set(errors) == {"mps 2", "time-slicing 2"}
     assert errors["time-slicing 2"]["predictions"] == 8
     assert errors["time-slicing 2"]["median_rel_error"] < 0.03
+
+
+def test_check_warns_when_the_directory_holds_only_solo_measurements(tmp_path: Path) -> None:
+    rows = (HELD_OUT / "triples" / "measurements.csv").read_text().splitlines()
+    solo = [rows[0], *(r for r in rows if ",alone," in r)]
+    (tmp_path / "measurements.csv").write_text("\n".join(solo) + "\n")
+    (tmp_path / "configs.csv").write_text((HELD_OUT / "triples" / "configs.csv").read_text())
+    done = run_cli("interference", "check", "--against", str(tmp_path), "--json")
+    assert done.returncode == 0 and "has no co-located measurements" in done.stderr
+    assert json.loads(done.stdout)["models"] == {"measured": {}, "groups": {}}

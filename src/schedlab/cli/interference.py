@@ -184,6 +184,8 @@ def check(held_dir: Path, data_dirs: tuple[Path, ...], model_names: tuple[str, .
         name: {key: e.summary() for key, e in held_out(name, profiles, held_dir).items()}
         for name in dict.fromkeys(model_names)
     }
+    if not any(models.values()):
+        log.warning("%s has no co-located measurements (only solo ones): nothing to check", held_dir)
     if as_json:
         click.echo(dumps({"data": profiles.source, "against": str(held_dir), "models": models}))
         return
