@@ -150,7 +150,7 @@ def mask(profile: Profile, start: int) -> int:
 
 
 #: The most memory slices of a MIG-capable GPU (so the most instances a layout can have).
-MOST_SLICES = 8
+MOST_SLICES = max(model.slices for model in MODELS.values())
 
 
 def parse_layout(text: str) -> list[str]:

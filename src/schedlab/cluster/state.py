@@ -52,10 +52,6 @@ class ClusterState:
     def __len__(self) -> int:
         return len(self.cpu_left)
 
-    @property
-    def free_gpu_milli(self) -> int:
-        return self.gpu_capacity - self.allocated_gpu_milli
-
     def feasible(self, shape: Shape, nodes: IntArray) -> BoolArray:
         """Which of ``nodes`` can host ``shape`` now (see :mod:`schedlab.cluster.feasibility`);
         a node out of service hosts nothing."""

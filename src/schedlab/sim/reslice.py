@@ -124,9 +124,9 @@ class Reslicer:
                 self._reconfigure(g)
                 changed = True
         shapes = sorted((s for s in r.queue.waiting_shapes() if self.asks[s]), key=r.queue.first)
-        if self.strict and shapes and shapes[0] != r.queue.head():
-            shapes = []  # head-of-line blocking: only the head may start, so only it is helped
-        for s in shapes[:1] if self.strict else shapes:
+        if self.strict:  # head-of-line blocking: only the head may start, so only it is helped
+            shapes = shapes[:1] if shapes and shapes[0] == r.queue.head() else []
+        for s in shapes:
             if m.cluster.feasible(m.table.shapes[s], np.arange(len(m.cluster))).any():
                 continue
             need, have = r.queue.count(s), self._coming(s)
