@@ -17,9 +17,9 @@ DATA_HELP = (
     " (e.g. pairs and groups measured apart). Default: the embedded H100 profiles."
 )
 MODEL_HELP = (
-    "Interference model: groups (pairs as measured; in groups of three or more low-rank pairs and a"
-    " fitted group exponent), measured (pairs as measured, fitted features elsewhere, groups"
-    " additive), features, none."
+    "Interference model: groups (pairs as measured; in groups of three or more low-rank pairs added in"
+    " quadrature, with a fitted group exponent), measured (pairs as measured, fitted features"
+    " elsewhere, groups additive), features, none."
 )
 
 

@@ -197,6 +197,7 @@ def _rate_arrays(model: ReplayModel) -> RateArrays | None:
         pair if names else np.ones((2, 1, 1)),
         alone if names else np.ones(1),
         np.array([interference.group_scale(m, sharing) for m in range(group_max + 2)]),
+        interference.quadrature(sharing),
         group_max,
         4 * services + 16,
         solo if names else np.ones((1, max(len(model.slice_share), 1))),

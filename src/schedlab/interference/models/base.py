@@ -13,11 +13,14 @@ with ``m`` = |G| - 1 co-runners and ``scale`` 1 (:meth:`~InterferenceModel.group
 the ``groups`` model fits it), which equals the measurement for a pair and extends to three,
 four or more members, including the same configuration twice. In groups of three or more
 ``pair`` may be another estimate of the same pair (:meth:`~InterferenceModel.group_pair`:
-the ``groups`` model's smoothed pairs; the pair itself for the others).
+the ``groups`` model's smoothed pairs; the pair itself for the others), and a model may
+combine the extra delays in quadrature (:meth:`~InterferenceModel.quadrature`: the root of
+the sum of their squares, each square keeping its delay's sign) instead of summing them.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -69,6 +72,11 @@ class InterferenceModel:
         (:meth:`pair` unless a model estimates it apart)."""
         return self.pair(config, other, sharing)
 
+    def quadrature(self, sharing: Sharing) -> bool:
+        """Whether in groups of three or more the co-runners' extra delays combine in
+        quadrature (:func:`combined`) rather than by their sum."""
+        return False
+
     def group_scale(self, others: int, sharing: Sharing) -> float:
         """The factor on the sum of the pairs' extra delays of a member with ``others``
         co-runners (1: the additive rule)."""
@@ -83,6 +91,7 @@ class InterferenceModel:
         pairs = self._pairs(sharing, in_group)
         estimate = self.group_pair if in_group else self.pair
         scale = self.group_scale(len(group) - 1, sharing)
+        squares = in_group and self.quadrature(sharing)
         result = np.empty(len(group))
         for i, name in enumerate(group):
             extra = 0.0
@@ -91,7 +100,8 @@ class InterferenceModel:
                     value = pairs.get((name, other))
                     if value is None:
                         value = pairs[(name, other)] = estimate(name, other, sharing)
-                    extra += value - 1.0
+                    extra += (value - 1.0) * abs(value - 1.0) if squares else value - 1.0
+            extra = combined(extra, squares)
             result[i] = self.alone(name, sharing) * max(1.0 + extra * scale, 1e-3)
         return result
 
@@ -102,6 +112,13 @@ class InterferenceModel:
             "_pair_memo", {}
         )
         return memo.setdefault((sharing, in_group), {})
+
+
+def combined(extra: float, squares: bool) -> float:
+    """The co-runners' extra delay from ``extra``: their sum, or with ``squares`` the sum of
+    their signed squares, whose signed root it is. The compiled kernels do the same
+    operations (:func:`schedlab.sim.kernels.rates.combined`), so the floats agree."""
+    return math.copysign(math.sqrt(abs(extra)), extra) if squares else extra
 
 
 def interpolate(levels: Mapping[int, float], pct: int) -> float:

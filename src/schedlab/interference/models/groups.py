@@ -1,5 +1,6 @@
 """``groups``: measured pairs as measured, and groups of three or more from time-sliced
-pair slowdowns of low rank with a group exponent fitted where groups were measured.
+pair slowdowns of low rank, combined in quadrature, with a group exponent fitted where
+groups were measured.
 
 Re-measuring a pair on another machine moves its slowdown by 3 % (median) and 15 % (p90),
 and the additive rule sums that noise once per co-runner. In groups this model smooths it:
@@ -7,16 +8,17 @@ the delay ``a`` adds to ``b`` is a product of how sensitive ``a`` is and how hea
 
     pair(i, j) = 1 + s_i x h_j,
 
-and a member with ``m`` co-runners is slowed by ``1 + m**(gamma - 1) x sum_j s_i x h_j``
-(``gamma`` < 1: the co-runners' delays overlap a little, as they queue behind each other
-too). ``s``, ``h`` and ``gamma`` are fitted together by least squares on the logs of every
-time-sliced measurement of the profiles: the pairs and, when the directories hold some,
-groups of three or more (``schedlab profile --size 3``). Without group measurements
-``gamma`` is :data:`GAMMA`, the value fitted on schedlab's own H200 groups
-(``tests/data/profiles-h200``). A measured pair (two members) is its measurement, as in
-``measured``; a pair never measured is ``1 + s_i x h_j``; a configuration never measured
-beside another falls back to the ``features`` model; MPS follows the ``measured`` model
-(additive).
+and a member with ``m`` co-runners is slowed by ``1 + m**(gamma - 1) x s_i x sqrt(sum_j
+h_j**2)``: the co-runners' delays combine in quadrature (the group rule's ``quadrature``),
+so the heaviest weighs more than in a sum, and ``m`` equal co-runners add ``m**(gamma -
+1/2)`` times one (``gamma`` 1.42: ``m**0.92``). ``s``, ``h`` and ``gamma`` are fitted
+together by least squares on the logs of every time-sliced measurement of the profiles:
+the pairs and, when the directories hold some, groups of three or more (``schedlab profile
+--size 3``). Without group measurements ``gamma`` is :data:`GAMMA`, the value fitted on
+schedlab's own H200 groups (``tests/data/profiles-h200``). A measured pair (two members) is
+its measurement, as in ``measured``; a pair never measured is ``1 + s_i x h_j``; a
+configuration never measured beside another falls back to the ``features`` model; MPS
+follows the ``measured`` model (additive).
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ from schedlab.interference.profiles import Profiles
 
 #: The group exponent fitted on the 30 triples and 10 quads of ``tests/data/profiles-h200``
 #: together with ``../shared``'s H200 pairs (used when the profiles hold no groups).
-GAMMA = 0.955
+GAMMA = 1.42
 
 
 @register
 class GroupModel(MeasuredModel):
-    """Measured pairs; rank-one pair slowdowns and a fitted group exponent in groups
-    (time-slicing)."""
+    """Measured pairs; rank-one pair slowdowns in quadrature and a fitted group exponent in
+    groups (time-slicing)."""
 
     name = "groups"
 
@@ -78,6 +80,9 @@ class GroupModel(MeasuredModel):
             return super().pair(config, other, sharing)
         return 1.0 + float(self._s[i] * self._h[j])
 
+    def quadrature(self, sharing: Sharing) -> bool:
+        return sharing.mode != "mps"
+
     def group_scale(self, others: int, sharing: Sharing) -> float:
         return 1.0 if sharing.mode == "mps" or others < 1 else float(others ** (self.gamma - 1.0))
 
@@ -96,7 +101,8 @@ def _fit(
     def residuals(x: FloatArray) -> FloatArray:
         s, h = np.exp(x[:ns]), np.exp(x[ns : ns + nh])
         gamma = x[-1] if fit_gamma else GAMMA
-        extra = s[first] * np.where(present, h[safe], 0.0).sum(axis=1) * m ** (gamma - 1.0)
+        heavy = np.sqrt(np.where(present, h[safe] ** 2, 0.0).sum(axis=1))
+        extra = s[first] * heavy * m ** (gamma - 1.0)
         gauge = x[:ns].mean() - x[ns : ns + nh].mean()
         return np.append(np.log1p(extra) - measured, gauge)
 

@@ -11,13 +11,14 @@ bumped, so the earlier one is ignored); a service's span of constant slowdown is
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 
 from schedlab.arrays import BoolArray, FloatArray, IntArray
 from schedlab.engine.kernels import EventHeap, push
-from schedlab.jit import step
+from schedlab.jit import inline, step
 
 #: The task joining a group in :func:`update` when none is (typed: no literal specialisation).
 NO_TASK = np.int64(-1)
@@ -33,6 +34,7 @@ class RateArrays(NamedTuple):
     solo: FloatArray  # C x M: slowdown alone on a GPU of each model (a MIG slice: its compute)
     model: IntArray  # N: the node's GPU model
     scale: FloatArray  # co-runners -> factor on the sum of the pairs' extra delays
+    squares: BoolArray  # 1: in groups of three or more, the extra delays combine in quadrature
     left: FloatArray  # n: work left, seconds at speed 1 alone
     speed: FloatArray  # n
     since: FloatArray  # n
@@ -60,6 +62,7 @@ def rate_arrays(
     pair: FloatArray,
     alone: FloatArray,
     scale: FloatArray,
+    squares: bool,
     group_max: int,
     segments: int,
     solo: FloatArray,
@@ -74,6 +77,7 @@ def rate_arrays(
         solo=np.ascontiguousarray(solo, dtype=np.float64),
         model=np.ascontiguousarray(model, dtype=np.int64),
         scale=np.ascontiguousarray(scale, dtype=np.float64),
+        squares=np.array([squares], dtype=np.bool_),
         left=np.zeros(n),
         speed=np.ones(n),
         since=np.zeros(n),
@@ -106,12 +110,25 @@ def no_rates(n: int) -> RateArrays:
         np.ones((2, 1, 1)),
         one,
         one,
+        False,
         1,
         0,
         np.ones((1, 1)),
         np.zeros(1),
     )
     return none._replace(epoch=np.zeros(max(n, 1), dtype=np.int64))
+
+
+@inline
+def term(extra: float, squares: bool) -> float:
+    """One co-runner's extra delay as the group rule adds it: itself, or its signed square."""
+    return extra * abs(extra) if squares else extra
+
+
+@inline
+def combined(extra: float, squares: bool) -> float:
+    """The mirror of :func:`schedlab.interference.models.base.combined`."""
+    return math.copysign(math.sqrt(abs(extra)), extra) if squares else extra
 
 
 @step
@@ -147,6 +164,7 @@ def update(q: RateArrays, h: EventHeap, attempt: IntArray, n: int, g: int, now: 
         u = q.next[u]
     scale = q.scale[min(max(others, 0), len(q.scale) - 1)]
     pair = q.pair[1 if others > 1 else 0]
+    squares = others > 1 and q.squares[0]
     size = 0
     u = q.head[n, g]
     while u >= 0:  # the group rule, in group order
@@ -155,9 +173,9 @@ def update(q: RateArrays, h: EventHeap, attempt: IntArray, n: int, g: int, now: 
         v = q.head[n, g]
         while v >= 0:
             if v != u:
-                extra += pair[ci, q.config[v]] - 1.0
+                extra += term(pair[ci, q.config[v]] - 1.0, squares)
             v = q.next[v]
-        q.scratch[size] = q.alone[ci] * max(1.0 + extra * scale, 1e-3)
+        q.scratch[size] = q.alone[ci] * max(1.0 + combined(extra, squares) * scale, 1e-3)
         size += 1
         u = q.next[u]
     if size == 1:  # alone: no sharing, no slowdown (but a MIG slice's own)

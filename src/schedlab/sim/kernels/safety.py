@@ -14,6 +14,7 @@ changes: a loaded cluster refuses many nodes per placement.
 from __future__ import annotations
 
 from schedlab.jit import step
+from schedlab.sim.kernels.rates import combined, term
 from schedlab.sim.kernels.state import EVERY, NO, State
 
 
@@ -39,11 +40,12 @@ def _verdict(st: State, n: int, g: int, t: int, dry: bool) -> tuple[bool, float]
         if size > 1:
             extra = 0.0
             pair = q.pair[1 if size > 2 else 0]
+            squares = size > 2 and q.squares[0]
             for j in range(size):
                 if j != i:
-                    extra += pair[q.config[u], q.config[members[j]]] - 1.0
+                    extra += term(pair[q.config[u], q.config[members[j]]] - 1.0, squares)
             scale = q.scale[min(size - 1, len(q.scale) - 1)]
-            slowdown = q.alone[q.config[u]] * max(1.0 + extra * scale, 1e-3)
+            slowdown = q.alone[q.config[u]] * max(1.0 + combined(extra, squares) * scale, 1e-3)
         if u == t:
             own = slowdown
         elif slowdown > sf.limit[u]:
