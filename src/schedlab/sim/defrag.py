@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 from schedlab.defrag import DefragPolicy
 from schedlab.scheduler import Placement
 from schedlab.sim.defrag_plan import plan
+from schedlab.sim.exclusions import excluded_nodes
 from schedlab.sim.gangs import place_gang
 from schedlab.sim.recorder import in_service
 from schedlab.sim.result import RUNNING
@@ -146,7 +147,7 @@ class Descheduler:
         ``blocked``; False if nowhere."""
         r, m = self.r, self.r.model
         s = int(m.shape_of[v])
-        excluded = r._excluded(v, s)
+        excluded = excluded_nodes(r, v, s)
         others = blocked if excluded is None else np.r_[excluded, blocked]
         placement = r.placer.place(m.table.shapes[s], others)
         if placement is None:

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from schedlab.cluster.feasibility import nodes_fitting, shapes_fitting
+from schedlab.sim.exclusions import excluded_nodes
 from schedlab.sim.gangs import copies_per_node
 from schedlab.sim.result import RUNNING
 
@@ -50,7 +51,7 @@ def plan(r: Replay, policy: DefragPolicy, t: int, left: int, gangs: bool) -> Pla
     m = r.model
     c, sh = m.cluster, m.shapes
     s, size = int(m.shape_of[t]), int(m.gang_size[t])
-    excluded = r._excluded(t, s) if size == 1 else None  # a gang takes any node
+    excluded = excluded_nodes(r, t, s) if size == 1 else None  # a gang takes any node
     usable = c.up.copy()
     if excluded is not None:
         usable[excluded] = False

@@ -17,10 +17,11 @@ from schedlab.engine import Simulator
 from schedlab.eviction.evictable import Evictable
 from schedlab.scheduler import Placement, Placer, PolicyError
 from schedlab.sim.defrag import DEFRAG, Descheduler
+from schedlab.sim.exclusions import excluded_nodes
 from schedlab.sim.gangs import place_gang
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.nodes import Outages
-from schedlab.sim.preempting import preempt_for
+from schedlab.sim.preempting import evict, preempt_for, requeue
 from schedlab.sim.progress import progress_rates
 from schedlab.sim.recorder import Recorder
 from schedlab.sim.reservation import StarvationGuard
@@ -148,34 +149,9 @@ class Replay:
         """``node`` failed: its running tasks (whole gangs) restart elsewhere; how many, and
         the GPU-seconds lost."""
         running = np.flatnonzero((self.out.status == RUNNING) & (self.out.node == node))
-        victims, freed, lost = self._evict(running.tolist())
-        self._requeue(victims, [n for n in freed if n != node])  # a gang's members elsewhere
+        victims, freed, lost = evict(self, running.tolist())
+        requeue(self, victims, [n for n in freed if n != node])  # a gang's members elsewhere
         return len(victims), lost
-
-    def _evict(self, tasks: list[int]) -> tuple[list[int], list[int], float]:
-        """Stop ``tasks`` (whole gangs) to start again later: the tasks stopped, the nodes
-        freed and the GPU-seconds lost."""
-        m, out, now = self.model, self.out, self.sim.now
-        total = m.shapes.total_gpu_milli
-        victims = list(dict.fromkeys(int(u) for v in tasks for u in self._members(v)))
-        freed, lost = [], 0.0
-        for v in victims:
-            lost += (now - float(out.start[v])) * int(total[m.shape_of[v]]) / 1000
-            freed.append(self._stop(v))
-            self.attempt[v] += 1
-            out.status[v] = WAITING
-            if self.defrag is not None:
-                self.kept[v] = 0.0  # it starts over
-            self.finished[v], self.done[m.leader[v]] = False, 0  # a gang restarts whole
-        return victims, freed, lost
-
-    def _requeue(self, victims: list[int], freed: list[int]) -> None:
-        """Give evicted tasks (by gang leader) and freed nodes back to the admission policy."""
-        m = self.model
-        for leader in dict.fromkeys(int(m.leader[v]) for v in victims):
-            m.admission.evicted(leader, self)
-        for node in dict.fromkeys(freed):
-            m.admission.freed(node, self)
 
     def _sample(self, i: int) -> None:
         """Sample ``samples`` times over the arrival span, then ``samples`` times over what is
@@ -212,7 +188,7 @@ class Replay:
                 placements = place_gang(self.placer, m.table.shapes[s], int(m.gang_size[t]))
             else:
                 placement = self.placer.place(
-                    m.table.shapes[s], self._excluded(t, s) if excluded is None else excluded
+                    m.table.shapes[s], excluded_nodes(self, t, s) if excluded is None else excluded
                 )
                 placements = None if placement is None else [placement]
         except PolicyError as err:
@@ -230,23 +206,6 @@ class Replay:
     def ends_at(self, t: int, end: float) -> None:
         """Schedule the departure of ``t``'s current run at ``end``."""
         self.sim.schedule(end, self._depart, (t, int(self.attempt[t]), 0), DEPART)
-
-    def _excluded(self, t: int, s: int) -> np.ndarray | None:
-        """Nodes ``t`` may not take: anti-affinity, and the nodes reserved for tasks that
-        waited too long unless ``t`` would end there by their shadow time."""
-        full = self.spread.full(t)
-        if self.guard is None:
-            return full
-        self.guard.update(self.queue, self.sim.now)
-        now, run = self.sim.now, float(self.model.workload.duration[t])
-        key = self.model.queue.key
-        reserved = self.guard.reserved(
-            t, self.queue, key, now, lambda node: now + run / self.model.speed(s, node)
-        )
-        if not reserved:
-            return full
-        nodes = np.array(reserved, dtype=np.int64)
-        return nodes if full is None else np.r_[full, nodes]
 
     def _run(self, t: int, s: int, placement: Placement) -> float:
         """Task ``t`` runs from now on ``placement``; its end time at its node's speed."""

@@ -1,13 +1,12 @@
 """The admission rules on the compiled path: what is tried when a task arrives, when tasks
 were evicted and when a node gained room; and preemption.
 
-The mirror of :mod:`schedlab.sim.admission` (backfill, strict) and of the reference's
-``preempt_for`` and ``_requeue``. In strict admission the reference drains the queue once
-per node a preemption freed, inside the drain that asked for it, which then goes on: a
-drain's loop keeps no state, so :func:`drain` runs that many drains more, one after another
-(each may try a gang at the head again, and a gang placed in part before it fails draws
-random numbers).
-"""
+The mirror of :mod:`schedlab.sim.admission` (backfill, strict) and of
+:mod:`schedlab.sim.preempting` (``preempt_for`` and ``requeue``). In strict admission the
+reference drains the queue once per node a preemption freed, inside the drain that asked for
+it, which then goes on: a drain's loop keeps no state, so :func:`drain` runs that many
+drains more, one after another (each may try a gang at the head again, and a gang placed in
+part before it fails draws random numbers)."""
 
 from __future__ import annotations
 

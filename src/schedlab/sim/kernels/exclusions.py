@@ -1,6 +1,7 @@
 """The nodes a task may not take: anti-affinity (a service at its cap on the node) and the
-starvation guard's reservations for others. The mirror of the reference's ``_excluded``,
-:class:`schedlab.sim.spread.Spread` and :meth:`~schedlab.sim.reservation.StarvationGuard.reserved`."""
+starvation guard's reservations for others. The mirror of
+:func:`schedlab.sim.exclusions.excluded_nodes`, :class:`schedlab.sim.spread.Spread` and
+:meth:`~schedlab.sim.reservation.StarvationGuard.reserved`."""
 
 from __future__ import annotations
 
