@@ -129,7 +129,7 @@ def test_the_cli_partitions_and_refuses_bad_layouts(tmp_path: Path) -> None:
             ["--mig", "A100-80GB=4x2g.20gb"],
             "error: --mig 'A100-80GB=4x2g.20gb': MIG layout 2g.20gb + 2g.20gb + 2g.20gb + 2g.20gb does not",
         ),
-        (["--mig-fit"], "error: --mig-fit needs --mig MODEL=LAYOUT"),
+        (["--mig-fit"], "error: --mig-fit needs --mig MODEL=LAYOUT or a node list with a mig column"),
     ):
         bad = run_cli(*base, *flags)
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr

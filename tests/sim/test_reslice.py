@@ -39,7 +39,7 @@ def workload(rows: list[tuple[float, float, int, str]]) -> TimedWorkload:
 
 def test_each_gpu_is_one_node_per_layout_and_profile() -> None:
     layouts = parse_layouts([FIRST], NODES)
-    part, rs = reslice(NODES, {}, parse_alternatives(layouts, ALTS, NODES))
+    part, rs = reslice(NODES, layouts, parse_alternatives(layouts, ALTS, NODES))
     names = list(part.nodes.name)
     assert names[0] == "t" and names[1:5] == [
         "a/0/0/3g.40gb",
@@ -58,17 +58,17 @@ def test_each_gpu_is_one_node_per_layout_and_profile() -> None:
 
 def test_with_node_scope_a_node_is_one_unit_of_all_its_gpus() -> None:
     layouts = parse_layouts([FIRST], NODES)
-    part, rs = reslice(NODES, {}, parse_alternatives(layouts, ALTS, NODES), "node")
+    part, rs = reslice(NODES, layouts, parse_alternatives(layouts, ALTS, NODES), "node")
     names = list(part.nodes.name)
     assert names == ["t", "a/0/3g.40gb", "a/0/2g.20gb", "a/0/1g.10gb", "a/1/7g.80gb", "a/2/1g.10gb"]
     assert list(part.nodes.num_gpu) == [1, 2, 2, 4, 2, 14]  # instances on both GPUs
     assert list(part.nodes.cpu_milli[1:]) == [30000, 20000, 20000, 70000, 70000]
     assert list(rs.gpu) == [-1, 0, 0, 0, 0, 0] and list(rs.layout) == [-1, 0, 0, 0, 1, 2]
     assert list(rs.size) == [2] and list(
-        reslice(NODES, {}, parse_alternatives(layouts, ALTS, NODES))[1].size
+        reslice(NODES, layouts, parse_alternatives(layouts, ALTS, NODES))[1].size
     ) == [1, 1]
     with pytest.raises(MigError, match="--mig-scope 'rack'"):
-        reslice(NODES, {}, parse_alternatives(layouts, ALTS, NODES), "rack")
+        reslice(NODES, layouts, parse_alternatives(layouts, ALTS, NODES), "rack")
 
 
 @pytest.mark.parametrize("compiled", [False, True])
@@ -230,7 +230,11 @@ def test_bad_alternatives_are_one_error(tmp_path: Path) -> None:
         "id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli\nx,0,10,1000,1024,1,1000\n"
     )
     result = run_cli("replay", "--jobs", str(jobs), "--mig-alt", ALTS[0])
-    assert result.returncode == 2 and result.stderr.strip() == "error: --mig-alt needs --mig MODEL=LAYOUT"
+    assert (
+        result.returncode == 2
+        and result.stderr.strip()
+        == "error: --mig-alt needs --mig MODEL=LAYOUT or a node list with a mig column"
+    )
     nodes = tmp_path / "nodes.csv"
     nodes.write_text(f"sn,cpu_milli,memory_mib,gpu,model\na,70000,700000,2,{A100}\n")
     scoped = run_cli(
@@ -279,6 +283,7 @@ LAYOUTS = [
     defrag=st.sampled_from(["none", "none", "least-moved", "fgd"]),
     events=st.lists(st.tuples(st.integers(0, 150), st.integers(0, 3), st.sampled_from(range(4))), max_size=6),
     scope=st.sampled_from(["gpu", "node"]),
+    column=st.booleans(),
 )
 def test_compiled_equals_reference(
     gpus: list[int],
@@ -293,12 +298,17 @@ def test_compiled_equals_reference(
     defrag: str,
     events: list[tuple[int, int, int]],
     scope: str,
+    column: bool,
 ) -> None:
     from schedlab.sim.nodes import NodeEvent
 
     nodes = Nodes.build(
         [(f"n{i}", 64000, 524288, g, A100) for i, g in enumerate(gpus)] + [("w", 64000, 524288, 2, "T4")]
     )
+    if column:  # each GPU its own initial layout, from the node list (no --mig)
+        own = [LAYOUTS[k].split("=", 1)[1] for k in layouts]
+        cells = [";".join(own[(i + g) % len(own)] for g in range(k)) for i, k in enumerate(gpus)]
+        nodes = replace(nodes, mig=np.array([*cells, ""], dtype=object))
     rows.sort(key=lambda r: r[0])
     chosen = ",".join(LAYOUTS[k] for k in layouts)
     w = workload([(float(a), d, k, spec if spec[4:] in chosen else "") for a, d, k, spec, _ in rows])
@@ -309,7 +319,7 @@ def test_compiled_equals_reference(
         queue=queue,
         admission=admission,
         preemption="ls-over-be" if preempt else "none",
-        mig=(LAYOUTS[layouts[0]],),
+        mig=() if column else (LAYOUTS[layouts[0]],),
         mig_alt=tuple(LAYOUTS[k] for k in layouts[1:]),
         mig_reconfig=reconfig,
         mig_every=every,

@@ -85,9 +85,9 @@ def check(layout: str, gpu: str) -> None:
     "--mig",
     "layouts",
     multiple=True,
-    required=True,
     metavar="MODEL=LAYOUT",
-    help="The partition of the MIG run, as `schedlab replay --mig` (repeatable).",
+    help="The partition of the MIG run, as `schedlab replay --mig` (repeatable; besides or"
+    " instead of the node list's mig column).",
 )
 @click.option(
     "--mig-alt",
@@ -134,6 +134,8 @@ def compare(
     instance counts its compute share), services' SLO attainment, the share of the free GPU
     compute in service that FGD's measure counts unusable (slice-aware: an instance weighs
     its compute share), and GPUs re-partitioned."""
+    from schedlab.cluster.node_layouts import partitioned
+    from schedlab.errors import ConfigError
     from schedlab.files import dumps
     from schedlab.formats import read_nodes
     from schedlab.sim import ReplayConfig, replay
@@ -141,19 +143,22 @@ def compare(
 
     workload = timed_workload(None, jobs)
     node_table = read_nodes(nodes or default_nodes_path())
+    if not layouts and not partitioned(node_table):
+        raise ConfigError("mig compare needs --mig MODEL=LAYOUT or a node list with a mig column")
     base = ReplayConfig(policy=policy, seed=seed, interference=interference, mps_pct=mps_pct)
     runs = {
         "time-slicing": base,
         "mps": replace(base, sharing="mps"),
         "mig": replace(base, mig=layouts, mig_fit=True),
     }
+    whole = replace(node_table, mig=None)  # time-sliced and MPS runs: every GPU whole
     if scope != "gpu" and not alternatives:
         log.warning("--mig-scope has no effect without --mig-alt")
     if alternatives:
         runs["mig-dynamic"] = replace(runs["mig"], mig_alt=alternatives, mig_scope=scope)
     rows = []
     for mode, config in runs.items():
-        result = replay(workload, node_table, config)
+        result = replay(workload, node_table if mode.startswith("mig") else whole, config)
         s, samples = result.summary, result.frag_series
         free = samples["free_compute_milli"].to_numpy()  # slice-aware: instances by compute
         unusable = samples["frag_compute_milli"].to_numpy()[free > 0] / free[free > 0]
@@ -179,9 +184,8 @@ def compare(
     from rich.table import Table
 
     dynamic = f"; re-partitioned into {'; '.join(alternatives)}" if alternatives else ""
-    table = Table(
-        title=f"{jobs.name}: time-slicing, MPS ({mps_pct} %) and MIG ({'; '.join(layouts)}{dynamic})"
-    )
+    given = "; ".join([*layouts, *(["the node list's mig column"] if partitioned(node_table) else [])])
+    table = Table(title=f"{jobs.name}: time-slicing, MPS ({mps_pct} %) and MIG ({given}{dynamic})")
     for column in rows[0]:
         table.add_column(column.replace("_", " "), justify="left" if column == "mode" else "right")
     for row in rows:

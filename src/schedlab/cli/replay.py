@@ -148,8 +148,6 @@ def replay(
         raise ConfigError(f"--policy {policy!r}: replay runs one placement policy (a sweep runs several)")
     if mig_scope != "gpu" and not mig_alt:
         log.warning("--mig-scope has no effect without --mig-alt")
-    if (mig_fit or mig_alt) and not mig_layouts:
-        raise ConfigError(f"{'--mig-fit' if mig_fit else '--mig-alt'} needs --mig MODEL=LAYOUT")
     if evict_starved and reserve_after is None:
         log.warning("--evict-starved has no effect without --reserve-after")
     if reserve_after is not None and config.admission != "backfill":

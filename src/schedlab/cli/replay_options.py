@@ -107,7 +107,8 @@ OPTIONS: list[Callable[[Any], Any]] = [
         metavar="MODEL=LAYOUT",
         help="Partition every GPU of the nodes of MODEL into LAYOUT's MIG instances (as `schedlab mig"
         " check` takes it, e.g. A100-80GB=3g.40gb,2g.20gb,2x1g.10gb); repeatable. Tasks ask for an"
-        " instance with gpu_spec mig-<profile> (docs/sharing.md).",
+        " instance with gpu_spec mig-<profile>; a node list's mig column gives a node its own layout"
+        " (docs/sharing.md).",
     ),
     click.option(
         "--mig-fit",

@@ -1,9 +1,11 @@
 """MIG-partitioned nodes in a replay (``schedlab replay --mig MODEL=LAYOUT``).
 
 Every GPU of the nodes of ``MODEL`` is partitioned into ``LAYOUT``'s GPU instances, checked
-by :func:`schedlab.cluster.mig.place_layout` (a layout the GPU cannot hold is one error). A
-partitioned node is replayed as one node per profile of its layout, ``<node>/<profile>``,
-whose GPUs are that profile's instances (instances per GPU x GPUs) of GPU model
+by :func:`schedlab.cluster.mig.place_layout` (a layout the GPU cannot hold is one error);
+a node list's ``mig`` column may give a node, or each of its GPUs, its own layout
+(:mod:`schedlab.cluster.node_layouts`). A partitioned node is replayed as one node per
+profile of its layouts, ``<node>/<profile>``, whose GPUs are that profile's instances on
+all its GPUs, of GPU model
 ``<MODEL>/<profile>``, with the node's CPU and memory split in proportion to the compute
 slices of those instances. An instance is held whole by one task: isolation (no sharing,
 so no co-location and no interference); placement policies choose among free instances as
@@ -28,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab.cluster.mig import MigError, MigModel, mig_model, parse_layout, place_layout
+from schedlab.cluster.node_layouts import NodeLayouts, node_layouts
 from schedlab.trace.openb import mig_profile
 from schedlab.trace.tables import GPU_MILLI, IntArray, Nodes
 from schedlab.workload.timed import TimedWorkload
@@ -88,7 +91,13 @@ def parse_layouts(
 
 
 def partition(nodes: Nodes, layouts: dict[str, tuple[MigModel, list[str]]]) -> Partition:
-    """``nodes`` with the GPUs of each model in ``layouts`` partitioned."""
+    """``nodes`` with the GPUs of each model in ``layouts`` partitioned, and those of the
+    nodes the node list's ``mig`` column names a layout for."""
+    return partition_nodes(nodes, node_layouts(nodes, layouts))
+
+
+def partition_nodes(nodes: Nodes, per_node: NodeLayouts) -> Partition:
+    """``nodes`` with each node's GPUs partitioned as ``per_node`` says."""
     rows: list[tuple[str, int, int, int, str]] = []
     origin: list[int] = []
     profile: dict[str, str] = {}
@@ -96,20 +105,22 @@ def partition(nodes: Nodes, layouts: dict[str, tuple[MigModel, list[str]]]) -> P
     for i, (name, cpu, mem, gpus, model) in enumerate(
         zip(nodes.name, nodes.cpu_milli, nodes.memory_mib, nodes.num_gpu, nodes.model, strict=True)
     ):
-        if model not in layouts or gpus == 0:
+        layout = per_node[i]
+        if layout is None:
             rows.append((name, int(cpu), int(mem), int(gpus), model))
             origin.append(i)
             continue
-        mig, names = layouts[model]
-        for p, count, part_cpu, part_mem in split(mig, names, int(cpu), int(mem)):
-            instances = count * int(gpus)
-            if instances > MAX_INSTANCES:
+        mig, per_gpu = layout
+        for p, count, part_cpu, part_mem in split(
+            mig, [n for gpu in per_gpu for n in gpu], int(cpu), int(mem)
+        ):
+            if count > MAX_INSTANCES:
                 raise MigError(
-                    f"--mig {model}: node {name} would have {instances} {p} instances; at most"
+                    f"{model}: node {name} would have {count} {p} instances; at most"
                     f" {MAX_INSTANCES} per node and profile"
                 )
             virtual = f"{model}/{p}"
-            rows.append((f"{name}/{p}", part_cpu, part_mem, instances, virtual))
+            rows.append((f"{name}/{p}", part_cpu, part_mem, count, virtual))
             origin.append(i)
             profile[virtual], share[virtual] = p, mig.share(mig.profile(p))
     return Partition(Nodes.build(rows, nodes.source), nodes, profile, share, np.array(origin, dtype=np.int64))

@@ -26,7 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from schedlab.cluster.mig import MigError, MigModel
-from schedlab.cluster.partition import MAX_INSTANCES, Partition, parse_layouts, partition, split
+from schedlab.cluster.node_layouts import node_layouts
+from schedlab.cluster.partition import (
+    MAX_INSTANCES,
+    Partition,
+    parse_layouts,
+    partition_nodes,
+    split,
+)
 from schedlab.trace.tables import IntArray, Nodes
 
 #: What is re-partitioned at once: one GPU, or all the GPUs of a node.
@@ -58,15 +65,24 @@ class Reslicing:
 def parse_alternatives(
     initial: dict[str, tuple[MigModel, list[str]]], alternatives: Sequence[str], nodes: Nodes
 ) -> dict[str, tuple[MigModel, list[list[str]]]]:
-    """Per GPU model re-partitioned at run time, its MIG model and layouts: its ``--mig`` one
-    (``initial``) first, then each ``--mig-alt`` one (checked as ``--mig`` layouts are)."""
+    """Per GPU model re-partitioned at run time, its MIG model and its ``--mig-alt`` layouts
+    (checked as ``--mig`` layouts are); each GPU of the model that starts partitioned (by
+    ``initial``, its ``--mig`` layout, or the node list's ``mig`` column) may take them."""
     found: dict[str, tuple[MigModel, list[list[str]]]] = {}
+    starts = {
+        str(nodes.model[i]) for i, layout in enumerate(node_layouts(nodes, initial)) if layout is not None
+    }
     for spec in alternatives:
         ((model, (mig, names)),) = parse_layouts([spec], nodes, "--mig-alt").items()
-        if model not in initial:
-            raise MigError(f"--mig-alt {spec!r}: give {model}'s initial layout with --mig {model}=LAYOUT")
-        layouts = found.setdefault(model, (mig, [initial[model][1]]))[1]
-        if sorted(names) in [sorted(x) for x in layouts]:
+        if model not in starts:
+            raise MigError(
+                f"--mig-alt {spec!r}: give {model}'s initial layout with --mig {model}=LAYOUT"
+                " (or in the node list's mig column)"
+            )
+        layouts = found.setdefault(model, (mig, []))[1]
+        if sorted(names) in [
+            sorted(x) for x in [*layouts, *([initial[model][1]] if model in initial else [])]
+        ]:
             raise MigError(f"--mig-alt {spec!r}: {model} has this layout already")
         layouts.append(names)
     return found
@@ -74,39 +90,52 @@ def parse_alternatives(
 
 def reslice(
     nodes: Nodes,
-    static: dict[str, tuple[MigModel, list[str]]],
-    dynamic: dict[str, tuple[MigModel, list[list[str]]]],
+    layouts: dict[str, tuple[MigModel, list[str]]],
+    alternatives: dict[str, tuple[MigModel, list[list[str]]]],
     scope: str = "gpu",
 ) -> tuple[Partition, Reslicing]:
-    """``nodes`` with the GPUs of each model in ``static`` partitioned for good
-    (:func:`~schedlab.cluster.partition.partition`), then those of each model in ``dynamic``
-    replayed per unit (``scope``: ``gpu`` or ``node``) and layout; and where each node belongs."""
+    """``nodes`` partitioned as ``layouts`` (``--mig``) and their ``mig`` column say; the
+    GPUs that start partitioned of each model in ``alternatives`` replayed per unit
+    (``scope``: ``gpu`` or ``node``) and layout (its initial one first, then each
+    alternative it does not start in), the others partitioned for good
+    (:func:`~schedlab.cluster.partition.partition_nodes`); and where each node belongs."""
     if scope not in SCOPES:
         raise MigError(f"--mig-scope {scope!r}: one of {', '.join(SCOPES)}")
     rows = _rows(nodes)
-    moving = np.isin(nodes.model, list(dynamic))
-    part = partition(Nodes.build([rows[i] for i in np.flatnonzero(~moving)], nodes.source), static)
+    per_node = node_layouts(nodes, layouts)
+    moving = np.array(
+        [x is not None and m in alternatives for x, m in zip(per_node, nodes.model, strict=True)]
+    )
+    fixed = np.flatnonzero(~moving)
+    part = partition_nodes(Nodes.build([rows[i] for i in fixed], nodes.source), [per_node[i] for i in fixed])
     out = _rows(part.nodes)
-    origin = np.flatnonzero(~moving)[part.origin].tolist()
+    origin = fixed[part.origin].tolist()
     gpu_of, layout_of = [-1] * len(out), [-1] * len(out)
     ranges: list[list[tuple[int, int]]] = []
     sizes: list[int] = []
     profile, share = dict(part.profile), dict(part.share)
     for i in np.flatnonzero(moving).tolist():
         name, cpu, mem, gpus, model = rows[i]
-        mig, options = dynamic[model]
-        for prefix, unit_cpu, unit_mem, size in _units(name, cpu, mem, gpus, scope):
+        layout = per_node[i]
+        assert layout is not None
+        mig, per_gpu = layout
+        for first, (prefix, unit_cpu, unit_mem, size) in zip(
+            _initial(per_gpu, scope), _units(name, cpu, mem, gpus, scope), strict=True
+        ):
+            options = [first] + [
+                names * size for names in alternatives[model][1] if sorted(names * size) != sorted(first)
+            ]
             spans = []
             for k, names in enumerate(options):
                 begin = len(out)
                 for p, count, part_cpu, part_mem in split(mig, names, unit_cpu, unit_mem):
-                    if count * size > MAX_INSTANCES:
+                    if count > MAX_INSTANCES:
                         raise MigError(
-                            f"--mig-alt {model}: node {name} would have {count * size} {p} instances;"
+                            f"--mig-alt {model}: node {name} would have {count} {p} instances;"
                             f" at most {MAX_INSTANCES} per node and profile (--mig-scope gpu has fewer)"
                         )
                     virtual = f"{model}/{p}"
-                    out.append((f"{prefix}/{k}/{p}", part_cpu, part_mem, count * size, virtual))
+                    out.append((f"{prefix}/{k}/{p}", part_cpu, part_mem, count, virtual))
                     origin.append(i)
                     profile[virtual], share[virtual] = p, mig.share(mig.profile(p))
                     gpu_of.append(len(ranges))
@@ -130,6 +159,11 @@ def reslice(
     )
     found = Partition(Nodes.build(out, nodes.source), nodes, profile, share, np.array(origin, dtype=np.int64))
     return found, reslicing
+
+
+def _initial(per_gpu: list[list[str]], scope: str) -> list[list[str]]:
+    """Per unit of a node, the instances it starts with (per GPU, or the node's together)."""
+    return [[n for gpu in per_gpu for n in gpu]] if scope == "node" else per_gpu
 
 
 def _units(name: str, cpu: int, mem: int, gpus: int, scope: str) -> list[tuple[str, int, int, int]]:

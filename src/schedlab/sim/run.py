@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab import jit
+from schedlab.cluster.node_layouts import column_layouts, partitioned
 from schedlab.cluster.reslicing import Reslicing
 from schedlab.cluster.speeds import SpeedTable
 from schedlab.errors import ConfigError
@@ -70,16 +71,18 @@ def replay(
 
         workload = restrict_llm_gpus(workload, nodes, dict(config.gpu_cards))
     physical, part, reslicing = nodes, None, None
-    if config.mig:
+    if (config.mig_fit or config.mig_alt) and not (config.mig or partitioned(nodes)):
+        flag = "--mig-fit" if config.mig_fit else "--mig-alt"
+        raise ConfigError(f"{flag} needs --mig MODEL=LAYOUT or a node list with a mig column")
+    if config.mig or partitioned(nodes):
         from schedlab.cluster.partition import mig_tasks, parse_layouts, partition
 
         layouts = parse_layouts(config.mig, nodes)
         if config.mig_alt:
             from schedlab.cluster.reslicing import parse_alternatives, reslice
 
-            dynamic = parse_alternatives(layouts, config.mig_alt, nodes)
-            static = {model: layout for model, layout in layouts.items() if model not in dynamic}
-            part, reslicing = reslice(nodes, static, dynamic, config.mig_scope)
+            alternatives = parse_alternatives(layouts, config.mig_alt, nodes)
+            part, reslicing = reslice(nodes, layouts, alternatives, config.mig_scope)
         else:
             part = partition(nodes, layouts)
         workload, nodes = mig_tasks(workload, part, config.mig_fit), part.nodes
@@ -195,6 +198,7 @@ def replay(
         first = float(series["time"].iloc[0]) if len(series) else 0.0
         extra["mig"] = {
             "layouts": list(config.mig),
+            "node_list_layouts": column_layouts(physical),
             "instances": _instances(nodes, part.share, model.reslicing),
             "compute_alloc_mean_pct": compute_alloc_pct(part, attempts, tasks, first, last),
         }

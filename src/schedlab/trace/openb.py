@@ -35,7 +35,8 @@ MAX_NODE_GPUS = 64
 
 
 def load_nodes(path: str | Path) -> Nodes:
-    """Load an openb node list (columns ``sn, cpu_milli, memory_mib, gpu, model``)."""
+    """Load an openb node list (columns ``sn, cpu_milli, memory_mib, gpu, model``; optional
+    ``mig``: the node's MIG layout, for every GPU or one per GPU joined by ``;``)."""
     path = Path(path)
     frame = read_csv(path, NODE_COLUMNS)
     if not len(frame):
@@ -51,6 +52,7 @@ def load_nodes(path: str | Path) -> Nodes:
         num_gpu=read_integers(path, frame, "gpu", high=MAX_NODE_GPUS),
         model=read_strings(frame, "model"),
         source=str(path),
+        mig=read_strings(frame, "mig") if "mig" in frame.columns else None,
     )
     if not nodes.num_gpu.any():
         raise TraceError(path, 2, "gpu", f"no node has a GPU ({len(nodes)} CPU-only nodes)")

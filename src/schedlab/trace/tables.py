@@ -29,7 +29,9 @@ def effective_cpu(cpu_milli: IntArray) -> IntArray:
 
 @dataclass(frozen=True, eq=False)
 class Nodes:
-    """Machines of a cluster: name, CPU (milli-cores), memory (MiB), GPU count and model."""
+    """Machines of a cluster: name, CPU (milli-cores), memory (MiB), GPU count and model;
+    ``mig``: per node, the MIG layout its GPUs are partitioned into as the node list gives it
+    ('': none; checked and applied by :mod:`schedlab.cluster.partition`), or None."""
 
     name: StrArray
     cpu_milli: IntArray
@@ -37,6 +39,7 @@ class Nodes:
     num_gpu: IntArray
     model: StrArray
     source: str = "<memory>"
+    mig: StrArray | None = None
 
     def __len__(self) -> int:
         return len(self.name)
@@ -73,6 +76,7 @@ class Nodes:
             num_gpu=np.tile(self.num_gpu, copies),
             model=np.tile(self.model, copies),
             source=f"{self.source} x{copies}",
+            mig=None if self.mig is None else np.tile(self.mig, copies),
         )
 
 
