@@ -121,3 +121,14 @@ def test_mig_compare_takes_the_column_and_replays_the_other_modes_on_whole_gpus(
     bad = run_cli("mig", "compare", "--jobs", str(jobs), "--nodes", str(plain))
     message = "error: mig compare needs --mig MODEL=LAYOUT or a node list with a mig column"
     assert bad.returncode == 2 and bad.stderr.strip() == message
+
+
+def test_commands_that_count_whole_gpus_say_they_ignore_the_column(tmp_path: Path) -> None:
+    path = node_list(tmp_path, "a,70000,700000,1,A100-80GB,7x1g.10gb\nt,16000,65536,2,T4,\n")
+    done = run_cli("synth", "--nodes", str(path), "--tasks", "20", "--out", str(tmp_path / "j.csv"))
+    assert done.returncode == 0, done.stderr
+    warned = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert warned == [
+        f"warning: {path}: synth does not model MIG: the node list's mig column is ignored, every GPU"
+        " counts whole (`schedlab replay` and `schedlab mig compare` partition them)"
+    ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +17,10 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
     from rich.table import Table
 
+    from schedlab.trace import Nodes
     from schedlab.workload import TimedWorkload
+
+log = logging.getLogger(__name__)
 
 #: The interference model used when none is named (``schedlab.interference.DEFAULT_MODEL``).
 INTERFERENCE = "groups"
@@ -152,3 +156,18 @@ def figure_flags(command: Callable[..., None]) -> Callable[..., None]:
         show_default=True,
         help="Figure formats, a comma list of png, pdf, svg (each figure is written in each).",
     )(command)
+
+
+def whole_gpus(nodes: Nodes, command: str) -> Nodes:
+    """``nodes`` for a command that does not model MIG: a ``mig`` column in the node list is
+    left aside with one warning (its GPUs count whole)."""
+    from schedlab.cluster.node_layouts import column_layouts
+
+    if column_layouts(nodes):
+        log.warning(
+            "%s: %s does not model MIG: the node list's mig column is ignored, every GPU counts"
+            " whole (`schedlab replay` and `schedlab mig compare` partition them)",
+            nodes.source,
+            command,
+        )
+    return nodes

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from schedlab.cli.common import DIR, PATH, advance, figure_flags, print_table, progress_bar
+from schedlab.cli.common import DIR, PATH, advance, figure_flags, print_table, progress_bar, whole_gpus
 from schedlab.cli.types import Finite
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def fill(
     pods_path = pods or default_pods_path()
     nodes_path = nodes or default_nodes_path()
     tasks = load_tasks(pods_path)
-    node_table = read_nodes(nodes_path)
+    node_table = whole_gpus(read_nodes(nodes_path), "fill")
     check_gpu_specs(tasks, node_table)
     configs = [FillConfig(p, s, tune_ratio) for p in policy_list for s in seed_list]
     results: list[FillResult] = []

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from schedlab.cli.common import figure_flags
+from schedlab.cli.common import figure_flags, whole_gpus
 from schedlab.cli.kueue_whatif import compare, explain, kueue_files
 from schedlab.cli.types import SEED, writable_file
 
@@ -112,7 +112,7 @@ def replay(
         from schedlab.kueue.placement import Placements
         from schedlab.trace import default_nodes_path
 
-        node_list = read_nodes(nodes or default_nodes_path())
+        node_list = whole_gpus(read_nodes(nodes or default_nodes_path()), "kueue placement")
         placements = Placements(config, node_list, jobs.tasks, found.first_task, found.tasks, placement, seed)
     elif nodes is not None:
         log.warning("--nodes has no effect without --placement")

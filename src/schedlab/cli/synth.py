@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from schedlab.cli.common import DIR, NODES_HELP, PATH, timed_workload
+from schedlab.cli.common import DIR, NODES_HELP, PATH, timed_workload, whole_gpus
 from schedlab.cli.types import SEED, Finite
 
 #: The most tasks (and node copies) one synth run may make: far beyond any experiment here.
@@ -112,7 +112,7 @@ def synth(
 
     writable_file(out)
     trace = timed_workload(pods, jobs, keep_unrun=durations != "trace")  # drawn run times: the whole mix
-    node_table = read_nodes(nodes or default_nodes_path())
+    node_table = whole_gpus(read_nodes(nodes or default_nodes_path()), "synth")
     if copies > 1:
         node_table = node_table.repeat(copies)
     gang_mix = parse_gangs(gangs) if gangs else None

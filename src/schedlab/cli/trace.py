@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from schedlab.cli.common import PATH
+from schedlab.cli.common import PATH, whole_gpus
 
 
 @click.group()
@@ -30,7 +30,7 @@ def inspect(file: Path, nodes: Path | None, as_json: bool) -> None:
     from schedlab.formats.inspect import inspect_file
     from schedlab.trace import default_nodes_path
 
-    node_table = read_nodes(nodes or default_nodes_path())
+    node_table = whole_gpus(read_nodes(nodes or default_nodes_path()), "trace inspect")
     doc = inspect_file(file, node_table)
     if "offered_loads" in doc:
         from schedlab.cli.replay_report import warn_loads
