@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schedlab.kueue import compiled
-from schedlab.kueue.admission import Outcome, Workload, replay
+from schedlab.kueue.admission import Workload, replay
 from schedlab.kueue.load import load_config
 from schedlab.kueue.objects import KueueConfig
+from schedlab.kueue.outcome import Outcome
 
 API = "apiVersion: kueue.x-k8s.io/v1beta1\n"
 FLAVOR = API + "kind: ResourceFlavor\nmetadata: {{name: {}}}\n"

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schedlab.errors import ConfigError
-from schedlab.kueue.admission import Outcome, Workload, replay
+from schedlab.kueue.admission import Workload, replay
 from schedlab.kueue.load import load_config
 from schedlab.kueue.objects import KueueConfig
+from schedlab.kueue.outcome import Outcome
 from schedlab.kueue.quota import QuotaTree
 
 FLAVOR = "apiVersion: kueue.x-k8s.io/v1beta1\nkind: ResourceFlavor\nmetadata: {name: default}\n---\n"

@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 
 from schedlab.errors import ConfigError
 from schedlab.kueue.assign import Assignment, Pending, Preempting, admit, release
 from schedlab.kueue.fairness import share
 from schedlab.kueue.objects import KueueConfig
+from schedlab.kueue.outcome import Outcome, flapping
 from schedlab.kueue.pending import count_waiting, reason, why
 from schedlab.kueue.placement import Placements
 from schedlab.kueue.preemption import may_preempt, targets
@@ -64,31 +64,11 @@ class Workload:
 #: Evictions per workload (on average) past which a replay stops: its preemption flaps.
 MAX_EVICTIONS = 100
 
-#: One admission of a workload: (workload, admitted at, ended or evicted at, flavors).
-Run = tuple[int, float, float, tuple[tuple[str, str], ...]]
-#: One eviction: (time, workload evicted, preemptor, Kueue's reason).
-Eviction = tuple[float, int, int, str]
 #: The waiting workloads are counted by reason at the first moment after each hundredth of
 #: the arrivals' span (and on, at that step, until the last workload ends).
 SAMPLES = 100
 #: From this many workloads on the compiled path runs (below, loading it costs more than it saves).
 AUTO_COMPILED = 5000
-
-
-@dataclass
-class Outcome:
-    """Per workload: when it was first admitted (None: never) and its last flavors; every
-    admission's run, every eviction, and why each workload still waiting at the end waits."""
-
-    admitted: list[float | None]
-    flavors: list[tuple[tuple[str, str], ...]]
-    pending: dict[int, str]
-    runs: list[Run] = field(default_factory=list)
-    evictions: list[Eviction] = field(default_factory=list)
-    watched: str | None = None
-    ahead: int = 0
-    #: per sampled moment: (time, {ClusterQueue: {reason kind: waiting workloads}})
-    waiting: list[tuple[float, dict[str, dict[str, int]]]] = field(default_factory=list)
 
 
 def replay(
@@ -273,7 +253,7 @@ class AdmissionReplay:
                     self.outcome.evictions.append((now, v, i, reason))
                     self.evicted.append(v)
                 if len(self.outcome.evictions) > MAX_EVICTIONS * len(self.workloads):
-                    raise ConfigError(_flapping(self.outcome, self.workloads, now))
+                    raise ConfigError(flapping(self.outcome, self.workloads, now))
                 if chosen:
                     changed = True
                     found = memo.assign(i)
@@ -288,18 +268,6 @@ class AdmissionReplay:
                 self.queues[q].set_aside(memo.keys[i], why(found), q in self.preempts)
                 set_aside.append(q)
         return changed, set_aside
-
-
-def _flapping(outcome: Outcome, workloads: list[Workload], now: float) -> str:
-    """Why a replay stops: its preemptions do not settle, and the ClusterQueues that
-    evicted each other most."""
-    pairs = Counter((workloads[p].queue, workloads[v].queue) for _, v, p, _ in outcome.evictions[-1000:])
-    most = ", ".join(f"{a} evicting {b}: {n}" for (a, b), n in pairs.most_common(3))
-    return (
-        f"preemption does not settle: {len(outcome.evictions)} evictions by t = {now:g} s ({most}):"
-        " queues keep evicting each other (e.g. reclaimWithinCohort: Any against a queue that"
-        " borrows by borrowWithinCohort)"
-    )
 
 
 def _root(config: KueueConfig, queue: str) -> str:

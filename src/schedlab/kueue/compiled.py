@@ -1,6 +1,6 @@
 """The admission replay on the compiled path (:mod:`schedlab.kueue.kernel`): which
 configurations it takes, and the translation of workloads and plans into arrays and of the
-kernel's arrays back into an :class:`~schedlab.kueue.admission.Outcome`.
+kernel's arrays back into an :class:`~schedlab.kueue.outcome.Outcome`.
 
 It takes configurations whose ClusterQueues never preempt, without fair sharing, quota only,
 with no workload watched (``kueue explain``); the reference
@@ -19,7 +19,8 @@ from schedlab.kueue.assign import Pending, Plan
 from schedlab.kueue.pending import BLOCKED, NEVER, SHORT
 
 if TYPE_CHECKING:
-    from schedlab.kueue.admission import AdmissionReplay, Outcome
+    from schedlab.kueue.admission import AdmissionReplay
+    from schedlab.kueue.outcome import Outcome
 
 KINDS = (BLOCKED, SHORT, NEVER)  # the kernel's reasons, by index
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from schedlab.kueue.admission import Outcome
 from schedlab.kueue.objects import KueueConfig
+from schedlab.kueue.outcome import Outcome
 from schedlab.kueue.quota import QuotaTree
 from schedlab.kueue.workloads import Workloads
 
