@@ -127,14 +127,17 @@ def compare(
     seed: int,
     as_json: bool,
 ) -> None:
-    """Replay one workload in the three sharing modes: GPUs time-sliced, shared with MPS, and
-    partitioned with --mig (tasks of one GPU or less on the smallest instance covering them:
-    --mig-fit); with --mig-alt also re-partitioned at run time. Per mode: completed and
-    rejected tasks, mean wait (all, tasks of 2+ GPUs), the GPU compute allocated (an
-    instance counts its compute share), services' SLO attainment, the share of the free GPU
-    compute in service that FGD's measure counts unusable (slice-aware: an instance weighs
-    its compute share), and GPUs re-partitioned."""
+    """Replay one workload in the three sharing modes: GPUs time-sliced and shared with MPS
+    (tasks asking for MIG instances ask for their compute share of a whole GPU), and
+    partitioned with --mig or the node list's mig column (tasks of one GPU or less on
+    the smallest instance covering them: --mig-fit); with --mig-alt also re-partitioned
+    at run time. Per mode: completed and rejected tasks, mean wait (all, tasks of 2+
+    GPUs), the GPU compute allocated (an instance counts its compute share), services'
+    SLO attainment, the share of the free GPU compute in service that FGD's measure
+    counts unusable (slice-aware: an instance weighs its compute share), and GPUs
+    re-partitioned."""
     from schedlab.cluster.node_layouts import partitioned
+    from schedlab.cluster.unpartitioned import shared_asks
     from schedlab.errors import ConfigError
     from schedlab.files import dumps
     from schedlab.formats import read_nodes
@@ -151,14 +154,16 @@ def compare(
         "mps": replace(base, sharing="mps"),
         "mig": replace(base, mig=layouts, mig_fit=True),
     }
-    whole = replace(node_table, mig=None)  # time-sliced and MPS runs: every GPU whole
+    whole = replace(node_table, mig=None)  # time-sliced and MPS runs: every GPU whole,
+    shared = shared_asks(workload, whole)  # tasks asking for instances ask for their compute
     if scope != "gpu" and not alternatives:
         log.warning("--mig-scope has no effect without --mig-alt")
     if alternatives:
         runs["mig-dynamic"] = replace(runs["mig"], mig_alt=alternatives, mig_scope=scope)
     rows = []
     for mode, config in runs.items():
-        result = replay(workload, node_table if mode.startswith("mig") else whole, config)
+        mig = mode.startswith("mig")
+        result = replay(workload if mig else shared, node_table if mig else whole, config)
         s, samples = result.summary, result.frag_series
         free = samples["free_compute_milli"].to_numpy()  # slice-aware: instances by compute
         unusable = samples["frag_compute_milli"].to_numpy()[free > 0] / free[free > 0]

@@ -90,6 +90,10 @@ def replay(
             from schedlab.sim.llm_gpus import restrict_llm_instances
 
             workload = restrict_llm_instances(workload, nodes, dict(config.gpu_cards))
+    else:
+        from schedlab.cluster.unpartitioned import warn_unpartitioned
+
+        warn_unpartitioned(workload)
     limits = None
     if (
         workload.llm is not None
