@@ -146,7 +146,8 @@ def compare(
 
     workload = timed_workload(None, jobs)
     node_table = read_nodes(nodes or default_nodes_path())
-    if not layouts and not partitioned(node_table):
+    by_column = partitioned(node_table)
+    if not layouts and not by_column:
         raise ConfigError("mig compare needs --mig MODEL=LAYOUT or a node list with a mig column")
     base = ReplayConfig(policy=policy, seed=seed, interference=interference, mps_pct=mps_pct)
     runs = {
@@ -189,7 +190,7 @@ def compare(
     from rich.table import Table
 
     dynamic = f"; re-partitioned into {'; '.join(alternatives)}" if alternatives else ""
-    given = "; ".join([*layouts, *(["the node list's mig column"] if partitioned(node_table) else [])])
+    given = "; ".join([*layouts, *(["the node list's mig column"] if by_column else [])])
     table = Table(title=f"{jobs.name}: time-slicing, MPS ({mps_pct} %) and MIG ({given}{dynamic})")
     for column in rows[0]:
         table.add_column(column.replace("_", " "), justify="left" if column == "mode" else "right")

@@ -4,8 +4,6 @@ per GPU joined by ``;``; the cell wins). Applied by :mod:`schedlab.cluster.parti
 
 from __future__ import annotations
 
-import numpy as np
-
 from schedlab.cluster.mig import MigError, MigModel, mig_model, parse_layout, place_layout
 from schedlab.errors import TraceError
 from schedlab.trace.tables import Nodes
@@ -18,13 +16,11 @@ def node_layouts(nodes: Nodes, layouts: dict[str, tuple[MigModel, list[str]]]) -
     """Per node, the instances of each GPU: the node list's ``mig`` column where it names a
     layout (one for every GPU, or one per GPU joined by ``;``), else its model's in
     ``layouts`` (``--mig``); a bad cell is one error naming its line."""
-    column = nodes.mig if nodes.mig is not None else np.full(len(nodes), "", dtype=object)
     found: NodeLayouts = []
     memo: dict[tuple[str, str, int], tuple[MigModel, list[list[str]]]] = {}
-    for i, (name, gpus, model, cell) in enumerate(
-        zip(nodes.name, nodes.num_gpu.tolist(), nodes.model, column, strict=True)
+    for i, (name, gpus, model, text) in enumerate(
+        zip(nodes.name, nodes.num_gpu.tolist(), nodes.model, cells(nodes), strict=True)
     ):
-        text = str(cell).strip()
         if text:
             key = (str(model), text, gpus)
             if key not in memo:
@@ -58,9 +54,14 @@ def _cell(model: str, text: str, gpus: int) -> tuple[MigModel, list[list[str]]]:
     return mig, per_gpu * gpus if len(parts) == 1 else per_gpu
 
 
+def cells(nodes: Nodes) -> list[str]:
+    """Per node, its ``mig`` cell, stripped ('' where it has none, or the list no column)."""
+    return [""] * len(nodes) if nodes.mig is None else [str(cell).strip() for cell in nodes.mig]
+
+
 def column_layouts(nodes: Nodes) -> int:
     """How many nodes the node list's ``mig`` column names a layout for."""
-    return 0 if nodes.mig is None else sum(bool(str(cell).strip()) for cell in nodes.mig)
+    return sum(map(bool, cells(nodes)))
 
 
 def partitioned(nodes: Nodes) -> bool:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from schedlab.cluster.mig import MigError, MigModel, mig_model, parse_layout, place_layout
 from schedlab.cluster.node_layouts import NodeLayouts, node_layouts
-from schedlab.trace.openb import mig_profile
+from schedlab.trace.openb import mig_profiles
 from schedlab.trace.tables import GPU_MILLI, IntArray, Nodes
 from schedlab.workload.timed import TimedWorkload
 
@@ -168,7 +168,7 @@ def mig_tasks(workload: TimedWorkload, part: Partition, fit: bool) -> TimedWorkl
     for code, text in enumerate(specs.tolist()):
         rows = codes == code
         tokens = [x for x in str(text).split("|") if x]
-        asked = [p for p in (mig_profile(x) for x in tokens) if p is not None]
+        asked = mig_profiles(str(text))
         if asked:
             virtual = [m for p in dict.fromkeys(asked) for m in part.models_of(p)]
             if not virtual:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from schedlab.cluster.mig import MigError, MigModel
-from schedlab.cluster.node_layouts import node_layouts
+from schedlab.cluster.node_layouts import cells, node_layouts
 from schedlab.cluster.partition import (
     MAX_INSTANCES,
     Partition,
@@ -69,9 +69,7 @@ def parse_alternatives(
     (checked as ``--mig`` layouts are); each GPU of the model that starts partitioned (by
     ``initial``, its ``--mig`` layout, or the node list's ``mig`` column) may take them."""
     found: dict[str, tuple[MigModel, list[list[str]]]] = {}
-    starts = {
-        str(nodes.model[i]) for i, layout in enumerate(node_layouts(nodes, initial)) if layout is not None
-    }
+    starts = set(initial) | {str(m) for m, cell in zip(nodes.model, cells(nodes), strict=True) if cell}
     for spec in alternatives:
         ((model, (mig, names)),) = parse_layouts([spec], nodes, "--mig-alt").items()
         if model not in starts:

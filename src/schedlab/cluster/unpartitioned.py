@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab.cluster.mig import mig_model
-from schedlab.trace.openb import mig_profile
+from schedlab.trace.openb import mig_profiles
 from schedlab.trace.tables import GPU_MILLI, Nodes
 from schedlab.workload.timed import TimedWorkload
 
@@ -30,7 +30,7 @@ def shared_asks(workload: TimedWorkload, nodes: Nodes) -> TimedWorkload:
     spec, milli, count = t.gpu_spec.astype(object).copy(), t.gpu_milli.copy(), t.num_gpu.copy()
     codes, specs = pd.factorize(t.gpu_spec)
     for code, text in enumerate(specs.tolist()):
-        asked = [p for p in (mig_profile(x) for x in str(text).split("|") if x) if p is not None]
+        asked = mig_profiles(str(text))
         having: dict[str, Fraction] = {}
         for model in models:
             mig = mig_model(model)
@@ -54,18 +54,13 @@ def shared_asks(workload: TimedWorkload, nodes: Nodes) -> TimedWorkload:
 def warn_unpartitioned(workload: TimedWorkload) -> None:
     """One warning when tasks ask for MIG instances and no node is partitioned: they fit
     nowhere (a ``mig-<profile>`` constraint names no GPU model)."""
-    codes, specs = pd.factorize(workload.tasks.gpu_spec)
-    asking = [
-        code
-        for code, text in enumerate(specs.tolist())
-        if any(mig_profile(x) is not None for x in str(text).split("|"))
-    ]
-    if asking:
-        tasks = int(np.isin(codes, asking).sum())
+    specs = workload.tasks.gpu_spec
+    asking = [text for text in pd.unique(specs).tolist() if mig_profiles(str(text))]
+    if asking:  # counted only then: a plain replay pays one pass over the specs
         log.warning(
             "%d task(s) of %s ask for MIG instances (gpu_spec %s) but no node is partitioned: give"
             " --mig MODEL=LAYOUT or a node list with a mig column (they fit no node)",
-            tasks,
+            int(np.isin(specs, asking).sum()),
             workload.source,
-            specs[asking[0]],
+            asking[0],
         )

@@ -71,10 +71,11 @@ def replay(
 
         workload = restrict_llm_gpus(workload, nodes, dict(config.gpu_cards))
     physical, part, reslicing = nodes, None, None
-    if (config.mig_fit or config.mig_alt) and not (config.mig or partitioned(nodes)):
+    partitions = bool(config.mig) or partitioned(nodes)
+    if (config.mig_fit or config.mig_alt) and not partitions:
         flag = "--mig-fit" if config.mig_fit else "--mig-alt"
         raise ConfigError(f"{flag} needs --mig MODEL=LAYOUT or a node list with a mig column")
-    if config.mig or partitioned(nodes):
+    if partitions:
         from schedlab.cluster.partition import mig_tasks, parse_layouts, partition
 
         layouts = parse_layouts(config.mig, nodes)

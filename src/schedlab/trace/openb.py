@@ -150,6 +150,11 @@ def mig_profile(token: str) -> str | None:
     return None
 
 
+def mig_profiles(spec: str) -> list[str]:
+    """The MIG profiles a ``gpu_spec`` (tokens joined by ``|``) asks for, in order."""
+    return [p for p in (mig_profile(x) for x in spec.split("|") if x) if p is not None]
+
+
 def check_gpu_specs(tasks: Tasks, nodes: Nodes) -> list[str]:
     """Warn about GPU-type constraints naming a model that no node has; return those models.
 

@@ -100,7 +100,7 @@ class InterferenceModel:
                     value = pairs.get((name, other))
                     if value is None:
                         value = pairs[(name, other)] = estimate(name, other, sharing)
-                    extra += (value - 1.0) * abs(value - 1.0) if squares else value - 1.0
+                    extra += term(value - 1.0, squares)
             extra = combined(extra, squares)
             result[i] = self.alone(name, sharing) * max(1.0 + extra * scale, 1e-3)
         return result
@@ -114,10 +114,15 @@ class InterferenceModel:
         return memo.setdefault((sharing, in_group), {})
 
 
+def term(extra: float, squares: bool) -> float:
+    """One co-runner's extra delay as the group rule adds it: itself, or its signed square."""
+    return extra * abs(extra) if squares else extra
+
+
 def combined(extra: float, squares: bool) -> float:
     """The co-runners' extra delay from ``extra``: their sum, or with ``squares`` the sum of
     their signed squares, whose signed root it is. The compiled kernels do the same
-    operations (:func:`schedlab.sim.kernels.rates.combined`), so the floats agree."""
+    operations (:func:`schedlab.sim.kernels.rates.term` and ``combined``), so the floats agree."""
     return math.copysign(math.sqrt(abs(extra)), extra) if squares else extra
 
 
