@@ -70,15 +70,19 @@ def test_placements_through_the_service_equal_schedlab_s_own() -> None:
 def test_the_deployment_examples_are_valid_yaml_with_the_verbs_schedlab_serves() -> None:
     import yaml
 
+    from schedlab.cluster.mig import mig_model
+
     root = Path(__file__).resolve().parents[2] / "examples" / "kubernetes"
     (config,) = yaml.safe_load_all((root / "scheduler-config.yaml").read_text())
     (extender,) = config["extenders"]
     verbs = ("filterVerb", "prioritizeVerb", "preemptVerb", "bindVerb")
     assert [extender[v] for v in verbs] == ["filter", "prioritize", "preempt", "bind"]
     assert extender["nodeCacheCapable"] is True
-    assert extender["managedResources"] == [
-        {"name": "alibabacloud.com/gpu-milli", "ignoredByScheduler": True}
-    ]
+    first, *instances = extender["managedResources"]
+    assert first == {"name": "alibabacloud.com/gpu-milli", "ignoredByScheduler": True}
+    a100 = mig_model("A100-80GB")
+    assert a100 is not None
+    assert [r["name"] for r in instances] == sorted(p.resource for p in a100.profiles if not p.media)
     docs = list(yaml.safe_load_all((root / "deployment.yaml").read_text()))
     (deployment,) = [doc for doc in docs if doc["kind"] == "Deployment"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]

@@ -28,7 +28,7 @@ log = logging.getLogger("schedlab")
     "--nodes",
     type=PATH,
     help="Also know the nodes of this openb node list from the start (trying the service without a"
-    " cluster, load tests).",
+    " cluster, load tests); its optional mig column partitions GPUs into MIG instances.",
 )
 @click.option("--pods", type=PATH, help="Task mix of FGD's fragmentation measure. " + PODS_HELP)
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of policies that draw numbers.")
@@ -75,7 +75,8 @@ def serve(
     """Answer kube-scheduler's HTTP extender calls (POST <prefix>/filter, /prioritize, /preempt, /bind;
     GET /livez, /readyz, /metrics) with a schedlab placement policy, GPU sharing in the FGD
     convention (alibabacloud.com/gpu-milli, gpu-count, gpu-card-model; GPUs written to
-    alibabacloud.com/gpu-index). See docs/kubernetes.md."""
+    alibabacloud.com/gpu-index) and MIG instances as the GPU operator's mixed strategy names them
+    (nvidia.com/mig-<profile>). See docs/kubernetes.md."""
     try:
         import kubernetes  # noqa: F401
         import orjson  # noqa: F401
@@ -101,18 +102,10 @@ def serve(
     VICTIM_POLICIES.get(victim)  # an unknown name: one error line, before anything starts
     book = Book(policy, load_tasks(pods or default_pods_path()), seed)
     if nodes is not None:
-        from schedlab.serve.objects import NodeSpec
+        from schedlab.serve.instances import node_specs
         from schedlab.trace import load_nodes
 
-        table = load_nodes(nodes)
-        book.upsert(
-            [
-                NodeSpec(str(n), int(c), int(m), int(g), str(k) if g else "")
-                for n, c, m, g, k in zip(
-                    table.name, table.cpu_milli, table.memory_mib, table.num_gpu, table.model, strict=True
-                )
-            ]
-        )
+        book.upsert(node_specs(load_nodes(nodes)))
     binder, health = None, Health(stale_after=stale_after)
     if kubeconfig is not None:
         from schedlab.serve.informer import Informer

@@ -23,9 +23,10 @@ from schedlab.cluster.shapes import Shape, allowed_mask
 from schedlab.cluster.state import ClusterState
 from schedlab.policies import PolicyContext, make_policy
 from schedlab.scheduler.placer import Placer
-from schedlab.serve.fit import PASS, ROOM, UNKNOWN, codes_of, reasons
+from schedlab.serve.fit import NO_GPU, PASS, ROOM, UNKNOWN, codes_of, reasons
+from schedlab.serve.instances import build_rows, shape_spec, typical_for
 from schedlab.serve.objects import NodeSpec, PodRequest
-from schedlab.trace.tables import IntArray, Nodes, Tasks
+from schedlab.trace.tables import GPU_MILLI, IntArray, Tasks
 
 log = logging.getLogger("schedlab")
 
@@ -93,30 +94,31 @@ class Book:
                 self._build()
 
     def _build(self) -> None:
-        """A fresh cluster state over the known nodes (by name), with every held pod back."""
-        names = sorted(self.nodes)
-        rows = [(n, s.cpu_milli, s.memory_mib, s.num_gpu, s.model) for n in names for s in [self.nodes[n]]]
-        self.cluster = ClusterState(Nodes.build(rows, "kubernetes"))
-        self.index = {name: i for i, name in enumerate(names)}
-        frag = Fragmentation(self.typical, self.cluster.models)
+        """A fresh cluster state over the known nodes (by name, and their MIG instances:
+        :mod:`~schedlab.serve.instances`), with every held pod back."""
+        self.rows = rows = build_rows(self.nodes)
+        self.cluster = ClusterState(rows.nodes)
+        self.names, self.index = rows.names, rows.index
+        frag = Fragmentation(typical_for(self.typical, rows), self.cluster.models)
         context = PolicyContext(frag, np.random.default_rng(self.seed))
         self.policy = make_policy(self.policy_name, context)
-        self.placer = Placer(self.cluster, self.policy, np.arange(len(names), dtype=np.int64))
-        self.names = names
+        self.placer = Placer(self.cluster, self.policy, np.arange(len(rows.nodes), dtype=np.int64))
         self.generation = getattr(self, "generation", 0) + 1  # answers cached per node set
         self.fragmentation = frag
-        self._shapes: dict[tuple[int, int, int, int, str], Shape] = {}
+        self._shapes: dict[tuple[int, int, int, int, str, str], Shape] = {}
         self._fit: dict[Shape, tuple[int, IntArray]] = {}
         for held in self.held.values():
-            if held.node in self.index:
-                self.cluster.place(self.index[held.node], self.shape(held.pod), held.gpus, check=False)
+            row = rows.row(held.node, held.pod)
+            if row >= 0:
+                self.cluster.place(row, self.shape(held.pod), held.gpus, check=False)
 
     def shape(self, pod: PodRequest) -> Shape:
-        key = (pod.cpu_milli, pod.memory_mib, pod.num_gpu, pod.gpu_milli, pod.gpu_spec)
+        key = (pod.cpu_milli, pod.memory_mib, pod.num_gpu, pod.gpu_milli, pod.gpu_spec, pod.mig)
         found = self._shapes.get(key)
         if found is None:
-            allowed = allowed_mask(pod.gpu_spec, self.cluster.models) if pod.num_gpu else None
-            found = self._shapes[key] = Shape(len(self._shapes), *key, allowed)
+            spec = shape_spec(pod, self.rows)
+            allowed = allowed_mask(spec, self.cluster.models) if pod.num_gpu else None
+            found = self._shapes[key] = Shape(len(self._shapes), *key[:4], spec, allowed)
         return found
 
     def shapes(self) -> tuple[Shape, ...]:
@@ -154,10 +156,12 @@ class Book:
             codes = np.full(len(at), PASS, dtype=np.int64)
             if not pod.wants_gpu:
                 return codes
-            known = at >= 0
-            codes[~known] = UNKNOWN
-            if len(self.cluster) and known.any():
-                codes[known] = self._codes(self.shape(pod))[at[known]]
+            rows = self.rows.at(pod, at)
+            codes[at < 0] = UNKNOWN
+            codes[(at >= 0) & (rows < 0)] = NO_GPU  # no instances of its profile there
+            known = rows >= 0
+            if known.any():
+                codes[known] = self._codes(self.shape(pod))[rows[known]]
             return codes
 
     def _codes(self, shape: Shape) -> IntArray:
@@ -193,9 +197,10 @@ class Book:
             pod = self.pending.get(uid)
             if pod is None:
                 raise BindError(f"schedlab: no filter or prioritize call seen for pod {uid}")
-            i = self.index.get(node)
-            if i is None:
-                raise BindError(f"schedlab: unknown node {node}")
+            i = self.rows.row(node, pod)
+            if i < 0:
+                what = f"node {node} has no {pod.resource}" if node in self.index else f"unknown node {node}"
+                raise BindError(f"schedlab: {what}")
             shape = self.shape(pod)
             if not self.cluster.feasible(shape, np.array([i]))[0]:
                 raise BindError(f"schedlab: pod {pod.namespace}/{pod.name} no longer fits node {node}")
@@ -225,25 +230,35 @@ class Book:
             held = self.held.pop(uid, None)
             if held is None:
                 return False
-            if held.node in self.index:
-                self.cluster.release(self.index[held.node], self.shape(held.pod), held.gpus)
+            row = self.rows.row(held.node, held.pod)
+            if row >= 0:
+                self.cluster.release(row, self.shape(held.pod), held.gpus)
             return True
 
     def learn(self, pod: PodRequest, node: str, gpus: tuple[int, ...], started: float | None = None) -> None:
         """A pod already bound (seen through the API, e.g. after a restart): book its GPUs.
         Where the API says otherwise than the book (another node or GPUs), the API wins,
-        except for a pod whose bind is under way."""
+        except for a pod whose bind is under way. A pod on MIG instances takes free ones of
+        its profile (``gpus`` is not read: its node's device plugin chose, and instances of
+        one profile are alike)."""
         with self.lock:
             held = self.held.get(pod.uid)
             if held is not None:
-                if pod.uid in self.inflight or (held.node, held.gpus) == (node, gpus):
+                same = held.node == node and (pod.mig != "" or held.gpus == gpus)
+                if pod.uid in self.inflight or same:
                     return
                 self.release(pod.uid)
+            i = self.rows.row(node, pod)
+            if i >= 0 and pod.mig:
+                gpus = tuple(np.flatnonzero(self.cluster.gpu_free[i] >= GPU_MILLI)[: pod.num_gpu].tolist())
             self.held[pod.uid] = Held(node, gpus, pod, self._tick(), started or time.time())
-            i = self.index.get(node)
-            if i is None:
+            if i < 0:
                 return
             shape = self.shape(pod)
+            if len(gpus) < pod.num_gpu and pod.mig:
+                log.warning(
+                    "pod %s/%s: node %s has too few free %s", pod.namespace, pod.name, node, pod.resource
+                )
             if any(g >= self.cluster.num_gpu[i] for g in gpus):
                 log.warning(
                     "pod %s/%s: gpu-index %s beyond node %s's GPUs", pod.namespace, pod.name, gpus, node

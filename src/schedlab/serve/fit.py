@@ -41,6 +41,15 @@ def codes_of(c: ClusterState, shape: Shape, rows: IntArray) -> IntArray:
 
 def reasons(pod: PodRequest) -> list[str]:
     """The reason of each filter code, for this pod."""
+    if pod.mig:
+        what = pod.resource
+        return [
+            "schedlab: unknown node (give the service --kubeconfig to learn nodes)",
+            f"schedlab: node has no {what}",
+            f"schedlab: pod wants {what} of gpu-card-model {pod.gpu_spec}",
+            f"schedlab: pod wants {pod.num_gpu} {what}, more than the node has",
+            f"schedlab: no {pod.num_gpu} {what} free",
+        ]
     return [
         "schedlab: unknown node (give the service --kubeconfig to learn nodes)",
         "schedlab: node has no GPU",
@@ -54,11 +63,12 @@ def scores(book: Book, pod: PodRequest, known: IntArray) -> IntArray:
     """Scores 0-10: the node the policy would pick gets 10 alone (its tie order decides
     equal scores), the others their policy score scaled to 0-9; 0 where it does not fit.
     A pod that asks for no GPU gets 0 everywhere (neutral). ``known``: node indices
-    (-1: unknown)."""
+    (-1: unknown); a pod asking for MIG instances is scored on its profile's rows."""
     with book.lock:
         book.remember(pod)
         if not pod.wants_gpu or not len(known):
             return np.zeros(len(known), dtype=np.int64)
+        known = book.rows.at(pod, known)
         ok = known >= 0
         if ok.all():  # the usual case: no masks, no copies
             keys = book.placer.keys(book.shape(pod), known)

@@ -126,8 +126,8 @@ class Informer:
             self.book.upsert([spec])
 
     def observe_pod(self, kind: str, obj: dict[str, Any]) -> str | None:
-        """A pod event: a bound pod with GPU indices is booked (its uid returned); a
-        finished or deleted one freed."""
+        """A pod event: a bound pod with GPU indices, or on MIG instances, is booked (its
+        uid returned); a finished or deleted one freed."""
         try:
             pod = parse_pod(obj)
             gpus = gpu_index(obj)
@@ -138,8 +138,8 @@ class Informer:
         phase = (obj.get("status") or {}).get("phase")
         if kind == "DELETED" or phase in FINISHED:
             self.book.release(pod.uid)
-        elif node and pod.wants_gpu and gpus is not None:
-            self.book.learn(pod, str(node), gpus, start_time(obj))
+        elif node and pod.wants_gpu and (gpus is not None or pod.mig):
+            self.book.learn(pod, str(node), gpus or (), start_time(obj))
             return pod.uid
         return None
 

@@ -3,7 +3,9 @@ list and watch nodes and pods for the :class:`~schedlab.serve.informer.Informer`
 
 After a restart the book is rebuilt from the pods' ``alibabacloud.com/gpu-index``
 annotations (written before each Binding): a pod that holds GPUs keeps them, so no GPU is
-booked twice. Lists and watches are read as raw JSON (orjson), not through the client's
+booked twice. A pod on MIG instances needs none (the node's device plugin picks its
+instances, and instances of one profile are alike): every bound pod asking for them holds
+them. Lists and watches are read as raw JSON (orjson), not through the client's
 models: faster, and an object the models reject cannot stop the service.
 """
 
@@ -101,7 +103,7 @@ class KubeBinder:
             raise RuntimeError(f"the API server answered {err.status} {err.reason}") from None
 
     def _write(self, pod: PodRequest, node: str, gpus: tuple[int, ...]) -> None:
-        if gpus:
+        if gpus and not pod.mig:
             patch = {"metadata": {"annotations": {GPU_INDEX: ",".join(str(g) for g in gpus)}}}
             self.api.patch_namespaced_pod(pod.name, pod.namespace, patch, _preload_content=False)
         binding = {

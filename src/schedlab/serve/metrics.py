@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from schedlab.trace.tables import GPU_MILLI
+
 if TYPE_CHECKING:
     from prometheus_client import Metric
 
@@ -36,7 +38,7 @@ class Metrics:
             "schedlab_extender_errors", "Calls answered with an error", ["verb"], registry=reg
         )
         self.bound = Counter("schedlab_pods_bound", "Pods bound by the extender", registry=reg)
-        Gauge("schedlab_gpu_allocation", "Allocated share of the known GPUs", registry=reg).set_function(
+        Gauge("schedlab_gpu_allocation", "Allocated share of GPU compute", registry=reg).set_function(
             lambda: allocation(book)
         )
         Gauge(
@@ -80,17 +82,21 @@ class WatchCollector(Collector):
 
 
 def allocation(book: Book) -> float:
-    """Allocated share of the known GPUs (0-1)."""
+    """Allocated share of the known GPUs' compute (0-1): a MIG instance counts its share."""
     with book.lock:
-        c = book.cluster
-        return c.allocated_gpu_milli / c.gpu_capacity if c.gpu_capacity else 0.0
+        c, share = book.cluster, book.rows.share
+        capacity = float((c.num_gpu * share).sum()) * GPU_MILLI
+        used = float(((c.num_gpu * GPU_MILLI - c.gpu_free.sum(axis=1)) * share).sum())
+        return used / capacity if capacity else 0.0
 
 
 def fragmentation_share(book: Book) -> float:
-    """FGD's fragmentation of the cluster as a share of its GPU capacity (0-1)."""
+    """FGD's fragmentation of the cluster as a share of its GPU capacity (0-1), a MIG
+    instance counting its share of a GPU."""
     with book.lock:
-        c = book.cluster
-        if not c.gpu_capacity or not len(c):
+        c, share = book.cluster, book.rows.share
+        capacity = float((c.num_gpu * share).sum()) * GPU_MILLI
+        if not capacity or not len(c):
             return 0.0
-        frag = book.fragmentation.node_frag(c.cpu_left, c.gpu_free, c.model).sum()
-        return float(frag) / book.fragmentation.scale / c.gpu_capacity
+        frag = book.fragmentation.node_frag(c.cpu_left, c.gpu_free, c.model) * share
+        return float(frag.sum()) / book.fragmentation.scale / capacity

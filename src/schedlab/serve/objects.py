@@ -5,8 +5,13 @@ as annotations or as container resource requests/limits (any Kubernetes quantity
 ``500``, ``1.5k``, ``2k``), and may restrict GPU models with the annotation
 ``alibabacloud.com/gpu-card-model`` (``|``-separated). A node gives its GPU count in
 ``status.capacity`` (``alibabacloud.com/gpu-count``, else ``nvidia.com/gpu``) and its model
-as the label ``alibabacloud.com/gpu-card-model``. Anything malformed is a :class:`BadRequest`
-naming the object and the field.
+as the label ``alibabacloud.com/gpu-card-model`` (else ``nvidia.com/gpu.product``).
+
+MIG (the GPU operator's ``mixed`` strategy): a node's ``status.capacity`` lists its
+instances per profile (``nvidia.com/mig-1g.10gb: 7``) beside its whole GPUs
+(``nvidia.com/gpu``); a pod asks for ``N`` instances of one profile as a container resource
+(``nvidia.com/mig-1g.10gb: N``). Anything malformed is a :class:`BadRequest` naming the
+object and the field.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ GPU_MILLI, GPU_COUNT, GPU_MODEL, GPU_INDEX = (
     PREFIX + "gpu-card-model",
     PREFIX + "gpu-index",
 )
-NVIDIA_GPU = "nvidia.com/gpu"
+NVIDIA_GPU, NVIDIA_PRODUCT, MIG_PREFIX = "nvidia.com/gpu", "nvidia.com/gpu.product", "nvidia.com/mig-"
 #: Bounds that no real object comes near: a request beyond them is an error, not a number.
 MAX_GPUS, MAX_CPU_MILLI, MAX_MEMORY_MIB = 64, 2**31 - 1, 2**31 - 1
 
@@ -49,10 +54,16 @@ class PodRequest:
     gpu_milli: int
     gpu_spec: str
     priority: int = 0  # spec.priority: only pods of lower priority may be preempted for it
+    mig: str = ""  # the MIG profile whose instances it asks for (``num_gpu`` of them)
 
     @property
     def wants_gpu(self) -> bool:
         return self.num_gpu > 0
+
+    @property
+    def resource(self) -> str:
+        """What it asks for, as the filter's reasons name it."""
+        return MIG_PREFIX + self.mig if self.mig else "GPU(s)"
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,8 @@ class NodeSpec:
     memory_mib: int
     num_gpu: int
     model: str
+    #: Its MIG instances per profile, by profile name (``(("1g.10gb", 7),)``).
+    mig: tuple[tuple[str, int], ...] = ()
 
 
 def quantity(text: Any, where: str) -> Decimal:
@@ -117,6 +130,7 @@ def parse_pod(obj: Any) -> PodRequest:
     if not isinstance(containers, list):
         raise BadRequest(f"{where}: spec.containers must be a list")
     cpu, memory, milli, count = Decimal(0), Decimal(0), Decimal(0), Decimal(0)
+    instances: dict[str, Decimal] = {}
     for i, container in enumerate(containers):
         resources = _mapping(container, "resources", f"{where} container {i}")
         requests = _mapping(resources, "requests", f"{where} container {i} resources")
@@ -127,6 +141,9 @@ def parse_pod(obj: Any) -> PodRequest:
         memory += quantity(asked["memory"], f"{field} memory") if "memory" in asked else 0
         milli += quantity(asked[GPU_MILLI], f"{field} {GPU_MILLI}") if GPU_MILLI in asked else 0
         count += quantity(asked[GPU_COUNT], f"{field} {GPU_COUNT}") if GPU_COUNT in asked else 0
+        for key in asked:
+            if isinstance(key, str) and key.startswith(MIG_PREFIX):
+                instances[key] = instances.get(key, Decimal(0)) + quantity(asked[key], f"{field} {key}")
     if GPU_MILLI in notes:
         milli = quantity(notes[GPU_MILLI], f"{where} annotation {GPU_MILLI}")
     if GPU_COUNT in notes:
@@ -137,6 +154,9 @@ def parse_pod(obj: Any) -> PodRequest:
         gpus, per_gpu = (1, per_gpu) if per_gpu <= 1000 else (math.ceil(per_gpu / 1000), 1000)
     if gpus and not per_gpu:
         per_gpu = 1000
+    mig = _mig_ask(where, instances, gpus)
+    if mig:
+        gpus, per_gpu = _whole(instances[MIG_PREFIX + mig], f"{where} {MIG_PREFIX + mig}", MAX_GPUS), 1000
     if per_gpu > 1000:
         raise BadRequest(f"{where} {GPU_MILLI}: {per_gpu} is more than one GPU (1000) per GPU")
     if gpus > 1 and per_gpu < 1000:
@@ -158,7 +178,19 @@ def parse_pod(obj: Any) -> PodRequest:
         gpu_milli=per_gpu if gpus else 0,
         gpu_spec=spec.strip(),
         priority=priority,
+        mig=mig,
     )
+
+
+def _mig_ask(where: str, instances: dict[str, Decimal], gpus: int) -> str:
+    """The one MIG profile a pod asks instances of ("": none)."""
+    asked = sorted(key for key, value in instances.items() if value > 0)
+    if len(asked) > 1:
+        listed = ", ".join(asked)
+        raise BadRequest(f"{where}: asks for instances of {len(asked)} MIG profiles ({listed}); give one")
+    if asked and gpus:
+        raise BadRequest(f"{where}: asks for {asked[0]} and for {GPU_MILLI}/{GPU_COUNT}; give one of them")
+    return asked[0].removeprefix(MIG_PREFIX) if asked else ""
 
 
 def start_time(obj: Any) -> float | None:
@@ -179,7 +211,13 @@ def parse_node(obj: Any) -> NodeSpec:
     allocatable = {**capacity, **_mapping(status, "allocatable", where + " status")}
     gpu_key = GPU_COUNT if GPU_COUNT in capacity else NVIDIA_GPU
     gpus = _whole(quantity(capacity.get(gpu_key, "0"), f"{where} capacity {gpu_key}"), where, MAX_GPUS)
-    model = _mapping(meta, "labels", where + " metadata").get(GPU_MODEL, "")
+    labels = _mapping(meta, "labels", where + " metadata")
+    model = labels.get(GPU_MODEL) or labels.get(NVIDIA_PRODUCT) or ""
+    mig = tuple(
+        (key.removeprefix(MIG_PREFIX), n)
+        for key in sorted(k for k in capacity if isinstance(k, str) and k.startswith(MIG_PREFIX))
+        if (n := _whole(quantity(capacity[key], f"{where} capacity {key}"), f"{where} {key}", MAX_GPUS))
+    )
     return NodeSpec(
         name=name,
         cpu_milli=_whole(quantity(allocatable.get("cpu", "0"), f"{where} cpu") * 1000, where, MAX_CPU_MILLI),
@@ -187,7 +225,8 @@ def parse_node(obj: Any) -> NodeSpec:
             quantity(allocatable.get("memory", "0"), f"{where} memory") / 2**20, where, MAX_MEMORY_MIB
         ),
         num_gpu=gpus,
-        model=str(model) if gpus else "",
+        model=str(model) if gpus or mig else "",
+        mig=mig,
     )
 
 

@@ -64,7 +64,9 @@ def choose(
     """The node to preempt on for ``pod`` among ``candidates`` and the uids of the pods
     schedlab evicts there (beyond the scheduler's own victims); None if no node works."""
     with book.lock:
-        nodes = np.array(sorted(book.index[n] for n in candidates if n in book.index), dtype=np.int64)
+        rows = book.rows
+        found_rows = (rows.row(n, pod) for n in candidates)
+        nodes = np.array(sorted(r for r in found_rows if r >= 0), dtype=np.int64)
         if not len(nodes):
             return None
         shape = book.shape(pod)
@@ -73,26 +75,26 @@ def choose(
         if len(fits):
             keys = book.placer.keys(shape, fits)
             if (keys != NONE).any():
-                return book.names[int(fits[int(np.argmax(keys))])], []
+                return rows.node_of[int(fits[int(np.argmax(keys))])], []
         on = set(nodes.tolist())
         held = [
-            (uid, h)
+            (uid, h, row)
             for uid, h in book.held.items()
             if h.gpus
             and h.pod.priority < pod.priority
             and uid not in book.inflight
-            and book.index.get(h.node) in on
+            and (row := rows.row(h.node, h.pod)) in on
         ]
         if not held:
             return None
-        kinds = [book.shape(h.pod) for _, h in held]
+        kinds = [book.shape(h.pod) for _, h, _ in held]
         shapes = ShapeArrays.build(book.shapes(), len(book.cluster.models))
         evictable = Evictable(book.cluster, shapes, len(held))
-        gpus_of = [h.gpus for _, h in held]
-        for k, (_, h) in enumerate(held):
-            evictable.add(k, kinds[k].id, book.index[h.node], h.gpus)
+        gpus_of = [h.gpus for _, h, _ in held]
+        for k, (_, h, row) in enumerate(held):
+            evictable.add(k, kinds[k].id, row, h.gpus)
         shape_of = np.array([s.id for s in kinds], dtype=np.int64)
-        started = np.array([h.started for _, h in held], dtype=np.float64)
+        started = np.array([h.started for _, h, _ in held], dtype=np.float64)
 
         def accept(node: int, chosen: list[int]) -> bool:
             gone = [(kinds[k], Placement(node, gpus_of[k]), k) for k in chosen]
@@ -105,7 +107,7 @@ def choose(
         if found is None:
             return None
         node, chosen = found
-        return book.names[node], [held[k][0] for k in chosen]
+        return rows.node_of[node], [held[k][0] for k in chosen]
 
 
 def _offered(body: dict[str, Any]) -> dict[str, tuple[list[str], int]]:
