@@ -17,6 +17,7 @@ object and the field.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -35,6 +36,8 @@ GPU_MILLI, GPU_COUNT, GPU_MODEL, GPU_INDEX = (
 NVIDIA_GPU, NVIDIA_PRODUCT, MIG_PREFIX = "nvidia.com/gpu", "nvidia.com/gpu.product", "nvidia.com/mig-"
 #: Bounds that no real object comes near: a request beyond them is an error, not a number.
 MAX_GPUS, MAX_CPU_MILLI, MAX_MEMORY_MIB = 64, 2**31 - 1, 2**31 - 1
+#: A MIG profile's name as the GPU operator writes it (``1g.10gb``, ``1g.10gb+me``, ``1c.3g.40gb``).
+PROFILE = re.compile(r"[0-9][0-9a-z.+-]{0,30}")
 
 
 class BadRequest(SchedlabError):
@@ -190,7 +193,15 @@ def _mig_ask(where: str, instances: dict[str, Decimal], gpus: int) -> str:
         raise BadRequest(f"{where}: asks for instances of {len(asked)} MIG profiles ({listed}); give one")
     if asked and gpus:
         raise BadRequest(f"{where}: asks for {asked[0]} and for {GPU_MILLI}/{GPU_COUNT}; give one of them")
-    return asked[0].removeprefix(MIG_PREFIX) if asked else ""
+    return _profile(asked[0], where) if asked else ""
+
+
+def _profile(resource: str, where: str) -> str:
+    """The MIG profile a resource ``nvidia.com/mig-<profile>`` names (``1g.10gb``)."""
+    name = resource.removeprefix(MIG_PREFIX)
+    if not PROFILE.fullmatch(name):
+        raise BadRequest(f"{where}: {resource!r} names no MIG profile (such as nvidia.com/mig-1g.10gb)")
+    return name
 
 
 def start_time(obj: Any) -> float | None:
@@ -214,7 +225,7 @@ def parse_node(obj: Any) -> NodeSpec:
     labels = _mapping(meta, "labels", where + " metadata")
     model = labels.get(GPU_MODEL) or labels.get(NVIDIA_PRODUCT) or ""
     mig = tuple(
-        (key.removeprefix(MIG_PREFIX), n)
+        (_profile(key, where), n)
         for key in sorted(k for k in capacity if isinstance(k, str) and k.startswith(MIG_PREFIX))
         if (n := _whole(quantity(capacity[key], f"{where} capacity {key}"), f"{where} {key}", MAX_GPUS))
     )
