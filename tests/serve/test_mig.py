@@ -25,7 +25,7 @@ from schedlab.serve.kube import KubeBinder
 from schedlab.serve.metrics import allocation
 from schedlab.serve.objects import BadRequest, parse_node, parse_pod
 from schedlab.serve.preempt import choose
-from schedlab.trace import load_nodes
+from schedlab.trace import load_nodes, load_tasks
 from tests.serve.test_extender import TYPICAL, MemoryBinder, node, pod
 
 ONE = "nvidia.com/mig-1g.10gb"
@@ -271,3 +271,27 @@ def test_instance_requests_never_make_a_500_nor_double_book(
     assert (free >= 0).all() and (free <= 1000).all()
     held = sum(h.pod.num_gpu * h.pod.gpu_milli for h in book.held.values())
     assert held == int((book.cluster.num_gpu * 1000).sum() - free.sum())
+
+
+def test_fgd_ranks_instances_by_a_mix_that_names_profiles(tmp_path: Path, caplog: Any) -> None:
+    """With typical tasks of two 1g instances, a node left with one free instance holds a
+    fragment: FGD fills it (b) where the openb mix, naming no profile, ranks both alike (a,
+    first by name) and says so once."""
+    mix = tmp_path / "pods.csv"
+    mix.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\nt,1000,1024,2,1000,mig-1g.10gb\n")
+    chosen = []
+    for typical in (load_tasks(mix), TYPICAL):
+        book = Book("fgd", typical)
+        book.upsert(
+            [parse_node(mig_node("a", 0, {"1g.10gb": 14})), parse_node(mig_node("b", 0, {"1g.10gb": 7}))]
+        )
+        http = TestClient(make_app(book, MemoryBinder()), raise_server_exceptions=False)
+        for k in range(6):
+            assert bind_after_filter(http, f"p{k}", "b") == {"Error": ""}
+        scores = call(http, "prioritize", {"Pod": mig_pod("q"), "NodeNames": ["a", "b"]})
+        chosen.append(max(scores, key=lambda s: s["Score"])["Host"])
+    assert chosen == ["b", "a"]
+    assert [r.message for r in caplog.records].count(
+        "the typical task mix (--pods) names no MIG profile: FGD's measure counts every free MIG"
+        " instance as a fragment (give a mix whose gpu_spec names them: mig-1g.10gb)"
+    ) == 1

@@ -24,7 +24,7 @@ from schedlab.cluster.state import ClusterState
 from schedlab.policies import PolicyContext, make_policy
 from schedlab.scheduler.placer import Placer
 from schedlab.serve.fit import NO_GPU, PASS, ROOM, UNKNOWN, codes_of, reasons
-from schedlab.serve.instances import build_rows, shape_spec, typical_for
+from schedlab.serve.instances import build_rows, names_profiles, shape_spec, typical_for
 from schedlab.serve.objects import NodeSpec, PodRequest
 from schedlab.trace.tables import GPU_MILLI, IntArray, Tasks
 
@@ -63,6 +63,7 @@ class Book:
         self.pending: OrderedDict[str, PodRequest] = OrderedDict()
         self.inflight: set[str] = set()  # pods whose bind's API writes are under way
         self.clock = 0  # ticks at every change of what a pod holds
+        self.warned_mix = False  # said that the typical mix names no MIG profile
         self._build()
 
     # ----- nodes ------------------------------------------------------------------------------
@@ -99,6 +100,12 @@ class Book:
         self.rows = rows = build_rows(self.nodes)
         self.cluster = ClusterState(rows.nodes)
         self.names, self.index = rows.names, rows.index
+        if len(rows.nodes) > len(rows.names) and not self.warned_mix and not names_profiles(self.typical):
+            self.warned_mix = True
+            log.warning(
+                "the typical task mix (--pods) names no MIG profile: FGD's measure counts every"
+                " free MIG instance as a fragment (give a mix whose gpu_spec names them: mig-1g.10gb)"
+            )
         frag = Fragmentation(typical_for(self.typical, rows), self.cluster.models)
         context = PolicyContext(frag, np.random.default_rng(self.seed))
         self.policy = make_policy(self.policy_name, context)

@@ -108,6 +108,11 @@ def shape_spec(pod: PodRequest, rows: Rows) -> str:
     return "|".join(f"{m}/{pod.mig}" for m in named) if named else ""
 
 
+def names_profiles(typical: TypicalTasks) -> bool:
+    """Whether some task of a typical mix asks for MIG instances."""
+    return any(mig_profiles(spec) for spec in typical.gpu_spec)
+
+
 def typical_for(typical: TypicalTasks, rows: Rows) -> TypicalTasks:
     """FGD's typical task mix over ``rows``: unchanged without instance rows; else a task
     naming a profile may take its instances, one naming none the whole GPUs."""
