@@ -7,8 +7,11 @@ order, as kube-scheduler sends them) for pods drawn from the openb pod list, unt
 ``--requests`` calls or ``--seconds`` have passed, after ``--warmup`` calls (not measured)
 that fill the per-shape caches as a running service has them. Prints per-verb p50/p99 latency (client
 side, the whole HTTP exchange), the sustained rate, and the server's peak RSS. Bounded in
-count and time; loopback only. Usage: ``python benchmarks/extender_load.py [--nodes 5000]
-[--clients 8] [--requests 6000] [--seconds 60]``.
+count and time; loopback only. With ``--mig F`` a share ``F`` of the nodes are 8-GPU A100s
+whose GPUs are MIG-partitioned (``3g.40gb,2g.20gb,2x1g.10gb``, the node list's ``mig``
+column) and a share ``F`` of the pods ask for one instance (``nvidia.com/mig-1g.10gb``,
+``-2g.20gb`` or ``-3g.40gb``). Usage: ``python benchmarks/extender_load.py [--nodes 5000]
+[--clients 8] [--requests 6000] [--seconds 60] [--mig 0.2]``.
 """
 
 from __future__ import annotations
@@ -35,22 +38,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def node_list(count: int, path: Path) -> list[str]:
-    """``count`` GPU nodes of the embedded openb list, repeated and renamed, as a CSV."""
+#: The layout of the partitioned nodes' GPUs, and the profiles MIG pods ask for (with weights).
+LAYOUT, PROFILES, WEIGHTS = '"3g.40gb,2g.20gb,2x1g.10gb"', ("1g.10gb", "2g.20gb", "3g.40gb"), (0.5, 0.3, 0.2)
+
+
+def node_list(count: int, path: Path, mig: float = 0.0) -> list[str]:
+    """``count`` GPU nodes of the embedded openb list, repeated and renamed, as a CSV; a share
+    ``mig`` of them (evenly spread) 8-GPU A100s, MIG-partitioned."""
     every = load_nodes(default_nodes_path())
     gpu = np.flatnonzero(every.num_gpu > 0)
-    rows, names = ["sn,cpu_milli,memory_mib,gpu,model"], []
+    rows, names = ["sn,cpu_milli,memory_mib,gpu,model,mig"], []
     for k in range(count):
         i = int(gpu[k % len(gpu)])
         name = f"{every.name[i]}-{k // len(gpu)}"
         names.append(name)
-        rows.append(f"{name},{every.cpu_milli[i]},{every.memory_mib[i]},{every.num_gpu[i]},{every.model[i]}")
+        if int((k + 1) * mig) > int(k * mig):
+            rows.append(f"{name},{every.cpu_milli[i]},{every.memory_mib[i]},8,A100-SXM4-80GB,{LAYOUT}")
+            continue
+        model = every.model[i]
+        rows.append(f"{name},{every.cpu_milli[i]},{every.memory_mib[i]},{every.num_gpu[i]},{model},")
     path.write_text("\n".join(rows) + "\n")
     return names
 
 
-def pod_bodies(names: list[str], count: int, seed: int) -> list[bytes]:
-    """Filter/prioritize bodies for ``count`` openb GPU pods, node names shuffled per call."""
+def pod_bodies(names: list[str], count: int, seed: int, mig: float = 0.0) -> list[bytes]:
+    """Filter/prioritize bodies for ``count`` openb GPU pods (a share ``mig`` of them asking
+    for one MIG instance instead), node names shuffled per call."""
     tasks = load_tasks(default_pods_path())
     gpu = np.flatnonzero(tasks.num_gpu > 0)
     rng = np.random.default_rng(seed)
@@ -66,6 +79,10 @@ def pod_bodies(names: list[str], count: int, seed: int) -> list[bytes]:
         if tasks.gpu_spec[t]:
             notes["alibabacloud.com/gpu-card-model"] = str(tasks.gpu_spec[t])
         resources = {"requests": {"cpu": f"{tasks.cpu_milli[t]}m", "alibabacloud.com/gpu-milli": str(milli)}}
+        if rng.random() < mig:
+            notes = {}
+            profile = PROFILES[int(rng.choice(len(PROFILES), p=WEIGHTS))]
+            resources = {"requests": {"cpu": f"{tasks.cpu_milli[t]}m", f"nvidia.com/mig-{profile}": "1"}}
         pod = {
             "metadata": {"name": f"p{k}", "namespace": "default", "uid": f"u{k}", "annotations": notes},
             "spec": {"containers": [{"name": "main", "resources": resources}]},
@@ -134,11 +151,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--warmup", type=int, default=1000, help="calls before measuring (not counted)")
+    parser.add_argument("--mig", type=float, default=0.0, help="share of MIG nodes and pods")
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        names = node_list(args.nodes, Path(tmp) / "nodes.csv")
-        bodies = pod_bodies(names, args.requests, args.seed)
+        names = node_list(args.nodes, Path(tmp) / "nodes.csv", args.mig)
+        bodies = pod_bodies(names, args.requests, args.seed, args.mig)
         command = [sys.executable, "-m", "schedlab", "serve", "--policy", "fgd", "--port", str(port)]
         server = subprocess.Popen([*command, "--nodes", str(Path(tmp) / "nodes.csv")])
         try:
@@ -148,7 +166,7 @@ def main() -> None:
                     break
                 except OSError:
                     time.sleep(0.1)
-            warm = pod_bodies(names, args.warmup, args.seed + 1)  # fills the per-shape caches
+            warm = pod_bodies(names, args.warmup, args.seed + 1, args.mig)  # fills the per-shape caches
             asyncio.run(load(port, warm, args.clients, 60.0))
             latencies, wall = asyncio.run(load(port, bodies, args.clients, args.seconds))
             server_ms = handler_means(port)
@@ -158,7 +176,8 @@ def main() -> None:
             server.terminate()
             server.wait(10)
     total = sum(len(v) for v in latencies.values())
-    print(f"{args.nodes} nodes, {args.clients} clients, policy fgd, nodeCacheCapable true")
+    mig = f", MIG: {args.mig:.0%} of nodes and pods" if args.mig else ""
+    print(f"{args.nodes} nodes, {args.clients} clients, policy fgd, nodeCacheCapable true{mig}")
     for verb, values in latencies.items():
         ms = np.array(values) * 1000
         p50, p99 = np.percentile(ms, [50, 99])
