@@ -295,3 +295,19 @@ def test_fgd_ranks_instances_by_a_mix_that_names_profiles(tmp_path: Path, caplog
         "the typical task mix (--pods) names no MIG profile: FGD's measure counts every free MIG"
         " instance as a fragment (give a mix whose gpu_spec names them: mig-1g.10gb)"
     ) == 1
+
+
+def test_instance_pods_learned_before_their_node_hold_instances_once_it_is_known() -> None:
+    book = Book("fgd", TYPICAL)
+    for k in range(3):
+        book.learn(parse_pod(mig_pod(f"p{k}", 2)), "z", ())
+    book.upsert([parse_node(mig_node("z", 0, {"1g.10gb": 7}))])
+    row = book.rows.row("z", parse_pod(mig_pod("x")))
+    assert (book.cluster.gpu_free[row, :7] == 0).sum() == 6
+    book.upsert([parse_node(mig_node("z", 0, {"1g.10gb": 4}))])  # re-partitioned: fewer instances
+    free = book.cluster.gpu_free[book.rows.row("z", parse_pod(mig_pod("x")))]
+    assert (free == 0).sum() >= 4 and (free >= 0).all() and (free[:4] == 0).all()
+    book.release("uid-p0")
+    book.release("uid-p1")
+    book.release("uid-p2")
+    assert (book.cluster.gpu_free[book.rows.row("z", parse_pod(mig_pod("x"))), :4] == 1000).all()

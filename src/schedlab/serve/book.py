@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -114,10 +114,22 @@ class Book:
         self.fragmentation = frag
         self._shapes: dict[tuple[int, int, int, int, str, str], Shape] = {}
         self._fit: dict[Shape, tuple[int, IntArray]] = {}
-        for held in self.held.values():
+        for uid, held in self.held.items():
             row = rows.row(held.node, held.pod)
-            if row >= 0:
+            if row >= 0 and held.pod.mig:  # its node's instances may have changed: take free ones
+                held = self.held[uid] = replace(held, gpus=self._free_instances(row, held.pod))
+            if row >= 0 and _booked(held):
                 self.cluster.place(row, self.shape(held.pod), held.gpus, check=False)
+
+    def _free_instances(self, row: int, pod: PodRequest) -> tuple[int, ...]:
+        """Free instances of ``row`` for ``pod``, the first ones; none when too few are free
+        (the API has it there, the book cannot: it is not booked, with a warning)."""
+        found = tuple(np.flatnonzero(self.cluster.gpu_free[row] >= GPU_MILLI)[: pod.num_gpu].tolist())
+        if len(found) < pod.num_gpu:
+            where = self.rows.node_of[row]
+            log.warning("pod %s/%s: too few free %s on %s", pod.namespace, pod.name, pod.resource, where)
+            return ()
+        return found
 
     def shape(self, pod: PodRequest) -> Shape:
         key = (pod.cpu_milli, pod.memory_mib, pod.num_gpu, pod.gpu_milli, pod.gpu_spec, pod.mig)
@@ -238,7 +250,7 @@ class Book:
             if held is None:
                 return False
             row = self.rows.row(held.node, held.pod)
-            if row >= 0:
+            if row >= 0 and _booked(held):
                 self.cluster.release(row, self.shape(held.pod), held.gpus)
             return True
 
@@ -257,20 +269,16 @@ class Book:
                 self.release(pod.uid)
             i = self.rows.row(node, pod)
             if i >= 0 and pod.mig:
-                gpus = tuple(np.flatnonzero(self.cluster.gpu_free[i] >= GPU_MILLI)[: pod.num_gpu].tolist())
+                gpus = self._free_instances(i, pod)
             self.held[pod.uid] = Held(node, gpus, pod, self._tick(), started or time.time())
-            if i < 0:
+            if i < 0 or not _booked(self.held[pod.uid]):
                 return
-            shape = self.shape(pod)
-            if len(gpus) < pod.num_gpu and pod.mig:
-                log.warning(
-                    "pod %s/%s: node %s has too few free %s", pod.namespace, pod.name, node, pod.resource
-                )
             if any(g >= self.cluster.num_gpu[i] for g in gpus):
                 log.warning(
                     "pod %s/%s: gpu-index %s beyond node %s's GPUs", pod.namespace, pod.name, gpus, node
                 )
-            self.cluster.place(i, shape, [g for g in gpus if g < self.cluster.num_gpu[i]], check=False)
+            within = [g for g in gpus if g < self.cluster.num_gpu[i]]
+            self.cluster.place(i, self.shape(pod), within, check=False)
 
     def forget_unlisted(self, listed: set[str], stamp: int) -> int:
         """After a full listing of the pods holding GPUs (``listed``: their uids), begun
@@ -286,3 +294,8 @@ class Book:
             for uid in gone:
                 self.release(uid)
             return len(gone)
+
+
+def _booked(held: Held) -> bool:
+    """Whether ``held`` holds GPUs in the cluster state (a pod on MIG instances: all it asks)."""
+    return not held.pod.mig or len(held.gpus) == held.pod.num_gpu
