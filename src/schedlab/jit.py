@@ -50,6 +50,7 @@ def _use_cache_for_this_source() -> None:
     """
     if _cache_set:
         return
+    _numpy_support_without_blas_probe()
     import numba
 
     root = Path(__file__).parent
@@ -62,6 +63,22 @@ def _use_cache_for_this_source() -> None:
     )
     numba.config.CACHE_DIR = os.path.join(base, digest.hexdigest()[:16])  # type: ignore[attr-defined]
     _cache_set.append(True)
+
+
+def _numpy_support_without_blas_probe() -> None:
+    """Import numba's NumPy support before the first kernel loads, with its BLAS probe
+    failing fast: ``numba.np.arraymath`` imports ``scipy.linalg`` (0.15-0.2 s) only to choose
+    how ``np.correlate`` and ``np.convolve`` multiply, which no kernel calls. ``np.dot`` and
+    ``np.linalg`` in a kernel still import scipy when they are compiled."""
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # an import of it fails at once
+    try:
+        import numba.np.arraymath  # noqa: F401
+    except ImportError:
+        pass  # something else needed scipy.linalg: the CPU target imports it all as usual
+    finally:
+        del sys.modules["scipy.linalg"]
 
 
 def cached(entry: str) -> bool:
