@@ -214,7 +214,7 @@ def test_with_strict_admission_only_the_head_is_helped(compiled: bool) -> None:
     assert list(backfill.tasks["start"].iloc[1:]) == [21.0, 3.0] and backfill.summary["mig_reconfigs"] == 1
 
 
-def test_bad_alternatives_are_one_error(tmp_path: Path) -> None:
+def test_bad_alternatives_are_one_error_and_rejections_say_why(tmp_path: Path) -> None:
     layouts = parse_layouts([FIRST], NODES)
     for alts, message in (
         ((f"{A100}=3g.40gb,2x1g.10gb,2g.20gb",), "has this layout already"),
@@ -244,6 +244,19 @@ def test_bad_alternatives_are_one_error(tmp_path: Path) -> None:
         "replay", "--jobs", str(jobs), "--nodes", str(nodes), "--mig", FIRST, "--mig-alt", f"{A100}=7x1g.10gb"
     )
     assert huge.returncode == 0, huge.stderr  # 14 instances of a 2-GPU node, per GPU: 7
+    two = tmp_path / "two.csv"
+    two.write_text(
+        "id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\n"
+        "x,0,10,1000,1024,2,1000,mig-7g.80gb\n"
+    )
+    per_gpu = run_cli(
+        "replay", "--jobs", str(two), "--nodes", str(nodes), "--mig", FIRST, "--mig-alt", ALTS[0]
+    )
+    assert (
+        f"warning: 1 of 1 tasks fit no node of {nodes} even when it is empty; they are counted as rejected"
+        " (1 of them ask for several MIG instances, which --mig-scope gpu gives on one GPU only:"
+        " --mig-scope node lets a task take them on several GPUs of a node)"
+    ) in per_gpu.stderr
 
 
 def test_mig_compare_adds_the_repartitioned_mode(tmp_path: Path) -> None:

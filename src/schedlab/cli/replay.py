@@ -247,18 +247,19 @@ def replay(
     settings = asdict(config) | clock | {name: str(path) if path else None for name, path in files.items()}
     meta = stamp(settings, inputs(files))
     summary = result.summary | meta
-    from schedlab.cli.replay_report import print_replay, warn_if_idle, warn_if_starving, warn_loads
+    from schedlab.cli.replay_report import (
+        print_replay,
+        warn_if_idle,
+        warn_if_starving,
+        warn_loads,
+        warn_rejected,
+    )
 
     warn_loads(summary["offered_loads"], 0, summary["tasks"], node_table.source)
     warn_if_idle(summary)
     warn_if_starving(summary)
-    if summary["rejected"]:
-        log.warning(
-            "%d of %d tasks fit no node of %s even when it is empty; they are counted as rejected",
-            summary["rejected"],
-            summary["tasks"],
-            node_table.source,
-        )
+    per_gpu = bool(config.mig_alt) and config.mig_scope == "gpu"
+    warn_rejected(summary, result.tasks, node_table.source, per_gpu)
     if out is not None:
         from schedlab.report.timeline import plot_timeline
 

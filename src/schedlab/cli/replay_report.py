@@ -7,8 +7,11 @@ import logging
 from typing import Any
 
 import click
+import numpy as np
+import pandas as pd
 
 from schedlab.cli.common import print_table
+from schedlab.trace.openb import mig_profiles
 
 log = logging.getLogger("schedlab")
 LABELS = {"gpu": "GPU", "cpu": "CPU", "memory": "memory"}
@@ -105,6 +108,31 @@ def warn_loads(loads: dict[str, float | None], never: int, tasks: int, nodes: st
             tasks,
             nodes,
         )
+
+
+def warn_rejected(summary: dict[str, Any], tasks: pd.DataFrame, nodes: str, per_gpu: bool) -> None:
+    """Warn of the tasks that fit no node even when it is empty; with GPUs re-partitioned
+    one by one (``per_gpu``), say how many of them ask for several MIG instances."""
+    if not summary["rejected"]:
+        return
+    hint = ""
+    if per_gpu:
+        codes, specs = pd.factorize(tasks["gpu_spec"])
+        asks = np.array([bool(mig_profiles(str(spec)) or "/" in str(spec)) for spec in specs], dtype=bool)
+        several = (tasks["status"] == "rejected").to_numpy() & (tasks["num_gpu"].to_numpy() > 1)
+        count = int((several & asks[codes]).sum()) if len(specs) else 0
+        if count:
+            hint = (
+                f" ({count} of them ask for several MIG instances, which --mig-scope gpu gives on one"
+                " GPU only: --mig-scope node lets a task take them on several GPUs of a node)"
+            )
+    log.warning(
+        "%d of %d tasks fit no node of %s even when it is empty; they are counted as rejected%s",
+        summary["rejected"],
+        summary["tasks"],
+        nodes,
+        hint,
+    )
 
 
 def warn_if_starving(summary: dict[str, Any]) -> None:
