@@ -311,3 +311,20 @@ def test_instance_pods_learned_before_their_node_hold_instances_once_it_is_known
     book.release("uid-p1")
     book.release("uid-p2")
     assert (book.cluster.gpu_free[book.rows.row("z", parse_pod(mig_pod("x"))), :4] == 1000).all()
+
+
+def test_the_example_pod_asks_for_two_instances_of_its_model() -> None:
+    import yaml
+
+    doc = yaml.safe_load((EXAMPLES / "kubernetes" / "mig-pod.yaml").read_text())
+    p = parse_pod(doc)
+    assert (p.mig, p.num_gpu, p.gpu_spec, p.cpu_milli, p.memory_mib) == (
+        "1g.10gb",
+        2,
+        "A100-SXM4-80GB",
+        4000,
+        16384,
+    )
+    http, _ = cluster()
+    answer = call(http, "filter", {"Pod": doc, "NodeNames": ["a", "b", "c"]})
+    assert answer["NodeNames"] == ["a", "b"]  # both have 1g.10gb instances of an A100-SXM4-80GB
