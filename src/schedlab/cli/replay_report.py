@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from schedlab.cli.common import print_table
-from schedlab.trace.openb import mig_profiles
+from schedlab.cluster.mig import mig_model
 
 log = logging.getLogger("schedlab")
 LABELS = {"gpu": "GPU", "cpu": "CPU", "memory": "memory"}
@@ -118,7 +118,7 @@ def warn_rejected(summary: dict[str, Any], tasks: pd.DataFrame, nodes: str, per_
     hint = ""
     if per_gpu:
         codes, specs = pd.factorize(tasks["gpu_spec"])
-        asks = np.array([bool(mig_profiles(str(spec)) or "/" in str(spec)) for spec in specs], dtype=bool)
+        asks = np.array([_on_instances(str(spec)) for spec in specs], dtype=bool)
         several = (tasks["status"] == "rejected").to_numpy() & (tasks["num_gpu"].to_numpy() > 1)
         count = int((several & asks[codes]).sum()) if len(specs) else 0
         if count:
@@ -133,6 +133,11 @@ def warn_rejected(summary: dict[str, Any], tasks: pd.DataFrame, nodes: str, per_
         nodes,
         hint,
     )
+
+
+def _on_instances(spec: str) -> bool:
+    """Whether a replayed task's GPU constraint names MIG instances (``<MODEL>/<profile>``)."""
+    return any(mig_model(token.rpartition("/")[0]) is not None for token in spec.split("|"))
 
 
 def warn_if_starving(summary: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from schedlab.errors import ConfigError
 from schedlab.kueue import manager
 from schedlab.kueue import objects as o
 from schedlab.kueue.fields import Doc
+from schedlab.kueue.references import check_references
 
 GROUP = "kueue.x-k8s.io"
 VERSIONS = ("v1beta1", "v1beta2", "v1alpha1")
@@ -57,7 +58,7 @@ def load_config(paths: Sequence[Path]) -> o.KueueConfig:
                     _read(config, origins, f"{where} item {k}", item)
             else:
                 _read(config, origins, where, doc)
-    _check(config, origins)
+    check_references(config, origins)
     return config
 
 
@@ -270,36 +271,3 @@ def _priority(config: o.KueueConfig, d: Doc, doc: dict[str, Any], name: str, met
     value = d.integer(doc, "value", "", required=True)
     assert value is not None
     config.priorities[name] = o.PriorityClass(name, value)
-
-
-def _check(config: o.KueueConfig, origins: dict[tuple[str, str], str]) -> None:
-    """What concerns several objects: references, implicit cohorts, cycles."""
-    for queue in config.cluster_queues.values():
-        d = Doc(origins[("ClusterQueue", queue.name)], f"ClusterQueue {queue.name}")
-        missing = sorted({f.flavor for g in queue.groups for f in g.flavors} - set(config.flavors))
-        if missing:
-            d.warn(
-                "spec.resourceGroups",
-                f"ResourceFlavor {missing[0]} is not defined: Kueue keeps this ClusterQueue inactive",
-            )
-        if queue.cohort and queue.cohort not in config.cohorts:
-            config.cohorts[queue.cohort] = o.Cohort(queue.cohort)  # named only: no quota of its own
-    for cohort in list(config.cohorts.values()):
-        if cohort.parent and cohort.parent not in config.cohorts:
-            config.cohorts[cohort.parent] = o.Cohort(cohort.parent)
-    for cohort in config.cohorts.values():
-        path, at = [cohort.name], cohort
-        while at.parent:
-            if at.parent in path:
-                where = origins.get(("Cohort", cohort.name), "")
-                raise ConfigError(
-                    f"{where} (Cohort {cohort.name}): spec.parent: a cycle: {' -> '.join([*path, at.parent])}"
-                )
-            path.append(at.parent)
-            at = config.cohorts[at.parent]
-    for key, local in config.local_queues.items():
-        if local.cluster_queue not in config.cluster_queues:
-            Doc(origins[("LocalQueue", key)], f"LocalQueue {key}").warn(
-                "spec.clusterQueue",
-                f"ClusterQueue {local.cluster_queue} is not defined: its workloads never run",
-            )

@@ -48,6 +48,11 @@ class Held:
     stamp: int = 0  # the book's clock when this was last confirmed (see Book.forget_unlisted)
     started: float = 0.0  # seconds since the epoch (what an eviction loses is counted from it)
 
+    @property
+    def booked(self) -> bool:
+        """Whether it holds GPUs in the cluster state (a pod on MIG instances: all it asks)."""
+        return not self.pod.mig or len(self.gpus) == self.pod.num_gpu
+
 
 class Book:
     """The cluster as the extender knows it. ``typical`` is the task mix of FGD's
@@ -118,7 +123,7 @@ class Book:
             row = rows.row(held.node, held.pod)
             if row >= 0 and held.pod.mig:  # its node's instances may have changed: take free ones
                 held = self.held[uid] = replace(held, gpus=self._free_instances(row, held.pod))
-            if row >= 0 and _booked(held):
+            if row >= 0 and held.booked:
                 self.cluster.place(row, self.shape(held.pod), held.gpus, check=False)
 
     def _free_instances(self, row: int, pod: PodRequest) -> tuple[int, ...]:
@@ -250,16 +255,15 @@ class Book:
             if held is None:
                 return False
             row = self.rows.row(held.node, held.pod)
-            if row >= 0 and _booked(held):
+            if row >= 0 and held.booked:
                 self.cluster.release(row, self.shape(held.pod), held.gpus)
             return True
 
     def learn(self, pod: PodRequest, node: str, gpus: tuple[int, ...], started: float | None = None) -> None:
         """A pod already bound (seen through the API, e.g. after a restart): book its GPUs.
         Where the API says otherwise than the book (another node or GPUs), the API wins,
-        except for a pod whose bind is under way. A pod on MIG instances takes free ones of
-        its profile (``gpus`` is not read: its node's device plugin chose, and instances of
-        one profile are alike)."""
+        except for a pod whose bind is under way. A pod on MIG instances takes free ones
+        (``gpus`` unread: the device plugin chose, and instances of a profile are alike)."""
         with self.lock:
             held = self.held.get(pod.uid)
             if held is not None:
@@ -271,7 +275,7 @@ class Book:
             if i >= 0 and pod.mig:
                 gpus = self._free_instances(i, pod)
             self.held[pod.uid] = Held(node, gpus, pod, self._tick(), started or time.time())
-            if i < 0 or not _booked(self.held[pod.uid]):
+            if i < 0 or not self.held[pod.uid].booked:
                 return
             if any(g >= self.cluster.num_gpu[i] for g in gpus):
                 log.warning(
@@ -294,8 +298,3 @@ class Book:
             for uid in gone:
                 self.release(uid)
             return len(gone)
-
-
-def _booked(held: Held) -> bool:
-    """Whether ``held`` holds GPUs in the cluster state (a pod on MIG instances: all it asks)."""
-    return not held.pod.mig or len(held.gpus) == held.pod.num_gpu

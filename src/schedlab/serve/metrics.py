@@ -85,8 +85,8 @@ def allocation(book: Book) -> float:
     """Allocated share of the known GPUs' compute (0-1): a MIG instance counts its share."""
     with book.lock:
         c, share = book.cluster, book.rows.share
-        capacity = float((c.num_gpu * share).sum()) * GPU_MILLI
         used = float(((c.num_gpu * GPU_MILLI - c.gpu_free.sum(axis=1)) * share).sum())
+        capacity = compute_capacity(book)
         return used / capacity if capacity else 0.0
 
 
@@ -94,9 +94,13 @@ def fragmentation_share(book: Book) -> float:
     """FGD's fragmentation of the cluster as a share of its GPU capacity (0-1), a MIG
     instance counting its share of a GPU."""
     with book.lock:
-        c, share = book.cluster, book.rows.share
-        capacity = float((c.num_gpu * share).sum()) * GPU_MILLI
+        c, capacity = book.cluster, compute_capacity(book)
         if not capacity or not len(c):
             return 0.0
-        frag = book.fragmentation.node_frag(c.cpu_left, c.gpu_free, c.model) * share
+        frag = book.fragmentation.node_frag(c.cpu_left, c.gpu_free, c.model) * book.rows.share
         return float(frag.sum()) / book.fragmentation.scale / capacity
+
+
+def compute_capacity(book: Book) -> float:
+    """The known GPUs' compute in milli, a MIG instance counting its share of a GPU."""
+    return float((book.cluster.num_gpu * book.rows.share).sum()) * GPU_MILLI
