@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import struct
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +54,8 @@ def _use_cache_for_this_source() -> None:
     _numpy_support_without_blas_probe()
     import numba
 
+    _cached_kernels_without_bitcode()
+
     root = Path(__file__).parent
     digest = hashlib.sha256(f"{numba.__version__} {sys.version}".encode())
     for path in sorted(root.rglob("*.py")):
@@ -79,6 +82,71 @@ def _numpy_support_without_blas_probe() -> None:
         pass  # something else needed scipy.linalg: the CPU target imports it all as usual
     finally:
         del sys.modules["scipy.linalg"]
+
+
+def _cached_kernels_without_bitcode() -> None:
+    """Load cached kernels without parsing their LLVM bitcode until something needs it.
+
+    numba caches a kernel as its machine code and its LLVM bitcode, and on loading parses
+    the bitcode (0.3-0.5 s and 50-90 MB for the replay's kernels) only to list the symbols it
+    defines, or for a kernel compiled later that calls it. Here the symbols come from the
+    machine code's ELF symbol table (the ones a lookup may ask for: defined, global or
+    weak), and the bitcode is parsed when a later compilation links the kernel. Anything
+    other than a 64-bit little-endian ELF object, or a numba without these internals,
+    loads as numba does."""
+    from numba.core import codegen
+
+    library = getattr(codegen, "CPUCodeLibrary", None)
+    needed = ("_unserialize", "_get_module_for_linking", "enable_object_caching", "_set_compiled_object")
+    if library is None or not all(hasattr(library, name) for name in needed):
+        return
+    unserialize, for_linking = library._unserialize.__func__, library._get_module_for_linking
+
+    def lazy_unserialize(cls: type, codegen: Any, state: tuple[str, str, Any]) -> Any:
+        name, kind, data = state
+        symbols = getattr(getattr(codegen, "_engine", None), "_defined_symbols", None)
+        if kind == "object" and isinstance(symbols, set) and isinstance(data, tuple) and len(data) == 2:
+            defined = elf_symbols(data[0])
+            if defined is not None:
+                self = codegen.create_library(name)
+                self.enable_object_caching()
+                self._set_compiled_object(data[0])
+                self._schedlab_bitcode = data[1]
+                self._finalize_final_module()
+                symbols |= defined
+                return self
+        return unserialize(cls, codegen, state)
+
+    def parsed_for_linking(self: Any) -> Any:
+        bitcode = getattr(self, "_schedlab_bitcode", None)
+        if self._shared_module is None and bitcode is not None:
+            import llvmlite.binding as ll
+
+            self._shared_module, self._schedlab_bitcode = ll.parse_bitcode(bitcode), None
+        return for_linking(self)
+
+    library._unserialize = classmethod(lazy_unserialize)
+    library._get_module_for_linking = parsed_for_linking
+
+
+def elf_symbols(code: bytes) -> set[str] | None:
+    """The global and weak symbols defined in a 64-bit little-endian ELF object (None: not
+    one, or not one symbol table)."""
+    if code[:6] != b"\x7fELF\x02\x01":
+        return None
+    (offset,), (count,) = struct.unpack_from("<Q", code, 0x28), struct.unpack_from("<H", code, 0x3C)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", code, offset + 64 * i) for i in range(count)]
+    tables = [s for s in sections if s[1] == 2]  # SHT_SYMTAB
+    if len(tables) != 1:
+        return None
+    _, _, _, _, start, size, link, _, _, _ = tables[0]
+    names_at, names_size = sections[link][4], sections[link][5]
+    names = code[names_at : names_at + names_size]
+    defined = set()
+    for name, info, _, section, _, _ in struct.iter_unpack("<IBBHQQ", code[start : start + size]):
+        if name and section != 0 and info >> 4 in (1, 2):  # defined, STB_GLOBAL or STB_WEAK
+            defined.add(names[name : names.index(b"\0", name)].decode())
+    return defined
 
 
 def cached(entry: str) -> bool:
