@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -58,6 +60,17 @@ def test_one_run_has_no_spread_and_nans_are_left_out() -> None:
     assert math.isnan(one["std"]) and math.isnan(one["ci_low"]) and math.isnan(one["ci_high"])
     assert describe([])["n"] == 0 and math.isnan(describe([])["mean"])
     assert math.isnan(t_halfwidth(np.array([1.0]), np.array([1]))[0])
+    assert t_halfwidth(np.ones((2, 3)), np.ones((2, 3))).shape == (2, 3)
+
+
+def test_single_runs_do_not_import_scipy() -> None:
+    """A one-seed ``fill`` or ``replay`` reports no interval and pays no scipy import."""
+    code = (
+        "import sys; from schedlab.metrics.stats import describe; describe([1.0]);"
+        " print('scipy.special' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_aggregate_groups_in_first_seen_order_with_every_statistic() -> None:

@@ -29,6 +29,8 @@ STATS = ("mean", "std", "n", "ci_low", "ci_high")
 def t_halfwidth(std: np.ndarray, n: np.ndarray, level: float = LEVEL) -> np.ndarray:
     """Half-width of the Student-t interval for sample std ``std`` over ``n`` runs (NaN below 2)."""
     n = np.asarray(n, dtype=np.float64)
+    if not (n >= 2).any():  # a single run: no interval, and no scipy import (0.2 s)
+        return np.full(np.broadcast(n, std).shape, np.nan)
     df = np.where(n >= 2, n - 1, np.nan)
     from scipy.special import stdtrit  # as scipy.stats.t.ppf, without importing scipy.stats
 
