@@ -114,9 +114,12 @@ ALIASES = {
     "A100-80G": "A100-80GB",
     "A100-SXM4-80GB": "A100-80GB",
     "A100-PCIE-80GB": "A100-80GB",
+    "A100-80GB-PCIE": "A100-80GB",  # as GPU feature discovery labels them (nvidia-smi's names)
     "H100": "H100-80GB",
     "H100-SXM5-80GB": "H100-80GB",
     "H100-PCIE-80GB": "H100-80GB",
+    "H100-PCIE": "H100-80GB",
+    "H100-80GB-HBM3": "H100-80GB",
     "H100-NVL": "H100-94GB",
     "H200": "H200-141GB",
     "H200-SXM5-141GB": "H200-141GB",

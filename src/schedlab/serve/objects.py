@@ -5,7 +5,9 @@ as annotations or as container resource requests/limits (any Kubernetes quantity
 ``500``, ``1.5k``, ``2k``), and may restrict GPU models with the annotation
 ``alibabacloud.com/gpu-card-model`` (``|``-separated). A node gives its GPU count in
 ``status.capacity`` (``alibabacloud.com/gpu-count``, else ``nvidia.com/gpu``) and its model
-as the label ``alibabacloud.com/gpu-card-model`` (else ``nvidia.com/gpu.product``).
+as the label ``alibabacloud.com/gpu-card-model`` (else ``nvidia.com/gpu.product``); GPU
+feature discovery's labels say when ``nvidia.com/gpu`` counts MIG instances (the ``single``
+strategy) or time-slicing replicas (:mod:`schedlab.serve.gpu_labels`).
 
 MIG (the GPU operator's ``mixed`` strategy): a node's ``status.capacity`` lists its
 instances per profile (``nvidia.com/mig-1g.10gb: 7``) beside its whole GPUs
@@ -25,6 +27,7 @@ from typing import Any
 
 from schedlab.errors import SchedlabError
 from schedlab.quantity import parse_quantity
+from schedlab.serve.gpu_labels import MAX_REPLICAS, NVIDIA_REPLICAS, advertised
 
 PREFIX = "alibabacloud.com/"
 GPU_MILLI, GPU_COUNT, GPU_MODEL, GPU_INDEX = (
@@ -33,7 +36,7 @@ GPU_MILLI, GPU_COUNT, GPU_MODEL, GPU_INDEX = (
     PREFIX + "gpu-card-model",
     PREFIX + "gpu-index",
 )
-NVIDIA_GPU, NVIDIA_PRODUCT, MIG_PREFIX = "nvidia.com/gpu", "nvidia.com/gpu.product", "nvidia.com/mig-"
+NVIDIA_GPU, MIG_PREFIX = "nvidia.com/gpu", "nvidia.com/mig-"
 #: Bounds that no real object comes near: a request beyond them is an error, not a number.
 MAX_GPUS, MAX_CPU_MILLI, MAX_MEMORY_MIB = 64, 2**31 - 1, 2**31 - 1
 #: A MIG profile's name as the GPU operator writes it (``1g.10gb``, ``1g.10gb+me``, ``1c.3g.40gb``).
@@ -220,15 +223,32 @@ def parse_node(obj: Any) -> NodeSpec:
     status = _mapping(obj, "status", where)
     capacity = _mapping(status, "capacity", where + " status")
     allocatable = {**capacity, **_mapping(status, "allocatable", where + " status")}
-    gpu_key = GPU_COUNT if GPU_COUNT in capacity else NVIDIA_GPU
-    gpus = _whole(quantity(capacity.get(gpu_key, "0"), f"{where} capacity {gpu_key}"), where, MAX_GPUS)
     labels = _mapping(meta, "labels", where + " metadata")
-    model = labels.get(GPU_MODEL) or labels.get(NVIDIA_PRODUCT) or ""
+    try:
+        gfd = advertised(labels, where)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+    if GPU_COUNT in capacity:  # the FGD convention: whole GPUs, as they are
+        gpus = _whole(quantity(capacity[GPU_COUNT], f"{where} capacity {GPU_COUNT}"), where, MAX_GPUS)
+        single = 0
+    else:  # the device plugin's units: whole GPUs or (single strategy) instances, each replicated
+        units = quantity(capacity.get(NVIDIA_GPU, "0"), f"{where} capacity {NVIDIA_GPU}")
+        count = _whole(units, where, MAX_GPUS * MAX_REPLICAS)
+        if count % gfd.replicas:
+            raise BadRequest(
+                f"{where}: {NVIDIA_GPU} {count} is not a multiple of {NVIDIA_REPLICAS} {gfd.replicas}"
+            )
+        gpus, single = (0, count // gfd.replicas) if gfd.profile else (count // gfd.replicas, 0)
+    model = labels.get(GPU_MODEL) or gfd.model
     mig = tuple(
         (_profile(key, where), n)
         for key in sorted(k for k in capacity if isinstance(k, str) and k.startswith(MIG_PREFIX))
         if (n := _whole(quantity(capacity[key], f"{where} capacity {key}"), f"{where} {key}", MAX_GPUS))
     )
+    if single:  # MIG's single strategy: every unit an instance of the product's profile
+        mig = tuple(sorted({**dict(mig), gfd.profile: single}.items()))
+    if gpus > MAX_GPUS or max((n for _, n in mig), default=0) > MAX_GPUS:
+        raise BadRequest(f"{where}: more than {MAX_GPUS} GPUs (or instances of a profile)")
     return NodeSpec(
         name=name,
         cpu_milli=_whole(quantity(allocatable.get("cpu", "0"), f"{where} cpu") * 1000, where, MAX_CPU_MILLI),
