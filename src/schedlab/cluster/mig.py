@@ -129,8 +129,9 @@ ALIASES = {
 
 
 def mig_model(gpu: str) -> MigModel | None:
-    """The MIG model of a node list's GPU model name; None when it has no MIG."""
-    key = gpu.strip().upper()
+    """The MIG model of a node list's GPU model name (``NVIDIA-`` prefix or not, as GPU
+    feature discovery labels them); None when it has no MIG."""
+    key = gpu.strip().upper().removeprefix("NVIDIA-")
     return MODELS.get(key) or MODELS.get(ALIASES.get(key, "")) or _by_name(key)
 
 

@@ -89,7 +89,7 @@ def build_rows(specs: dict[str, NodeSpec]) -> Rows:
 def instance_share(model: str, profile: str) -> float:
     """The compute share of one GPU that an instance of ``profile`` has (g/7, g/4 on an A30);
     by the profile's name alone (g/7) when ``model`` is not a MIG model schedlab knows."""
-    mig = mig_model(model.removeprefix("NVIDIA-"))
+    mig = mig_model(model)
     if mig is not None:
         try:
             return mig.share(mig.profile(profile))
