@@ -11,6 +11,7 @@ import pandas as pd
 from schedlab.metrics.breakdown import MAX_USERS, breakdown
 from schedlab.metrics.latency import latency_stats
 from schedlab.sim.config import ReplayConfig
+from schedlab.trace.columns import text_column
 from schedlab.trace.tables import BoolArray, FloatArray, IntArray
 from schedlab.workload.classes import GPU_CLASSES, gpu_class_index
 from schedlab.workload.gangs import gang_layout
@@ -73,7 +74,7 @@ def task_table(
     frame = pd.DataFrame(
         {
             "task": np.arange(len(workload)),
-            "name": workload.tasks.name,
+            "name": text_column(workload.tasks.name),
             "qos": workload.tasks.qos,
             "ls": is_ls,
             "shape": shape_of,
@@ -131,7 +132,8 @@ def summarize(
     for name, values in times.items():
         for stat, value in latency_stats(values[done]).items():
             doc[f"{name}_{stat}"] = value
-    doc["by_class"] = class_breakdown(workload, done[counted], {k: v[counted] for k, v in times.items()})
+    m = measured(workload)
+    doc["by_class"] = class_breakdown(workload, done[m], {k: v[m] for k, v in times.items()})
     for label, mask in (("ls", done & ls), ("be", done & ~ls)):
         doc[label] = {"completed": int(mask.sum())} | {
             f"{name}_{stat}": value
@@ -175,7 +177,7 @@ def allocation_stats(series: pd.DataFrame, capacity_milli: int, until: float) ->
     allocated = series["allocated_milli"].to_numpy()
     playing = int(np.searchsorted(times, until, side="right"))  # the rows are in time order
     if until > times[0]:
-        mean = time_average(times[:playing], allocated[:playing].astype(np.float64), until)
+        mean = time_average(times[:playing], allocated[:playing], until)
     else:
         mean = float(allocated[0])
     return {
@@ -184,12 +186,13 @@ def allocation_stats(series: pd.DataFrame, capacity_milli: int, until: float) ->
     }
 
 
-def time_average(times: FloatArray, values: FloatArray, end: float) -> float:
+def time_average(times: FloatArray, values: FloatArray | IntArray, end: float) -> float:
     """Time average of a step function (``values[i]`` holds from ``times[i]`` to the next time)."""
     if not len(times) or end <= times[0]:
         return 0.0
-    spans = np.diff(np.append(times, end))
-    return float((values * spans).sum() / (end - times[0]))
+    spans = np.diff(times, append=end)
+    spans *= values  # in place: one temporary of the series' length, not three
+    return float(spans.sum() / (end - times[0]))
 
 
 def jct_inflation(tasks: pd.DataFrame, baseline: pd.DataFrame, service: BoolArray) -> float | None:
@@ -206,12 +209,19 @@ def jct_inflation(tasks: pd.DataFrame, baseline: pd.DataFrame, service: BoolArra
     return float(tasks["jct"].to_numpy()[both].mean()) / base if base > 0 else None
 
 
+def measured(workload: TimedWorkload) -> np.ndarray | slice:
+    """Selects the measured tasks (not a warm start's warm-up ones): a slice when they are
+    all of them, so that selecting makes views, not copies of a million rows."""
+    counted = ~workload.is_warmup
+    return slice(None) if counted.all() else counted
+
+
 def class_breakdown(
     workload: TimedWorkload, done: np.ndarray, times: dict[str, FloatArray]
 ) -> dict[str, Any]:
     """:func:`~schedlab.metrics.breakdown.breakdown` of the measured tasks by GPU demand, QoS,
     user (up to :data:`~schedlab.metrics.breakdown.MAX_USERS`) and gang size (with gangs)."""
-    counted = ~workload.is_warmup
+    counted = measured(workload)
     codes = gpu_class_index(workload.tasks)[counted]
     gpu = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(GPU_CLASSES)))
     classes: dict[str, Any] = {"gpu": gpu, "qos": workload.tasks.qos[counted]}

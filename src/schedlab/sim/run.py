@@ -118,8 +118,9 @@ def replay(
         log.warning("running the pure-Python reference path (slower, same results): %s", compiled)
         compiled = None
     segments, reconfigs = None, 0
+    path = "compiled" if compiled is not None else "reference"
     if compiled is not None:
-        run = compiled(progress)
+        run, compiled = compiled(progress), None  # its plan's per-task arrays go
         outcome, attempts, series, frag_series = run.outcome, run.attempts, run.series, run.frag_series
         events, lost, segments = run.events, run.lost_gpu_s, run.segments
         capacity, restarts, failure_lost = run.capacity, run.failure_restarts, run.failure_lost_gpu_s
@@ -209,7 +210,7 @@ def replay(
         }
         extra["compute_alloc_mean_pct"] = extra["mig"]["compute_alloc_mean_pct"]
     summary = summarize(tasks, workload, config, lost, events, time.perf_counter() - wall) | extra
-    summary["path"] = "compiled" if compiled is not None else "reference"
+    summary["path"] = path
     return ReplayResult(config, tasks, attempts, series, frag_series, summary, users)
 
 

@@ -16,6 +16,7 @@ from schedlab.errors import TraceError
 from schedlab.trace.columns import (
     check_unique,
     read_integers,
+    read_names,
     read_qos,
     read_strings,
     read_times,
@@ -100,7 +101,7 @@ def _parse_tasks(path: Path) -> Tasks:
         check_gpu_request(path, num_gpu, milli, int(frame.index[0]))
         parts.append(
             {
-                "name": read_strings(frame, "name"),
+                "name": read_names(frame, "name"),
                 "cpu_milli": effective_cpu(read_integers(path, frame, "cpu_milli")),
                 "memory_mib": read_integers(path, frame, "memory_mib"),
                 "num_gpu": num_gpu,

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from schedlab.trace.columns import NAMES
 from schedlab.trace.tables import IntArray
 from schedlab.workload.timed import TimedWorkload, select
 
@@ -27,8 +28,10 @@ def expand_gangs(workload: TimedWorkload, sizes: IntArray) -> TimedWorkload:
     row = np.repeat(np.arange(len(workload)), sizes)
     member = np.arange(len(row)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     ganged = sizes[row] > 1
-    names = workload.tasks.name[row].astype(object)
-    names[ganged] = [f"{name}/{k}" for name, k in zip(names[ganged], member[ganged], strict=True)]
+    names = workload.tasks.name[row]
+    if names.dtype != NAMES:  # fixed-width text would cut the suffixes off
+        names = names.astype(object)
+    names[ganged] = [f"{name}/{k}" for name, k in zip(names[ganged].tolist(), member[ganged], strict=True)]
     picked = workload.tasks.take(row)
     return select(
         workload, row, tasks=replace(picked, name=names), gang=np.where(ganged, row, -1).astype(np.int64)

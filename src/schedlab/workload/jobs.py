@@ -16,10 +16,12 @@ from schedlab.trace.columns import (
     line,
     read_caps,
     read_integers,
+    read_names,
     read_positive,
     read_qos,
     read_strings,
     read_times,
+    text_column,
     time_origin,
 )
 from schedlab.trace.csvfile import concat, read_csv_chunks, release_memory
@@ -77,7 +79,7 @@ def _parse_jobs(path: Path) -> TimedWorkload:
         check_gpu_request(path, num_gpu, milli, int(frame.index[0]))
         parts.append(
             {
-                "name": read_strings(frame, "id"),
+                "name": read_names(frame, "id"),
                 "cpu_milli": effective_cpu(read_integers(path, frame, "cpu_milli")),
                 "memory_mib": read_integers(path, frame, "memory_mib"),
                 "num_gpu": num_gpu,
@@ -252,7 +254,7 @@ def write_jobs(workload: TimedWorkload, path: Path) -> None:
         t = workload.tasks
     pd.DataFrame(
         {
-            "id": t.name,
+            "id": text_column(t.name),
             "submit_time": workload.arrival,
             "duration": workload.duration,
             "cpu_milli": t.cpu_milli,
