@@ -65,7 +65,7 @@ def place_compiled(
     f = frag_arrays(frag)
     c = cluster_arrays(cluster, f)
     sh = shape_arrays(ShapeArrays.build(shapes, len(cluster.models)))
-    pl = placer_arrays(len(shapes), tie, int(c.kind.max(initial=0)) + 1, cluster.width)
+    pl = placer_arrays(len(shapes), tie, int(c.kind.max(initial=0)) + 1)
     n = len(shape_of)
     node = np.full(n, -1, dtype=np.int64)
     mask = np.zeros(n, dtype=np.int64)

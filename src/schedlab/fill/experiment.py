@@ -22,7 +22,6 @@ from schedlab.metrics.curves import bin_curve, curve_end
 from schedlab.policies import PolicyContext, make_policy
 from schedlab.policies.base import compiled_form
 from schedlab.scheduler import Placer, PolicyError
-from schedlab.scheduler.placer import why_not_compiled
 from schedlab.trace.tables import IntArray, Nodes, StrArray, Tasks
 
 Progress = Callable[[int, int], None] | None
@@ -74,7 +73,7 @@ def run_fill(
         )
     policy = placer.policy
     placed = None
-    if use_compiled and why_not_compiled(cluster) is None:
+    if use_compiled:
         form = compiled_form(policy, placer.view)
         if form is not None:
             from schedlab.fill.compiled import place_compiled

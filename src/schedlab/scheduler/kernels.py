@@ -1,11 +1,14 @@
 """The compiled placer: per-shape candidate trees over the nodes.
 
 The compiled twin of :class:`~schedlab.scheduler.Placer`. For every task shape it keeps a
-16-ary max-tree over the nodes' selection keys (``score * N + tie``, the minimum int32 where
-the shape does not fit), so choosing a node costs O(log N) and rescoring a changed node
-mostly one cache line, whatever the cluster size. A ring of changed nodes says which nodes
-each shape must rescore when it is next placed (each at most once); a shape far behind
-rebuilds its tree whole.
+16-ary max-tree over the nodes' scores (int8: the built-in kernels score 0..100; -1 where
+the shape does not fit), its leaves in the node order that breaks ties, so the best node is
+the leftmost leaf of the largest score: choosing a node costs O(log N) and rescoring a
+changed node mostly one cache line, whatever the cluster size, and a shape's tree takes a
+byte a node (a hundred shapes on 121,300 nodes: 12 MB, that the CPU caches mostly hold). A
+ring of changed nodes says which nodes each shape must rescore when it is next placed (each
+at most once); a shape far behind rebuilds its tree whole. The GPU a sharing task takes is
+scored again for the chosen node only.
 
 Policies come as score kernels (:mod:`schedlab.policies.kernels`), named by their number in
 :mod:`schedlab.policies.kernels.table`. A policy whose normalise step draws random numbers
@@ -32,44 +35,40 @@ from schedlab.jit import inline, step
 from schedlab.policies.kernels import PolicyParams
 from schedlab.policies.kernels.random_fit import draw_int40, draw_uniform
 from schedlab.policies.kernels.table import score
-from schedlab.scheduler.placer import key_bits, max_compiled_nodes
 
-#: The key of a node where the shape does not fit. Keys are int32, ``(score * N + tie)``
-#: shifted left by ``bits`` (4 for nodes of up to 15 GPUs, 7 for 64) plus one more than the
-#: GPU a sharing task would take: the built-in kernels score 0..100, so clusters of up to
-#: 1.3 million nodes of 15 GPUs (166,000 of 64) fit, and small trees stay in cache.
-NONE = np.iinfo(np.int32).min
+#: The leaf of a node where the shape does not fit (scores are 0..100).
+NONE = -1
 
 
-#: Children per node of the candidate trees: 16 int32 keys are one cache line.
+#: Children per node of the candidate trees.
 FAN = 16
 #: :func:`commit`'s signs (typed constants: numba compiles once per literal argument value).
 PLACE, RELEASE = np.int64(-1), np.int64(1)
 
 
 class PlacerArrays(NamedTuple):
-    """Per shape a 16-ary max-tree of keys (see :data:`NONE`), stored level by level: the
-    leaves (one per node) from 0, then each level's maxima of 16 entries of the level below,
-    up to the root, alone on the last level; ``levels`` holds each level's start."""
+    """Per shape a 16-ary max-tree of scores (see :data:`NONE`), stored level by level: the
+    leaves (one per node, node ``n`` at ``pos[n]``) from 0, then each level's maxima of 16
+    entries of the level below, up to the root, alone on the last level; ``levels`` holds
+    each level's start."""
 
-    tree: npt.NDArray[np.int32]  # S x (total size of the levels)
+    tree: npt.NDArray[np.int8]  # S x (total size of the levels)
     levels: IntArray
     position: IntArray  # S: changes seen when the shape was last refreshed (-1: never)
     ring: IntArray  # 2N + 1: changed nodes, by change number modulo its length
     stamp: IntArray  # N: marks a node as rescored in the current refresh
     todo: IntArray  # N: the nodes to rescore in the current refresh
-    tie: npt.NDArray[np.int32]  # N: larger is earlier in the node order
-    scal: IntArray  # [changes so far, current stamp, bits of the GPU in a key]
+    pos: npt.NDArray[np.int32]  # N: the node's leaf, its place in the node order
+    node_at: npt.NDArray[np.int32]  # N: the node of each leaf
+    scal: IntArray  # [changes so far, current stamp]
     kind_mark: IntArray  # per node kind: the stamp of the refresh that scored the kind,
-    kind_score: IntArray  # and its score (-1: does not fit) and sharing GPU then
-    kind_gpu: IntArray
+    kind_score: IntArray  # and its score then (-1: does not fit)
 
 
-def placer_arrays(shapes: int, tie: IntArray, kinds: int, width: int) -> PlacerArrays:
-    """For nodes of at most ``width`` GPUs."""
+def placer_arrays(shapes: int, tie: IntArray, kinds: int) -> PlacerArrays:
+    """For the nodes of ``tie``, a permutation of them: larger is earlier in the node order."""
     n = len(tie)
-    if n > max_compiled_nodes(width):
-        raise ValueError(f"the compiled placer handles at most {max_compiled_nodes(width)} nodes")
+    pos = (n - 1) - np.asarray(tie, dtype=np.int64)
     sizes, size = [], max(n, 1)
     while True:  # each level padded to whole groups of FAN, the root alone
         sizes.append(size if size == 1 else -(-size // FAN) * FAN)
@@ -78,27 +77,26 @@ def placer_arrays(shapes: int, tie: IntArray, kinds: int, width: int) -> PlacerA
         size = -(-size // FAN)
     levels = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     return PlacerArrays(
-        tree=np.empty((shapes, int(levels[-1])), dtype=np.int32),  # written whole by a first refresh
+        tree=np.empty((shapes, int(levels[-1])), dtype=np.int8),  # written whole by a first refresh
         levels=levels,
         position=np.full(shapes, -1, dtype=np.int64),
         ring=np.zeros(2 * n + 1, dtype=np.int64),
         stamp=np.zeros(n, dtype=np.int64),
         todo=np.zeros(n, dtype=np.int64),
-        tie=np.ascontiguousarray(tie, dtype=np.int32),  # compact: read at random
-        scal=np.array([0, 0, key_bits(width)], dtype=np.int64),
+        pos=pos.astype(np.int32),  # compact: read at random
+        node_at=np.argsort(pos).astype(np.int32),
+        scal=np.array([0, 0], dtype=np.int64),
         kind_mark=np.full(max(kinds, 1), -1, dtype=np.int64),
         kind_score=np.zeros(max(kinds, 1), dtype=np.int64),
-        kind_gpu=np.zeros(max(kinds, 1), dtype=np.int64),
     )
 
 
 @inline
-def _leaf(kind, c, sh, f, p, pl, s, n):
-    """The key of node ``n`` for shape ``s``, with the GPU a sharing task would take."""
+def _leaf(kind, c, sh, f, p, s, n):
+    """The score of node ``n`` for shape ``s`` (:data:`NONE`: it does not fit)."""
     if not fits(c, sh, s, n):
         return NONE
-    value, gpu = score(kind, c, sh, f, p, s, n)
-    return ((value * len(pl.tie) + pl.tie[n]) << pl.scal[2]) | (gpu + 1)
+    return score(kind, c, sh, f, p, s, n)[0]
 
 
 @inline
@@ -108,14 +106,12 @@ def _pristine(kind, c, sh, f, p, pl, s, n):
     k = c.kind[n]
     if pl.kind_mark[k] != pl.scal[1]:
         pl.kind_mark[k] = pl.scal[1]
-        pl.kind_score[k], pl.kind_gpu[k] = score(kind, c, sh, f, p, s, n) if fits(c, sh, s, n) else (-1, -1)
-    if pl.kind_score[k] < 0:
-        return NONE
-    return ((pl.kind_score[k] * len(pl.tie) + pl.tie[n]) << pl.scal[2]) | (pl.kind_gpu[k] + 1)
+        pl.kind_score[k] = score(kind, c, sh, f, p, s, n)[0] if fits(c, sh, s, n) else NONE
+    return pl.kind_score[k]
 
 
 @inline
-def _group_max(tree: npt.NDArray[np.int32], first: int) -> int:
+def _group_max(tree: npt.NDArray[np.int8], first: int) -> int:
     top = tree[first]
     for j in range(1, FAN):
         top = max(top, tree[first + j])
@@ -123,13 +119,29 @@ def _group_max(tree: npt.NDArray[np.int32], first: int) -> int:
 
 
 @inline
+def leaf(pl: PlacerArrays, s: int, n: int) -> int:
+    """Node ``n``'s score for shape ``s`` as the tree holds it."""
+    return pl.tree[s, pl.pos[n]]
+
+
+@inline
+def better(pl: PlacerArrays, s: int, a: int, b: int) -> bool:
+    """Whether node ``a`` comes before node ``b`` for shape ``s``: a larger score, or the
+    same and earlier in the node order."""
+    tree = pl.tree[s]
+    x, y = tree[pl.pos[a]], tree[pl.pos[b]]
+    return x > y or (x == y and pl.pos[a] < pl.pos[b])
+
+
+@inline
 def set_key(pl: PlacerArrays, s: int, n: int, key: int) -> None:
-    """Set node ``n``'s key and update the maxima above it (up to where they stay)."""
+    """Set node ``n``'s score and update the maxima above it (up to where they stay)."""
     tree, levels = pl.tree[s], pl.levels
-    if tree[n] == key:
+    at = pl.pos[n]
+    if tree[at] == key:
         return
-    tree[n] = key
-    g = n // FAN
+    tree[at] = key
+    g = at // FAN
     for level in range(1, len(levels) - 1):
         top = _group_max(tree, levels[level - 1] + g * FAN)
         if tree[levels[level] + g] == top:
@@ -163,7 +175,7 @@ def refresh(kind, c, sh, f, p, pl, s):
     behind = changes - pl.position[s]
     if behind == 0:
         return
-    n_nodes, ring = len(pl.tie), pl.ring
+    n_nodes, ring = len(pl.pos), pl.ring
     every = pl.position[s] < 0 or behind > len(ring)
     count = n_nodes
     if not every:  # the changed nodes, each once
@@ -187,13 +199,10 @@ def refresh(kind, c, sh, f, p, pl, s):
         pl.scal[1] += 1
     for i in range(count):
         n = i if every else pl.todo[i]
-        key = (
-            _pristine(kind, c, sh, f, p, pl, s, n)
-            if every and c.pristine[n]
-            else _leaf(kind, c, sh, f, p, pl, s, n)
-        )
+        pristine = every and c.pristine[n]
+        key = _pristine(kind, c, sh, f, p, pl, s, n) if pristine else _leaf(kind, c, sh, f, p, s, n)
         if rebuild:
-            tree[n] = key
+            tree[pl.pos[n]] = key
         else:
             set_key(pl, s, n, key)
     if rebuild:
@@ -206,8 +215,9 @@ def refresh(kind, c, sh, f, p, pl, s):
 
 @inline
 def best_node(pl: PlacerArrays, s: int) -> int:
-    """The node with the largest key for shape ``s`` (-1 when none fits): down from the
-    root, into the child holding the maximum (keys are distinct)."""
+    """The node of the largest score for shape ``s``, the earliest in the node order among
+    equals (-1 when none fits): down from the root, into the leftmost child holding the
+    maximum."""
     tree, levels = pl.tree[s], pl.levels
     top = tree[levels[len(levels) - 2]]
     if top == NONE:
@@ -219,16 +229,17 @@ def best_node(pl: PlacerArrays, s: int) -> int:
         while tree[first + j] != top:
             j += 1
         g = g * FAN + j
-    return g
+    return pl.node_at[g]
 
 
 @inline
-def gpu_mask(c: ClusterArrays, sh: ShapeArraysK, pl: PlacerArrays, s: int, n: int) -> int:
-    """GPUs shape ``s`` takes on node ``n``: the stored sharing GPU, or the lowest free ones."""
+def gpu_mask(kind, c, sh, f, p, s, n):
+    """GPUs shape ``s`` takes on node ``n`` (where it fits): for a sharing task the GPU its
+    score chose, else the lowest free ones."""
     if sh.cls[s] < 0:
         return 0
     if sh.cls[s] == 0:
-        return 1 << ((pl.tree[s, n] & ((1 << pl.scal[2]) - 1)) - 1)
+        return 1 << score(kind, c, sh, f, p, s, n)[1]
     return whole_gpus_mask(c, n, sh.k[s])
 
 
@@ -239,7 +250,7 @@ def select(kind, c, sh, f, p, pl, s):
     n = best_node(pl, s)
     if n < 0:
         return -1, 0
-    return n, gpu_mask(c, sh, pl, s, n)
+    return n, gpu_mask(kind, c, sh, f, p, s, n)
 
 
 @step
@@ -256,11 +267,11 @@ def drawn(c, sh, pl, rng, s):
     feasible node (ascending node index), then one uniform number per GPU of each. The
     largest integer wins (ties: the node order); a sharing task takes the chosen node's
     fitting GPU with the largest number. Leaves set to NONE count as not feasible."""
-    tree, n_nodes = pl.tree[s], len(pl.tie)
+    tree, n_nodes = pl.tree[s], len(pl.pos)
     best, best_key, count = -1, np.iinfo(np.int64).min, 0
     for n in range(n_nodes):
-        if tree[n] != NONE:
-            key = draw_int40(rng) * n_nodes + pl.tie[n]
+        if tree[pl.pos[n]] != NONE:
+            key = draw_int40(rng) * n_nodes + (n_nodes - 1 - pl.pos[n])
             count += 1
             if key > best_key:
                 best, best_key = n, key
@@ -269,7 +280,7 @@ def drawn(c, sh, pl, rng, s):
     width = c.gpu_free.shape[1]
     choice, top = 0, -2.0
     for n in range(n_nodes):
-        if tree[n] == NONE:
+        if tree[pl.pos[n]] == NONE:
             continue
         for g in range(width):
             value = draw_uniform(rng)
@@ -278,7 +289,7 @@ def drawn(c, sh, pl, rng, s):
                 if value > top:
                     choice, top = g, value
     if sh.cls[s] != 0:
-        return best, gpu_mask(c, sh, pl, s, best)
+        return best, 0 if sh.cls[s] < 0 else whole_gpus_mask(c, best, sh.k[s])
     return best, 1 << choice
 
 

@@ -31,27 +31,6 @@ ADMIT_BATCH = 16
 MAX_GPUS = 64
 
 
-def key_bits(width: int) -> int:
-    """Bits of a compiled placer key that hold the GPU a sharing task takes (plus one), on
-    nodes of at most ``width`` GPUs: 4 up to 15 GPUs, 7 for 64."""
-    return max(4, int(width).bit_length())
-
-
-def max_compiled_nodes(width: int) -> int:
-    """The largest cluster of nodes of at most ``width`` GPUs that the compiled placer takes
-    (its keys are int32: 101 scores x nodes, shifted by :func:`key_bits`)."""
-    return (2**31 - 1) // (101 << key_bits(width))
-
-
-def why_not_compiled(cluster: ClusterState) -> str | None:
-    """Why the compiled placer cannot take ``cluster`` (None when it can: the pure-Python
-    placer runs otherwise)."""
-    limit = max_compiled_nodes(cluster.width)
-    if len(cluster) > limit:
-        return f"{len(cluster):,} nodes of up to {cluster.width} GPUs (the compiled placer takes {limit:,})"
-    return None
-
-
 def signed_mask(gpus: tuple[int, ...]) -> int:
     """The bit mask of ``gpus`` as a signed 64-bit integer (GPU 63 is the sign bit)."""
     mask = sum(1 << g for g in gpus)

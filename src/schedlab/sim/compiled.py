@@ -20,7 +20,6 @@ from schedlab import jit
 from schedlab.cluster.partition import SHARE_UNITS
 from schedlab.cluster.view import ClusterView
 from schedlab.policies.base import compiled_form
-from schedlab.scheduler.placer import why_not_compiled
 from schedlab.sim.interference_inputs import rate_inputs, safe_limits
 from schedlab.sim.model import ReplayModel
 from schedlab.sim.queues.base import QueuePolicy
@@ -108,9 +107,6 @@ def _plan(model: ReplayModel) -> Plan | str:
     """The compiled forms of ``model``'s policies and features, or why one is missing."""
     from schedlab.sim.kernels.build import Plan
 
-    too_large = why_not_compiled(model.cluster)
-    if too_large is not None:
-        return too_large
     rates = rate_inputs(model) if model.interference is not None else None
     if model.defrag is not None and model.defrag.kind is None:
         return f"defragmentation policy {model.defrag.name!r} has no compiled form"

@@ -180,7 +180,7 @@ def build_state(model: ReplayModel, plan: Plan) -> State:
         sh=shape_arrays(model.shapes),
         f=f,
         p=plan.form.params,
-        pl=placer_arrays(shapes, (nodes - 1) - model.rank, int(c.kind.max(initial=0)) + 1, width),
+        pl=placer_arrays(shapes, (nodes - 1) - model.rank, int(c.kind.max(initial=0)) + 1),
         m=m,
         o=o,
         w=owned(waiting_arrays(m.shape_of, shapes, np.zeros(n), np.zeros(n))),

@@ -18,17 +18,18 @@ from __future__ import annotations
 import numpy as np
 
 from schedlab.jit import step
-from schedlab.scheduler.kernels import NONE, best_node, drawn, gpu_mask, refresh, set_key
+from schedlab.policies.kernels.table import score
+from schedlab.scheduler.kernels import NONE, best_node, better, drawn, gpu_mask, leaf, refresh, set_key
 from schedlab.sim.kernels import safety
 from schedlab.sim.kernels.state import ADMIT, NO, State
 
 
 @step
 def _out(st: State, s: int, n: int) -> None:
-    """Take node ``n`` out of shape ``s``'s tree, saving its key at the end of ``st.x``."""
+    """Take node ``n`` out of shape ``s``'s tree, saving its score at the end of ``st.x``."""
     x, pl = st.x, st.pl
     x.nodes[x.scal[0]] = n
-    x.saved[x.scal[0]] = pl.tree[s, n]
+    x.saved[x.scal[0]] = leaf(pl, s, n)
     x.scal[0] += 1
     set_key(pl, s, n, NONE)
 
@@ -50,14 +51,14 @@ def _since_failure(st: State, t: int, given: int) -> bool:
     changes ago that the log still holds them all."""
     last, ring = st.sf.failed[t], st.pl.ring
     behind = st.pl.scal[0] - last
-    return given == 0 and last >= 0 and behind <= len(ring) and behind * 8 <= len(st.pl.tie)
+    return given == 0 and last >= 0 and behind <= len(ring) and behind * 8 <= len(st.pl.pos)
 
 
 @step
 def _admitted_changed(st: State, t: int, s: int) -> int:
-    """The node of best key that admits ``t`` among those changed since its last try."""
+    """The best node that admits ``t`` among those changed since its last try."""
     pl, sf = st.pl, st.sf
-    ring, tree = pl.ring, pl.tree[s]
+    ring = pl.ring
     sf.mark[1] += 1
     best = -1
     for change in range(sf.failed[t], pl.scal[0]):
@@ -65,7 +66,8 @@ def _admitted_changed(st: State, t: int, s: int) -> int:
         if sf.stamp[n] == sf.mark[1]:
             continue
         sf.stamp[n] = sf.mark[1]
-        if tree[n] != NONE and (best < 0 or tree[n] > tree[best]) and safety.admitted(st, t, s, n, NO):
+        fitting = leaf(pl, s, n) != NONE
+        if fitting and (best < 0 or better(pl, s, n, best)) and safety.admitted(st, t, s, n, NO):
             best = n
     return best
 
@@ -79,23 +81,23 @@ def choose(kind: int, draws: bool, st: State, t: int, s: int) -> tuple[int, int]
     given = x.scal[0]
     for i in range(given):
         n = x.nodes[i]
-        x.saved[i] = pl.tree[s, n]
+        x.saved[i] = leaf(pl, s, n)
         set_key(pl, s, n, NONE)
     n, mask = -1, 0
     if draws:
         n, mask = drawn(c, sh, pl, st.rng, s)
     elif st.ints[ADMIT]:
         n = _admitted_changed(st, t, s) if _since_failure(st, t, given) else _admitted_best(st, t, s)
-        if n >= 0:
-            mask = gpu_mask(c, sh, pl, s, n)
-            if sh.cls[s] == 0:
-                preferred = np.int64((pl.tree[s, n] & ((1 << pl.scal[2]) - 1)) - 1)
-                mask = 1 << safety.safe_gpu(st, t, s, n, preferred)
+        if n >= 0 and sh.cls[s] == 0:  # the GPU its score chose, if safe
+            preferred = np.int64(score(kind, c, sh, st.f, st.p, s, n)[1])
+            mask = 1 << safety.safe_gpu(st, t, s, n, preferred)
+        elif n >= 0:
+            mask = gpu_mask(kind, c, sh, st.f, st.p, s, n)
         st.sf.failed[t] = pl.scal[0] if n < 0 and given == 0 else -1
     else:
         n = best_node(pl, s)
         if n >= 0:
-            mask = gpu_mask(c, sh, pl, s, n)
+            mask = gpu_mask(kind, c, sh, st.f, st.p, s, n)
     for i in range(x.scal[0] - 1, -1, -1):
         set_key(pl, s, x.nodes[i], x.saved[i])
     x.scal[0] = given
