@@ -108,8 +108,11 @@ def test_layouts_the_cluster_cannot_have_are_one_error() -> None:
         parse_layouts(["H100=7g.80gb"], NODES)
     with pytest.raises(MigError, match="expected MODEL=LAYOUT"):
         parse_layouts(["A100-80GB"], NODES)
-    with pytest.raises(MigError, match=r"no partitioned GPU has 7g\.80gb"):
+    alone = r"^mig: gpu_spec 'mig-7g\.80gb' \(id 'task-0'\): no partitioned GPU has 7g\.80gb$"
+    with pytest.raises(MigError, match=alone):
         run([(0.0, 1.0, 1, 1000, "mig-7g.80gb")])
+    with pytest.raises(MigError, match=r"\(id 'task-1' and 1 more\): no partitioned GPU has 7g\.80gb$"):
+        run([(0.0, 1.0, 1, 1000, ""), (1.0, 1.0, 1, 1000, "mig-7g.80gb"), (2.0, 1.0, 1, 1000, "mig-7g.80gb")])
 
 
 def test_the_cli_partitions_and_refuses_bad_layouts(tmp_path: Path) -> None:

@@ -172,8 +172,10 @@ def mig_tasks(workload: TimedWorkload, part: Partition, fit: bool) -> TimedWorkl
         if asked:
             virtual = [m for p in dict.fromkeys(asked) for m in part.models_of(p)]
             if not virtual:
+                first, more = str(t.name[int(np.argmax(rows))]), int(rows.sum()) - 1
                 raise MigError(
-                    f"{workload.source}: gpu_spec {text!r}: no partitioned GPU has {', '.join(asked)}"
+                    f"{workload.source}: gpu_spec {text!r} (id {first!r}"
+                    f"{f' and {more} more' if more else ''}): no partitioned GPU has {', '.join(asked)}"
                 )
             spec[rows] = "|".join(virtual)
             milli[rows] = GPU_MILLI
