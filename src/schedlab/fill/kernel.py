@@ -6,7 +6,8 @@ from schedlab.arrays import IntArray
 from schedlab.cluster.kernels import ClusterArrays, FragArrays, ShapeArraysK
 from schedlab.jit import kernel
 from schedlab.policies.kernels import PolicyParams
-from schedlab.scheduler.kernels import PLACE, PlacerArrays, commit, select, select_drawn
+from schedlab.scheduler.kernels import PLACE, PlacerArrays, commit, select
+from schedlab.scheduler.kernels_drawn import select_drawn
 
 
 @kernel

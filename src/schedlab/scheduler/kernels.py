@@ -5,14 +5,14 @@ The compiled twin of :class:`~schedlab.scheduler.Placer`. For every task shape i
 the shape does not fit), its leaves in the node order that breaks ties, so the best node is
 the leftmost leaf of the largest score: choosing a node costs O(log N) and rescoring a
 changed node mostly one cache line, whatever the cluster size, and a shape's tree takes a
-byte a node (a hundred shapes on 121,300 nodes: 12 MB, that the CPU caches mostly hold). A
+byte a node (so that many shapes' trees stay in the CPU caches). A
 ring of changed nodes says which nodes each shape must rescore when it is next placed (each
 at most once); a shape far behind rebuilds its tree whole. The GPU a sharing task takes is
 scored again for the chosen node only.
 
 Policies come as score kernels (:mod:`schedlab.policies.kernels`), named by their number in
 :mod:`schedlab.policies.kernels.table`. A policy whose normalise step draws random numbers
-(random-fit) is selected by :func:`select_drawn`, which draws what the reference draws.
+(random-fit) is selected by :mod:`schedlab.scheduler.kernels_drawn`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from schedlab.cluster.kernels import (
 )
 from schedlab.jit import inline, step
 from schedlab.policies.kernels import PolicyParams
-from schedlab.policies.kernels.random_fit import draw_int40, draw_uniform
 from schedlab.policies.kernels.table import score
 
 #: The leaf of a node where the shape does not fit (scores are 0..100).
@@ -106,7 +105,7 @@ def _pristine(kind, c, sh, f, p, pl, s, n):
     k = c.kind[n]
     if pl.kind_mark[k] != pl.scal[1]:
         pl.kind_mark[k] = pl.scal[1]
-        pl.kind_score[k] = score(kind, c, sh, f, p, s, n)[0] if fits(c, sh, s, n) else NONE
+        pl.kind_score[k] = _leaf(kind, c, sh, f, p, s, n)
     return pl.kind_score[k]
 
 
@@ -251,46 +250,6 @@ def select(kind, c, sh, f, p, pl, s):
     if n < 0:
         return -1, 0
     return n, gpu_mask(kind, c, sh, f, p, s, n)
-
-
-@step
-def select_drawn(kind, c, sh, f, p, pl, rng, s):
-    """:func:`drawn` after bringing shape ``s``'s tree up to date."""
-    refresh(kind, c, sh, f, p, pl, s)
-    return drawn(c, sh, pl, rng, s)
-
-
-@step
-def drawn(c, sh, pl, rng, s):
-    """Random-fit's selection, drawing (from the PCG64 state ``rng``) what the reference
-    draws: one random integer in [0, 2**40) per
-    feasible node (ascending node index), then one uniform number per GPU of each. The
-    largest integer wins (ties: the node order); a sharing task takes the chosen node's
-    fitting GPU with the largest number. Leaves set to NONE count as not feasible."""
-    tree, n_nodes = pl.tree[s], len(pl.pos)
-    best, best_key, count = -1, np.iinfo(np.int64).min, 0
-    for n in range(n_nodes):
-        if tree[pl.pos[n]] != NONE:
-            key = draw_int40(rng) * n_nodes + (n_nodes - 1 - pl.pos[n])
-            count += 1
-            if key > best_key:
-                best, best_key = n, key
-    if best < 0:
-        return -1, 0
-    width = c.gpu_free.shape[1]
-    choice, top = 0, -2.0
-    for n in range(n_nodes):
-        if tree[pl.pos[n]] == NONE:
-            continue
-        for g in range(width):
-            value = draw_uniform(rng)
-            if n == best and sh.cls[s] == 0:
-                value = value if c.gpu_free[n, g] >= sh.milli[s] else -1.0
-                if value > top:
-                    choice, top = g, value
-    if sh.cls[s] != 0:
-        return best, 0 if sh.cls[s] < 0 else whole_gpus_mask(c, best, sh.k[s])
-    return best, 1 << choice
 
 
 @step

@@ -19,7 +19,8 @@ import numpy as np
 
 from schedlab.jit import step
 from schedlab.policies.kernels.table import score
-from schedlab.scheduler.kernels import NONE, best_node, better, drawn, gpu_mask, leaf, refresh, set_key
+from schedlab.scheduler.kernels import NONE, best_node, better, gpu_mask, leaf, refresh, set_key
+from schedlab.scheduler.kernels_drawn import drawn
 from schedlab.sim.kernels import safety
 from schedlab.sim.kernels.state import ADMIT, NO, State
 
