@@ -226,7 +226,7 @@ def class_breakdown(
     gpu = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(GPU_CLASSES)))
     classes: dict[str, Any] = {"gpu": gpu, "qos": workload.tasks.qos[counted]}
     users = workload.user[counted]
-    if 1 < len(pd.unique(users)) <= MAX_USERS:
+    if len(users) and not (users == users[0]).all() and len(pd.unique(users)) <= MAX_USERS:
         classes["user"] = users
     if workload.has_gangs:
         classes["gang_size"] = gang_layout(workload)[1][counted]

@@ -138,31 +138,37 @@ def replay(
         )
         if engine.reslicer is not None:
             reconfigs = engine.reslicer.reconfigs
+        del engine
+    # what the tables need of the model: its own per-task arrays go before they are built
+    node_events, reslicing, defragging = model.node_events, model.reslicing, model.defrag is not None
+    gpu_capacity, interference_model = model.cluster.gpu_capacity, model.interference
+    shape_of, is_ls, task_gpu_milli = model.shape_of, model.is_ls, model.shapes.total_gpu_milli
+    del model
     extra_nodes: dict[str, Any] = {}
-    if model.node_events or model.reslicing is not None:
+    if node_events or reslicing is not None:
         series = with_capacity(series, capacity)
-    if model.node_events:
+    if node_events:
         extra_nodes = {
-            "node_events": len(model.node_events)
+            "node_events": len(node_events)
             if origin is None  # each event of the node list once, not once per MIG node of it
-            else len({(e.time, int(origin[e.node]), e.kind) for e in model.node_events}),
+            else len({(e.time, int(origin[e.node]), e.kind) for e in node_events}),
             "failure_restarts": restarts,
             "failure_lost_gpu_s": failure_lost,
-            "capacity_min_pct": 100.0 * min(c for _, c in capacity) / max(model.cluster.gpu_capacity, 1),
+            "capacity_min_pct": 100.0 * min(c for _, c in capacity) / max(gpu_capacity, 1),
         }
-    if model.defrag is not None:
+    if defragging:
         extra_nodes |= {"defrag_moves": moves, "defrag_lost_gpu_s": move_lost}
-    if model.reslicing is not None:
+    if reslicing is not None:
         extra_nodes |= {"mig_reconfigs": reconfigs, "mig_reconfig_gpu_s": reconfigs * config.mig_reconfig}
     release_memory()  # the simulation's buffers are gone: give their pages back before the tables
     attempts["gpu_mask"] = attempts["gpu_mask"].to_numpy().view(np.uint64)  # bit g: GPU g (up to 64)
     shared = shared_gpu_time_frac(attempts)  # before the task table: the peak stays lower
-    tasks = task_table(workload, model.shape_of, model.is_ls, outcome)
+    tasks = task_table(workload, shape_of, is_ls, outcome)
     extra: dict[str, Any] = dict(extra_nodes)
     ends = tasks["end"].to_numpy(dtype=np.float64)  # services' ends, or the run's (horizon)
     horizon = float(np.nanmax(ends)) if np.isfinite(ends).any() else 0.0
-    if segments is not None and model.interference is not None:
-        profiles = model.interference.profiles
+    if segments is not None and interference_model is not None:
+        profiles = interference_model.profiles
         if config.requests_exact or requests is not None:
             extra |= exact_service_metrics(workload, profiles, segments, ends, horizon, config.seed, requests)
         else:
@@ -184,7 +190,7 @@ def replay(
         )
     extra["shared_gpu_time_frac"] = shared
     extra["wait_mean_multi_gpu"] = multi_gpu_wait(tasks, workload)
-    users = per_user(tasks, workload, model.shapes.total_gpu_milli[model.shape_of])
+    users = per_user(tasks, workload, task_gpu_milli, shape_of)
     if users is not None:
         extra["fairness"] = fairness_summary(users)
     asked = workload
@@ -196,7 +202,7 @@ def replay(
     extra["offered_load"] = load if math.isfinite(load) else None  # None: no arrival span
     extra["offered_loads"] = resource_loads(asked, physical)  # GPU, CPU and memory
     last = float(workload.arrival[-1]) if len(workload) else 0.0
-    extra |= allocation_stats(series, model.cluster.gpu_capacity, last)
+    extra |= allocation_stats(series, gpu_capacity, last)
     extra["compute_alloc_mean_pct"] = extra["alloc_mean_pct"]  # MIG: an instance counts its compute
     if part is not None:
         from schedlab.cluster.partition import compute_alloc_pct
@@ -205,7 +211,7 @@ def replay(
         extra["mig"] = {
             "layouts": list(config.mig),
             "node_list_layouts": column_layouts(physical),
-            "instances": _instances(nodes, part.share, model.reslicing),
+            "instances": _instances(nodes, part.share, reslicing),
             "compute_alloc_mean_pct": compute_alloc_pct(part, attempts, tasks, first, last),
         }
         extra["compute_alloc_mean_pct"] = extra["mig"]["compute_alloc_mean_pct"]
@@ -247,16 +253,19 @@ def _use_compiled(config: ReplayConfig, tasks: int) -> bool:
     return jit.enabled()
 
 
-def per_user(tasks: pd.DataFrame, workload: TimedWorkload, gpu_milli: np.ndarray) -> pd.DataFrame | None:
-    """The per-user table of the measured tasks, or None when they have a single user."""
+def per_user(
+    tasks: pd.DataFrame, workload: TimedWorkload, shape_gpu_milli: np.ndarray, shape_of: np.ndarray
+) -> pd.DataFrame | None:
+    """The per-user table of the measured tasks, or None when they have a single user
+    (``shape_gpu_milli``: each shape's GPU milli, ``shape_of``: each task's shape)."""
     counted = ~workload.is_warmup
     users = workload.user[counted]
-    if len(pd.unique(users)) < 2:
+    if not len(users) or (users == users[0]).all():  # no table of distinct users built
         return None
     done = (tasks["status"] == "completed").to_numpy()[counted]
     jct = tasks["jct"].to_numpy()[counted]
     slowdown = bounded_slowdown(jct, tasks["duration"].to_numpy()[counted])
-    gpu_s = tasks["run_time"].to_numpy()[counted] * gpu_milli[counted] / 1000
+    gpu_s = tasks["run_time"].to_numpy()[counted] * shape_gpu_milli[shape_of[counted]] / 1000
     return user_table(users, done, jct, slowdown, gpu_s)
 
 
