@@ -50,8 +50,9 @@ def main() -> None:
     print(f"inputs in {work}", flush=True)
     if args.part in (None, 1):
         old = [Version(f"{label} ({commit})", extract(commit, work)) for label, commit in ROUNDS]
-        for version in old:  # each commit's kernels compiled and on disk before anything is timed
+        for version in [*old, new]:  # each commit's kernels compiled and on disk before anything is timed
             version.run("replay", "--json")
+            version.run("fill", "--seeds", "42", "--json")
         rounds(old, new, work, args.repeat)
     if args.part in (None, 2):
         rows = feature_rows(new, work, args.repeat)
