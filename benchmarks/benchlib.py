@@ -43,7 +43,7 @@ class Version:
 
     def run(self, *args: str, parse: bool = True) -> Run:
         # bytecode cached as in an installed package (some sandboxes set PYTHONDONTWRITEBYTECODE,
-        # which makes every process compile schedlab's modules again: about 0.1 s)
+        # which makes every process compile schedlab's modules again: 0.1-0.2 s)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPATH"] = str(self.src)
         command = [sys.executable, "-c", "from schedlab.cli import main; main()", *args]
