@@ -62,3 +62,27 @@ def test_round1_policy_warns_that_its_protocol_is_deprecated(
     with caplog.at_level(logging.WARNING):
         load_plugin(str(copy))
     assert any("round-1 protocol" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+
+
+def test_a_round1_policy_is_named_as_itself_when_the_reference_path_runs(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.csv"
+    rows = [f"t{i},{i}.0,60.0,1000,1024,1,1000,BE," for i in range(4)]
+    jobs.write_text(
+        "id,submit_time,duration,cpu_milli,memory_mib,num_gpu,gpu_milli,qos,gpu_spec\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+    args = [
+        "--plugin",
+        str(EXAMPLE),
+        "replay",
+        "--jobs",
+        str(jobs),
+        "--policy",
+        "worstfit",
+        "--compiled",
+        "--json",
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "placement policy 'worstfit' has no compiled form" in result.stderr

@@ -24,12 +24,17 @@ def is_legacy(policy: PlacementPolicy) -> bool:
 
 
 def adapt(policy: PlacementPolicy) -> PlacementPolicy:
-    """``policy`` itself, or an adapter for a round-1 policy."""
-    return LegacyAdapter(policy) if is_legacy(policy) else policy
+    """``policy`` itself, or an adapter for a round-1 policy, named as the policy (so that
+    errors and warnings name the user's policy, not the adapter)."""
+    if not is_legacy(policy):
+        return policy
+    named = type(LegacyAdapter.__name__, (LegacyAdapter,), {"name": policy.name})
+    adapted: PlacementPolicy = named(policy)
+    return adapted
 
 
 class LegacyAdapter(PlacementPolicy):
-    """A round-1 policy behind the three-step protocol."""
+    """A round-1 policy behind the three-step protocol (:func:`adapt` names it)."""
 
     name = "round-1 adapter"
 
