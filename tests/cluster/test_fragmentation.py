@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from schedlab.cluster import Fragmentation, TypicalTasks
+from schedlab.cluster import ClusterView, Fragmentation, TypicalTasks
+from schedlab.cluster.fragmentation import NodeFragmentation
 from schedlab.trace import load_tasks
-from tests.conftest import typical
+from tests.conftest import shape, three_nodes, typical
 
 # A: CPU-only (x1), B: sharing 500 (x2), C: one whole GPU (x1), E: sharing 200 on V100 only (x1).
 TYPICAL = typical(
@@ -48,6 +50,27 @@ def test_batch_equals_rows() -> None:
     batch = f.node_frag(cpu, free, model)
     rows = [f.node_frag(cpu[i : i + 1], free[i : i + 1], model[i : i + 1])[0] for i in range(4)]
     assert batch.tolist() == rows
+
+
+def test_node_fragmentation_recomputes_only_the_nodes_that_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = three_nodes()
+    view = ClusterView(cluster)
+    f = Fragmentation(TYPICAL, cluster.models)
+    memo = NodeFragmentation(f, len(cluster))
+    asked: list[list[int]] = []
+    node_frag = f.node_frag
+    monkeypatch.setattr(f, "node_frag", lambda c, g, m: asked.append(len(c)) or node_frag(c, g, m))
+
+    def fresh() -> list[int]:
+        return node_frag(cluster.cpu_left, cluster.gpu_free, cluster.model).tolist()
+
+    assert memo.of(cluster).tolist() == fresh() and asked == [3]
+    assert memo.of(view, np.array([2, 0])).tolist() == [fresh()[2], fresh()[0]] and asked == [3]
+    cluster.place(1, shape(cluster, 1000, 1000, 1, 500), [0])  # n1 changes, nothing else
+    assert memo.of(view, np.array([0, 1])).tolist() == fresh()[:2] and asked == [3, 1]
+    assert memo.of(cluster).tolist() == fresh() and asked == [3, 1]
+    with pytest.raises(ValueError):
+        memo.of(cluster)[0] = 0  # every node's numerators are read-only
 
 
 def test_typical_tasks_of_default_trace(shared_data: object) -> None:

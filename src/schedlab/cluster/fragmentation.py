@@ -12,6 +12,7 @@ Arithmetic is exact: p_m = count_m / total, and we keep the integer numerator
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -107,3 +108,42 @@ class Fragmentation:
         frag = np.where(fits, below[:, ti], total[:, None])
         result: IntArray = frag @ self._count
         return result
+
+
+class NodeStates(Protocol):
+    """What :class:`NodeFragmentation` reads: a :class:`~schedlab.cluster.ClusterState` or its
+    read-only :class:`~schedlab.cluster.ClusterView` (``version``: each node's change count)."""
+
+    cpu_left: IntArray
+    gpu_free: IntArray
+    model: IntArray
+    version: IntArray
+
+
+class NodeFragmentation:
+    """Each node's fragmentation numerator as the node is now, recomputed only for nodes
+    changed since it was last asked for (the cluster bumps a node's ``version`` at every
+    change), so that scoring a new task shape, or sampling, reuses every unchanged node's."""
+
+    def __init__(self, frag: Fragmentation, n: int) -> None:
+        self.frag = frag
+        self._value: IntArray = np.zeros(n, dtype=np.int64)
+        self._seen: IntArray = np.full(n, -1, dtype=np.int64)
+
+    def of(self, states: NodeStates, nodes: IntArray | None = None) -> IntArray:
+        """The numerators of ``nodes`` in their order, or of every node (read-only)."""
+        if nodes is None:
+            stale = np.flatnonzero(self._seen != states.version)
+        else:
+            stale = nodes[self._seen[nodes] != states.version[nodes]]
+        if len(stale):
+            self._value[stale] = self.frag.node_frag(
+                states.cpu_left[stale], states.gpu_free[stale], states.model[stale]
+            )
+            self._seen[stale] = states.version[stale]
+        if nodes is not None:
+            picked: IntArray = self._value[nodes]
+            return picked
+        every = self._value.view()
+        every.flags.writeable = False
+        return every

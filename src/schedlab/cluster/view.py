@@ -25,7 +25,9 @@ class ClusterView:
 
     ``cpu_left``, ``mem_left``, ``gpu_free`` (N x G, 0 for GPUs a node does not have),
     ``class_count`` (N x (G+1): column 0 counts sharing tasks, column k tasks of k whole
-    GPUs), ``num_gpu``, ``model`` (ids into ``models``). ``cpu_scale`` and ``gpu_scale`` are
+    GPUs), ``num_gpu``, ``model`` (ids into ``models``), ``version`` (each node's change
+    count: a node whose version is the same has not changed, so a policy may remember what
+    it computed from it). ``cpu_scale`` and ``gpu_scale`` are
     the CPU (milli) and GPU (milli) capacity of the largest node: the normalisers of the
     policies that weigh CPU against GPU (128000 and 8000 on the openb cluster).
     ``colocation`` (a :class:`~schedlab.interference.colocation.Colocation`, or None when the
@@ -44,6 +46,7 @@ class ClusterView:
         "model",
         "models",
         "num_gpu",
+        "version",
         "width",
     )
 
@@ -54,6 +57,7 @@ class ClusterView:
         self.class_count = _frozen(state.class_count)
         self.num_gpu = _frozen(state.num_gpu)
         self.model = _frozen(state.model)
+        self.version = _frozen(state.version)
         self.models = state.models
         self.width = state.width
         self.cpu_scale = max(int(state.nodes.cpu_milli.max(initial=0)), 1)

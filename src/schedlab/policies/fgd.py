@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from schedlab.cluster.fragmentation import NodeFragmentation
 from schedlab.cluster.shapes import Shape
 from schedlab.cluster.view import ClusterView
 from schedlab.policies.base import CompiledPolicy, PlacementPolicy, register
@@ -48,13 +49,14 @@ class FragmentationGradientDescent(PlacementPolicy):
     """``fgd``: pick the node whose fragmentation grows least (or shrinks most)."""
 
     name = "fgd"
+    _now: tuple[ClusterView, NodeFragmentation] | None = None
 
     def score_nodes(self, view: ClusterView, shape: Shape, nodes: IntArray) -> IntArray:
         if shape.is_sharing:
             return self._sharing(view, shape, nodes)[0]
         frag = self.context.fragmentation
         cpu, free, model = view.cpu_left[nodes], view.gpu_free[nodes], view.model[nodes]
-        before = frag.node_frag(cpu, free, model)
+        before = self._before(view, nodes)
         after_free = free
         if not shape.is_cpu_only:
             whole = free == GPU_MILLI
@@ -74,11 +76,19 @@ class FragmentationGradientDescent(PlacementPolicy):
 
         return CompiledPolicy(fgd, params(view, sigmoid_thresholds(self.context.fragmentation.scale)))
 
+    def _before(self, view: ClusterView, nodes: IntArray) -> IntArray:
+        """The fragmentation of ``nodes`` as they are: the same for every shape, remembered
+        per node until the node changes (a new shape's first scoring of every node, or the
+        nodes another shape rescored already, cost nothing more)."""
+        if self._now is None or self._now[0] is not view:
+            self._now = (view, NodeFragmentation(self.context.fragmentation, len(view)))
+        return self._now[1].of(view, nodes)
+
     def _sharing(self, view: ClusterView, shape: Shape, nodes: IntArray) -> tuple[IntArray, IntArray]:
         """Per node: the best score over its GPUs that fit, and the lowest GPU reaching it."""
         frag = self.context.fragmentation
         cpu, free, model = view.cpu_left[nodes], view.gpu_free[nodes], view.model[nodes]
-        before = frag.node_frag(cpu, free, model)
+        before = self._before(view, nodes)
         width = free.shape[1]
         # One hypothetical per distinct free amount on a node: equal amounts give equal
         # results, and the lowest index among them is the one that can win.

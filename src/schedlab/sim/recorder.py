@@ -19,6 +19,7 @@ import pandas as pd
 
 from schedlab.arrays import IntArray
 from schedlab.cluster import ClusterState, Fragmentation
+from schedlab.cluster.fragmentation import NodeFragmentation
 from schedlab.cluster.partition import SHARE_UNITS
 
 ATTEMPT_COLUMNS = (
@@ -65,8 +66,7 @@ class Recorder:
         self.attempts = buffers(ATTEMPT_COLUMNS)
         self.series = buffers(SERIES_COLUMNS)
         self.frag_samples = buffers(tuple((name, "d") for name in FRAG_COLUMNS))
-        self._node_frag = np.zeros(len(cluster), dtype=np.int64)
-        self._frag_seen = np.full(len(cluster), -1, dtype=np.int64)
+        self._node_frag = NodeFragmentation(frag, len(cluster))
 
     def attempt(self, task: int, node: int, gpu_mask: int, start: float, end: float, attempt: int) -> None:
         for name, value in zip(self.attempts, (task, node, gpu_mask, start, end, attempt), strict=True):
@@ -82,11 +82,7 @@ class Recorder:
     def sample(self, now: float) -> None:
         """Record cluster fragmentation, recomputing only nodes changed since the last sample."""
         c = self.cluster
-        dirty = np.flatnonzero(self._frag_seen != c.version)
-        if len(dirty):
-            self._node_frag[dirty] = self.frag.node_frag(c.cpu_left[dirty], c.gpu_free[dirty], c.model[dirty])
-            self._frag_seen[dirty] = c.version[dirty]
-        frag, free, frag_compute, free_compute = in_service(self._node_frag, c, self.units)
+        frag, free, frag_compute, free_compute = in_service(self._node_frag.of(c), c, self.units)
         scale = self.frag.scale  # floats divided as the compiled path's arrays are
         row = (now, float(frag) / scale, free, float(frag_compute) / (SHARE_UNITS * scale))
         for name, value in zip(FRAG_COLUMNS, (*row, float(free_compute) / SHARE_UNITS), strict=True):
