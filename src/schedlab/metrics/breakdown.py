@@ -21,6 +21,12 @@ MAX_USERS = 50
 STARVING_RATIO = 10.0
 
 
+def several(values: np.ndarray) -> bool:
+    """Whether ``values`` holds two different values or more (each compared with the first,
+    so that one user repeated a million times builds no table of distinct values)."""
+    return bool(len(values)) and not bool((values == values[0]).all())
+
+
 def stats(values: FloatArray) -> dict[str, float | None]:
     """Mean, p50, p99 and max of the finite ``values`` (None when there are none)."""
     x = values[np.isfinite(values)]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from schedlab.metrics.breakdown import MAX_USERS, breakdown
+from schedlab.metrics.breakdown import MAX_USERS, breakdown, several
 from schedlab.metrics.latency import latency_stats
 from schedlab.sim.config import ReplayConfig
 from schedlab.trace.columns import text_column
@@ -226,7 +226,7 @@ def class_breakdown(
     gpu = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(GPU_CLASSES)))
     classes: dict[str, Any] = {"gpu": gpu, "qos": workload.tasks.qos[counted]}
     users = workload.user[counted]
-    if len(users) and not (users == users[0]).all() and len(pd.unique(users)) <= MAX_USERS:
+    if several(users) and len(pd.unique(users)) <= MAX_USERS:
         classes["user"] = users
     if workload.has_gangs:
         classes["gang_size"] = gang_layout(workload)[1][counted]

@@ -18,6 +18,7 @@ from schedlab.cluster.speeds import SpeedTable
 from schedlab.errors import ConfigError
 from schedlab.interference import InterferenceModel
 from schedlab.llm.requests import LlmRequests
+from schedlab.metrics.breakdown import several
 from schedlab.metrics.fairness import fairness_summary, user_table
 from schedlab.sim.compiled import compiled_runner, loaded, ready
 from schedlab.sim.config import AUTO_COMPILED_TASKS, ReplayConfig
@@ -260,7 +261,7 @@ def per_user(
     (``shape_gpu_milli``: each shape's GPU milli, ``shape_of``: each task's shape)."""
     counted = ~workload.is_warmup
     users = workload.user[counted]
-    if not len(users) or (users == users[0]).all():  # no table of distinct users built
+    if not several(users):
         return None
     done = (tasks["status"] == "completed").to_numpy()[counted]
     jct = tasks["jct"].to_numpy()[counted]

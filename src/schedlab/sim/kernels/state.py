@@ -26,8 +26,7 @@ GANGS, SPREAD, GUARD, FAIR, ADMIT = range(15, 20)  # which features the run uses
 NODE_NEXT, CAP_ROWS, RESTARTS, CAP_UP, QUEUED, GANG_MAX, TRACKED = range(20, 27)
 DEFRAG, MOVES, MOVE_ROOM = range(27, 30)  # defragmentation: policy kind + 1 (0: off), moves, budget
 RESLICE, RECONFIGS, DRAINS = range(30, 33)  # dynamic MIG: on, GPUs re-partitioned, drain limit
-DEFRAG_GANGS = 33  # defragmentation moves gangs too
-SLICED = 34  # some node's GPUs are MIG instances (weighing less than a GPU in samples)
+DEFRAG_GANGS, SLICED = 33, 34  # defragmentation moves gangs; some GPUs are MIG instances
 INTS = 35
 # Float state: where things are in ``floats``.
 NOW, DT, SAMPLE_AT, LOST, FAIL_LOST = range(5)
