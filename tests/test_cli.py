@@ -191,3 +191,15 @@ def test_help_answers_without_loading_the_heavy_libraries() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]"
     assert run_cli("--help").returncode == 0
+
+
+def test_replay_help_names_every_placement_policy() -> None:
+    import schedlab.policies  # noqa: F401  (registers the built-in policies)
+    from schedlab.policies.base import PLACEMENT_POLICIES
+
+    built_in = [
+        n for n in PLACEMENT_POLICIES.names() if PLACEMENT_POLICIES.get(n).__module__.startswith("schedlab.")
+    ]
+    text = " ".join(CliRunner().invoke(cli, ["replay", "--help"]).output.split())
+    listed = text.split("--policy TEXT", 1)[1].split("[default", 1)[0]
+    assert len(built_in) >= 7 and [name for name in built_in if name not in listed] == []

@@ -24,7 +24,13 @@ OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--pods", type=PATH, help=PODS_HELP),
     click.option("--jobs", type=PATH, help=JOBS_HELP),
     click.option("--nodes", type=PATH, help=NODES_HELP),
-    click.option("--policy", default="fgd", show_default=True, help="Placement policy."),
+    click.option(
+        "--policy",
+        default="fgd",
+        show_default=True,
+        help="Placement policy: fgd, bestfit, packing, dotprod, clustering, random, slo-aware"
+        " (keeps inference services within their SLOs), or a name a --plugin registers.",
+    ),
     click.option(
         "--queue",
         default="fifo",
