@@ -95,8 +95,11 @@ def test_the_measured_model_on_a_pair() -> None:
 def test_unknown_profiles_are_a_clear_error() -> None:
     from schedlab.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="unknown configuration 'bert/2'"):
-        replay(workload([(0.0, 1.0, 500, "bert/2")]), ONE_GPU, ReplayConfig(interference="measured"))
+    rows = [(0.0, 1.0, 500, "bert/1"), (1.0, 1.0, 500, "bert/2")]
+    with pytest.raises(
+        ConfigError, match=r"^test: field 'profile' of task 'task-1': unknown configuration 'bert/2'"
+    ):
+        replay(workload(rows), ONE_GPU, ReplayConfig(interference="measured"))
 
 
 @settings(max_examples=40, deadline=None)

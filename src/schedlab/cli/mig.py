@@ -105,7 +105,9 @@ def check(layout: str, gpu: str) -> None:
     show_default=True,
     help="With --mig-alt: what is re-partitioned at once, as `schedlab replay --mig-scope`.",
 )
-@click.option("--policy", default="fgd", show_default=True, help="Placement policy of every run (as in replay).")
+@click.option(
+    "--policy", default="fgd", show_default=True, help="Placement policy of every run (as in replay)."
+)
 @click.option(
     "--interference",
     default=INTERFERENCE,

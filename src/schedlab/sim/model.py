@@ -179,8 +179,12 @@ def _interference(
         model = make_model(config.interference, load_profiles())
     if workload.profile is not None:
         for name in pd.unique(workload.profile):
-            if name:
-                model.profiles.config(str(name))
+            if name and str(name) not in model.profiles.configs:
+                task = workload.tasks.name[int(np.flatnonzero(workload.profile == name)[0])]
+                try:
+                    model.profiles.config(str(name))
+                except ConfigError as err:  # which file and task: the profiles' own message
+                    raise ConfigError(f"{workload.source}: field 'profile' of task '{task}': {err}") from None
     return model
 
 
