@@ -265,16 +265,8 @@ def test_two_serve_processes_one_ready_and_the_standby_takes_over_when_the_leade
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             ports.append(s.getsockname()[1])
-    command = [
-        sys.executable,
-        "-m",
-        "schedlab",
-        "serve",
-        "--kubeconfig",
-        config,
-        "--leader-elect",
-        "ns/lease",
-    ]
+    command = [sys.executable, "-m", "schedlab", "serve", "--kubeconfig", config]
+    command += ["--leader-elect", "ns/lease"]  # both replicas, one lease
     servers = {p: subprocess.Popen([*command, "--port", str(p)], stderr=subprocess.DEVNULL) for p in ports}
 
     def ready(port: int) -> int:
