@@ -55,6 +55,7 @@ def _use_cache_for_this_source() -> None:
     import numba
 
     _cached_kernels_without_bitcode()
+    _cached_kernels_without_registries()
 
     root = Path(__file__).parent
     digest = hashlib.sha256(f"{numba.__version__} {sys.version}".encode())
@@ -127,6 +128,33 @@ def _cached_kernels_without_bitcode() -> None:
 
     library._unserialize = classmethod(lazy_unserialize)
     library._get_module_for_linking = parsed_for_linking
+
+
+def _cached_kernels_without_registries() -> None:
+    """Load a cached kernel without first importing numba's lowering registries.
+
+    Before loading a cached kernel, numba refreshes the CPU target: it imports the
+    implementations of every Python and NumPy construct it can compile and installs them,
+    which only compiling uses: loading links machine code. The refresh still happens when
+    something is compiled (numba's compiler refreshes both contexts first), and the runtime
+    that kernels may link against is initialised as before. A numba without these internals
+    loads as numba does."""
+    from numba.core import caching
+
+    cache = getattr(caching, "Cache", None)
+    if cache is None or not all(
+        hasattr(cache, n) for n in ("_load_overload", "_guard_against_spurious_io_errors")
+    ):
+        return
+
+    def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
+        from numba.core.runtime.nrt import rtsys
+
+        rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+
+    cache.load_overload = load_overload
 
 
 def elf_symbols(code: bytes) -> set[str] | None:
