@@ -179,12 +179,13 @@ def _interference(
         model = make_model(config.interference, load_profiles())
     if workload.profile is not None:
         for name in pd.unique(workload.profile):
-            if name and str(name) not in model.profiles.configs:
+            if not name:
+                continue
+            try:
+                model.profiles.config(str(name))
+            except ConfigError as err:  # which file and task, then the profiles' own message
                 task = workload.tasks.name[int(np.flatnonzero(workload.profile == name)[0])]
-                try:
-                    model.profiles.config(str(name))
-                except ConfigError as err:  # which file and task: the profiles' own message
-                    raise ConfigError(f"{workload.source}: field 'profile' of task '{task}': {err}") from None
+                raise ConfigError(f"{workload.source}: field 'profile' of task '{task}': {err}") from None
     return model
 
 
